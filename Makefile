@@ -1,0 +1,38 @@
+# Two entry points for people: `make demo` and `make test`. Both build .venv from pyproject on first use.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HASH := $(shell $(PY) -c "import hashlib;print(hashlib.sha1(open('pyproject.toml','rb').read()).hexdigest()[:12])")
+# A stamp per pyproject content: editing dependencies reinstalls on the next run.
+APP_STAMP := $(VENV)/.app-$(HASH)
+TEST_STAMP := $(VENV)/.test-$(HASH)
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(APP_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(APP_STAMP)
+
+demo: $(APP_STAMP)
+	$(BIN)/lobby demo
+
+lint: $(TEST_STAMP)
+	$(BIN)/lint-imports
+
+test: $(TEST_STAMP)
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+bench: $(TEST_STAMP)
+	$(BIN)/python -m pytest tests/bench -p no:xdist -s -q
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,3 @@
+from lobby.cli import main
+
+raise SystemExit(main())

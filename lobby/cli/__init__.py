@@ -1,0 +1,42 @@
+"""The `lobby` command: wiring only. Each area registers its own sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from lobby import __version__
+
+
+class CliError(Exception):
+    """An error for the person at the terminal: printed as one plain line, exit status 1."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from lobby.cli import emulator, flexmatch, teambattles
+
+    parser = argparse.ArgumentParser(
+        prog="lobby",
+        description="Answer GameLift FlexMatch and TeamBattles match offers before they expire.",
+    )
+    parser.add_argument("--version", action="version", version=f"lobby {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for area in (emulator, flexmatch, teambattles):
+        area.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        print(f"lobby: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

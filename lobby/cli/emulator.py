@@ -1,0 +1,129 @@
+"""`lobby emulator` and `lobby demo`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from lobby import paths
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("emulator", help="serve the FlexMatch and TeamBattles emulator")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    p.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
+    p.add_argument(
+        "--db",
+        default=None,
+        help=f"SQLite file (default: {paths.default_emulator_db()}); ':memory:' keeps nothing",
+    )
+    p.add_argument("--scenario", type=Path, default=None, help="scenario JSON file")
+    p.add_argument("--bots", action="store_true", help="run the scenario's demo bots")
+    p.add_argument(
+        "--verify-sigv4",
+        action="store_true",
+        help="verify AWS SigV4 signatures against credentials from the environment",
+    )
+    p.add_argument(
+        "--time-travel",
+        action="store_true",
+        help="allow POST /_emulator/clock to move the emulator's clock forward (for tests)",
+    )
+    p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    p.set_defaults(func=run_emulator)
+
+    d = sub.add_parser("demo", help="run the emulator with its demo bots and show the lobby live")
+    d.add_argument("--db", default=":memory:", help="SQLite file (default: a fresh in-memory lobby)")
+    d.add_argument("--scenario", type=Path, default=None, help="scenario JSON file")
+    d.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
+    d.set_defaults(func=run_demo)
+
+
+def _config(args: argparse.Namespace, **extra: object):
+    from lobby.cli import CliError
+    from lobby.emulator.runtime import EmulatorConfig
+    from lobby.emulator.scenario import ScenarioError, load_scenario
+
+    if args.scenario is not None:
+        try:
+            load_scenario(args.scenario)  # fail early, with a plain sentence
+        except ScenarioError as exc:
+            raise CliError(str(exc)) from None
+    db = args.db if args.db is not None else str(paths.default_emulator_db())
+    return EmulatorConfig(db=db, scenario=args.scenario, **extra)
+
+
+def run_emulator(args: argparse.Namespace) -> int:
+    from lobby.cli import CliError
+    from lobby.emulator.server import serve
+
+    config = _config(
+        args, verify_sigv4=args.verify_sigv4, time_travel=args.time_travel, bots=args.bots
+    )
+    try:
+        serve(
+            config,
+            args.host,
+            args.port,
+            announce_file=paths.emulator_announcement(),
+            log_level=args.log_level,
+        )
+    except OSError as exc:
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Start the emulator with bots and print the lobby's life as it happens."""
+    import httpx
+    from httpx_sse import connect_sse
+
+    from lobby.cli import CliError
+    from lobby.emulator.server import EmulatorThread
+
+    config = _config(args, bots=True)
+    try:
+        emulator = EmulatorThread(config, port=args.port)
+    except OSError as exc:
+        raise CliError(f"cannot listen on port {args.port}: {exc.strerror or exc}") from None
+    announce = paths.emulator_announcement()
+    with emulator:
+        announce.parent.mkdir(parents=True, exist_ok=True)
+        announce.write_text(json.dumps({"url": emulator.url, "pid": os.getpid()}))
+        print(f"lobby demo: emulator serving at {emulator.url} (Ctrl+C to stop)", flush=True)
+        print("lobby demo: other lobby commands in this user account will find it.", flush=True)
+        try:
+            with httpx.Client(timeout=httpx.Timeout(5.0, read=None)) as client:
+                with connect_sse(client, "GET", emulator.url + "/_emulator/events") as source:
+                    for sse in source.iter_sse():
+                        print(describe_event(sse.event, json.loads(sse.data)), flush=True)
+        except KeyboardInterrupt:
+            print("\nlobby demo: stopped.", file=sys.stderr)
+        finally:
+            try:
+                if json.loads(announce.read_text()).get("pid") == os.getpid():
+                    announce.unlink()
+            except (OSError, ValueError):
+                pass
+    return 0
+
+
+def describe_event(kind: str, payload: dict) -> str:
+    """One human line for an event of either service."""
+    stamp = datetime.fromtimestamp(time.time(), UTC).strftime("%H:%M:%S")
+    if payload.get("source") == "aws.gamelift":
+        detail = payload.get("detail", {})
+        tickets = ", ".join(t.get("ticketId", "?") for t in detail.get("tickets", []))
+        extra = ""
+        if detail.get("acceptance"):
+            extra = f" ({detail['acceptance']})"
+        elif detail.get("reason"):
+            extra = f" ({detail['reason']})"
+        return f"{stamp}  FlexMatch    {detail.get('type', kind):<24}{extra} {tickets}"
+    subject = payload.get("data", {}).get("match", {}).get("id") or payload.get("matchId", "")
+    return f"{stamp}  TeamBattles  {kind:<24} {subject}"

@@ -1,0 +1,125 @@
+"""The emulator's ASGI application: FlexMatch, TeamBattles and the /_emulator control routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from lobby import __version__
+from lobby.domain.clock import Clock, OffsetClock
+from lobby.emulator import flexmatch, teambattles
+from lobby.emulator.events import GAMELIFT, TEAMBATTLES
+from lobby.emulator.runtime import EmulatorConfig, Runtime
+from lobby.emulator.scenario import load_scenario
+
+
+def create_app(config: EmulatorConfig, *, clock: Clock | None = None) -> FastAPI:
+    """Build the emulator. With ``config.time_travel`` and no clock given, the clock is an
+    :class:`OffsetClock` that ``POST /_emulator/clock`` can move forward."""
+    if clock is None and config.time_travel:
+        clock = OffsetClock()
+    runtime = Runtime.open(config, clock)
+    scenario = load_scenario(config.scenario)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime.stopping.clear()
+        task = asyncio.create_task(runtime.run_scheduler(), name="emulator-scheduler")
+        try:
+            yield
+        finally:
+            runtime.stopping.set()
+            runtime.poke()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(
+        title="lobby emulator",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/_emulator/docs",
+        redoc_url=None,
+        openapi_url="/_emulator/openapi.json",
+    )
+    app.state.runtime = runtime
+    _install_control_routes(app, runtime)
+    flexmatch.install(app, runtime, scenario.flexmatch)
+    teambattles.install(app, runtime, scenario.teambattles)
+    return app
+
+
+def _install_control_routes(app: FastAPI, runtime: Runtime) -> None:
+    @app.get("/_emulator/health", include_in_schema=False)
+    async def health() -> dict[str, object]:
+        return {
+            "ok": True,
+            "version": __version__,
+            "time": runtime.clock.timestamp(),
+            "lastEventId": runtime.events.last_id(),
+        }
+
+    @app.get("/_emulator/events", include_in_schema=False)
+    async def events(request: Request, after: int | None = None, source: str | None = None):
+        """Server-Sent Events: every event after ``Last-Event-ID`` (or ``?after=``)."""
+        start = after
+        header = request.headers.get("last-event-id")
+        if header is not None:
+            try:
+                start = int(header)
+            except ValueError:
+                return JSONResponse(
+                    {"error": "bad_last_event_id", "details": "Last-Event-ID must be an integer."},
+                    status_code=400,
+                )
+        sources = None
+        if source is not None:
+            sources = [s for s in source.split(",") if s]
+            unknown = set(sources) - {GAMELIFT, TEAMBATTLES}
+            if unknown:
+                return JSONResponse(
+                    {
+                        "error": "bad_source",
+                        "details": f"Unknown source {sorted(unknown)[0]!r}; "
+                        f"use {GAMELIFT} or {TEAMBATTLES}.",
+                    },
+                    status_code=400,
+                )
+        body = runtime.events.stream(max(0, start or 0), sources=sources, stopping=runtime.stopping)
+        return StreamingResponse(
+            body,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    @app.post("/_emulator/clock", include_in_schema=False)
+    async def advance_clock(request: Request):
+        """Move the emulator's clock forward: {"advanceSeconds": N}. Only with time travel."""
+        clock = runtime.clock
+        if not runtime.config.time_travel or not hasattr(clock, "advance"):
+            return JSONResponse(
+                {"error": "time_travel_disabled", "details": "Start the emulator with --time-travel."},
+                status_code=403,
+            )
+        try:
+            body = await request.json()
+            seconds = float(body["advanceSeconds"])
+        except Exception:
+            return JSONResponse(
+                {"error": "bad_request", "details": 'Send {"advanceSeconds": <number >= 0>}.'},
+                status_code=400,
+            )
+        if not 0 <= seconds <= 86400 * 7:
+            return JSONResponse(
+                {"error": "bad_request", "details": "advanceSeconds must be between 0 and 604800."},
+                status_code=400,
+            )
+        clock.advance(seconds)
+        # Let the jobs catch up before answering, so the caller sees the consequences.
+        runtime.run_due()
+        runtime.poke()
+        return {"time": clock.timestamp()}

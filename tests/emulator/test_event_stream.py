@@ -1,0 +1,90 @@
+"""The persisted event log and its SSE stream: ordered ids, resume without gaps or repeats."""
+
+from __future__ import annotations
+
+import httpx
+from httpx_sse import connect_sse
+
+from lobby.emulator.events import GAMELIFT, TEAMBATTLES, EventLog
+from lobby.emulator.runtime import EmulatorConfig
+from lobby.emulator.server import EmulatorThread
+from lobby.emulator.store import Store
+from lobby.domain.clock import FrozenClock
+
+
+def read_events(url: str, n: int, last_event_id: int | None = None, query: str = "") -> list:
+    headers = {} if last_event_id is None else {"Last-Event-ID": str(last_event_id)}
+    got = []
+    with httpx.Client(timeout=5) as client:
+        with connect_sse(client, "GET", url + "/_emulator/events" + query, headers=headers) as src:
+            for sse in src.iter_sse():
+                got.append((int(sse.id), sse.event, sse.json()))
+                if len(got) == n:
+                    break
+    return got
+
+
+def test_ids_grow_and_survive_a_restart(tmp_path):
+    db = tmp_path / "events.db"
+    log = EventLog(Store(db), FrozenClock())
+    ids = [log.append(GAMELIFT, "T", {"n": i}) for i in range(3)]
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    log.store.close()
+    again = EventLog(Store(db), FrozenClock())
+    assert [e.payload["n"] for e in again.since(0)] == [0, 1, 2]
+    assert again.append(GAMELIFT, "T", {"n": 3}) > ids[-1]
+
+
+def test_rolled_back_events_are_not_kept():
+    store = Store(":memory:")
+    log = EventLog(store, FrozenClock())
+    try:
+        with store.transaction():
+            log.append(GAMELIFT, "T", {})
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert log.since(0) == []
+
+
+def test_sse_resumes_from_last_event_id_across_restart(tmp_path):
+    config = EmulatorConfig(db=str(tmp_path / "emu.db"))
+    with EmulatorThread(config) as emu:
+        for i in range(5):
+            emu.runtime.events.append(GAMELIFT if i % 2 else TEAMBATTLES, f"T{i}", {"i": i})
+        first = read_events(emu.url, 3)
+    assert [p["i"] for _, _, p in first] == [0, 1, 2]
+    with EmulatorThread(config) as emu:
+        emu.runtime.events.append(GAMELIFT, "T5", {"i": 5})
+        rest = read_events(emu.url, 3, last_event_id=first[-1][0])
+    assert [p["i"] for _, _, p in rest] == [3, 4, 5]
+    assert [e for _, e, _ in rest] == ["T3", "T4", "T5"]
+
+
+def test_sse_delivers_live_events_and_filters_by_source(emulator):
+    import threading
+
+    def later():
+        emulator.runtime.events.append(TEAMBATTLES, "match.published", {"i": 1})
+        emulator.runtime.events.append(GAMELIFT, "MatchmakingSearching", {"i": 2})
+
+    threading.Timer(0.2, later).start()
+    got = read_events(emulator.url, 1, query=f"?source={GAMELIFT}")
+    assert [(e, p) for _, e, p in got] == [("MatchmakingSearching", {"i": 2})]
+
+
+def test_bad_resume_and_source_are_plain_400s(emulator):
+    r = httpx.get(emulator.url + "/_emulator/events", headers={"Last-Event-ID": "x"})
+    assert r.status_code == 400 and r.json()["error"] == "bad_last_event_id"
+    r = httpx.get(emulator.url + "/_emulator/events?source=nope")
+    assert r.status_code == 400 and "nope" in r.json()["details"]
+
+
+def test_clock_route_moves_time_only_with_time_travel(emulator, tmp_path):
+    before = httpx.get(emulator.url + "/_emulator/health").json()["time"]
+    r = httpx.post(emulator.url + "/_emulator/clock", json={"advanceSeconds": 600})
+    assert r.status_code == 200 and r.json()["time"] >= before + 600
+    assert httpx.post(emulator.url + "/_emulator/clock", json={"advanceSeconds": -1}).status_code == 400
+    with EmulatorThread(EmulatorConfig()) as plain:
+        r = httpx.post(plain.url + "/_emulator/clock", json={"advanceSeconds": 1})
+        assert r.status_code == 403 and r.json()["error"] == "time_travel_disabled"
