@@ -1,0 +1,97 @@
+"""User settings and backend profiles (pydantic-settings).
+
+Sources, strongest first: arguments passed in code, ``LOBBY_*`` environment variables (nested
+with ``__``, e.g. ``LOBBY_PROFILE=aws``), then ``config.toml`` in the user config directory.
+Secrets are never settings: AWS credentials come from the AWS credential chain, the
+TeamBattles key from ``TEAMBATTLES_API_KEY``, the OS keyring or an owner-only key file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from lobby import paths
+
+TEAMBATTLES_URL = "https://teambattles.gg/api/v1"
+
+
+class GameLiftProfile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    region: str | None = Field(default=None, description="None: the AWS chain's default region.")
+    endpoint_url: str | None = Field(
+        default=None, description="None: GameLift's regional endpoint (or the running emulator)."
+    )
+    aws_profile: str | None = Field(default=None, description="A named profile of ~/.aws/config.")
+    players: list[str] = Field(default_factory=list, description="The player ids you answer for.")
+    feed_url: str | None = Field(
+        default=None, description="Base URL of an emulator event stream to follow for changes."
+    )
+    poll_interval: float = Field(
+        default=10.0, ge=10.0, description="Seconds between DescribeMatchmaking polls (AWS: >= 10)."
+    )
+
+
+class TeamBattlesProfile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = TEAMBATTLES_URL
+    key_file: Path | None = Field(
+        default=None, description="A file holding the API key, readable only by its owner."
+    )
+
+
+class Profile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: "emulator": endpoints come from the running `lobby demo` / `lobby emulator`.
+    kind: Literal["emulator", "live"] = "live"
+    gamelift: GameLiftProfile = Field(default_factory=GameLiftProfile)
+    teambattles: TeamBattlesProfile = Field(default_factory=TeamBattlesProfile)
+
+
+BUILTIN_PROFILES: dict[str, Profile] = {"emulator": Profile(kind="emulator")}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LOBBY_", env_nested_delimiter="__", extra="ignore", validate_default=True
+    )
+
+    profile: str = "emulator"
+    profiles: dict[str, Profile] = Field(default_factory=dict)
+    bell: bool = True
+    theme: str = "lobby"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+        return (init_settings, env_settings, toml)
+
+    def active(self) -> tuple[str, Profile]:
+        """The chosen profile; an unknown name is a plain error."""
+        merged = {**BUILTIN_PROFILES, **self.profiles}
+        if self.profile not in merged:
+            known = ", ".join(sorted(merged))
+            raise ValueError(f"no profile named {self.profile!r} (known: {known})")
+        return self.profile, merged[self.profile]
+
+
+def config_file() -> Path:
+    return paths.config_dir() / "config.toml"
