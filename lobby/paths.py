@@ -47,3 +47,14 @@ def read_emulator_announcement() -> str | None:
     except PermissionError:
         pass
     return url
+
+
+def styles_dir() -> Path:
+    """The application stylesheets: inside the installed package (the wheel carries styles/ as
+    lobby/styles), or the repository's styles/ folder in a source checkout."""
+    from importlib import resources
+
+    packaged = Path(str(resources.files("lobby"))) / "styles"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "styles"
