@@ -48,6 +48,11 @@ class TeamBattlesProfile(BaseModel):
     key_file: Path | None = Field(
         default=None, description="A file holding the API key, readable only by its owner."
     )
+    user: str | None = Field(
+        default=None,
+        description="Your TeamBattles username or user id (the API key's owner): lobby then "
+        "offers only matches for the teams you lead and checks leadership before sending.",
+    )
 
 
 class Profile(BaseModel):

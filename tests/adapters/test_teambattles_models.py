@@ -1,0 +1,190 @@
+"""The TeamBattles wire models name exactly the fields of the contract, with its required set,
+and the error envelope is read by its code only."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from lobby.adapters.errors import (
+    AuthenticationFailed,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    Throttled,
+    Unavailable,
+)
+from lobby.adapters.teambattles import models as m
+from lobby.adapters.teambattles.errors import error_from_response, retry_after_seconds
+from tests.conftest import CONTRACTS
+
+CONTRACT = json.loads((CONTRACTS / "teambattles-openapi-subset.nodoc.json").read_text())
+SCHEMAS = CONTRACT["components"]["schemas"]
+
+
+def _response_schema(path: str, method: str) -> dict[str, Any]:
+    return CONTRACT["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+
+
+PAIRS: list[tuple[type[BaseModel], dict[str, Any]]] = [
+    (m.GameMap, SCHEMAS["ApiGameMap"]),
+    (m.GameMode, SCHEMAS["ApiGameMode"]),
+    (m.GamePlaylist, SCHEMAS["ApiGamePlaylist"]),
+    (m.GameModeMapPool, SCHEMAS["ApiGameModeMapPool"]),
+    (m.Objective, SCHEMAS["ApiObjective"]),
+    (m.GameCatalogEntry, SCHEMAS["ApiGameCatalogEntry"]),
+    (m.GameCatalog, SCHEMAS["ApiGameCatalogResponse"]),
+    (m.GameRef, SCHEMAS["Game"]),
+    (m.MatchTeam, SCHEMAS["ApiMatchTeam"]),
+    (m.Team, SCHEMAS["Team"]),
+    (m.MatchDetail, SCHEMAS["ApiMatchDetail"]),
+    (m.MatchDetailResponse, SCHEMAS["ApiMatchDetailResponse"]),
+    (m.MatchDiscoverBody, SCHEMAS["MatchDiscoverBody"]),
+    (m.MatchDiscoverPage, SCHEMAS["MatchDiscoverPage"]),
+    (m.MatchesRequestBody, SCHEMAS["MatchesRequestBody"]),
+    (m.UserMatch, SCHEMAS["UserMatch"]),
+    (m.UserMatchesPage, _response_schema("/user/matches", "post")),
+    (m.OngoingMatches, SCHEMAS["OngoingMatchesResponse"]),
+    (m.MatchPlayer, SCHEMAS["ApiMatchPlayer"]),
+    (m.MatchPlayers, SCHEMAS["ApiMatchPlayersResponse"]),
+    (m.UserProfile, SCHEMAS["ApiUserProfile"]),
+    (m.TeamMember, SCHEMAS["ApiMember"]),
+    (m.TeamMembers, _response_schema("/teams/{identifier}/members", "get")),
+    (m.OrganizationSummary, SCHEMAS["ApiOrganizationSummary"]),
+    (m.UserTeamMembership, SCHEMAS["ApiUserTeamMembership"]),
+    (m.UserTeams, _response_schema("/users/{identifier}/teams", "get")),
+    (m.TeamProfile, SCHEMAS["ApiTeamProfile"]),
+    (m.TeamProfileResponse, _response_schema("/teams/{identifier}", "get")),
+    (m.BenchPlayer, SCHEMAS["AcceptMatchRequestBody"]["properties"]["benchRoster"]["items"]),
+    (m.AcceptMatchRequestBody, SCHEMAS["AcceptMatchRequestBody"]),
+    (m.AcceptMatchResponse, SCHEMAS["AcceptMatchResponse"]),
+    (m.ApproveAcceptanceRequestBody, SCHEMAS["ApproveAcceptanceRequestBody"]),
+    (m.DeclineAcceptanceRequestBody, SCHEMAS["DeclineAcceptanceRequestBody"]),
+    (m.AcceptChallengeRequestBody, SCHEMAS["AcceptChallengeRequestBody"]),
+    (m.RefuseChallengeRequestBody, SCHEMAS["RefuseChallengeRequestBody"]),
+    (m.SuccessResponse, SCHEMAS["ApproveAcceptanceResponse"]),
+    (m.SuccessResponse, SCHEMAS["DeclineAcceptanceResponse"]),
+    (m.SuccessResponse, SCHEMAS["AcceptChallengeResponse"]),
+    (m.SuccessResponse, SCHEMAS["RefuseChallengeResponse"]),
+    (m.SuccessResponse, SCHEMAS["PublishMatchResponse"]),
+    (m.CreateMatchRequestBody, SCHEMAS["CreateMatchRequestBody"]),
+    (m.MatchIdResponse, SCHEMAS["CreateMatchResponse"]),
+    (m.MatchIdResponse, SCHEMAS["CancelMatchResponse"]),
+    (m.CancelMatchRequestBody, SCHEMAS["CancelMatchRequestBody"]),
+    (m.ErrorEnvelope, SCHEMAS["Error"]),
+]
+
+
+@pytest.mark.parametrize(("model", "schema"), PAIRS, ids=lambda x: getattr(x, "__name__", ""))
+def test_fields_and_required_set_match_the_contract(model: type[BaseModel], schema: dict[str, Any]) -> None:
+    aliases = {f.alias or name: f for name, f in model.model_fields.items()}
+    assert set(aliases) == set(schema["properties"])
+    required = {alias for alias, f in aliases.items() if f.is_required()}
+    assert required == set(schema.get("required", []))
+    assert model.model_config.get("extra") == "forbid"
+
+
+def test_enums_match_the_contract() -> None:
+    assert {s.value for s in m.MatchStatus} == set(SCHEMAS["MatchStatus"]["enum"])
+    body = SCHEMAS["AcceptMatchRequestBody"]["properties"]
+    assert set(m.MapPreferenceMode.__args__) == set(body["mapPreferenceMode"]["enum"])  # type: ignore[attr-defined]
+    discover = SCHEMAS["MatchDiscoverBody"]["properties"]
+    assert set(m.Region.__args__) == set(discover["region"]["enum"])  # type: ignore[attr-defined]
+    assert set(m.Platform.__args__) == set(discover["platform"]["enum"])  # type: ignore[attr-defined]
+
+
+def test_request_bodies_leave_out_unset_fields_and_use_wire_names() -> None:
+    body = m.AcceptMatchRequestBody(
+        team_id="t1", active_roster=["u1", "u2"], bench_roster=[m.BenchPlayer(id="u3", priority=1)]
+    )
+    assert body.wire() == {
+        "teamId": "t1",
+        "activeRoster": ["u1", "u2"],
+        "benchRoster": [{"id": "u3", "priority": 1.0}],
+    }
+    with pytest.raises(ValidationError):
+        m.AcceptMatchRequestBody(team_id="t1", active_roster=[])
+
+
+def test_an_answer_with_a_field_the_contract_does_not_name_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        m.AcceptMatchResponse.model_validate(
+            {"success": True, "acceptanceId": "a1", "timestamp": "x", "extra": 1}
+        )
+
+
+# --- the error envelope -----------------------------------------------------------------------------
+
+
+def _answer(status: int, body: Any = None, headers: dict[str, str] | None = None) -> httpx.Response:
+    content = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    return httpx.Response(status, content=content, headers=headers or {})
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "cls"),
+    [
+        (401, "error_api_key_required", AuthenticationFailed),
+        (401, "error_api_key_invalid", AuthenticationFailed),
+        (401, "error_api_key_expired", AuthenticationFailed),
+        (403, "error_api_feature_required", PermissionDenied),
+        (403, "error_not_team_leader", PermissionDenied),
+        (404, "error_match_not_found", NotFound),
+        (409, "error_acceptance_already_pending", Conflict),
+        (409, "error_idempotency_key_conflict", Conflict),
+        (400, "error_roster_too_small", InvalidRequest),
+        (422, "error_validation_failed", InvalidRequest),
+        (429, "error_api_rate_limited", Throttled),
+        (500, "error_internal", Unavailable),
+        (503, None, Unavailable),
+    ],
+)
+def test_each_status_maps_to_its_typed_error(status: int, code: str | None, cls: type) -> None:
+    body = {"error": code, "details": "Some sentence."} if code else b"<html>down</html>"
+    err = error_from_response(_answer(status, body))
+    assert type(err) is cls
+    assert err.status == status and err.code == code
+    assert err.message and err.message[0].isupper() and err.message.endswith(".")
+
+
+def test_validation_errors_keep_the_code_and_the_details() -> None:
+    err = error_from_response(
+        _answer(400, {"error": "error_not_team_member", "details": "User u9 is not a member."})
+    )
+    assert isinstance(err, InvalidRequest)
+    assert err.code == "error_not_team_member"
+    assert err.details == "User u9 is not a member."  # type: ignore[attr-defined]
+    assert "u9" in err.message
+
+
+def test_both_permission_denied_spellings_mean_the_same() -> None:
+    a = error_from_response(_answer(403, {"error": "API_KEY_PERMISSION_DENIED"}))
+    b = error_from_response(_answer(403, {"error": "error_api_key_permission_denied", "details": "x"}))
+    assert type(a) is type(b) is PermissionDenied
+    assert a.code == b.code == "error_api_key_permission_denied"
+    assert a.message == b.message and "personal key" in a.message
+
+
+def test_decisions_follow_the_code_not_the_details() -> None:
+    # A details sentence that reads like another error changes nothing.
+    err = error_from_response(
+        _answer(401, {"error": "error_api_key_expired", "details": "rate limited, try later"})
+    )
+    assert isinstance(err, AuthenticationFailed) and "expired" in err.message
+
+
+def test_retry_after_in_seconds_or_as_a_date() -> None:
+    assert retry_after_seconds(_answer(429, headers={"Retry-After": "7"})) == 7
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    hinted = _answer(429, headers={"Retry-After": "Thu, 01 Jan 2026 12:00:30 GMT"})
+    assert retry_after_seconds(hinted, now) == 30
+    assert retry_after_seconds(_answer(429)) is None
+    err = error_from_response(_answer(429, {"error": "error_api_rate_limited"}, {"Retry-After": "3"}))
+    assert isinstance(err, Throttled) and err.retry_after == 3 and "3 s" in err.message
