@@ -43,6 +43,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
     d.set_defaults(func=run_demo)
 
+    k = sub.add_parser(
+        "demo-keys",
+        help="list the TeamBattles API keys of the demo scenario and who owns them",
+        description="List the scenario's TeamBattles test keys: value, owner, kind, plan, "
+        "scopes, expiry. They only work against the emulator.",
+    )
+    k.add_argument("--scenario", type=Path, default=None, help="scenario JSON file")
+    k.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    k.set_defaults(func=run_demo_keys)
+
 
 def _config(args: argparse.Namespace, **extra: object):
     from lobby.cli import CliError
@@ -101,6 +111,8 @@ def run_demo(args: argparse.Namespace) -> int:
             with httpx.Client(timeout=httpx.Timeout(5.0, read=None)) as client:
                 with connect_sse(client, "GET", emulator.url + "/_emulator/events") as source:
                     for sse in source.iter_sse():
+                        if not sse.data:  # a keep-alive comment, surfaced as an empty event
+                            continue
                         print(describe_event(sse.event, json.loads(sse.data)), flush=True)
         except KeyboardInterrupt:
             print("\nlobby demo: stopped.", file=sys.stderr)
@@ -127,3 +139,70 @@ def describe_event(kind: str, payload: dict) -> str:
         return f"{stamp}  FlexMatch    {detail.get('type', kind):<24}{extra} {tickets}"
     subject = payload.get("data", {}).get("match", {}).get("id") or payload.get("matchId", "")
     return f"{stamp}  TeamBattles  {kind:<24} {subject}"
+
+
+def run_demo_keys(args: argparse.Namespace) -> int:
+    """Print the scenario's TeamBattles keys with their owners, so a person can pick one."""
+    from lobby.cli import CliError
+    from lobby.emulator.scenario import ScenarioError, load_scenario
+    from lobby.emulator.teambattles.scenario import SCOPES
+
+    try:
+        scenario = load_scenario(args.scenario).teambattles
+    except ScenarioError as exc:
+        raise CliError(str(exc)) from None
+    users = {u.id: u for u in scenario.users}
+    rows = []
+    for key in scenario.keys:
+        owner = users[key.owner]
+        if key.revoked:
+            state = "revoked"
+        elif key.expires_in_days is None:
+            state = "never expires"
+        elif key.expires_in_days <= 0:
+            state = "expired"
+        else:
+            state = f"expires {key.expires_in_days:g} days after seeding"
+        levels = set(key.scopes.values())
+        if set(key.scopes) == set(SCOPES) and len(levels) == 1:
+            scopes = f"all {levels.pop()}"
+        else:
+            scopes = ", ".join(f"{name}:{level}" for name, level in sorted(key.scopes.items()))
+        rows.append(
+            {
+                "key": key.key,
+                "owner": owner.id,
+                "username": owner.username,
+                "kind": key.kind,
+                "plan": key.plan,
+                "scopes": key.scopes,
+                "scopeSummary": scopes or "none",
+                "state": state,
+                "label": key.label,
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("The scenario has no TeamBattles keys.")
+        return 0
+    columns = [
+        ("KEY", "key"),
+        ("OWNER", "username"),
+        ("KIND", "kind"),
+        ("PLAN", "plan"),
+        ("STATE", "state"),
+        ("SCOPES", "scopeSummary"),
+    ]
+    widths = [max(len(title), *(len(str(r[field])) for r in rows)) for title, field in columns]
+    print("  ".join(title.ljust(w) for (title, _), w in zip(columns, widths, strict=True)).rstrip())
+    for r in rows:
+        cells = (str(r[field]).ljust(w) for (_, field), w in zip(columns, widths, strict=True))
+        print("  ".join(cells).rstrip())
+        if r["label"]:
+            print(f"    {r['label']}")
+    if scenario.you:
+        print(f"\nThe person at the demo is {users[scenario.you].username} ({scenario.you}).")
+    print("Use one with: export TEAMBATTLES_API_KEY=<key>  (test keys; they only work here).")
+    return 0

@@ -23,7 +23,9 @@ from lobby.emulator.runtime import EmulatorConfig, Runtime
 def bind(host: str, port: int) -> socket.socket:
     """Bind the listening socket ourselves, so port 0 yields a known free port before serving."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP: asyncio sets TCP_NODELAY only on accepted sockets whose protocol says TCP;
+    # without it every response waits ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(2048)

@@ -1,0 +1,98 @@
+"""Token buckets per plan and per address: X-RateLimit-* on every answer, 429 with Retry-After.
+The demo scenario's buckets are generous; these tests shrink them through a scenario file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from teambattles_helpers import TB, YOU, YOU_FREE, YOU_STUDIO, advance, error_of, scenario_file
+
+from lobby.emulator.runtime import EmulatorConfig
+from lobby.emulator.server import EmulatorThread
+from lobby.emulator.teambattles.scenario import RateLimits
+
+# Slow refills: no amount of real time a test takes brings a token back; the clock route does.
+SMALL = {
+    "free": {"burst": 2, "per_second": 0.005},
+    "pro": {"burst": 3, "per_second": 0.01},
+    "studio": {"burst": 10, "per_second": 0.05},
+    "ip": {"burst": 1000, "per_second": 1000},
+}
+
+
+@pytest.fixture
+def small(tmp_path) -> Iterator[TB]:
+    config = EmulatorConfig(scenario=scenario_file(tmp_path, rate_limits=SMALL), time_travel=True)
+    with EmulatorThread(config) as emu:
+        client = TB(emu.url)
+        yield client
+        client.close()
+
+
+def limits(r) -> tuple[int, int, int]:
+    h = r.headers
+    return int(h["x-ratelimit-limit"]), int(h["x-ratelimit-remaining"]), int(h["x-ratelimit-reset"])
+
+
+def test_the_service_limits_are_the_defaults():
+    d = RateLimits()
+    assert (d.free.burst, d.free.per_second) == (60, 1)
+    assert (d.pro.burst, d.pro.per_second) == (300, 10)
+    assert (d.studio.burst, d.studio.per_second) == (1000, 30)
+    assert (d.ip.burst, d.ip.per_second) == (300, 50)
+
+
+def test_headers_count_down_per_key(small):
+    got = [limits(small.get("/games")) for _ in range(3)]
+    assert [g[0] for g in got] == [3, 3, 3]
+    assert [g[1] for g in got] == [2, 1, 0]
+    assert got[-1][2] == 300  # seconds until the bucket is full again, not a timestamp
+    assert limits(small.as_(YOU_STUDIO).get("/games"))[:2] == (10, 9)  # a bucket per key and plan
+
+
+def test_an_empty_bucket_answers_429_until_it_refills(small):
+    for _ in range(3):
+        assert small.get("/games").status_code == 200
+    r = small.get("/games")
+    assert (r.status_code, error_of(r)) == (429, "error_api_rate_limited")
+    assert int(r.headers["retry-after"]) >= 1 and limits(r)[1] == 0
+    r = small.post("/user/matches", {})
+    assert r.status_code == 429  # also on a route whose contract lists no 429
+    advance(small.base, int(r.headers["retry-after"]))
+    assert small.get("/games").status_code == 200
+    # Other plans have their own buckets.
+    assert small.as_(YOU_STUDIO).get("/games").status_code == 200
+
+
+def test_free_plan_bucket(small):
+    free = small.as_(YOU_FREE)
+    assert [free.get("/games").status_code for _ in range(3)] == [200, 200, 429]
+    r = free.get("/games")
+    assert int(r.headers["retry-after"]) == 200  # one token every 200 seconds
+
+
+def test_refused_requests_carry_the_headers_too(small):
+    r = small.get("/games", key=None)
+    assert r.status_code == 401 and limits(r)[0] == 1000  # no key: the address bucket
+    r = small.accept("tbm_nope", {"teamId": "t_owls", "activeRoster": ["u_you"]})
+    assert r.status_code == 404 and limits(r)[0] == 3
+
+
+def test_the_address_guard(tmp_path):
+    tight = dict(SMALL, ip={"burst": 2, "per_second": 0.01})
+    config = EmulatorConfig(scenario=scenario_file(tmp_path, rate_limits=tight), time_travel=True)
+    with EmulatorThread(config) as emu:
+        client = TB(emu.url)
+        assert client.get("/games").status_code == 200
+        assert client.get("/games", key=None).status_code == 401
+        r = client.as_(YOU_STUDIO).get("/games")
+        assert (r.status_code, error_of(r)) == (429, "error_ip_rate_limited")
+        assert int(r.headers["retry-after"]) == 100
+        client.close()
+
+
+def test_the_demo_scenario_does_not_throttle_tests(emulator):
+    client = TB(emulator.url, YOU)
+    assert limits(client.get("/games"))[0] >= 1000
+    client.close()
