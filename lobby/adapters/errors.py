@@ -12,11 +12,20 @@ class BackendError(Exception):
 
     retryable: bool = False
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        details: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.status = status
+        #: The service's own explanation, for people only; never branch on it.
+        self.details = details
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, status={self.status!r}, message={self.message!r})"
@@ -57,9 +66,16 @@ class Throttled(BackendError):
 
 
 class Unavailable(BackendError):
-    """The service could not be reached or failed on its side (network error, 5xx)."""
+    """The service could not be reached or failed on its side (network error, 5xx).
+
+    ``timeout`` is true when no answer came in time; retry budgets charge those more.
+    """
 
     retryable = True
+
+    def __init__(self, message: str, *, timeout: bool = False, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.timeout = timeout
 
 
 class ProtocolError(BackendError):

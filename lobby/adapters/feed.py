@@ -3,6 +3,12 @@
 It reconnects by itself with ``Last-Event-ID`` and drops any event whose id it has already
 passed, so a consumer sees every event exactly once, in order, across drops and restarts of
 the server. Its state ("connecting", "live", "reconnecting") is reported to a callback.
+
+A stream that cannot work however often it is retried (wrong URL, refused filter, no access)
+raises a :class:`~lobby.adapters.errors.BackendError` instead of reconnecting forever.
+
+Iterate it inside ``contextlib.aclosing(feed.events())`` when you may stop early, so the
+connection is closed at once rather than when the generator is collected.
 """
 
 from __future__ import annotations
@@ -17,6 +23,14 @@ from typing import Any
 
 import httpx
 from httpx_sse import SSEError, aconnect_sse
+
+from lobby.adapters.errors import (
+    BackendError,
+    InvalidRequest,
+    NotConfigured,
+    PermissionDenied,
+    Unavailable,
+)
 
 
 class FeedState(StrEnum):
@@ -33,6 +47,33 @@ class FeedEvent:
     data: dict[str, Any]
 
 
+#: The emulator sends a comment at least this often on an idle stream.
+KEEPALIVE_SECONDS = 15.0
+
+
+def _refusal(response: httpx.Response, url: str) -> BackendError | None:
+    """A typed error for an answer that reconnecting cannot fix; None if it is worth retrying."""
+    status = response.status_code
+    if status >= 500 or status in (408, 429):
+        return None
+    if status in (401, 403):
+        return PermissionDenied(f"The event stream at {url} refused access (HTTP {status}).", status=status)
+    if status == 404:
+        return NotConfigured(
+            f"There is no event stream at {url}; check the feed URL of the profile.", status=status
+        )
+    if status >= 400:
+        detail = ""
+        try:
+            body = response.json()
+            if isinstance(body, dict) and isinstance(body.get("details"), str):
+                detail = " " + body["details"]
+        except ValueError:
+            pass
+        return InvalidRequest(f"The event stream at {url} refused the request (HTTP {status}).{detail}", status=status)
+    return None
+
+
 class EventFeed:
     def __init__(
         self,
@@ -44,6 +85,8 @@ class EventFeed:
         on_state: Callable[[FeedState], None] | None = None,
         max_backoff: float = 5.0,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        read_timeout: float = 3 * KEEPALIVE_SECONDS,
+        max_reconnects: int | None = None,
     ) -> None:
         self._client = client
         self._url = url.rstrip("/") + "/_emulator/events"
@@ -52,15 +95,30 @@ class EventFeed:
         self._on_state = on_state
         self._max_backoff = max_backoff
         self._sleep = sleep
+        # A silent stream longer than a few keep-alive periods is a dead connection.
+        self._timeout = httpx.Timeout(10.0, read=read_timeout)
         self._rng = random.Random()
+        #: Give up (Unavailable) after this many reconnects in a row without getting through;
+        #: None reconnects forever.
+        self._max_reconnects = max_reconnects
         self.state = FeedState.CONNECTING
         self.reconnects = 0
+        #: Events whose data was not JSON; they are skipped, not retried forever.
+        self.skipped = 0
+
+    @property
+    def url(self) -> str:
+        return self._url
 
     def _set_state(self, state: FeedState) -> None:
         if state is not self.state:
             self.state = state
             if self._on_state is not None:
                 self._on_state(state)
+
+    def events(self) -> AsyncIterator[FeedEvent]:
+        """The events, forever; same as iterating the feed itself."""
+        return self.__aiter__()
 
     async def __aiter__(self) -> AsyncIterator[FeedEvent]:
         failures = 0
@@ -69,8 +127,18 @@ class EventFeed:
                 headers = {"Last-Event-ID": str(self.last_event_id)} if self.last_event_id else {}
                 try:
                     async with aconnect_sse(
-                        self._client, "GET", self._url, params=self._params, headers=headers
+                        self._client,
+                        "GET",
+                        self._url,
+                        params=self._params,
+                        headers=headers,
+                        timeout=self._timeout,
                     ) as source:
+                        if source.response.status_code >= 400:
+                            await source.response.aread()
+                            refusal = _refusal(source.response, self._url)
+                            if refusal is not None:
+                                raise refusal
                         source.response.raise_for_status()
                         self._set_state(FeedState.LIVE)
                         failures = 0
@@ -84,13 +152,25 @@ class EventFeed:
                             if event_id <= self.last_event_id:
                                 continue  # already delivered before a reconnect
                             self.last_event_id = event_id
-                            yield FeedEvent(event_id, sse.event, json.loads(sse.data))
-                except (httpx.HTTPError, SSEError, json.JSONDecodeError):
+                            try:
+                                data = json.loads(sse.data)
+                            except json.JSONDecodeError:
+                                self.skipped += 1
+                                continue
+                            if not isinstance(data, dict):
+                                self.skipped += 1
+                                continue
+                            yield FeedEvent(event_id, sse.event, data)
+                except (httpx.HTTPError, SSEError):
                     pass
                 # The stream ended or failed: back off (jittered, capped) and resume.
                 failures += 1
+                if self._max_reconnects is not None and failures > self._max_reconnects:
+                    raise Unavailable(f"The event stream at {self._url} keeps failing; is the emulator running?")
                 self.reconnects += 1
                 self._set_state(FeedState.RECONNECTING)
-                await self._sleep(self._rng.uniform(0.5, 1.0) * min(0.25 * 2 ** (failures - 1), self._max_backoff))
+                await self._sleep(
+                    self._rng.uniform(0.5, 1.0) * min(0.25 * 2 ** (failures - 1), self._max_backoff)
+                )
         finally:
             self._set_state(FeedState.CLOSED)

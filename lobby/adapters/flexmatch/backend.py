@@ -1,0 +1,296 @@
+"""FlexMatch behind the one :class:`~lobby.adapters.base.OfferBackend` Protocol.
+
+Where changes come from:
+- with an event stream (the emulator's, or ``feed_url``): every matchmaking event, in order,
+  resumed with ``Last-Event-ID`` across reconnects and restarts;
+- without one: DescribeMatchmaking for the tickets this backend knows (started here or
+  tracked), no more often than every ``poll_interval`` seconds (AWS asks for >= 10 s).
+
+Offers are tickets of the configured players in REQUIRES_ACCEPTANCE (see :mod:`.tickets`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from datetime import UTC, datetime
+
+import httpx
+from pydantic import ValidationError
+
+from lobby.adapters.errors import BackendError, InvalidRequest, NotFound, ProtocolError
+from lobby.adapters.feed import EventFeed, FeedEvent, FeedState
+from lobby.adapters.flexmatch import faults
+from lobby.adapters.flexmatch.client import FlexMatchClient
+from lobby.adapters.flexmatch.tickets import TicketBook, TicketView
+from lobby.adapters.flexmatch.wire import AcceptanceType, MatchmakingEvent, MatchmakingTicket, Player
+from lobby.domain.clock import Clock, SystemClock
+from lobby.domain.flexmatch import TicketStatus
+from lobby.domain.offers import Change, Offer, OfferUpdated
+
+#: AWS guidance: poll DescribeMatchmaking no more often than this.
+MIN_POLL_INTERVAL = 10.0
+GAMELIFT_SOURCE = "aws.gamelift"
+
+
+class FlexMatchBackend:
+    """Offers from GameLift FlexMatch (or the emulator), and the way to answer them."""
+
+    name = "flexmatch"
+
+    def __init__(
+        self,
+        client: FlexMatchClient,
+        *,
+        players: Iterable[str] = (),
+        feed_url: str | None = None,
+        poll_interval: float = MIN_POLL_INTERVAL,
+        clock: Clock | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        on_feed_state: Callable[[FeedState], None] | None = None,
+        feed_backoff: float = 5.0,
+    ) -> None:
+        self.client = client
+        self.book = TicketBook(players)
+        self.feed_url = feed_url.rstrip("/") if feed_url else None
+        self.poll_interval = max(MIN_POLL_INTERVAL, poll_interval)
+        self._clock = clock
+        self._sleep = sleep
+        self._on_feed_state = on_feed_state
+        self._feed_backoff = feed_backoff
+        #: The last event folded into the book; the stream resumes after it.
+        self.last_event_id = 0
+        self.feed_state: FeedState | None = None
+        self._synced = False
+        self._feed_skew: float | None = None
+        self._acceptance_timeouts: dict[str, int | None] = {}
+        #: Events that were not matchmaking events lobby can read (counted, then ignored).
+        self.unreadable_events = 0
+
+    def __repr__(self) -> str:
+        return f"FlexMatchBackend(endpoint={self.client.endpoint!r}, feed={self.feed_url!r})"
+
+    @property
+    def players(self) -> frozenset[str]:
+        return self.book.players
+
+    @property
+    def clock(self) -> Clock:
+        """The injected clock, else this machine's clock corrected to the server's."""
+        if self._clock is not None:
+            return self._clock
+        return SystemClock(self._feed_skew if self._feed_skew is not None else self.client.skew)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def __aenter__(self) -> FlexMatchBackend:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # --- the Protocol -------------------------------------------------------------------------
+
+    async def list_offers(self) -> list[Offer]:
+        if self.feed_url is not None:
+            if not self._synced:
+                await self.sync()
+        else:
+            await self.refresh()
+        return self.book.offers()
+
+    async def changes(self) -> AsyncIterator[Change]:
+        """Changes to my offers, forever. A first call that nothing synced yet starts with
+        the offers open now (as OfferUpdated), not with the history that led to them."""
+        if self.feed_url is not None:
+            if not self._synced:
+                await self.sync()
+                for offer in self.book.offers():
+                    yield OfferUpdated(offer=offer, event_id=str(self.last_event_id) or None)
+            async for change in self._follow():
+                yield change
+        else:
+            async for change in self._poll():
+                yield change
+
+    async def accept(self, offer_id: str, answer: object = None) -> str:
+        """ACCEPT for ``answer``: a player id, several, or None for my players in the ticket."""
+        return await self._answer(offer_id, answer, AcceptanceType.ACCEPT)
+
+    async def reject(self, offer_id: str, answer: object = None) -> str:
+        return await self._answer(offer_id, answer, AcceptanceType.REJECT)
+
+    # --- beyond the Protocol ------------------------------------------------------------------
+
+    async def start(
+        self, configuration_name: str, players: Sequence[str | Player], *, ticket_id: str | None = None
+    ) -> MatchmakingTicket:
+        """Start a ticket and remember it, so it is watched even without an event stream."""
+        ticket = await self.client.start_matchmaking(configuration_name, players, ticket_id=ticket_id)
+        self.book.observe(ticket, now=self.clock.now())
+        return ticket
+
+    def track(self, ticket_ids: Iterable[str]) -> None:
+        """Watch tickets started elsewhere (polling mode learns them no other way)."""
+        for ticket_id in ticket_ids:
+            self.book.know(ticket_id)
+
+    def tickets(self, *, live_only: bool = True) -> list[TicketView]:
+        """Every ticket known, mine or not (for people who watch all of them)."""
+        found = self.book.live() if live_only else list(self.book.tickets.values())
+        return sorted(found, key=lambda t: (t.start_time or datetime.min.replace(tzinfo=UTC), t.ticket_id))
+
+    async def sync(self) -> list[Change]:
+        """Bring the book up to now: the event stream up to its last event, or one poll."""
+        if self.feed_url is None:
+            return await self.refresh()
+        health = await self._health()
+        target = health["lastEventId"]
+        changes: list[Change] = []
+        if target > self.last_event_id:
+            # Unfiltered, so the stream certainly reaches ``target`` whatever its source.
+            feed = EventFeed(
+                self.client.http,
+                self.feed_url,
+                last_event_id=self.last_event_id,
+                sleep=self._sleep,
+                max_backoff=self._feed_backoff,
+                max_reconnects=3,
+            )
+            async with contextlib.aclosing(feed.events()) as events:
+                async for event in events:
+                    changes += self._fold(event)
+                    if event.id >= target:
+                        break
+        self._synced = True
+        return changes
+
+    async def refresh(self) -> list[Change]:
+        """One DescribeMatchmaking round over the tickets of mine still in play."""
+        ids = self.book.pollable_ids()
+        if not ids:
+            return []
+        found = await self.client.describe_matchmaking(ids)
+        awaiting = {t.configuration_name for t in found if t.status is TicketStatus.REQUIRES_ACCEPTANCE}
+        await self._learn_timeouts(c for c in awaiting if c)
+        now = self.clock.now()
+        changes: list[Change] = []
+        for ticket in found:
+            timeout = self._acceptance_timeouts.get(ticket.configuration_name or "")
+            changes += self.book.observe(ticket, now=now, acceptance_timeout=timeout)
+        return changes
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _fold(self, event: FeedEvent) -> list[Change]:
+        self.last_event_id = max(self.last_event_id, event.id)
+        if event.data.get("source") != GAMELIFT_SOURCE:
+            return []
+        try:
+            parsed = MatchmakingEvent.model_validate(event.data)
+        except (ValidationError, ValueError):
+            self.unreadable_events += 1
+            return []
+        return self.book.apply(parsed, str(event.id), now=self.clock.now())
+
+    def _set_feed_state(self, state: FeedState) -> None:
+        self.feed_state = state
+        if self._on_feed_state is not None:
+            self._on_feed_state(state)
+
+    async def _follow(self) -> AsyncIterator[Change]:
+        feed = EventFeed(
+            self.client.http,
+            self.feed_url or "",
+            sources=[GAMELIFT_SOURCE],
+            last_event_id=self.last_event_id,
+            on_state=self._set_feed_state,
+            sleep=self._sleep,
+            max_backoff=self._feed_backoff,
+        )
+        async with contextlib.aclosing(feed.events()) as events:
+            async for event in events:
+                for change in self._fold(event):
+                    yield change
+
+    async def _poll(self) -> AsyncIterator[Change]:
+        while True:
+            try:
+                changes = await self.refresh()
+            except BackendError as error:
+                if not error.retryable:
+                    raise
+                changes = []  # the retries ran out; try again next round
+            for change in changes:
+                yield change
+            await self._sleep(self.poll_interval)
+
+    async def _learn_timeouts(self, configurations: Iterable[str]) -> None:
+        missing = sorted({c for c in configurations if c not in self._acceptance_timeouts})
+        if not missing:
+            return
+        try:
+            found = await self.client.describe_matchmaking_configurations(missing)
+        except BackendError:
+            return  # deadlines stay unknown; the offers still show
+        for configuration in found:
+            self._acceptance_timeouts[configuration.name] = configuration.acceptance_timeout_seconds
+        for name in missing:
+            self._acceptance_timeouts.setdefault(name, None)
+
+    async def _health(self) -> dict[str, float | int]:
+        url = f"{self.feed_url}/_emulator/health"
+        sent = time.time()
+        try:
+            response = await self.client.http.get(url)
+        except httpx.HTTPError as exc:
+            raise faults.from_transport("the event stream check", exc, self.feed_url or "") from None
+        if response.status_code != 200:
+            raise faults.from_response("the event stream check", response)
+        try:
+            body = response.json()
+            last, server_time = int(body["lastEventId"]), float(body["time"])
+        except (ValueError, KeyError, TypeError):
+            raise ProtocolError(f"{url} is not a lobby emulator's health check.") from None
+        # The server read its clock about halfway through the round trip.
+        self._feed_skew = server_time - (sent + time.time()) / 2
+        return {"lastEventId": last, "time": server_time}
+
+    async def _answer(self, ticket_id: str, answer: object, kind: AcceptanceType) -> str:
+        players = await self._players_for(ticket_id, answer)
+        # The book learns the answer from the events it causes, like every other change.
+        await self.client.accept_match(ticket_id, players, kind)
+        who = ("player " if len(players) == 1 else "players ") + ", ".join(players)
+        if kind is AcceptanceType.ACCEPT:
+            return f"Accepted ticket {ticket_id} for {who}."
+        return f"Rejected ticket {ticket_id} for {who}; the proposed match is dropped."
+
+    async def _players_for(self, ticket_id: str, answer: object) -> list[str]:
+        if isinstance(answer, str):
+            return [answer]
+        if answer is not None:
+            if not isinstance(answer, Iterable):
+                raise InvalidRequest("Answer a ticket with player ids.")
+            players = [str(p) for p in answer]
+            if players:
+                return players
+        if not self.players:
+            raise InvalidRequest(
+                f"Say which players answer ticket {ticket_id}: no players are configured as yours."
+            )
+        ticket = self.book.get(ticket_id)
+        if ticket is None or not ticket.players:
+            for found in await self.client.describe_matchmaking([ticket_id]):
+                self.book.observe(found, now=self.clock.now())
+            ticket = self.book.get(ticket_id)
+            if ticket is None:
+                raise NotFound(f"GameLift knows no ticket {ticket_id}.")
+        mine = self.book.my_players(ticket) if ticket is not None and self.players else ()
+        if not mine:
+            raise InvalidRequest(
+                f"Say which players answer ticket {ticket_id}: none of its players are configured as yours."
+            )
+        return list(mine)
