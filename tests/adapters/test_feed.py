@@ -8,7 +8,12 @@ import contextlib
 import httpx
 import pytest
 
-from lobby.adapters.errors import InvalidRequest, NotConfigured, PermissionDenied, Unavailable
+from lobby.adapters.errors import (
+    InvalidRequest,
+    NotConfigured,
+    PermissionDenied,
+    Unavailable,
+)
 from lobby.adapters.feed import EventFeed, FeedState
 from lobby.emulator.events import GAMELIFT, TEAMBATTLES
 from lobby.emulator.runtime import EmulatorConfig

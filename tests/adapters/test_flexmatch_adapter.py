@@ -12,7 +12,12 @@ import httpx
 import pytest
 
 from lobby.adapters.base import OfferBackend
-from lobby.adapters.errors import AuthenticationFailed, InvalidRequest, NotConfigured, NotFound
+from lobby.adapters.errors import (
+    AuthenticationFailed,
+    InvalidRequest,
+    NotConfigured,
+    NotFound,
+)
 from lobby.adapters.flexmatch import FlexMatchBackend, open_backend
 from lobby.adapters.flexmatch.client import FlexMatchClient
 from lobby.adapters.flexmatch.wire import AcceptanceType

@@ -4,14 +4,19 @@ Everything else is tested against the emulator."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from lobby.adapters.errors import AuthenticationFailed, Conflict, InvalidRequest, ProtocolError, Unavailable
+from lobby.adapters.errors import (
+    AuthenticationFailed,
+    Conflict,
+    InvalidRequest,
+    ProtocolError,
+    Unavailable,
+)
 from lobby.adapters.retry import RetryPolicy
 from lobby.adapters.teambattles import models as m
 from lobby.adapters.teambattles.backend import TeamBattlesBackend

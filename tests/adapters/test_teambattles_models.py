@@ -19,8 +19,9 @@ from lobby.adapters.errors import (
     Throttled,
     Unavailable,
 )
+from lobby.adapters.retry import retry_after_seconds
 from lobby.adapters.teambattles import models as m
-from lobby.adapters.teambattles.errors import error_from_response, retry_after_seconds
+from lobby.adapters.teambattles.errors import error_from_response
 from tests.conftest import CONTRACTS
 
 CONTRACT = json.loads((CONTRACTS / "teambattles-openapi-subset.nodoc.json").read_text())

@@ -10,7 +10,12 @@ import pytest
 
 from lobby import paths
 from lobby.adapters.teambattles import models as m
-from lobby.adapters.teambattles.requests import FILE_NAME, AcceptanceRecord, RequestStore, derive_status
+from lobby.adapters.teambattles.requests import (
+    FILE_NAME,
+    AcceptanceRecord,
+    RequestStore,
+    derive_status,
+)
 from lobby.domain.teambattles import AcceptanceStatus as S
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

@@ -25,7 +25,12 @@ from lobby.adapters.feed import EventFeed, FeedEvent, FeedState
 from lobby.adapters.flexmatch import faults
 from lobby.adapters.flexmatch.client import FlexMatchClient
 from lobby.adapters.flexmatch.tickets import TicketBook, TicketView
-from lobby.adapters.flexmatch.wire import AcceptanceType, MatchmakingEvent, MatchmakingTicket, Player
+from lobby.adapters.flexmatch.wire import (
+    AcceptanceType,
+    MatchmakingEvent,
+    MatchmakingTicket,
+    Player,
+)
 from lobby.domain.clock import Clock, SystemClock
 from lobby.domain.flexmatch import TicketStatus
 from lobby.domain.offers import Change, Offer, OfferUpdated

@@ -8,9 +8,7 @@ request; any known secret is scrubbed from what remains.
 
 from __future__ import annotations
 
-import email.utils
 import json
-import time
 from collections.abc import Iterable
 
 import httpx
@@ -29,6 +27,7 @@ from lobby.adapters.errors import (
 )
 from lobby.adapters.flexmatch.signing import HOW_TO_CONFIGURE
 from lobby.adapters.flexmatch.wire import ErrorBody
+from lobby.adapters.retry import retry_after_seconds
 
 #: Throttling codes of the AWS SDKs' standard retry mode.
 THROTTLING_CODES = frozenset(
@@ -96,22 +95,6 @@ def clean(message: str | None, secrets: Iterable[str] = ()) -> str:
     return text
 
 
-def retry_after(response: httpx.Response) -> float | None:
-    """The Retry-After header in seconds (delta or HTTP date), if the server sent one."""
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
 def _parse_error(response: httpx.Response) -> tuple[str | None, str | None, bool]:
     """(code, message, parsed): what the error body and headers say."""
     code = message = None
@@ -168,7 +151,7 @@ def from_response(
     if code in THROTTLING_CODES or status == 429 or "rate exceeded" in (raw_message or "").lower():
         return Throttled(
             f"GameLift is throttling {operation} (rate exceeded); lobby will slow down, try again shortly.",
-            retry_after=retry_after(response),
+            retry_after=retry_after_seconds(response),
             **kw,
         )
     if code in TRANSIENT_CODES or status >= 500:

@@ -17,7 +17,11 @@ from dataclasses import dataclass
 import httpx
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials, ReadOnlyCredentials, RefreshableCredentials
+from botocore.credentials import (
+    Credentials,
+    ReadOnlyCredentials,
+    RefreshableCredentials,
+)
 
 from lobby.adapters.errors import AuthenticationFailed, BackendError, NotConfigured
 

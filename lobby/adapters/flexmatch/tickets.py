@@ -28,6 +28,7 @@ from lobby.domain.flexmatch import (
 )
 from lobby.domain.offers import Change, Offer, OfferClosed, OfferKind, OfferUpdated
 
+
 @dataclass
 class MatchView:
     """A proposed match: every player of every ticket in it, with their answers."""

@@ -40,7 +40,11 @@ from lobby.adapters.errors import (
 from lobby.adapters.feed import EventFeed, FeedEvent, FeedState
 from lobby.adapters.teambattles import models as m
 from lobby.adapters.teambattles.client import TeamBattlesClient, new_idempotency_key
-from lobby.adapters.teambattles.requests import AcceptanceRecord, RequestStore, derive_status
+from lobby.adapters.teambattles.requests import (
+    AcceptanceRecord,
+    RequestStore,
+    derive_status,
+)
 from lobby.domain import teambattles as rules
 from lobby.domain.offers import Change, Offer, OfferClosed, OfferKind, OfferUpdated
 

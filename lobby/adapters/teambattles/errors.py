@@ -9,8 +9,6 @@ permission-denied code come out as one error with one code.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import httpx
 
@@ -25,6 +23,7 @@ from lobby.adapters.errors import (
     Throttled,
     Unavailable,
 )
+from lobby.adapters.retry import retry_after_seconds
 from lobby.domain.teambattles import ErrorCode as E
 from lobby.domain.teambattles import is_permission_denied
 
@@ -93,24 +92,6 @@ def parse_envelope(response: httpx.Response) -> tuple[str | None, str | None]:
         return None, None
     details = body.get("details")
     return body["error"], details if isinstance(details, str) else None
-
-
-def retry_after_seconds(response: httpx.Response, now: datetime | None = None) -> float | None:
-    """The ``Retry-After`` hint in seconds (delta-seconds or an HTTP date), if any."""
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def error_from_response(response: httpx.Response) -> BackendError:
