@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     profiles: dict[str, Profile] = Field(default_factory=dict)
     bell: bool = True
     theme: str = "lobby"
+    keymap: dict[str, str] = Field(
+        default_factory=dict,
+        description="Binding id -> keys, e.g. {'lobby.home.filter': 'f'}; the help screen lists ids.",
+    )
 
     @classmethod
     def settings_customise_sources(

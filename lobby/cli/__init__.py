@@ -31,8 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
-        parser.print_help()
-        return 0
+        from lobby.cli.app import run_app
+
+        args.func = run_app  # `lobby` alone opens the console
     try:
         return int(args.func(args) or 0)
     except CliError as exc:

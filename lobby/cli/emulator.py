@@ -41,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--db", default=":memory:", help="SQLite file (default: a fresh in-memory lobby)")
     d.add_argument("--scenario", type=Path, default=None, help="scenario JSON file")
     d.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
+    d.add_argument(
+        "--log", action="store_true", help="print the lobby's events instead of opening the console"
+    )
     d.set_defaults(func=run_demo)
 
     k = sub.add_parser(
@@ -89,10 +92,8 @@ def run_emulator(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """Start the emulator with bots and print the lobby's life as it happens."""
-    import httpx
-    from httpx_sse import connect_sse
-
+    """Start the emulator with bots and open the console on it (``--log``: print the lobby's
+    life as it happens instead)."""
     from lobby.cli import CliError
     from lobby.emulator.server import EmulatorThread
 
@@ -105,15 +106,14 @@ def run_demo(args: argparse.Namespace) -> int:
     with emulator:
         announce.parent.mkdir(parents=True, exist_ok=True)
         announce.write_text(json.dumps({"url": emulator.url, "pid": os.getpid()}))
-        print(f"lobby demo: emulator serving at {emulator.url} (Ctrl+C to stop)", flush=True)
-        print("lobby demo: other lobby commands in this user account will find it.", flush=True)
         try:
-            with httpx.Client(timeout=httpx.Timeout(5.0, read=None)) as client:
-                with connect_sse(client, "GET", emulator.url + "/_emulator/events") as source:
-                    for sse in source.iter_sse():
-                        if not sse.data:  # a keep-alive comment, surfaced as an empty event
-                            continue
-                        print(describe_event(sse.event, json.loads(sse.data)), flush=True)
+            if args.log:
+                _print_events(emulator.url)
+            else:
+                from lobby.cli.app import demo_app, demo_identity
+
+                players, key, user = demo_identity(args.scenario)
+                demo_app(emulator.url, players=players, key=key, user=user).run()
         except KeyboardInterrupt:
             print("\nlobby demo: stopped.", file=sys.stderr)
         finally:
@@ -123,6 +123,20 @@ def run_demo(args: argparse.Namespace) -> int:
             except (OSError, ValueError):
                 pass
     return 0
+
+
+def _print_events(url: str) -> None:
+    import httpx
+    from httpx_sse import connect_sse
+
+    print(f"lobby demo: emulator serving at {url} (Ctrl+C to stop)", flush=True)
+    print("lobby demo: other lobby commands in this user account will find it.", flush=True)
+    with httpx.Client(timeout=httpx.Timeout(5.0, read=None)) as client:
+        with connect_sse(client, "GET", url + "/_emulator/events") as source:
+            for sse in source.iter_sse():
+                if not sse.data:  # a keep-alive comment, surfaced as an empty event
+                    continue
+                print(describe_event(sse.event, json.loads(sse.data)), flush=True)
 
 
 def describe_event(kind: str, payload: dict) -> str:

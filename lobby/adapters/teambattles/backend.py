@@ -429,6 +429,34 @@ class TeamBattlesBackend:
             name=team.name,
         )
 
+    async def acceptance_facts(self, match_id: str) -> list[rules.AcceptanceFacts]:
+        """What the acceptance form checks a draft against: one AcceptanceFacts per team that
+        could answer ``match_id`` (the challenged team of a challenge, else every team I lead)."""
+        match = await self.client.get_match(match_id)
+        game_id = await self.canonical_game(match.game.id) or match.game.id
+        players = [p.user_id for p in await self.client.match_players(match.id)]
+        facts_match = match_facts(match, game_id, players)
+        game = game_facts(await self.game_entry(match.game.id), game_id)
+        me = await self.me()
+        if match.challenged_team is not None:
+            team_ids = [match.challenged_team.id]
+        else:
+            team_ids = [t.id for t in await self.led_teams() or []]
+        out = []
+        for team_id in team_ids:
+            team, members = await self._team_and_members(team_id)
+            out.append(
+                rules.AcceptanceFacts(
+                    owner_id=me or "",
+                    match=facts_match,
+                    team=await self._team_facts(team, members),
+                    game=game,
+                    pending_team_ids=self.requests.pending_team_ids(match.id),
+                    now=self.client.now(),
+                )
+            )
+        return out
+
     @staticmethod
     def _judgeable(
         found: list[rules.Violation],

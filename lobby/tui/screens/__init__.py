@@ -1,0 +1,1 @@
+"""lobby's screens, one per module, each imported only when first shown."""

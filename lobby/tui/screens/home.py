@@ -1,0 +1,246 @@
+"""Home: what awaits an answer, the open matches, and the answers already sent."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+
+from lobby.domain.clock import Clock
+from lobby.domain.offers import OfferKind
+from lobby.tui.messages import Health, backend_label
+from lobby.tui.safe import plain
+from lobby.tui.store import FILTER_FACTS, Entry
+from lobby.tui.widgets.backend_bar import BackendBar, describe
+from lobby.tui.widgets.countdown import countdown_text
+from lobby.tui.widgets.filter_bar import FilterBar
+from lobby.tui.widgets.offer_section import Column, OfferSection
+
+if TYPE_CHECKING:
+    from lobby.tui.app import LobbyApp
+
+KIND_WORDS = {
+    OfferKind.FLEXMATCH_TICKET: "Ticket",
+    OfferKind.TEAMBATTLES_MATCH: "Match",
+    OfferKind.TEAMBATTLES_CHALLENGE: "Challenge",
+}
+
+
+def _kind(entry: Entry, clock: Clock) -> Text:
+    return Text(KIND_WORDS.get(entry.offer.kind, entry.offer.kind.value), style="bold")
+
+
+def _title(entry: Entry, clock: Clock) -> Text:
+    return plain(entry.offer.title)
+
+
+def _for(entry: Entry, clock: Clock) -> Text:
+    offer = entry.offer
+    if offer.players:
+        who = ", ".join(offer.players)
+    else:
+        who = offer.facts.get("challengedTeam", "") or offer.facts.get("creatorTeam", "")
+    return plain(who)
+
+
+def _progress(entry: Entry, clock: Clock) -> Text:
+    if entry.offer.progress is None:
+        return Text("-", style="dim")
+    accepted, total = entry.offer.progress
+    return Text(f"{accepted}/{total}", style="bold" if accepted < total else "bold green")
+
+
+def _left(entry: Entry, clock: Clock) -> Text:
+    if entry.closed is not None:
+        return Text("closed", style="dim")
+    return countdown_text(entry.offer.deadline, clock)
+
+
+def _fact(name: str):
+    def render(entry: Entry, clock: Clock) -> Text:
+        return plain(entry.offer.facts.get(name, "-"))
+
+    return render
+
+
+def _size(entry: Entry, clock: Clock) -> Text:
+    size = entry.offer.facts.get("teamSize")
+    return plain(f"{size}v{size}" if size else "-")
+
+
+def _status(entry: Entry, clock: Clock) -> Text:
+    offer = entry.offer
+    if entry.request is not None:
+        text = plain(entry.request.words())
+    elif entry.closed is not None:
+        text = plain(entry.closed.outcome or entry.closed.status)
+    elif offer.kind is OfferKind.FLEXMATCH_TICKET and offer.progress is not None:
+        accepted, total = offer.progress
+        text = plain(f"{offer.status.replace('_', ' ').lower()} · {accepted}/{total} accepted")
+    else:
+        text = plain(offer.status.replace("_", " ").lower())
+    return text
+
+
+AWAITING_COLUMNS = (
+    Column("kind", "Kind", _kind, width=9),
+    Column("title", "Offer", _title, width=16, flex=True),
+    Column("for", "For", _for, width=16),
+    Column("progress", "Accepted", _progress, width=8),
+    Column("left", "Left", _left, width=8, live=True),
+)
+OPEN_COLUMNS = (
+    Column("title", "Match", _title, width=16, flex=True),
+    Column("game", "Game", _fact("game"), width=16),
+    Column("size", "Size", _size, width=5),
+    Column("region", "Region", _fact("region"), width=8),
+    Column("left", "Starts in", _left, width=9, live=True),
+)
+REQUEST_COLUMNS = (
+    Column("kind", "Kind", _kind, width=9),
+    Column("title", "Offer", _title, width=24),
+    Column("status", "Status", _status, width=16, flex=True),
+    Column("left", "Left", _left, width=8, live=True),
+)
+
+
+class HomeScreen(Screen[None]):
+    """The three sections, a line of backend health, and the footer's keys."""
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="lobby.home.filter"),
+        Binding("escape", "close_filter", "Close filters", show=False, id="lobby.home.close_filter"),
+        Binding("1", "section('awaiting')", "Awaiting", show=False, id="lobby.home.awaiting"),
+        Binding("2", "section('open')", "Open", show=False, id="lobby.home.open"),
+        Binding("3", "section('requests')", "Requests", show=False, id="lobby.home.requests"),
+    ]
+
+    @property
+    def lobby(self) -> LobbyApp:
+        return cast("LobbyApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        clock = self.lobby.clock
+        yield Header()
+        yield BackendBar(id="backends")
+        yield OfferSection("Awaiting you", AWAITING_COLUMNS, clock, id="awaiting")
+        yield FilterBar(id="filters")
+        yield OfferSection("Open matches", OPEN_COLUMNS, clock, id="open")
+        yield OfferSection("My requests", REQUEST_COLUMNS, clock, id="requests")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        app = self.lobby
+        app.offers_changed.subscribe(self, lambda _: self.refresh_sections())
+        app.status_changed.subscribe(self, lambda _: self.refresh_sections())
+        app.ticked.subscribe(self, lambda _: self._tick())
+        self.refresh_sections()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_sections()
+
+    def _tick(self) -> None:
+        for section in self.query(OfferSection):
+            section.tick()
+
+    # --- content -------------------------------------------------------------------------------
+
+    def _placeholder(self, empty: str) -> Text:
+        """What a section says when it has no rows: loading, a failure, or ``empty``."""
+        app = self.lobby
+        statuses = [app.status[b.name] for b in app.backends if b.name in app.status]
+        if not app.backends:
+            return Text("No backend is configured. Run `lobby demo`, or add a profile to config.toml.", style="dim")
+        failed = [s for s in statuses if s.health is Health.ERROR]
+        loading = [s for s in statuses if s.health is Health.LOADING]
+        text = Text()
+        if loading:
+            names = ", ".join(backend_label(s.name) for s in loading)
+            text.append(f"Loading offers from {names}…", style="italic")
+        for status in failed:
+            if text:
+                text.append("\n")
+            text.append(f"{backend_label(status.name)}: ", style="bold red")
+            text.append_text(plain(status.detail or "failed.", "red"))
+        if not text:
+            text.append(empty)
+        return text
+
+    def refresh_sections(self) -> None:
+        app = self.lobby
+        store = app.store
+        labels = {b.name: backend_label(b.name) for b in app.backends}
+        statuses = [app.status[b.name] for b in app.backends if b.name in app.status]
+        self.query_one(BackendBar).update(describe(statuses, labels))
+
+        self.query_one("#awaiting", OfferSection).show(
+            store.awaiting(),
+            self._placeholder("Nothing awaits your answer. A toast and the bell announce each new match."),
+        )
+        filters = app.filters
+        bar = self.query_one(FilterBar)
+        bar.set_choices({name: store.fact_values(name) for name in FILTER_FACTS}, filters.values)
+        if filters.active:
+            empty = f"No open match fits the filters ({filters.describe()}). Press / to change them."
+        else:
+            empty = "No open matches right now."
+        self.query_one("#open", OfferSection).show(
+            store.open_matches(filters),
+            self._placeholder(empty),
+            subtitle=f"filter: {filters.describe()}" if filters.active else "",
+        )
+        self.query_one("#requests", OfferSection).show(
+            store.my_requests(),
+            self._placeholder("No answers sent yet. Answer an offer above and follow it here."),
+        )
+        if self.focused is None:
+            self._focus_first()
+
+    def _focus_first(self) -> None:
+        for section in self.query(OfferSection):
+            if section.count:
+                section.focus_table()
+                return
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def on_offer_section_chosen(self, event: OfferSection.Chosen) -> None:
+        self.lobby.open_offer(event.key)
+
+    def action_section(self, name: str) -> None:
+        self.query_one(f"#{name}", OfferSection).focus_table()
+
+    async def action_filter(self) -> None:
+        bar = self.query_one(FilterBar)
+        await bar.build()
+        bar.add_class("-shown")
+        bar.query_one("Select").focus()
+
+    def action_close_filter(self) -> None:
+        bar = self.query_one(FilterBar)
+        if bar.has_class("-shown"):
+            bar.remove_class("-shown")
+            self.query_one("#open", OfferSection).focus_table()
+
+    def on_filter_bar_changed(self, event: FilterBar.Changed) -> None:
+        self.lobby.set_filters(event.values)
+
+    async def apply_filter(self, name: str, value: str | None) -> None:
+        """Set one filter (from the command palette) and show the bar."""
+        bar = self.query_one(FilterBar)
+        await bar.build()
+        bar.add_class("-shown")
+        self.lobby.set_filters({name: value})
+        self.refresh_sections()
+        from textual.widgets import Select
+
+        select = bar.query_one(f"#filter-{name}", Select)
+        with select.prevent(Select.Changed):
+            if value is None:
+                select.clear()
+            else:
+                select.value = value

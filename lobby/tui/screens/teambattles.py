@@ -1,0 +1,398 @@
+"""Accepting a TeamBattles match (a request to the creator) or a direct challenge.
+
+The form keeps every choice across failures; the shared domain rules explain each violation as
+it happens; submit runs in a worker and shows that it is busy; at the scheduled start the offer
+expires and submit is disabled.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Label, Select, Static
+
+from lobby.adapters.errors import BackendError
+from lobby.domain import teambattles as rules
+from lobby.domain.offers import Offer, OfferKind
+from lobby.tui.forms import AcceptanceFactsSource, eligible_teams, problems
+from lobby.tui.safe import clean, plain
+from lobby.tui.store import Entry, Key
+from lobby.tui.widgets.countdown import Countdown
+from lobby.tui.widgets.disputed_rules import DisputedRules
+from lobby.tui.widgets.form_input import FormInput
+from lobby.tui.widgets.map_picker import MapPicker
+from lobby.tui.widgets.message_field import MessageField
+from lobby.tui.widgets.roster_editor import RosterEditor
+
+if TYPE_CHECKING:
+    from lobby.tui.app import LobbyApp
+
+def _facts_line(facts) -> str:
+    """"Skyline Strike · hardpoint · 4v4 · best of 3 · EU · PC · SCRIM" (what is known)."""
+    size = facts.get("teamSize")
+    parts = [
+        facts.get("game"),
+        facts.get("mode"),
+        f"{size}v{size}" if size else None,
+        f"best of {facts['bestOf']}" if facts.get("bestOf") else None,
+        facts.get("region"),
+        facts.get("platform"),
+        facts.get("matchType"),
+    ]
+    return " · ".join(p for p in parts if p)
+
+
+class TeamBattlesScreen(Screen[None]):
+    """The acceptance form of one open match or challenge."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "submit", "Send", id="lobby.tb.submit"),
+        Binding("ctrl+x", "refuse", "Refuse", id="lobby.tb.refuse"),
+        Binding("escape", "back", "Back", id="lobby.back"),
+    ]
+
+    busy: reactive[bool] = reactive(False)
+    error: reactive[str | None] = reactive(None)
+
+    def __init__(self, key: Key) -> None:
+        super().__init__()
+        self.key = key
+        self.facts: dict[str, rules.AcceptanceFacts] = {}
+        self.loaded = False
+        self.load_error: str | None = None
+        self.sent_note: str | None = None
+        self.current: list[rules.Violation] = []
+
+    @property
+    def lobby(self) -> LobbyApp:
+        return cast("LobbyApp", self.app)
+
+    @property
+    def entry(self) -> Entry | None:
+        return self.lobby.store.get(self.key)
+
+    @property
+    def is_challenge(self) -> bool:
+        return self.key[0] is OfferKind.TEAMBATTLES_CHALLENGE
+
+    # --- layout --------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        entry = self.entry
+        assert entry is not None
+        offer = entry.offer
+        yield Header()
+        with Vertical(id="tb"):
+            with Horizontal(id="tb-head"):
+                yield Static(self._head(offer), id="tb-title")
+                yield Countdown(offer.deadline, self.lobby.clock, prefix="starts in ", expired_word="started", id="tb-countdown")
+            yield Static("Loading your teams and the map pool…", id="tb-loading")
+            yield VerticalScroll(id="tb-form")
+            yield Static(id="tb-violations")
+            with Horizontal(id="tb-actions"):
+                label = "Accept challenge (ctrl+s)" if self.is_challenge else "Send request (ctrl+s)"
+                yield Button(label, id="submit", variant="success", compact=True)
+                if self.is_challenge:
+                    yield Button("Refuse (ctrl+x)", id="refuse", variant="error", compact=True)
+                yield Static(id="tb-status")
+        yield Footer()
+
+    def _head(self, offer: Offer) -> Text:
+        text = Text()
+        text.append("Challenge  " if self.is_challenge else "Open match  ", style="bold")
+        text.append_text(plain(offer.title, "bold"))
+        text.append("\n")
+        text.append_text(plain(_facts_line(offer.facts), "dim"))
+        return text
+
+    def on_mount(self) -> None:
+        self.lobby.offers_changed.subscribe(self, self._changed)
+        self.lobby.ticked.subscribe(self, lambda _: self._validate())
+        self.load_facts()
+
+    def _changed(self, applied: list) -> None:
+        if not applied or any(a.key == self.key for a in applied):
+            self._validate()
+
+    @work(exclusive=True, group="facts")
+    async def load_facts(self) -> None:
+        entry = self.entry
+        backend = self.lobby.backend(entry.backend) if entry else None
+        loading = self.query_one("#tb-loading", Static)
+        if not isinstance(backend, AcceptanceFactsSource):
+            self.load_error = "This backend cannot describe your teams, so the form cannot be filled in here."
+        else:
+            try:
+                found = await backend.acceptance_facts(self.key[1])
+            except BackendError as exc:
+                self.load_error = clean(exc.message)
+            else:
+                self.facts = {f.team.id: f for f in eligible_teams(found)}
+                if not self.facts:
+                    game = entry.offer.facts.get("game", "this game") if entry else "this game"
+                    self.load_error = f"You lead no team that can answer this: none of your teams plays {clean(game)}."
+        if self.load_error is not None:
+            loading.update(Text(self.load_error, style="bold red"))
+            self._validate()
+            return
+        loading.display = False
+        await self._build_form()
+        self.loaded = True
+        self._validate()
+
+    async def _build_form(self) -> None:
+        form = self.query_one("#tb-form", VerticalScroll)
+        teams = list(self.facts.values())
+        first = teams[0]
+        match, game = first.match, first.game
+        widgets = [
+            Label("Team", classes="heading"),
+            Select[str](
+                [(plain(f.team.label()), f.team.id) for f in teams],
+                value=first.team.id,
+                allow_blank=False,
+                compact=True,
+                id="team",
+            ),
+            Label(
+                f"Roster: exactly {match.team_size} active; others may sit on the bench",
+                classes="heading",
+                id="roster-heading",
+            ),
+            RosterEditor(first.team.members, id="roster"),
+        ]
+        if not self.is_challenge:
+            pool = game.mode_pools.get(match.game_mode, ())
+            widgets += [
+                Label("Maps", classes="heading"),
+                MapPicker(pool, game.maps, id="maps"),
+                Label("Message to the creator", classes="heading"),
+                MessageField(rules.MESSAGE_MAX_LENGTH, placeholder="optional", id="message"),
+                Label("Disputed rules", classes="heading"),
+                DisputedRules(id="rules"),
+            ]
+        else:
+            widgets += [
+                Label("Reason, if you refuse", classes="heading"),
+                FormInput(placeholder="optional", compact=True, id="reason"),
+            ]
+        await form.mount_all(widgets)
+        self.query_one("#roster", RosterEditor).focus()
+
+    # --- the draft -----------------------------------------------------------------------------
+
+    def team_id(self) -> str | None:
+        if not self.loaded:
+            return None
+        value = self.query_one("#team", Select).value
+        return value if isinstance(value, str) else None
+
+    def draft(self) -> rules.AcceptanceDraft | None:
+        team_id = self.team_id()
+        if team_id is None:
+            return None
+        roster = self.query_one("#roster", RosterEditor)
+        if self.is_challenge:
+            return rules.AcceptanceDraft.build(team_id, roster.active, roster.bench_entries())
+        picker = self.query_one("#maps", MapPicker)
+        message = self.query_one("#message", MessageField).value
+        return rules.AcceptanceDraft.build(
+            team_id,
+            roster.active,
+            roster.bench_entries(),
+            map_mode=picker.mode if picker.maps else None,
+            selected_maps=picker.maps,
+            message=message or None,
+            disputed_rules=self.query_one("#rules", DisputedRules).rules,
+        )
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "team" and isinstance(event.value, str) and event.value in self.facts:
+            self.query_one("#roster", RosterEditor).set_members(self.facts[event.value].team.members)
+            self._validate()
+
+    def on_roster_editor_changed(self) -> None:
+        self._validate()
+
+    def on_map_picker_changed(self) -> None:
+        self._validate()
+
+    def on_message_field_changed(self) -> None:
+        self._validate()
+
+    def on_disputed_rules_changed(self) -> None:
+        self._validate()
+
+    # --- state ---------------------------------------------------------------------------------
+
+    @property
+    def expired(self) -> bool:
+        entry = self.entry
+        return entry is not None and entry.offer.expired(self.lobby.clock)
+
+    def can_submit(self) -> bool:
+        entry = self.entry
+        return (
+            self.loaded
+            and entry is not None
+            and entry.closed is None
+            and not self.expired
+            and not self.busy
+            and self.sent_note is None
+            and not self.current
+        )
+
+    def can_refuse(self) -> bool:
+        entry = self.entry
+        return (
+            self.is_challenge
+            and self.loaded
+            and entry is not None
+            and entry.closed is None
+            and not self.expired
+            and not self.busy
+            and self.sent_note is None
+        )
+
+    def watch_busy(self) -> None:
+        self._validate()
+
+    def watch_error(self) -> None:
+        self._validate()
+
+    def _validate(self) -> None:
+        entry = self.entry
+        draft = self.draft()
+        team_id = self.team_id()
+        if draft is not None and team_id is not None:
+            self.current = problems(draft, self.facts[team_id], self.lobby.clock.now())
+        else:
+            self.current = []
+        panel = self.query_one("#tb-violations", Static)
+        text = Text()
+        if self.loaded:
+            if self.current:
+                for v in self.current:
+                    if text:
+                        text.append("\n")
+                    text.append("✖ ", style="bold red")
+                    text.append_text(plain(v.details))
+            elif self.sent_note is None:
+                text.append("✔ ", style="bold green")
+                text.append("Ready to send: every rule is met.")
+        panel.update(text)
+        panel.set_class(bool(self.current), "-problems")
+        panel.display = bool(text)
+        status = self.query_one("#tb-status", Static)
+        if self.busy:
+            status.update(Text("Sending…", style="italic"))
+        elif self.error is not None:
+            words = Text("Refused: ", style="bold red")
+            words.append_text(plain(self.error))
+            status.update(words)
+        elif entry is not None and entry.closed is not None:
+            status.update(plain(entry.closed.outcome or entry.closed.status, "bold"))
+        elif self.sent_note is not None:
+            status.update(plain(self.sent_note, "bold green"))
+        elif self.expired:
+            status.update(Text("Expired: the match has started.", style="bold red"))
+        else:
+            status.update("")
+        self.query_one("#submit", Button).disabled = not self.can_submit()
+        if self.is_challenge:
+            self.query_one("#refuse", Button).disabled = not self.can_refuse()
+        self.query_one("#tb-form").disabled = self.busy or self.sent_note is not None or self.expired
+        self.set_class(self.expired, "-expired")
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "submit":
+            return True if self.can_submit() else None
+        if action == "refuse":
+            return (True if self.can_refuse() else None) if self.is_challenge else False
+        return True
+
+    # --- answering -----------------------------------------------------------------------------
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "submit":
+            event.stop()
+            self.action_submit()
+        elif event.button.id == "refuse":
+            event.stop()
+            self.action_refuse()
+
+    def action_submit(self) -> None:
+        self._validate()
+        draft = self.draft()
+        if draft is None or not self.can_submit():
+            return
+        self.send(draft)
+
+    @work(exclusive=True, group="answer")
+    async def send(self, draft: rules.AcceptanceDraft) -> None:
+        entry = self.entry
+        backend = self.lobby.backend(entry.backend) if entry else None
+        if backend is None or entry is None:
+            self.error = "the backend of this offer is gone (the profile was switched)."
+            return
+        self.error = None
+        self.busy = True
+        try:
+            note = await backend.accept(entry.offer.id, draft)
+        except BackendError as exc:
+            self.error = clean(exc.message)
+            self.notify(clean(exc.message), title="Not accepted", severity="error", markup=False)
+        else:
+            self.sent_note = clean(note) if note else "Sent."
+            self.lobby.answered(self.key, self.sent_note)
+            self.notify(self.sent_note, markup=False)
+        finally:
+            self.busy = False
+
+    def action_refuse(self) -> None:
+        if not self.can_refuse():
+            return
+        from lobby.tui.screens.confirm import ConfirmScreen
+
+        entry = self.entry
+        assert entry is not None
+        question = Text("Refuse ")
+        question.append_text(plain(entry.offer.title, "bold"))
+        question.append("?\n\nThe challenger is told; the match will not be played.")
+        reason = self.query_one("#reason", FormInput).value or None
+
+        def confirmed(yes: bool | None) -> None:
+            if yes and self.can_refuse():
+                self.refuse(reason)
+
+        self.app.push_screen(ConfirmScreen("Refuse the challenge?", question, yes="Refuse", no="Keep"), confirmed)
+
+    @work(exclusive=True, group="answer")
+    async def refuse(self, reason: str | None) -> None:
+        entry = self.entry
+        backend = self.lobby.backend(entry.backend) if entry else None
+        if backend is None or entry is None:
+            return
+        self.error = None
+        self.busy = True
+        try:
+            note = await backend.reject(entry.offer.id, reason)
+        except BackendError as exc:
+            self.error = clean(exc.message)
+            self.notify(clean(exc.message), title="Not refused", severity="error", markup=False)
+        else:
+            self.sent_note = clean(note) if note else "Refused."
+            self.lobby.answered(self.key, self.sent_note)
+        finally:
+            self.busy = False
+
+    def action_back(self) -> None:
+        self.dismiss(None)

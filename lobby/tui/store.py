@@ -1,0 +1,271 @@
+"""The app's one state store: every offer the backends reported, kept by id.
+
+Backends report a full listing (on connect and on reconnect) and then changes. The store applies
+both by (kind, id), remembers which offers the captain answered, and sorts offers into the three
+sections of the home screen. It is plain Python, so it is tested without a terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from lobby.domain.clock import Clock
+from lobby.domain.offers import Change, Offer, OfferClosed, OfferKind, OfferUpdated
+
+Key = tuple[OfferKind, str]
+
+#: FlexMatch statuses: the one that asks for an answer.
+REQUIRES_ACCEPTANCE = "REQUIRES_ACCEPTANCE"
+
+#: Offer facts the "Open matches" filters look at, with their labels.
+FILTER_FACTS: dict[str, str] = {
+    "game": "Game",
+    "platform": "Platform",
+    "region": "Region",
+    "matchType": "Match type",
+}
+
+
+def key_of(offer: Offer | OfferClosed) -> Key:
+    return (offer.kind, offer.id)
+
+
+@dataclass(frozen=True)
+class RequestState:
+    """A request I sent for this offer, as the backend records it (TeamBattles acceptances)."""
+
+    acceptance_id: str
+    status: str
+    note: str | None = None
+    team_id: str | None = None
+
+    def words(self) -> str:
+        status = self.status.lower()
+        if status == "pending" and not self.note:
+            return "pending: waiting for the creator's answer"
+        return f"{status}: {self.note}" if self.note else status
+
+
+@dataclass
+class Entry:
+    """What the store knows about one offer."""
+
+    offer: Offer
+    backend: str
+    first_seen: datetime
+    #: The captain sent an answer (accept or reject) from this app, or the backend says so.
+    answered: bool = False
+    #: What the service recorded for that answer, in words.
+    answer_note: str | None = None
+    #: Set once the offer can no longer be answered; the offer is kept for context.
+    closed: OfferClosed | None = None
+    #: Remaining time when first seen: the scale of the countdown bar.
+    window: float | None = None
+    #: The request the backend remembers sending for this offer, if any.
+    request: RequestState | None = None
+
+    @property
+    def key(self) -> Key:
+        return key_of(self.offer)
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed is None
+
+    @property
+    def awaiting(self) -> bool:
+        """Asks the captain for an answer right now."""
+        if self.closed is not None or self.answered:
+            return False
+        if self.offer.kind is OfferKind.FLEXMATCH_TICKET:
+            return self.offer.status == REQUIRES_ACCEPTANCE
+        return self.offer.kind is OfferKind.TEAMBATTLES_CHALLENGE
+
+    @property
+    def status_words(self) -> str:
+        if self.request is not None:
+            return self.request.words()
+        if self.closed is not None:
+            return self.closed.outcome or self.closed.status
+        return self.offer.status
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one update did: which offer, whether it is new, and whether it now awaits an answer
+    that it did not await before (an arrival worth an alert)."""
+
+    key: Key
+    new: bool
+    arrived: bool
+
+
+@dataclass
+class Filters:
+    """The "Open matches" filters: a fact name -> the value it must have (None: any)."""
+
+    values: dict[str, str | None] = field(default_factory=lambda: dict.fromkeys(FILTER_FACTS))
+
+    def matches(self, offer: Offer) -> bool:
+        return all(want is None or offer.facts.get(name) == want for name, want in self.values.items())
+
+    @property
+    def active(self) -> bool:
+        return any(v is not None for v in self.values.values())
+
+    def describe(self) -> str:
+        parts = [f"{FILTER_FACTS.get(k, k)}: {v}" for k, v in self.values.items() if v is not None]
+        return ", ".join(parts)
+
+
+class OfferStore:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._entries: dict[Key, Entry] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self._entries.values())
+
+    def get(self, key: Key) -> Entry | None:
+        return self._entries.get(key)
+
+    def find(self, offer_id: str) -> Entry | None:
+        for entry in self._entries.values():
+            if entry.offer.id == offer_id:
+                return entry
+        return None
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def put(self, offer: Offer, backend: str) -> Applied:
+        key = key_of(offer)
+        entry = self._entries.get(key)
+        if entry is None:
+            left = offer.time_left(self._clock)
+            entry = Entry(
+                offer=offer,
+                backend=backend,
+                first_seen=self._clock.now(),
+                window=None if left is None else left.total_seconds(),
+            )
+            self._entries[key] = entry
+            return Applied(key, new=True, arrived=entry.awaiting)
+        was_awaiting = entry.awaiting
+        fresh_question = offer.status == REQUIRES_ACCEPTANCE and (
+            entry.closed is not None
+            or entry.offer.status != REQUIRES_ACCEPTANCE
+            or entry.offer.facts.get("match") != offer.facts.get("match")
+        )
+        if fresh_question:
+            # A ticket proposed for a new match: a fresh question, even if an old one was answered.
+            entry.answered = False
+            entry.answer_note = None
+            left = offer.time_left(self._clock)
+            entry.window = None if left is None else left.total_seconds()
+        if offer.deadline != entry.offer.deadline and entry.window is None:
+            left = offer.time_left(self._clock)
+            entry.window = None if left is None else left.total_seconds()
+        entry.offer = offer
+        entry.closed = None
+        return Applied(key, new=False, arrived=entry.awaiting and not was_awaiting)
+
+    def replace(self, backend: str, offers: Iterable[Offer]) -> list[Applied]:
+        """A full listing from ``backend``: add and update these; an open offer of that backend
+        missing from the listing is no longer answerable and is closed."""
+        applied = [self.put(offer, backend) for offer in offers]
+        seen = {a.key for a in applied}
+        for key, entry in self._entries.items():
+            if entry.backend == backend and key not in seen and entry.closed is None:
+                entry.closed = OfferClosed(
+                    kind=entry.offer.kind,
+                    id=entry.offer.id,
+                    status=entry.offer.status,
+                    outcome="No longer offered.",
+                )
+                applied.append(Applied(key, new=False, arrived=False))
+        return applied
+
+    def apply(self, change: Change, backend: str) -> Applied | None:
+        if isinstance(change, OfferUpdated):
+            return self.put(change.offer, backend)
+        key = key_of(change)
+        entry = self._entries.get(key)
+        if entry is None:
+            return None  # closing something never shown: nothing to say
+        entry.closed = change
+        return Applied(key, new=False, arrived=False)
+
+    def mark_answered(self, key: Key, note: str | None) -> None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            entry.answered = True
+            entry.answer_note = note
+
+    def note_request(self, backend: str, match_id: str, request: RequestState) -> Applied | None:
+        """The backend's record of a request I sent for match ``match_id`` (possibly in an
+        earlier session, for a match no longer offered). None when nothing changed."""
+        entry = None
+        for kind in (OfferKind.TEAMBATTLES_MATCH, OfferKind.TEAMBATTLES_CHALLENGE):
+            entry = self._entries.get((kind, match_id))
+            if entry is not None:
+                break
+        if entry is None:
+            stub = Offer(kind=OfferKind.TEAMBATTLES_MATCH, id=match_id, title=f"Match {match_id}", status=request.status)
+            entry = Entry(offer=stub, backend=backend, first_seen=self._clock.now())
+            self._entries[entry.key] = entry
+        elif entry.request == request and entry.answered:
+            return None
+        entry.request = request
+        entry.answered = True
+        return Applied(entry.key, new=False, arrived=False)
+
+    def drop_backend(self, backend: str) -> None:
+        self._entries = {k: e for k, e in self._entries.items() if e.backend != backend}
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def _by_deadline(self, entries: Iterable[Entry]) -> list[Entry]:
+        far = datetime.max.replace(tzinfo=self._clock.now().tzinfo)
+        return sorted(entries, key=lambda e: (e.offer.deadline or far, e.offer.title, e.offer.id))
+
+    def awaiting(self) -> list[Entry]:
+        return self._by_deadline(e for e in self._entries.values() if e.awaiting)
+
+    def open_matches(self, filters: Filters | None = None) -> list[Entry]:
+        return self._by_deadline(
+            e
+            for e in self._entries.values()
+            if e.offer.kind is OfferKind.TEAMBATTLES_MATCH
+            and e.closed is None
+            and not e.answered
+            and (filters is None or filters.matches(e.offer))
+        )
+
+    def my_requests(self) -> list[Entry]:
+        def settled(e: Entry) -> bool:
+            if e.request is not None:
+                return e.request.status.upper() != "PENDING"
+            return e.closed is not None
+
+        return sorted(
+            (e for e in self._entries.values() if e.answered),
+            key=lambda e: (settled(e), e.first_seen, e.offer.id),
+        )
+
+    def fact_values(self, name: str) -> list[str]:
+        """Every value of one fact among open matches, for the filter choices."""
+        return sorted(
+            {
+                e.offer.facts[name]
+                for e in self._entries.values()
+                if e.offer.kind is OfferKind.TEAMBATTLES_MATCH and name in e.offer.facts
+            }
+        )

@@ -1,0 +1,1 @@
+"""lobby's widgets, one per module."""

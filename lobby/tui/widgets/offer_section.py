@@ -1,0 +1,165 @@
+"""One section of the home screen: a titled table of offers with a live countdown column."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Static
+from textual.widgets.data_table import RowKey
+
+from lobby.domain.clock import Clock
+from lobby.tui.store import Entry, Key
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column: its label, width, and how to render an entry (always as literal Text)."""
+
+    key: str
+    label: str
+    render: Callable[[Entry, Clock], Text]
+    width: int = 10
+    #: Re-rendered on every tick (countdowns).
+    live: bool = False
+    #: Takes the width the other columns leave (at least ``width``).
+    flex: bool = False
+
+
+def row_key(key: Key) -> str:
+    return f"{key[0].value}:{key[1]}"
+
+
+class OfferSection(Vertical, can_focus=False):
+    """A bordered, titled table of offers; shows ``placeholder`` when it has none."""
+
+    DEFAULT_CSS = """
+    OfferSection { height: 1fr; border: round $panel-lighten-2; border-title-color: $text-muted; padding: 0 0; }
+    OfferSection:focus-within { border: round $primary; border-title-color: $primary; border-title-style: bold; }
+    OfferSection > DataTable { height: 1fr; background: transparent; scrollbar-size-vertical: 1; overflow-x: hidden; }
+    OfferSection > .placeholder { height: 1fr; color: $text-muted; padding: 0 1; }
+    OfferSection.-empty > DataTable { display: none; }
+    OfferSection.-full > .placeholder { display: none; }
+    """
+
+    class Chosen(Message):
+        """The captain picked an offer (enter or click on its row)."""
+
+        def __init__(self, key: Key) -> None:
+            super().__init__()
+            self.key = key
+
+    def __init__(
+        self,
+        title: str,
+        columns: Sequence[Column],
+        clock: Clock,
+        *,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes="-empty")
+        self.title = title
+        self.columns = list(columns)
+        self.clock = clock
+        self._keys: dict[str, Key] = {}
+        self._order: list[str] = []
+        self._entries: dict[str, Entry] = {}
+        self._current_widths: list[int] = []
+        self._placeholder: Text | str = ""
+
+    def compose(self) -> ComposeResult:
+        table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=False, cell_padding=1)
+        self._add_columns(table, self._widths(80))
+        yield table
+        yield Static("", classes="placeholder")
+
+    def _widths(self, available: int) -> list[int]:
+        """Column widths that fit ``available`` cells: fixed columns as asked, the flexible
+        one takes the rest (never a horizontal scrollbar at 80 columns)."""
+        padding = 2 * len(self.columns)
+        fixed = sum(c.width for c in self.columns if not c.flex)
+        spare = max(0, available - padding - fixed - 1)
+        return [max(c.width, spare) if c.flex else c.width for c in self.columns]
+
+    def _add_columns(self, table: DataTable[Text], widths: list[int]) -> None:
+        self._current_widths = widths
+        for column, width in zip(self.columns, widths, strict=True):
+            table.add_column(column.label, key=column.key, width=width)
+
+    def on_resize(self) -> None:
+        widths = self._widths(self.content_size.width)
+        if widths == self._current_widths:
+            return
+        table = self.table
+        table.clear(columns=True)
+        self._add_columns(table, widths)
+        self._order = []
+        self.show(list(self._entries.values()), self._placeholder, subtitle=self.border_subtitle or "")
+
+    def on_mount(self) -> None:
+        self.border_title = self.title
+
+    @property
+    def table(self) -> DataTable[Text]:
+        return self.query_one(DataTable)
+
+    @property
+    def count(self) -> int:
+        return len(self._order)
+
+    def show(self, entries: Sequence[Entry], placeholder: Text | str, *, subtitle: str = "") -> None:
+        """Show these entries (in this order), or the placeholder when there are none."""
+        self._placeholder = placeholder
+        table = self.table
+        wanted = [row_key(e.key) for e in entries]
+        cursor_key = self._order[table.cursor_row] if self._order and 0 <= table.cursor_row < len(self._order) else None
+        self._entries = {row_key(e.key): e for e in entries}
+        self._keys = {row_key(e.key): e.key for e in entries}
+        if wanted != self._order:
+            table.clear()
+            for rk in wanted:
+                entry = self._entries[rk]
+                table.add_row(*(c.render(entry, self.clock) for c in self.columns), key=rk)
+            self._order = wanted
+            if cursor_key in wanted:
+                table.move_cursor(row=wanted.index(cursor_key), animate=False)
+        else:
+            for rk in wanted:
+                entry = self._entries[rk]
+                for column in self.columns:
+                    table.update_cell(rk, column.key, column.render(entry, self.clock))
+        self.query_one(".placeholder", Static).update(placeholder)
+        self.set_class(not wanted, "-empty")
+        self.set_class(bool(wanted), "-full")
+        self.border_title = f"{self.title} ({len(wanted)})" if wanted else self.title
+        self.border_subtitle = subtitle
+
+    def tick(self) -> None:
+        live = [c for c in self.columns if c.live]
+        if not live or not self._order:
+            return
+        table = self.table
+        for rk in self._order:
+            entry = self._entries[rk]
+            for column in live:
+                table.update_cell(rk, column.key, column.render(entry, self.clock))
+
+    def focus_table(self) -> None:
+        if self._order:
+            self.table.focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        key = self._keys.get(str(event.row_key.value)) if isinstance(event.row_key, RowKey) else None
+        if key is not None:
+            self.post_message(self.Chosen(key))
+
+    def highlighted(self) -> Key | None:
+        table = self.table
+        if not self._order or not (0 <= table.cursor_row < len(self._order)):
+            return None
+        return self._keys.get(self._order[table.cursor_row])

@@ -1,0 +1,164 @@
+"""Pictures of every screen and state that matters, at 80x24 and 120x40.
+
+Deterministic: a frozen clock, a fixed in-memory backend, animation off, no blinking cursors.
+Review the SVGs under __snapshots__ when they change (see docs on snapshot review).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from doubles import T0, FixedBackend, FixedTeamBattles, demo_offers, settle
+
+from lobby.adapters.errors import Unavailable
+from lobby.domain.clock import FrozenClock
+from lobby.domain.offers import OfferClosed, OfferKind
+from lobby.tui.app import LobbyApp
+
+SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
+
+
+def lobby(flex=None, tb=None, *, fail=None, hang=False):
+    default_flex, default_tb = demo_offers()
+    fm = FixedBackend("flexmatch", default_flex if flex is None else flex, fail=fail, hang=hang)
+    tbb = FixedTeamBattles(default_tb if tb is None else tb, hang=hang)
+    app = LobbyApp([fm, tbb], clock=FrozenClock(T0), profile="emulator", still=True)
+    return app, fm
+
+
+async def still_form(pilot, screen) -> None:
+    """The form scrolled to its top once layout settles, so the picture does not depend on
+    when the focused roster was scrolled into view."""
+    await pilot.pause()
+    screen.query_one("#tb-form").scroll_home(animate=False, immediate=True)
+    await pilot.pause()
+
+
+def lobby_tb():
+    app, _ = lobby()
+    return app, app.backends[1]
+
+
+async def open_match_form(pilot, match_id: str = "m-101"):
+    from lobby.domain.offers import OfferKind
+
+    await pilot.pause()
+    pilot.app.open_offer((OfferKind.TEAMBATTLES_MATCH, match_id))
+    await pilot.pause()
+    await settle(pilot, pilot.app.screen)
+    return pilot.app.screen
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_home(snap_compare, size):
+    app, _ = lobby()
+    assert snap_compare(app, terminal_size=SIZES[size])
+
+
+def test_home_empty(snap_compare):
+    app, _ = lobby(flex=[], tb=[])
+    assert snap_compare(app, terminal_size=SIZES["80x24"])
+
+
+def test_home_loading(snap_compare):
+    app, _ = lobby(hang=True)
+    assert snap_compare(app, terminal_size=SIZES["80x24"])
+
+
+def test_home_error(snap_compare):
+    app, _ = lobby(fail=Unavailable("GameLift at http://127.0.0.1:9 could not be reached (connection refused)."))
+
+    async def settle(pilot):
+        await pilot.pause()
+        pilot.app.clear_notifications()  # the toast is covered by its own test; show the section
+
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_ticket(snap_compare, size):
+    app, _ = lobby()
+    assert snap_compare(app, press=["enter"], terminal_size=SIZES[size])
+
+
+def test_ticket_expired(snap_compare):
+    app, _ = lobby()
+
+    async def expire(pilot):
+        await pilot.press("enter")
+        pilot.app.clock.advance(timedelta(seconds=45))
+        pilot.app._tick()
+
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=expire)
+
+
+def test_ticket_success(snap_compare):
+    app, fm = lobby()
+
+    async def accept_and_place(pilot):
+        await pilot.press("enter", "a")
+        await pilot.pause()
+        fm.queue.put_nowait(
+            OfferClosed(
+                kind=OfferKind.FLEXMATCH_TICKET,
+                id="t-ana",
+                status="COMPLETED",
+                outcome="The match is ready at 127.0.0.1:7777.",
+            )
+        )
+        await pilot.pause()
+        pilot.app.clear_notifications()
+
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=accept_and_place)
+
+
+def test_reject_confirmation(snap_compare):
+    app, _ = lobby()
+    assert snap_compare(app, press=["enter", "r"], terminal_size=SIZES["80x24"])
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_help(snap_compare, size):
+    app, _ = lobby()
+    assert snap_compare(app, press=["f1"], terminal_size=SIZES[size])
+
+
+def test_teambattles_validation_errors(snap_compare):
+    app, _ = lobby_tb()
+
+    async def fill(pilot):
+        screen = await open_match_form(pilot)
+        await pilot.press("a", "down", "a", "down", "down", "b")
+        screen.query_one("#message Input").value = "x" * 503
+        await still_form(pilot, screen)
+
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=fill)
+
+
+def test_teambattles_expired(snap_compare):
+    app, _ = lobby_tb()
+
+    async def expire(pilot):
+        await open_match_form(pilot, "m-103")
+        await pilot.press("a", "down", "a")
+        pilot.app.clock.advance(timedelta(minutes=31))
+        pilot.app._tick()
+        await still_form(pilot, pilot.app.screen)
+
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=expire)
+
+
+def test_teambattles_sent(snap_compare):
+    app, backend = lobby_tb()
+    backend.note = "Request acc_0001 sent for match m-101; waiting for the creator's answer."
+
+    async def send(pilot):
+        screen = await open_match_form(pilot)
+        await pilot.press("a", "down", "a", "down", "a", "down", "a", "down", "b")
+        await pilot.press("ctrl+s")
+        await settle(pilot, screen)
+        pilot.app.clear_notifications()
+        await still_form(pilot, screen)
+
+    assert snap_compare(app, terminal_size=SIZES["120x40"], run_before=send)

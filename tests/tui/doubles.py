@@ -1,0 +1,227 @@
+"""A small in-memory OfferBackend serving fixed offers: an honest double for layout tests and
+snapshots. Flow tests use the real adapters against the emulator instead."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime, timedelta
+
+from lobby.adapters.errors import BackendError
+from lobby.domain import teambattles as rules
+from lobby.domain.offers import Change, Offer, OfferKind
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+class FixedBackend:
+    """Serves ``offers``; ``changes`` yields what tests put on :attr:`queue`."""
+
+    def __init__(
+        self,
+        name: str,
+        offers: Iterable[Offer] = (),
+        *,
+        fail: BackendError | None = None,
+        hang: bool = False,
+        answer_error: BackendError | None = None,
+        note: str = "Recorded.",
+    ) -> None:
+        self.name = name
+        self.offers = list(offers)
+        self.fail = fail
+        self.hang = hang
+        self.answer_error = answer_error
+        self.note = note
+        self.queue: asyncio.Queue[Change] = asyncio.Queue()
+        self.calls: list[tuple[str, str, object]] = []
+        self.closed = False
+
+    async def list_offers(self) -> list[Offer]:
+        if self.hang:
+            await asyncio.Event().wait()
+        if self.fail is not None:
+            raise self.fail
+        return list(self.offers)
+
+    async def changes(self) -> AsyncIterator[Change]:
+        while True:
+            yield await self.queue.get()
+
+    async def accept(self, offer_id: str, answer: object) -> str:
+        self.calls.append(("accept", offer_id, answer))
+        if self.answer_error is not None:
+            raise self.answer_error
+        return self.note
+
+    async def reject(self, offer_id: str, answer: object) -> str:
+        self.calls.append(("reject", offer_id, answer))
+        if self.answer_error is not None:
+            raise self.answer_error
+        return self.note
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def ticket(id: str = "t-ana", *, seconds: float = 42, progress=(7, 10), players=("ana", "bo"), title: str = "Ranked 5v5 · eu-west", **facts: str) -> Offer:
+    return Offer(
+        kind=OfferKind.FLEXMATCH_TICKET,
+        id=id,
+        title=title,
+        status="REQUIRES_ACCEPTANCE",
+        deadline=T0 + timedelta(seconds=seconds),
+        players=tuple(players),
+        progress=progress,
+        facts={"configuration": "ranked-5v5", "match": "m-1a2b", **facts},
+    )
+
+
+def open_match(
+    id: str,
+    title: str,
+    *,
+    minutes: float,
+    game: str,
+    region: str,
+    platform: str = "PC",
+    match_type: str = "SCRIM",
+    size: int = 4,
+    game_id: str = "gm_skyline",
+    mode: str = "hardpoint",
+) -> Offer:
+    return Offer(
+        kind=OfferKind.TEAMBATTLES_MATCH,
+        id=id,
+        title=title,
+        status="PENDING",
+        deadline=T0 + timedelta(minutes=minutes),
+        facts={
+            "game": game,
+            "gameId": game_id,
+            "mode": mode,
+            "teamSize": str(size),
+            "bestOf": "3",
+            "creatorTeam": "Viper Syndicate",
+            "region": region,
+            "platform": platform,
+            "matchType": match_type,
+        },
+    )
+
+
+def challenge(id: str = "c-1", *, minutes: float = 25) -> Offer:
+    return Offer(
+        kind=OfferKind.TEAMBATTLES_CHALLENGE,
+        id=id,
+        title="Ember Foxes challenge you",
+        status="PENDING",
+        deadline=T0 + timedelta(minutes=minutes),
+        facts={
+            "game": "Skyline Strike",
+            "gameId": "gm_skyline",
+            "mode": "control",
+            "teamSize": "4",
+            "bestOf": "1",
+            "creatorTeam": "Ember Foxes",
+            "challengedTeam": "Night Owls",
+        },
+    )
+
+
+def demo_offers() -> tuple[list[Offer], list[Offer]]:
+    """(FlexMatch offers, TeamBattles offers) of a small, fixed lobby."""
+    flex = [ticket()]
+    tb = [
+        challenge(),
+        open_match("m-101", "Friday scrim, EU evening", minutes=95, game="Skyline Strike", region="EU"),
+        open_match("m-102", "Need a 4-stack for ranked practice", minutes=180, game="Skyline Strike", region="NA"),
+        open_match("m-103", "2v2 duel night", minutes=30, game="Iron Tide", region="EU", size=2, match_type="LADDER", game_id="gm_irontide", mode="siege"),
+    ]
+    return flex, tb
+
+
+# --- TeamBattles facts: the demo's teams, as the domain rules see them ------------------------
+
+ME = "u_you"
+R = rules.TeamRole
+OWLS = rules.TeamFacts(
+    id="t_owls",
+    game_id="gm_skyline",
+    name="Night Owls",
+    members={"u_you": R.CAPTAIN, "u_eli": R.CO_CAPTAIN, "u_ada": R.MEMBER, "u_bo": R.MEMBER, "u_cy": R.MEMBER, "u_dee": R.MEMBER},
+)
+TIGERS = rules.TeamFacts(
+    id="t_tigers",
+    game_id="gm_irontide",
+    name="Paper Tigers",
+    members={"u_kai": R.CAPTAIN, "u_you": R.CO_CAPTAIN, "u_lu": R.MEMBER, "u_mo": R.MEMBER},
+)
+WOLVES = rules.TeamFacts(
+    id="t_wolves",
+    game_id="gm_skyline",
+    name="Lone Wolves",
+    members={"u_rex": R.CAPTAIN, "u_you": R.MEMBER, "u_sam": R.MEMBER},
+)
+SKYLINE = rules.GameFacts(
+    id="gm_skyline",
+    maps={"harbor": True, "foundry": True, "rooftops": True, "canal": True, "orbital": False, "citadel": False},
+    mode_pools={
+        "hardpoint": ("harbor", "foundry", "rooftops", "orbital"),
+        "control": ("foundry", "canal", "citadel"),
+    },
+)
+IRONTIDE = rules.GameFacts(id="gm_irontide", maps={"reef": True, "bastion": True}, mode_pools={"siege": ("reef", "bastion")})
+
+
+def match_facts(offer: Offer) -> rules.MatchFacts:
+    facts = offer.facts
+    return rules.MatchFacts(
+        id=offer.id,
+        status=rules.MatchStatus.PENDING,
+        publish_status=rules.PublishStatus.PUBLISHED,
+        game_id=facts["gameId"],
+        game_mode=facts["mode"],
+        team_size=int(facts["teamSize"]),
+        creator_team_id="t_foxes" if offer.kind is OfferKind.TEAMBATTLES_CHALLENGE else "t_vipers",
+        challenged_team_id="t_owls" if offer.kind is OfferKind.TEAMBATTLES_CHALLENGE else None,
+        scheduled_at=offer.deadline,
+    )
+
+
+class FixedTeamBattles(FixedBackend):
+    """FixedBackend plus the facts the acceptance form needs, for the demo's teams."""
+
+    def __init__(self, offers: Iterable[Offer] = (), **kw) -> None:
+        super().__init__("teambattles", offers, **kw)
+        self.facts_error: BackendError | None = None
+
+    async def acceptance_facts(self, match_id: str) -> list[rules.AcceptanceFacts]:
+        if self.facts_error is not None:
+            raise self.facts_error
+        offer = next(o for o in self.offers if o.id == match_id)
+        match = match_facts(offer)
+        game = SKYLINE if match.game_id == "gm_skyline" else IRONTIDE
+        return [
+            rules.AcceptanceFacts(owner_id=ME, match=match, team=team, game=game)
+            for team in (OWLS, TIGERS, WOLVES)
+        ]
+
+
+def text_of(renderable: object, width: int = 120) -> str:
+    """What a rich renderable shows, as plain text."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(width=width, file=io.StringIO(), record=True, color_system=None)
+    console.print(renderable)
+    return console.export_text()
+
+
+async def settle(pilot, node) -> None:
+    """Wait until the workers ``node`` started are done (the app's backend followers never are)."""
+    mine = [w for w in pilot.app.workers if w.node is node]
+    if mine:
+        await pilot.app.workers.wait_for_complete(mine)
+    await pilot.pause()

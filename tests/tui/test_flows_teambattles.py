@@ -1,0 +1,183 @@
+"""The TeamBattles flows end to end: the app, the real TeamBattles adapter, and the emulator
+(demo scenario: "you" captain Night Owls). Assertions check what the server recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+from doubles import settle
+from textual.widgets import Button, Input, RadioSet, SelectionList, Static
+
+from lobby.adapters.teambattles.backend import TeamBattlesBackend
+from lobby.adapters.teambattles.client import TeamBattlesClient
+from lobby.adapters.teambattles.keys import check_key
+from lobby.adapters.teambattles.requests import RequestStore
+from lobby.domain.offers import OfferKind
+from lobby.tui.app import LobbyApp
+from lobby.tui.screens.home import HomeScreen
+from lobby.tui.screens.teambattles import TeamBattlesScreen
+from lobby.tui.widgets.map_picker import MapPicker
+from lobby.tui.widgets.roster_editor import RosterEditor
+
+YOU = "tb_test_you_pro_personal_0001"
+FREE = "tb_test_you_free_personal_0003"
+VIPER = "tb_test_viper_bot_0014"
+HANG = 20
+HP = (OfferKind.TEAMBATTLES_MATCH, "tbm_vipers_hp")
+CHALLENGE = (OfferKind.TEAMBATTLES_CHALLENGE, "tbm_vipers_challenge_owls")
+SKIRMISH = (OfferKind.TEAMBATTLES_MATCH, "tbm_tide_skirmish")
+
+
+def backend_for(emulator, key: str = YOU):
+    backend = TeamBattlesBackend(
+        TeamBattlesClient(emulator.url + "/api/v1", check_key(key, "test")),
+        requests=RequestStore("emulator"),
+        user="you",
+        feed_url=emulator.url,
+    )
+    return backend
+
+
+def acceptances(emulator, match_id: str) -> list[tuple]:
+    rows = emulator.runtime.store.query(
+        "SELECT id, team_id, status FROM tb_acceptances WHERE match_id = ? ORDER BY seq", (match_id,)
+    )
+    return [tuple(r) for r in rows]
+
+
+async def until(pilot, condition) -> None:
+    async with asyncio.timeout(HANG):
+        while not condition():
+            await pilot.pause(0.05)
+
+
+async def open_form(app, pilot, key) -> TeamBattlesScreen:
+    await until(pilot, lambda: app.store.get(key) is not None)
+    app.open_offer(key)
+    await pilot.pause()
+    screen = app.screen
+    assert isinstance(screen, TeamBattlesScreen)
+    await settle(pilot, screen)
+    assert screen.loaded, screen.load_error
+    return screen
+
+
+async def choose(pilot, screen, active, bench=()) -> None:
+    roster = screen.query_one(RosterEditor)
+    roster.focus()
+    ids = [roster.get_option_at_index(i).id for i in range(roster.option_count)]
+    for user, key in [*((u, "a") for u in active), *((u, "b") for u in bench)]:
+        roster.highlighted = ids.index(user)
+        await pilot.press(key)
+    await pilot.pause()
+
+
+def violations(screen) -> str:
+    return str(screen.query_one("#tb-violations", Static).render())
+
+
+async def test_request_for_an_open_match_is_recorded_once_and_its_status_follows(emulator):
+    app = LobbyApp([backend_for(emulator)], still=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_form(app, pilot, HP)
+        teams = list(screen.facts)
+        assert teams[0] == "t_owls" and "t_tigers" not in teams  # Paper Tigers play another game
+        await choose(pilot, screen, ["u_you", "u_ada", "u_bo", "u_cy"], bench=["u_dee"])
+        picker = screen.query_one(MapPicker)
+        picker.query_one(RadioSet).query("RadioButton")[2].value = True  # Veto
+        await pilot.pause()
+        picker.query_one(SelectionList).select("harbor")
+        screen.query_one("#message Input", Input).value = "Good luck! [b]"
+        await pilot.pause()
+        assert "Ready to send" in violations(screen)
+        await pilot.press("ctrl+s")
+        await settle(pilot, screen)
+        [(acceptance_id, team, status)] = acceptances(emulator, "tbm_vipers_hp")
+        assert (team, status) == ("t_owls", "PENDING")
+        [row] = emulator.runtime.store.query(
+            "SELECT active_roster, bench_roster, map_preference_mode, selected_maps, message"
+            " FROM tb_acceptances WHERE id = ?",
+            (acceptance_id,),
+        )
+        active, bench, mode, maps, message = row
+        assert json.loads(active) == ["u_you", "u_ada", "u_bo", "u_cy"]
+        assert [(b["id"], b["priority"]) for b in json.loads(bench)] == [("u_dee", 1)]
+        assert (mode, json.loads(maps), message) == ("VETO", ["harbor"], "Good luck! [b]")
+        assert acceptance_id in str(screen.query_one("#tb-status", Static).render())
+        assert screen.query_one("#submit", Button).disabled
+        await pilot.press("ctrl+s")  # a second submit does nothing
+        await settle(pilot, screen)
+        assert len(acceptances(emulator, "tbm_vipers_hp")) == 1
+
+        # The same draft from a fresh form: the shared rules explain why it cannot be sent.
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        entry = app.store.get(HP)
+        assert entry.answered and entry.request is not None and entry.request.status == "PENDING"
+        again = await open_form(app, pilot, HP)
+        await choose(pilot, again, ["u_you", "u_ada", "u_bo", "u_cy"])
+        assert "This team already has a request pending on this match." in violations(again)
+        assert again.query_one("#submit", Button).disabled
+        await pilot.press("escape")
+
+        # The creator approves: the request's status follows, live.
+        async with httpx.AsyncClient(base_url=emulator.url + "/api/v1", headers={"Authorization": f"Bearer {VIPER}"}) as viper:
+            answer = await viper.post(f"/matches/tbm_vipers_hp/acceptances/{acceptance_id}/approve", json={})
+            assert answer.status_code == 200, answer.text
+        await until(pilot, lambda: app.store.get(HP).request.status == "APPROVED")
+        requests = app.screen.query_one("#requests DataTable")
+        assert "approved" in str(requests.get_row_at(0)[2])
+
+
+async def test_a_refusal_from_the_server_keeps_every_choice_and_says_why(emulator):
+    app = LobbyApp([backend_for(emulator, FREE)], still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_form(app, pilot, HP)
+        await choose(pilot, screen, ["u_you", "u_ada", "u_bo", "u_cy"], bench=["u_dee"])
+        screen.query_one("#message Input", Input).value = "hello"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await settle(pilot, screen)
+        assert acceptances(emulator, "tbm_vipers_hp") == []
+        status = str(screen.query_one("#tb-status", Static).render())
+        assert status.startswith("Refused: ") and "plan" in status.lower()
+        roster = screen.query_one(RosterEditor)
+        assert roster.active == ["u_you", "u_ada", "u_bo", "u_cy"] and roster.bench == ["u_dee"]
+        assert screen.query_one("#message Input", Input).value == "hello"
+        assert not screen.query_one("#submit", Button).disabled
+
+
+async def test_accepting_a_challenge_arranges_the_match(emulator):
+    backend = backend_for(emulator)
+    app = LobbyApp([backend], still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_form(app, pilot, CHALLENGE)
+        await choose(pilot, screen, ["u_you", "u_ada", "u_bo", "u_cy"])
+        await pilot.press("ctrl+s")
+        await settle(pilot, screen)
+        # What the adapter said, or (if the match's event came first) how the offer closed.
+        said = str(screen.query_one("#tb-status", Static).render())
+        assert "Challenge tbm_vipers_challenge_owls accepted" in said or "Night Owls will play it" in said
+        async with TeamBattlesClient(emulator.url + "/api/v1", check_key(YOU, "test")) as client:
+            match = await client.get_match("tbm_vipers_challenge_owls")
+        assert match.accepted_team is not None and match.accepted_team.id == "t_owls"
+
+
+async def test_a_request_that_races_the_start_shows_what_the_service_said(emulator):
+    # The app does not follow changes here, so the form is still open when the emulator's clock
+    # passes the start and it cancels the match: exactly the race of a late submit.
+    app = LobbyApp([backend_for(emulator)], still=True, watch=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_form(app, pilot, SKIRMISH)
+        await choose(pilot, screen, ["u_you"])
+        assert not screen.query_one("#submit", Button).disabled
+        async with httpx.AsyncClient() as http:
+            (await http.post(emulator.url + "/_emulator/clock", json={"advanceSeconds": 9 * 60})).raise_for_status()
+        await pilot.press("ctrl+s")
+        await settle(pilot, screen)
+        status = str(screen.query_one("#tb-status", Static).render())
+        assert status.startswith("Refused: ") and "CANCELLED" in status
+        assert acceptances(emulator, "tbm_tide_skirmish") == []

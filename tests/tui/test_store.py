@@ -1,0 +1,82 @@
+"""The app's state store: offers by id, sections, answered offers, closing and reopening."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from doubles import T0, challenge, demo_offers, open_match, ticket
+
+from lobby.domain.clock import FrozenClock
+from lobby.domain.offers import OfferClosed, OfferKind, OfferUpdated
+from lobby.tui.store import Filters, OfferStore
+
+
+def make_store():
+    clock = FrozenClock(T0)
+    store = OfferStore(clock)
+    flex, tb = demo_offers()
+    store.replace("flexmatch", flex)
+    store.replace("teambattles", tb)
+    return store, clock
+
+
+def test_sections_and_order():
+    store, _ = make_store()
+    assert [e.offer.id for e in store.awaiting()] == ["t-ana", "c-1"]  # by deadline
+    assert [e.offer.id for e in store.open_matches()] == ["m-103", "m-101", "m-102"]
+    assert store.my_requests() == []
+
+
+def test_filters_use_offer_facts():
+    store, _ = make_store()
+    filters = Filters()
+    filters.values["region"] = "EU"
+    assert [e.offer.id for e in store.open_matches(filters)] == ["m-103", "m-101"]
+    filters.values["game"] = "Iron Tide"
+    assert [e.offer.id for e in store.open_matches(filters)] == ["m-103"]
+    assert filters.describe() == "Game: Iron Tide, Region: EU"
+    assert store.fact_values("game") == ["Iron Tide", "Skyline Strike"]
+
+
+def test_updates_apply_by_id_and_answered_offers_move_to_requests():
+    store, _ = make_store()
+    key = (OfferKind.FLEXMATCH_TICKET, "t-ana")
+    applied = store.apply(OfferUpdated(offer=ticket(progress=(8, 10))), "flexmatch")
+    assert applied is not None and not applied.new and not applied.arrived
+    assert store.get(key).offer.progress == (8, 10)
+    store.mark_answered(key, "Accepted.")
+    assert [e.offer.id for e in store.awaiting()] == ["c-1"]
+    assert [e.offer.id for e in store.my_requests()] == ["t-ana"]
+    store.apply(OfferClosed(kind=OfferKind.FLEXMATCH_TICKET, id="t-ana", status="PLACING", outcome="Placing."), "flexmatch")
+    assert store.get(key).status_words == "Placing."
+    # The ticket is proposed for another match: a fresh question that arrives again.
+    again = store.apply(OfferUpdated(offer=ticket(seconds=90, progress=(0, 10))), "flexmatch")
+    assert again.arrived and store.get(key).answered is False and store.get(key).is_open
+
+
+def test_new_awaiting_offer_arrives_once():
+    store, clock = make_store()
+    first = store.apply(OfferUpdated(offer=ticket("t-new")), "flexmatch")
+    second = store.apply(OfferUpdated(offer=ticket("t-new", progress=(8, 10))), "flexmatch")
+    assert first.new and first.arrived and not second.arrived
+    assert store.get((OfferKind.FLEXMATCH_TICKET, "t-new")).window == 42.0
+
+
+def test_a_listing_closes_offers_it_no_longer_has():
+    store, _ = make_store()
+    store.replace("teambattles", [challenge(), open_match("m-101", "x", minutes=5, game="g", region="EU")])
+    assert {e.offer.id for e in store.open_matches()} == {"m-101"}
+    assert store.get((OfferKind.TEAMBATTLES_MATCH, "m-102")).closed is not None
+
+
+def test_closing_an_unknown_offer_is_ignored():
+    store, _ = make_store()
+    assert store.apply(OfferClosed(kind=OfferKind.FLEXMATCH_TICKET, id="nope", status="X", outcome=""), "flexmatch") is None
+
+
+def test_expiry_follows_the_clock():
+    store, clock = make_store()
+    entry = store.get((OfferKind.FLEXMATCH_TICKET, "t-ana"))
+    assert not entry.offer.expired(clock)
+    clock.advance(timedelta(seconds=42))
+    assert entry.offer.expired(clock)
