@@ -95,9 +95,12 @@ class EventLog:
         store.migrate("events", SCHEMA)
 
     def append(
-        self, source: str, type: str, payload: dict[str, Any], *, subject: str | None = None
+        self, source: str, type: str, payload: dict[str, Any] | str, *, subject: str | None = None
     ) -> int:
-        """Append an event inside the caller's transaction; waiters wake once it commits."""
+        """Append an event inside the caller's transaction; waiters wake once it commits.
+        ``payload`` may also be the already-encoded text of a JSON object (hot paths build it
+        from templates)."""
+        text = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
         with self.store.transaction() as db:
             cur = db.execute(
                 "INSERT INTO events (source, type, time, subject, payload) VALUES (?, ?, ?, ?, ?)",
@@ -106,7 +109,7 @@ class EventLog:
                     type,
                     self.clock.timestamp(),
                     subject,
-                    json.dumps(payload, separators=(",", ":")),
+                    text,
                 ),
             )
             self.store.after_commit(self.appended.fire)

@@ -1,10 +1,83 @@
+"""The FlexMatch side of the emulator: GameLift's matchmaking API over AWS JSON 1.1 and
+Smithy RPC v2 CBOR, a matchmaker, acceptance timers, events and demo bots.
+
+Modules:
+
+- :mod:`.model`: the packaged GameLift service model, compiled into request checkers;
+- :mod:`.service`: the operations and the ticket lifecycle (the only writer of FlexMatch state);
+- :mod:`.protocol`: the HTTP endpoints of both wire protocols;
+- :mod:`.sigv4`: optional signature verification;
+- :mod:`.notifications`: the EventBridge-shaped events;
+- :mod:`.rulesets`, :mod:`.schema`, :mod:`.scenario`, :mod:`.bots`.
+"""
+
 from __future__ import annotations
 
-from fastapi import FastAPI
+import json
+import logging
 
-from lobby.emulator.runtime import Runtime
+from fastapi import FastAPI
+from starlette.routing import Route
+
+from lobby.emulator.flexmatch.bots import DemoBots
+from lobby.emulator.flexmatch.errors import GameLiftError
+from lobby.emulator.flexmatch.model import load_model
+from lobby.emulator.flexmatch.protocol import CBOR_PATH, JSON_PATH, CborEndpoint, JsonEndpoint
 from lobby.emulator.flexmatch.scenario import FlexMatchScenario
+from lobby.emulator.flexmatch.service import FlexMatchService
+from lobby.emulator.flexmatch.sigv4 import SigV4Verifier, environment_credentials
+from lobby.emulator.runtime import Runtime
+
+__all__ = ["FlexMatchScenario", "FlexMatchService", "install"]
+
+log = logging.getLogger("lobby.emulator.flexmatch")
+
+#: Meta key listing the scenario resources already created, so each is seeded once per database
+#: (and one deleted through the API is not brought back on the next start).
+SEEDED_KEY = "flexmatch.seeded"
 
 
 def install(app: FastAPI, runtime: Runtime, scenario: FlexMatchScenario) -> None:
     """Add this service's routes, schema, seed data and scheduled jobs to the emulator."""
+    service = FlexMatchService(runtime, scenario, load_model())
+    seed(service, scenario)
+    verifier = None
+    if runtime.config.verify_sigv4:
+        verifier = SigV4Verifier(environment_credentials())
+    # Plain ASGI routes, first in line: GameLift calls skip request objects and the matching
+    # of every other route.
+    app.router.routes[0:0] = [
+        Route(JSON_PATH, JsonEndpoint(service, verifier), methods=["POST"], include_in_schema=False),
+        Route(CBOR_PATH, CborEndpoint(service, verifier), methods=["POST"], include_in_schema=False),
+    ]
+    if runtime.config.bots:
+        service.after_tick.append(DemoBots(service, scenario))
+    runtime.add_ticker("flexmatch", service.tick)
+    app.state.flexmatch = service
+
+
+def seed(service: FlexMatchService, scenario: FlexMatchScenario) -> None:
+    """Create the scenario's rule sets and configurations not created before in this database."""
+    store = service.store
+    with store.transaction():
+        done = set(store.get_meta(SEEDED_KEY) or [])
+        work = [
+            (
+                f"ruleset:{r.name}",
+                "CreateMatchmakingRuleSet",
+                {"Name": r.name, "RuleSetBody": json.dumps(r.body, indent=2)},
+            )
+            for r in scenario.rule_sets
+        ] + [
+            (f"configuration:{c.name}", "CreateMatchmakingConfiguration", c.create_request())
+            for c in scenario.configurations
+        ]
+        for key, operation, params in work:
+            if key in done:
+                continue
+            try:
+                service.invoke(operation, params)
+            except GameLiftError as exc:
+                log.warning("scenario item %s not created: %s", key, exc.message)
+            done.add(key)
+        store.set_meta(SEEDED_KEY, sorted(done))

@@ -1,0 +1,162 @@
+"""FlexMatch events as EventBridge delivers them, appended to the emulator's event log.
+
+Every event is the full EventBridge envelope (``version``, ``id``, ``detail-type``, ``source``,
+``account``, ``time``, ``region``, ``resources`` = [configuration ARN], ``detail``), stored as
+the payload of an event-log entry whose SSE ``type`` is ``detail.type``.
+
+The SSE ``subject`` of an entry is:
+
+- the ticket id for events about one ticket: MatchmakingSearching, MatchmakingCancelled,
+  MatchmakingTimedOut;
+- the match id for events about a proposed match: PotentialMatchCreated, AcceptMatch,
+  AcceptMatchCompleted, MatchmakingSucceeded, MatchmakingFailed.
+
+Every ``detail`` carries ``tickets`` (ticketId, startTime, players with playerId and, once
+matched, team) and ``gameSessionInfo.players``, except AcceptMatch: it is sent on every answer
+and already lists every player of the match with their answer, so it leaves out the second,
+redundant list of players (for a 200-player match that halves what each answer writes).
+
+Times inside events are ISO 8601 strings (UTC, milliseconds, ``Z``). Events are appended in
+the caller's transaction, so an event exists exactly when the change it reports was committed.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from lobby.emulator.events import GAMELIFT, EventLog
+
+DETAIL_TYPE = "GameLift Matchmaking Event"
+
+SEARCHING = "MatchmakingSearching"
+POTENTIAL_MATCH_CREATED = "PotentialMatchCreated"
+ACCEPT_MATCH = "AcceptMatch"
+ACCEPT_MATCH_COMPLETED = "AcceptMatchCompleted"
+SUCCEEDED = "MatchmakingSucceeded"
+TIMED_OUT = "MatchmakingTimedOut"
+CANCELLED = "MatchmakingCancelled"
+FAILED = "MatchmakingFailed"
+
+ALL_TYPES = (
+    SEARCHING,
+    POTENTIAL_MATCH_CREATED,
+    ACCEPT_MATCH,
+    ACCEPT_MATCH_COMPLETED,
+    SUCCEEDED,
+    TIMED_OUT,
+    CANCELLED,
+    FAILED,
+)
+
+
+def iso(ts: float) -> str:
+    """Epoch seconds as an ISO 8601 UTC string with milliseconds."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class Notifier:
+    """Writes FlexMatch events into the emulator's event log.
+
+    Events are written as already-encoded JSON: the AcceptMatch event of a large match is sent
+    on every answer, and encoding it from dictionaries each time would dominate the cost of
+    AcceptMatch. The row written is exactly what :meth:`EventLog.append` writes (same table,
+    same columns, same wake-up of stream readers after commit).
+    """
+
+    def __init__(self, events: EventLog, *, account: str, region: str) -> None:
+        self.events = events
+        self.store = events.store
+        self.account = account
+        self.region = region
+        self._head = (
+            '{"version":"0","id":"%s","detail-type":' + json.dumps(DETAIL_TYPE)
+            + ',"source":' + json.dumps(GAMELIFT) + ',"account":' + _literal(account)
+            + ',"time":"%s","region":' + _literal(region) + ',"resources":[%s],"detail":'
+        )  # fmt: skip
+
+    def emit(
+        self,
+        kind: str,
+        *,
+        now: float,
+        config_arn: str,
+        tickets: list[dict[str, Any]],
+        subject: str,
+        custom_event_data: str | None = None,
+        **fields: Any,
+    ) -> None:
+        """Append one event; ``tickets`` are detail entries from :func:`ticket_entry`."""
+        detail: dict[str, Any] = {"type": kind, "tickets": tickets}
+        detail.update(fields)
+        if "gameSessionInfo" not in detail:
+            detail["gameSessionInfo"] = {"players": session_players(tickets)}
+        if custom_event_data:
+            detail["customEventData"] = custom_event_data
+        self.emit_encoded(
+            kind, now=now, config_arn=config_arn, subject=subject, detail=_encode(detail)
+        )
+
+    def emit_encoded(
+        self, kind: str, *, now: float, config_arn: str, subject: str, detail: str
+    ) -> None:
+        """Append one event whose ``detail`` object is already JSON text."""
+        payload = self._head % (uuid.uuid4(), iso(now), json.dumps(config_arn)) + detail + "}"
+        self.events.append(GAMELIFT, kind, payload, subject=subject)
+
+
+def _literal(text: str) -> str:
+    """A JSON string literal safe inside a %-format template."""
+    return json.dumps(text).replace("%", "%%")
+
+
+def _encode(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def player_fragments(player_id: str, team: str | None) -> tuple[str, str, str]:
+    """A ``tickets[].players[]`` entry as JSON text: (not answered, accepted, rejected)."""
+    base = '{"playerId":' + _encode(player_id)
+    if team:
+        base += ',"team":' + _encode(team)
+    return base + "}", base + ',"accepted":true}', base + ',"accepted":false}'
+
+
+def ticket_head(ticket_id: str, start_time: float) -> str:
+    """The opening of a ``tickets[]`` entry as JSON text, up to its players list."""
+    return '{"ticketId":' + _encode(ticket_id) + ',"startTime":"' + iso(start_time) + '","players":['
+
+
+def ticket_entry(
+    ticket_id: str,
+    start_time: float,
+    players: list[dict[str, Any]],
+    answers: dict[str, bool | None] | None = None,
+) -> dict[str, Any]:
+    """A ``detail.tickets[]`` entry. With ``answers``, each player who has answered carries
+    ``accepted`` true/false; players who have not answered carry no ``accepted`` at all."""
+    out = []
+    for p in players:
+        entry: dict[str, Any] = {"playerId": p["PlayerId"]}
+        if p.get("Team"):
+            entry["team"] = p["Team"]
+        if answers is not None:
+            answer = answers.get(p["PlayerId"])
+            if answer is not None:
+                entry["accepted"] = answer
+        out.append(entry)
+    return {"ticketId": ticket_id, "startTime": iso(start_time), "players": out}
+
+
+def session_players(tickets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``gameSessionInfo.players``: every player of the event's tickets, with their team."""
+    players = []
+    for t in tickets:
+        for p in t["players"]:
+            entry = {"playerId": p["playerId"]}
+            if "team" in p:
+                entry["team"] = p["team"]
+            players.append(entry)
+    return players

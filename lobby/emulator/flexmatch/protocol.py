@@ -1,0 +1,198 @@
+"""The wire protocols GameLift speaks, as two small ASGI endpoints.
+
+- AWS JSON 1.1: ``POST /`` with ``X-Amz-Target: GameLift.<Operation>`` and a JSON body;
+  errors are ``{"__type": "<Code>", "message": "..."}``. Timestamps are epoch seconds.
+- Smithy RPC v2 CBOR: ``POST /service/GameLift/operation/<Operation>`` with
+  ``smithy-protocol: rpc-v2-cbor`` and a CBOR body; responses carry the same header, errors a
+  CBOR map with ``__type`` (the shape id) and ``message``; timestamps are CBOR tag 1.
+
+Both decode the body, hand it to :meth:`FlexMatchService.invoke` and encode what comes back.
+They are plain ASGI callables mounted as Starlette routes, without request/response objects,
+because AcceptMatch is on the hot path of every console. Nothing a client sends can produce a
+500: unreadable bodies, unknown operations and wrong content types are 4xx answers in the
+protocol's error shape; only a fault of the emulator itself answers 500
+InternalServiceException.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import cbor2
+from starlette.requests import Request
+
+from lobby.emulator.flexmatch.errors import (
+    GameLiftError,
+    InternalServiceException,
+    SerializationException,
+    UnknownOperationException,
+    UnsupportedMediaTypeException,
+)
+from lobby.emulator.flexmatch.service import FlexMatchService
+from lobby.emulator.flexmatch.sigv4 import SigV4Verifier
+
+log = logging.getLogger("lobby.emulator.flexmatch")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
+JSON_CONTENT_TYPES = frozenset({JSON_CONTENT_TYPE, "application/x-amz-json-1.0", "application/json"})
+CBOR_CONTENT_TYPE = "application/cbor"
+TARGET_PREFIX = "GameLift."
+SERVICE_NAME = "GameLift"
+SHAPE_NAMESPACE = "com.amazonaws.gamelift#"
+JSON_PATH = "/"
+CBOR_PATH = "/service/{service}/operation/{operation}"
+
+_JSON_TYPE_HEADER = (b"content-type", JSON_CONTENT_TYPE.encode())
+_CBOR_TYPE_HEADER = (b"content-type", CBOR_CONTENT_TYPE.encode())
+_SMITHY_HEADER = (b"smithy-protocol", b"rpc-v2-cbor")
+
+
+def _media_type(value: bytes | None) -> str:
+    return (value or b"").decode("latin-1").split(";", 1)[0].strip().lower()
+
+
+async def _read_body(receive: Receive) -> bytes:
+    message = await receive()
+    body = message.get("body", b"")
+    if not message.get("more_body"):
+        return body
+    chunks = [body]
+    while message.get("more_body"):
+        message = await receive()
+        chunks.append(message.get("body", b""))
+    return b"".join(chunks)
+
+
+async def _reply(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _headers(scope: Scope, *names: bytes) -> list[bytes | None]:
+    """The values of the wanted (lower-case) headers, None for absent ones."""
+    found: list[bytes | None] = [None] * len(names)
+    for key, value in scope["headers"]:
+        if key in names:
+            found[names.index(key)] = value
+    return found
+
+
+class _Endpoint:
+    def __init__(self, service: FlexMatchService, verifier: SigV4Verifier | None) -> None:
+        self.service = service
+        self.model = service.model
+        self.operations = frozenset(service.model.operations)
+        self.verifier = verifier
+
+    def _verify(self, scope: Scope, body: bytes) -> None:
+        if self.verifier is not None:
+            self.verifier.verify(Request(scope), body)
+
+
+class JsonEndpoint(_Endpoint):
+    """AWS JSON 1.1 at ``POST /``."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = str(uuid.uuid4()).encode()
+        try:
+            body = await _read_body(receive)
+            self._verify(scope, body)
+            target, content_type = _headers(scope, b"x-amz-target", b"content-type")
+            if target is None:
+                raise UnknownOperationException(
+                    "The request has no X-Amz-Target header naming the operation"
+                    " (GameLift.<Operation>)."
+                )
+            name = target.decode("latin-1")
+            operation = name[len(TARGET_PREFIX) :] if name.startswith(TARGET_PREFIX) else None
+            if operation not in self.operations:
+                raise UnknownOperationException(
+                    f"{name!r} is not an operation of this service; use"
+                    f" X-Amz-Target: {TARGET_PREFIX}<Operation>."
+                )
+            if _media_type(content_type) not in JSON_CONTENT_TYPES:
+                raise UnsupportedMediaTypeException(f"Send the request body as {JSON_CONTENT_TYPE}.")
+            if body.strip():
+                try:
+                    params = json.loads(body)
+                except (ValueError, RecursionError):
+                    raise SerializationException("The request body is not valid JSON.") from None
+            else:
+                params = {}
+            output = self.service.invoke(operation, params)
+            content = json.dumps(output, separators=(",", ":")).encode()
+            status = 200
+            headers = [_JSON_TYPE_HEADER, (b"x-amzn-requestid", request_id)]
+        except GameLiftError as exc:
+            status, content, headers = self._error(exc, request_id)
+        except Exception:
+            log.exception("FlexMatch request failed")
+            status, content, headers = self._error(
+                InternalServiceException("The emulator failed while handling the request."),
+                request_id,
+            )
+        await _reply(send, status, content, headers)
+
+    @staticmethod
+    def _error(exc: GameLiftError, request_id: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        content = json.dumps({"__type": exc.code, "message": exc.message}).encode()
+        headers = [
+            _JSON_TYPE_HEADER,
+            (b"x-amzn-requestid", request_id),
+            (b"x-amzn-errortype", exc.code.encode()),
+        ]
+        return exc.status, content, headers
+
+
+class CborEndpoint(_Endpoint):
+    """Smithy RPC v2 CBOR at ``POST /service/GameLift/operation/<Operation>``."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = str(uuid.uuid4()).encode()
+        try:
+            body = await _read_body(receive)
+            self._verify(scope, body)
+            service = scope["path_params"]["service"]
+            operation = scope["path_params"]["operation"]
+            if service != SERVICE_NAME or operation not in self.operations:
+                error = UnknownOperationException(
+                    f"{service}/{operation} is not an operation of this service."
+                )
+                error.status = 404
+                raise error
+            protocol, content_type = _headers(scope, b"smithy-protocol", b"content-type")
+            if protocol != b"rpc-v2-cbor":
+                raise SerializationException(
+                    "An RPC v2 CBOR request needs the header smithy-protocol: rpc-v2-cbor."
+                )
+            if body and _media_type(content_type) != CBOR_CONTENT_TYPE:
+                raise UnsupportedMediaTypeException(f"Send the request body as {CBOR_CONTENT_TYPE}.")
+            if body:
+                try:
+                    params: Any = cbor2.loads(body)
+                except Exception:
+                    raise SerializationException("The request body is not valid CBOR.") from None
+            else:
+                params = {}
+            output = self.service.invoke(operation, params)
+            content = cbor2.dumps(self.model.to_cbor(operation, output))
+            status = 200
+        except GameLiftError as exc:
+            status = exc.status
+            content = cbor2.dumps({"__type": SHAPE_NAMESPACE + exc.code, "message": exc.message})
+        except Exception:
+            log.exception("FlexMatch request failed")
+            error = InternalServiceException("The emulator failed while handling the request.")
+            status = error.status
+            content = cbor2.dumps({"__type": SHAPE_NAMESPACE + error.code, "message": error.message})
+        headers = [_CBOR_TYPE_HEADER, _SMITHY_HEADER, (b"x-amzn-requestid", request_id)]
+        await _reply(send, status, content, headers)
