@@ -26,9 +26,11 @@ demo: $(APP_STAMP)
 
 lint: $(TEST_STAMP)
 	$(BIN)/lint-imports
+	$(BIN)/ruff check lobby tests
 
 test: $(TEST_STAMP)
 	$(BIN)/lint-imports
+	$(BIN)/ruff check lobby tests
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: $(TEST_STAMP)
