@@ -14,7 +14,7 @@ class CliError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from lobby.cli import emulator, flexmatch, teambattles
+    from lobby.cli import emulator, flexmatch, moderate, teambattles
 
     parser = argparse.ArgumentParser(
         prog="lobby",
@@ -22,14 +22,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"lobby {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for area in (emulator, flexmatch, teambattles):
+    for area in (emulator, flexmatch, teambattles, moderate):
         area.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    if not (sys.argv[1:] if argv is None else argv):
+        # `lobby` alone opens the console: no need to load every sub-command first.
+        from lobby.cli.app import run_app
+
+        args = argparse.Namespace(command=None, func=run_app)
+    else:
+        args = build_parser().parse_args(argv)
     if getattr(args, "func", None) is None:
         from lobby.cli.app import run_app
 

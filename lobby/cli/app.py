@@ -3,21 +3,34 @@
 Backends are built here (the TUI only knows the OfferBackend Protocol). One that cannot be
 built (no key, no running emulator) still appears in the app, failed, with the sentence saying
 why, so the other backend stays usable.
+
+Start-up: the console paints before any adapter is imported. The adapter packages (httpx,
+pydantic wire models, botocore, aiohttp: most of lobby's import time) are then imported in a
+worker thread, TeamBattles first (the lighter), and each backend is handed to the app as soon as
+it is built, so TeamBattles offers show while FlexMatch is still loading.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import AsyncIterator, Iterable, Sequence
-from typing import TYPE_CHECKING
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import TYPE_CHECKING, TypeVar
 
-from lobby.adapters.base import OfferBackend
 from lobby.adapters.errors import BackendError
-from lobby.domain.offers import Change, Offer
 
 if TYPE_CHECKING:
-    from lobby.config import Settings
+    from types import ModuleType
+
+    from lobby.adapters.base import OfferBackend
+    from lobby.config import Profile, Settings
+    from lobby.domain.offers import Change, Offer
     from lobby.tui.app import LobbyApp
+
+TEAMBATTLES = "lobby.adapters.teambattles"
+FLEXMATCH = "lobby.adapters.flexmatch"
+
+T = TypeVar("T")
 
 
 class FailedBackend:
@@ -44,26 +57,64 @@ class FailedBackend:
         return None
 
 
+def _import(name: str) -> ModuleType:
+    import importlib
+
+    return importlib.import_module(name)
+
+
+async def _in_thread(work: Callable[[], T]) -> T:
+    """Run blocking start-up work (imports, files, TLS set-up) off the event loop."""
+    return await asyncio.to_thread(work)
+
+
+async def _built(name: str, build: Callable[[], OfferBackend]) -> OfferBackend:
+    """The backend ``build`` makes in a worker thread, or a FailedBackend saying why not."""
+    try:
+        return await _in_thread(build)
+    except BackendError as exc:
+        return FailedBackend(name, exc)
+
+
+async def _flexmatch(
+    profile: Profile, *, emulator_url: str | None, players: Iterable[str] | None = None
+) -> OfferBackend:
+    """The FlexMatch backend, its adapter imported in a worker thread (botocore, aiohttp)."""
+    flexmatch = await _in_thread(lambda: _import(FLEXMATCH))
+    try:
+        backend: OfferBackend = await flexmatch.open_backend(profile, emulator_url=emulator_url, players=players)
+    except BackendError as exc:
+        return FailedBackend("flexmatch", exc)
+    return backend
+
+
+async def stream_profile(
+    settings: Settings, name: str, *, emulator_url: str | None = None
+) -> AsyncIterator[OfferBackend]:
+    """The backends of profile ``name``, each built or failed, each as soon as it is ready:
+    TeamBattles, then FlexMatch. An unknown profile raises ValueError before any is built."""
+    from lobby import paths
+
+    chosen = settings.model_copy(update={"profile": name})
+    _, profile = chosen.active()
+
+    def teambattles() -> OfferBackend:
+        backend: OfferBackend = _import(TEAMBATTLES).open_backend(chosen)
+        return backend
+
+    yield await _built("teambattles", teambattles)
+    url = emulator_url
+    if url is None and profile.kind == "emulator":
+        url = paths.read_emulator_announcement()
+    yield await _flexmatch(profile, emulator_url=url)
+
+
 async def connect_profile(
     settings: Settings, name: str, *, emulator_url: str | None = None
 ) -> list[OfferBackend]:
     """The backends of profile ``name`` (FlexMatch, TeamBattles), each built or failed."""
-    from lobby import paths
-    from lobby.adapters import flexmatch, teambattles
-
-    chosen = settings.model_copy(update={"profile": name})
-    _, profile = chosen.active()
-    url = emulator_url or (paths.read_emulator_announcement() if profile.kind == "emulator" else None)
-    out: list[OfferBackend] = []
-    try:
-        out.append(await flexmatch.open_backend(profile, emulator_url=url))
-    except BackendError as exc:
-        out.append(FailedBackend("flexmatch", exc))
-    try:
-        out.append(teambattles.open_backend(chosen))
-    except BackendError as exc:
-        out.append(FailedBackend("teambattles", exc))
-    return out
+    found = [backend async for backend in stream_profile(settings, name, emulator_url=emulator_url)]
+    return sorted(found, key=lambda backend: backend.name)
 
 
 def build_app(settings: Settings, *, emulator_url: str | None = None) -> LobbyApp:
@@ -73,8 +124,8 @@ def build_app(settings: Settings, *, emulator_url: str | None = None) -> LobbyAp
 
     name, _ = settings.active()
 
-    async def connect(profile: str) -> list[OfferBackend]:
-        return await connect_profile(settings, profile, emulator_url=emulator_url)
+    def connect(profile: str) -> AsyncIterator[OfferBackend]:
+        return stream_profile(settings, profile, emulator_url=emulator_url)
 
     return LobbyApp(
         settings=settings,
@@ -86,25 +137,24 @@ def build_app(settings: Settings, *, emulator_url: str | None = None) -> LobbyAp
 
 def demo_app(emulator_url: str, *, players: Iterable[str], key: str, user: str) -> LobbyApp:
     """The app on the embedded emulator of `lobby demo`, as the demo scenario's captain."""
-    from lobby.adapters import flexmatch, teambattles
-    from lobby.adapters.teambattles.keys import check_key
     from lobby.config import Profile, Settings
     from lobby.tui.app import LobbyApp
 
     players = list(players)
 
-    async def connect(profile: str) -> Sequence[OfferBackend]:
-        out: list[OfferBackend] = []
-        try:
-            out.append(await flexmatch.open_backend(Profile(kind="emulator"), emulator_url=emulator_url, players=players))
-        except BackendError as exc:
-            out.append(FailedBackend("flexmatch", exc))
-        client = teambattles.TeamBattlesClient(emulator_url + "/api/v1", check_key(key, "the demo scenario"))
-        backend = teambattles.TeamBattlesBackend(
-            client, requests=teambattles.RequestStore("demo"), user=user, feed_url=emulator_url
-        )
-        out.append(backend)
-        return out
+    async def connect(profile: str) -> AsyncIterator[OfferBackend]:
+        def teambattles() -> OfferBackend:
+            tb = _import(TEAMBATTLES)
+            from lobby.adapters.teambattles.keys import check_key
+
+            client = tb.TeamBattlesClient(emulator_url + "/api/v1", check_key(key, "the demo scenario"))
+            backend: OfferBackend = tb.TeamBattlesBackend(
+                client, requests=tb.RequestStore("demo"), user=user, feed_url=emulator_url
+            )
+            return backend
+
+        yield await _built("teambattles", teambattles)
+        yield await _flexmatch(Profile(kind="emulator"), emulator_url=emulator_url, players=players)
 
     return LobbyApp(settings=Settings(), profile="demo", connect=connect)
 

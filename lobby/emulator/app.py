@@ -53,6 +53,12 @@ def create_app(config: EmulatorConfig, *, clock: Clock | None = None) -> FastAPI
     return app
 
 
+def serving_app(app: FastAPI) -> flexmatch.FastPath:
+    """What uvicorn serves for an app from :func:`create_app`: the app itself, with GameLift's
+    POST routes dispatched ahead of FastAPI's middleware stack."""
+    return flexmatch.fast_path(app)
+
+
 def _install_control_routes(app: FastAPI, runtime: Runtime) -> None:
     @app.get("/_emulator/health", include_in_schema=False)
     async def health() -> dict[str, object]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import socket
@@ -16,7 +17,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from lobby.domain.clock import Clock
-from lobby.emulator.app import create_app
+from lobby.emulator.app import create_app, serving_app
 from lobby.emulator.runtime import EmulatorConfig, Runtime
 
 
@@ -55,7 +56,7 @@ class _Server(uvicorn.Server):
 
 def _uvicorn_config(app: FastAPI, log_level: str) -> uvicorn.Config:
     return uvicorn.Config(
-        app,
+        serving_app(app),
         log_level=log_level,
         access_log=False,
         lifespan="on",
@@ -83,6 +84,10 @@ def serve(
     if announce_file is not None:
         announce_file.parent.mkdir(parents=True, exist_ok=True)
         announce_file.write_text(json.dumps({"url": url, "pid": os.getpid()}))
+    # Everything built so far lives as long as the process: keep the collector from scanning it
+    # again and again under load.
+    gc.collect()
+    gc.freeze()
     try:
         server.run(sockets=[sock])
     finally:

@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,8 @@ class Store:
         self._lock = threading.RLock()
         self._depth = 0
         self._after_commit: list[Callable[[], None]] = []
+        self._after_rollback: list[Callable[[], None]] = []
+        self._transaction = _Transaction(self)
         with self._lock:
             if self.path != ":memory:":
                 self._conn.execute("PRAGMA journal_mode=WAL")
@@ -65,28 +66,11 @@ class Store:
 
     # --- transactions --------------------------------------------------------------------------
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (BEGIN IMMEDIATE). Nested calls join the outer one."""
-        with self._lock:
-            outer = self._depth == 0
-            if outer:
-                self._conn.execute("BEGIN IMMEDIATE")
-            self._depth += 1
-            try:
-                yield self._conn
-            except BaseException:
-                self._depth -= 1
-                if outer:
-                    self._conn.execute("ROLLBACK")
-                    self._after_commit.clear()
-                raise
-            self._depth -= 1
-            if outer:
-                self._conn.execute("COMMIT")
-                callbacks, self._after_commit = self._after_commit, []
-                for callback in callbacks:
-                    callback()
+    def transaction(self) -> _Transaction:
+        """A write transaction (BEGIN IMMEDIATE), used as ``with store.transaction() as db``.
+        Nested uses join the outer one; it commits when the outermost ends without an error
+        and rolls back otherwise."""
+        return self._transaction
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the current transaction commits (now, if there is none)."""
@@ -95,6 +79,54 @@ class Store:
                 self._after_commit.append(callback)
                 return
         callback()
+
+    def after_rollback(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` if the current transaction rolls back (never, if there is none):
+        how in-memory mirrors of the database forget what the database did not keep."""
+        with self._lock:
+            if self._depth:
+                self._after_rollback.append(callback)
+
+    def _begin(self) -> sqlite3.Connection:
+        self._lock.acquire()
+        if self._depth == 0:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                self._lock.release()
+                raise
+        self._depth += 1
+        return self._conn
+
+    def _end(self, failed: bool) -> None:
+        try:
+            self._depth -= 1
+            if self._depth:
+                return
+            if not failed:
+                try:
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._rolled_back()
+                    raise
+                self._after_rollback.clear()
+                callbacks, self._after_commit = self._after_commit, []
+                for callback in callbacks:
+                    callback()
+            else:
+                self._rolled_back()
+        finally:
+            self._lock.release()
+
+    def _rolled_back(self) -> None:
+        try:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+        finally:
+            self._after_commit.clear()
+            callbacks, self._after_rollback = self._after_rollback, []
+            for callback in callbacks:
+                callback()
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -121,3 +153,20 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+class _Transaction:
+    """The context manager of :meth:`Store.transaction` (a plain class: it is entered on every
+    request, and a generator-based one costs several times more)."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self._store._begin()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> bool:
+        self._store._end(exc_type is not None)
+        return False

@@ -3,12 +3,18 @@
 The app is given its backends (anything implementing :class:`OfferBackend`) and a clock, so the
 same code runs against GameLift and TeamBattles, against the embedded emulator, and in tests
 with a frozen clock. It owns the state store, follows every backend in a worker, and tells the
-screens what changed through signals. Screens other than home are imported when first opened.
+screens what changed through signals.
+
+Start-up paints first: the home screen shows "Connecting…" at once, and a ``connect`` callable
+may hand over backends one by one as each is ready (an async iterator), so one backend's offers
+show while another is still being built. Screens other than home are imported when first opened.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+import asyncio
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -23,7 +29,7 @@ from lobby.domain.clock import Clock, SystemClock
 from lobby.domain.offers import OfferKind
 from lobby.paths import styles_dir
 from lobby.tui import timefmt
-from lobby.tui.messages import BackendStatus, Health, backend_label
+from lobby.tui.messages import BACKEND_LABELS, BackendStatus, Health, backend_label
 from lobby.tui.safe import clean
 from lobby.tui.store import Applied, Entry, Filters, Key, OfferStore, RequestState
 from lobby.tui.theme import LOBBY_THEME
@@ -31,13 +37,25 @@ from lobby.tui.theme import LOBBY_THEME
 if TYPE_CHECKING:
     from lobby.config import Settings
 
-#: Given a profile name, the backends it describes (may be a coroutine function).
-Connect = Callable[[str], Sequence[OfferBackend] | Awaitable[Sequence[OfferBackend]]]
+#: Given a profile name, the backends it describes: a sequence, an awaitable of one, or an async
+#: iterator yielding each backend as soon as it is built. Raising BackendError or ValueError
+#: (before the first backend) keeps the current backends.
+Connect = Callable[
+    [str], Sequence[OfferBackend] | Awaitable[Sequence[OfferBackend]] | AsyncIterable[OfferBackend]
+]
 
 #: How often countdowns repaint, in seconds. They always show deadline - clock.now().
 TICK_SECONDS = 0.5
 #: Every how many ticks the requests a backend remembers are read again.
 REQUEST_SYNC_TICKS = 4
+#: For the start-up bench (tests/bench): a file path. The app appends ``rows <time> <cpu>`` after
+#: the first paint of the home screen showing offers, and ``loaded <time> <cpu>`` after the first
+#: such paint once every backend is connected and none is still loading, then exits (``time``:
+#: time.time(); ``cpu``: time.process_time(), this process's CPU seconds so far).
+FIRST_PAINT_ENV = "LOBBY_FIRST_PAINT_FILE"
+#: While connecting a profile, the next backend is built once the previous one has answered its
+#: first listing, or after this many seconds at most.
+NEXT_BACKEND_AFTER = 1.0
 
 def _lobby_commands() -> type:
     from lobby.tui.commands import LobbyCommands
@@ -86,6 +104,12 @@ class LobbyApp(App[None]):
         self.profile = profile if profile is not None else (settings.profile if settings else None)
         self.profiles = list(profiles)
         self._connect = connect
+        #: The profile whose backends are being connected (the home says so meanwhile).
+        self.connecting: str | None = None
+        self._connecting_token: object = None
+        self._settling: dict[str, asyncio.Event] = {}
+        if not self.backends and connect is not None and self.profile:
+            self.connecting = self.profile  # connected once the first frame is on screen
         self._watch = watch
         self._initial_keymap = dict(keymap or getattr(settings, "keymap", None) or {})
         self.store = OfferStore(self.clock)
@@ -103,6 +127,8 @@ class LobbyApp(App[None]):
         self.theme = wanted if wanted in self.available_themes else LOBBY_THEME.name
         if self.profile:
             self.sub_title = f"profile {clean(self.profile)}"
+        self._first_paint_file = os.environ.get(FIRST_PAINT_ENV) or None
+        self._painted_rows = self._painted_loaded = False
 
     # --- life ----------------------------------------------------------------------------------
 
@@ -115,8 +141,9 @@ class LobbyApp(App[None]):
         if self._initial_keymap:
             self.set_keymap(self._initial_keymap)
         self.set_interval(TICK_SECONDS, self._tick, name="countdowns")
-        if not self.backends and self._connect is not None and self.profile:
-            self.switch_profile(self.profile, announce=False)  # backends built on start
+        if self.connecting is not None:
+            # Backends are built after the first frame, so the console shows up at once.
+            self.call_after_refresh(self.switch_profile, self.connecting, announce=False)
         for backend in self.backends:
             self.follow(backend)
 
@@ -182,6 +209,29 @@ class LobbyApp(App[None]):
         if moved:
             self._publish(moved, alert=False)
 
+    def home_shown(self, rows: int) -> None:
+        """The home screen now shows ``rows`` offers (see :data:`FIRST_PAINT_ENV`)."""
+        if self._first_paint_file is None or not rows:
+            return
+        if not self._painted_rows:
+            self._painted_rows = True
+            self.call_after_refresh(self._first_paint, "rows")
+        loading = any(self.status.get(b.name, BackendStatus(b.name, Health.LOADING)).health is Health.LOADING for b in self.backends)
+        if self.connecting is None and not loading and not self._painted_loaded:
+            self._painted_loaded = True
+            self.call_after_refresh(self._first_paint, "loaded")
+
+    def _first_paint(self, what: str) -> None:
+        import time
+
+        if self._first_paint_file is None:
+            return
+        with open(self._first_paint_file, "a") as out:
+            out.write(f"{what} {time.time()!r} {time.process_time()!r}\n")
+        if what == "loaded":
+            self._first_paint_file = None
+            self.exit()
+
     # --- backends ------------------------------------------------------------------------------
 
     def backend(self, name: str) -> OfferBackend | None:
@@ -193,6 +243,8 @@ class LobbyApp(App[None]):
     def _set_status(self, name: str, health: Health, detail: str = "") -> None:
         status = BackendStatus(name, health, detail)
         self.status[name] = status
+        if health is not Health.LOADING and name in self._settling:
+            self._settling.pop(name).set()
         self.status_changed.publish(status)
 
     def follow(self, backend: OfferBackend) -> None:
@@ -311,27 +363,83 @@ class LobbyApp(App[None]):
         """Leave the current backends and connect the ones of profile ``name``."""
         if self._connect is None:
             return
+        token = self._connecting_token = object()
+        self.connecting = name
+        self.offers_changed.publish([])
         try:
-            result = self._connect(name)
-            backends = list(await result if isinstance(result, Awaitable) else result)
+            await self._switch_profile(self._connect, name, announce=announce)
+        finally:
+            if self._connecting_token is token:  # not already replaced by a newer switch
+                self.connecting = None
+                self.offers_changed.publish([])
+
+    async def _switch_profile(self, connect: Connect, name: str, *, announce: bool) -> None:
+        stream: AsyncIterator[OfferBackend] | None = None
+        try:
+            result = connect(name)
+            if isinstance(result, AsyncIterable):
+                stream = aiter(result)
+                item = await anext(stream, None)
+                first = [] if item is None else [item]
+            else:
+                first = list(await result if isinstance(result, Awaitable) else result)
         except (BackendError, ValueError) as exc:
             message = exc.message if isinstance(exc, BackendError) else str(exc)
             self.notify(clean(message), title=f"Cannot switch to {clean(name)}", severity="error", markup=False)
             return
-        old = self.backends
-        for backend in old:
-            self.workers.cancel_group(self, f"backend:{backend.name}")
-        await self._close_backends(old)
-        self.store.clear()
-        self.status.clear()
-        self.backends = backends
-        self.profile = name
-        self.sub_title = f"profile {clean(name)}"
-        self.offers_changed.publish([])
-        for backend in backends:
-            self.follow(backend)
+        try:
+            old = self.backends
+            for backend in old:
+                self.workers.cancel_group(self, f"backend:{backend.name}")
+            await self._close_backends(old)
+            self.store.clear()
+            self.status.clear()
+            self.backends = []
+            self.profile = name
+            self.sub_title = f"profile {clean(name)}"
+            self.offers_changed.publish([])
+            for backend in first:
+                self._adopt(backend)
+            if stream is not None:
+                last = first[-1] if first else None
+                while True:
+                    if last is not None:
+                        # One at a time: building the next backend (importing its adapter)
+                        # would slow down showing this one's offers.
+                        await self._settled(last, NEXT_BACKEND_AFTER)
+                    backend = await anext(stream, None)
+                    if backend is None:
+                        break
+                    self._adopt(backend)
+                    last = backend
+        except (BackendError, ValueError) as exc:  # the backends connected so far stay
+            message = exc.message if isinstance(exc, BackendError) else str(exc)
+            self.notify(clean(message), title=f"Cannot connect all of {clean(name)}", severity="error", markup=False)
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
         if announce:
             self.notify(f"Switched to profile {clean(name)}.", markup=False)
+
+    async def _settled(self, backend: OfferBackend, timeout: float) -> None:
+        """Until ``backend`` has answered its first listing (or failed), at most ``timeout`` s."""
+        status = self.status.get(backend.name)
+        if status is not None and status.health is not Health.LOADING:
+            return
+        settled = self._settling.setdefault(backend.name, asyncio.Event())
+        try:
+            async with asyncio.timeout(timeout):
+                await settled.wait()
+        except TimeoutError:
+            pass
+
+    def _adopt(self, backend: OfferBackend) -> None:
+        """Start following a newly connected backend; the status line keeps a fixed order."""
+        order = list(BACKEND_LABELS)
+        self.backends.append(backend)
+        self.backends.sort(key=lambda b: order.index(b.name) if b.name in order else len(order))
+        self.follow(backend)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

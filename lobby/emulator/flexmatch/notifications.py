@@ -23,7 +23,7 @@ the caller's transaction, so an event exists exactly when the change it reports 
 from __future__ import annotations
 
 import json
-import uuid
+import random
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,9 +52,34 @@ ALL_TYPES = (
 )
 
 
+#: The whole second most recently formatted by :func:`iso`, and its text.
+_iso_second: list[Any] = [None, ""]
+
+
 def iso(ts: float) -> str:
     """Epoch seconds as an ISO 8601 UTC string with milliseconds."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    moment = datetime.fromtimestamp(ts, UTC)
+    second = moment.replace(microsecond=0)
+    cached = _iso_second
+    if cached[0] != second:  # strftime is slow; the same second comes back many times
+        cached[1] = second.strftime("%Y-%m-%dT%H:%M:%S.")
+        cached[0] = second
+    return f"{cached[1]}{moment.microsecond // 1000:03d}Z"
+
+
+#: Private to ids: a scenario or test seeding the global generator must not repeat them.
+_ids = random.Random()
+
+
+def random_uuid() -> str:
+    """A random (version 4) UUID as text, as ``str(uuid.uuid4())`` gives but without a system
+    call each time: for request and event ids, which need to be unique, not secret."""
+    h = "%032x" % (_ids.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_UUID4_CLEAR = 0xFFFFFFFF_FFFF_0FFF_3FFF_FFFFFFFFFFFF  # version and variant bits
+_UUID4_SET = 0x00000000_0000_4000_8000_000000000000  # version 4, RFC 4122 variant
 
 
 class Notifier:
@@ -71,6 +96,7 @@ class Notifier:
         self.store = events.store
         self.account = account
         self.region = region
+        self._resources: dict[str, str] = {}
         self._head = (
             '{"version":"0","id":"%s","detail-type":' + json.dumps(DETAIL_TYPE)
             + ',"source":' + json.dumps(GAMELIFT) + ',"account":' + _literal(account)
@@ -103,7 +129,10 @@ class Notifier:
         self, kind: str, *, now: float, config_arn: str, subject: str, detail: str
     ) -> None:
         """Append one event whose ``detail`` object is already JSON text."""
-        payload = self._head % (uuid.uuid4(), iso(now), json.dumps(config_arn)) + detail + "}"
+        resources = self._resources.get(config_arn)
+        if resources is None:
+            resources = self._resources[config_arn] = json.dumps(config_arn)
+        payload = self._head % (random_uuid(), iso(now), resources) + detail + "}"
         self.events.append(GAMELIFT, kind, payload, subject=subject)
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -32,6 +31,7 @@ from lobby.emulator.flexmatch.errors import (
     UnknownOperationException,
     UnsupportedMediaTypeException,
 )
+from lobby.emulator.flexmatch.notifications import random_uuid
 from lobby.emulator.flexmatch.service import FlexMatchService
 from lobby.emulator.flexmatch.sigv4 import SigV4Verifier
 
@@ -102,7 +102,7 @@ class JsonEndpoint(_Endpoint):
     """AWS JSON 1.1 at ``POST /``."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request_id = str(uuid.uuid4()).encode()
+        request_id = random_uuid().encode()
         try:
             body = await _read_body(receive)
             self._verify(scope, body)
@@ -129,7 +129,7 @@ class JsonEndpoint(_Endpoint):
             else:
                 params = {}
             output = self.service.invoke(operation, params)
-            content = json.dumps(output, separators=(",", ":")).encode()
+            content = json.dumps(output, separators=(",", ":")).encode() if output else b"{}"
             status = 200
             headers = [_JSON_TYPE_HEADER, (b"x-amzn-requestid", request_id)]
         except GameLiftError as exc:
@@ -157,7 +157,7 @@ class CborEndpoint(_Endpoint):
     """Smithy RPC v2 CBOR at ``POST /service/GameLift/operation/<Operation>``."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request_id = str(uuid.uuid4()).encode()
+        request_id = random_uuid().encode()
         try:
             body = await _read_body(receive)
             self._verify(scope, body)
@@ -196,3 +196,34 @@ class CborEndpoint(_Endpoint):
             content = cbor2.dumps({"__type": SHAPE_NAMESPACE + error.code, "message": error.message})
         headers = [_CBOR_TYPE_HEADER, _SMITHY_HEADER, (b"x-amzn-requestid", request_id)]
         await _reply(send, status, content, headers)
+
+
+class FastPath:
+    """The ASGI app uvicorn serves: the two GameLift routes go straight to their endpoints,
+    everything else (other paths and methods, lifespan, websockets) to ``app``.
+
+    The same endpoints are also mounted in ``app`` as Starlette routes (so the app alone, e.g.
+    under an ASGI test client, serves them too); this only spares the hot path FastAPI's
+    middleware stack and router, which cost about as much as an AcceptMatch itself. The paths
+    matched are exactly those routes' (``/`` and ``/service/{service}/operation/{operation}``
+    with non-empty segments); anything else falls through to ``app`` and its 404/405 answers.
+    """
+
+    __slots__ = ("app", "json", "cbor")
+
+    def __init__(self, app: Callable[..., Awaitable[None]], json: JsonEndpoint, cbor: CborEndpoint) -> None:
+        self.app = app
+        self.json = json
+        self.cbor = cbor
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            path = scope["path"]
+            if path == JSON_PATH:
+                return await self.json(scope, receive, send)
+            if path.startswith("/service/"):
+                parts = path.split("/")
+                if len(parts) == 5 and parts[2] and parts[3] == "operation" and parts[4]:
+                    scope["path_params"] = {"service": parts[2], "operation": parts[4]}
+                    return await self.cbor(scope, receive, send)
+        await self.app(scope, receive, send)

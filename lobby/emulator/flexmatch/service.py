@@ -33,6 +33,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from lobby.domain.flexmatch import (
@@ -71,6 +72,8 @@ _IP_LIKE = re.compile(r"^[0-9A-Fa-f:.]+$")
 _ANSWER = {None: PlayerAnswer.PENDING, "ACCEPTED": PlayerAnswer.ACCEPTED, "REJECTED": PlayerAnswer.REJECTED}
 _FLAG = {None: None, "ACCEPTED": True, "REJECTED": False}
 _FRAGMENT = {PlayerAnswer.PENDING: 0, PlayerAnswer.ACCEPTED: 1, PlayerAnswer.REJECTED: 2}
+
+_SET_ANSWER = "UPDATE fm_ticket_players SET answer=? WHERE ticket_id=? AND player_id=?"
 
 TICKET_COLUMNS = (
     "seq, ticket_id, config_name, status, status_reason, status_message, start_time, end_time,"
@@ -195,10 +198,10 @@ class Proposal:
         )
 
     def answers(self) -> list[PlayerAnswer]:
-        """Every player's answer (rejections first, then silence, then acceptances)."""
-        c = self.counts
-        A = PlayerAnswer
-        return [A.REJECTED] * c[A.REJECTED] + [A.PENDING] * c[A.PENDING] + [A.ACCEPTED] * c[A.ACCEPTED]
+        """One of each answer the round holds (a rejection, a silence, an acceptance): what
+        :func:`round_outcome` decides on, without a list as long as the match.
+        (tests/emulator/test_flexmatch_invariants.py checks that the rule still sees it so.)"""
+        return [a for a, n in self.counts.items() if n]
 
     def tickets_json(self) -> str:
         """``detail.tickets`` with an ``accepted`` flag on every player who has answered."""
@@ -217,7 +220,12 @@ class FlexMatchService:
         self.notifier = ev.Notifier(runtime.events, account=self.account, region=self.region)
         self.store.migrate(COMPONENT, MIGRATIONS)
         self._rule_sets: dict[str, RuleSet] = {}
+        #: Open acceptance rounds by match id, and by each of their tickets. A ticket listed
+        #: here is REQUIRES_ACCEPTANCE in the database: every status change of a ticket closes
+        #: its round (:meth:`_set_status`), and so does a rollback of the transaction that
+        #: opened or changed it.
         self._proposals: dict[str, Proposal] = {}
+        self._open: dict[str, Proposal] = {}
         self._configs: dict[str, Config] = {}
         self._dirty = True
         self._next_due: float | None = None
@@ -708,38 +716,35 @@ class FlexMatchService:
         ticket_id = p["TicketId"]
         wanted = PlayerAnswer.ACCEPTED if p["AcceptanceType"] == "ACCEPT" else PlayerAnswer.REJECTED
         now = self.clock.timestamp()
-        match_id = None
         error: GameLiftError | None = None
-        try:
-            with self.store.transaction() as db:
+        with self.store.transaction() as db:
+            proposal = self._open.get(ticket_id)
+            if proposal is not None:  # an open round: the ticket is REQUIRES_ACCEPTANCE
+                status, match_id = S.REQUIRES_ACCEPTANCE, proposal.match_id
+            else:
                 row = db.execute(
                     "SELECT status, match_id FROM fm_tickets WHERE ticket_id=?", (ticket_id,)
                 ).fetchone()
                 if row is None:
                     raise NotFoundException(f"No matchmaking ticket {ticket_id} exists.")
                 status, match_id = S(row[0]), row[1]
-                proposal = None
                 if can_accept(status):
                     proposal = self._proposal(db, match_id)
-                    if proposal.deadline is not None and proposal.deadline <= now:
-                        # The deadline passed before the scheduler got to it: settle that
-                        # first (committed, though the answer itself is refused).
-                        self._expire_match(db, match_id, now)
-                        self._changed()
-                        status = S(db.execute(
-                            "SELECT status FROM fm_tickets WHERE ticket_id=?", (ticket_id,)
-                        ).fetchone()[0])  # fmt: skip
-                if proposal is None or not can_accept(status):
-                    error = InvalidRequestException(
-                        f"Matchmaking ticket {ticket_id} is {status}; players can only accept"
-                        " or reject a match while its ticket is REQUIRES_ACCEPTANCE."
-                    )
-                else:
-                    error = self._record_answers(db, proposal, ticket_id, p["PlayerIds"], wanted, now)
-        except BaseException:
-            if match_id is not None:  # the database rolled back: so does the cache
-                self._proposals.pop(match_id, None)
-            raise
+            if proposal is not None and proposal.deadline is not None and proposal.deadline <= now:
+                # The deadline passed before the scheduler got to it: settle that first
+                # (committed, though the answer itself is refused).
+                self._expire_match(db, match_id, now)
+                self._changed()
+                status = S(db.execute(
+                    "SELECT status FROM fm_tickets WHERE ticket_id=?", (ticket_id,)
+                ).fetchone()[0])  # fmt: skip
+            if proposal is None or not can_accept(status):
+                error = InvalidRequestException(
+                    f"Matchmaking ticket {ticket_id} is {status}; players can only accept"
+                    " or reject a match while its ticket is REQUIRES_ACCEPTANCE."
+                )
+            else:
+                error = self._record_answers(db, proposal, ticket_id, p["PlayerIds"], wanted, now)
         if error is not None:
             raise error
         return {}
@@ -771,26 +776,42 @@ class FlexMatchService:
             return InvalidRequestException("PlayerIds must name at least one player.")
         if not changed:  # a repeated ACCEPT changes nothing and says nothing
             return None
-        db.executemany(
-            "UPDATE fm_ticket_players SET answer=? WHERE ticket_id=? AND player_id=?",
-            [(wanted.value, ticket_id, pid) for pid in changed],
-        )
+        if len(changed) == 1:
+            db.execute(_SET_ANSWER, (wanted.value, ticket_id, changed[0]))
+        else:
+            db.executemany(_SET_ANSWER, [(wanted.value, ticket_id, pid) for pid in changed])
+        self.store.after_rollback(partial(self._close_round, proposal.match_id))
         for pid in changed:
             proposal.answer(pid, wanted)
         self._answered(db, proposal, now)
         return None
 
     def _proposal(self, db: Any, match_id: str) -> Proposal:
-        """The open round of ``match_id``, from memory or rebuilt from the database."""
+        """The open round of ``match_id``, from memory or rebuilt from the database (after a
+        restart, or a rollback)."""
         proposal = self._proposals.get(match_id)
         if proposal is None:
             match, tickets, answers = self._match_tickets(db, match_id)
             proposal = Proposal(match_id, match[2], match[6])
             for t in tickets:
                 proposal.add(t, answers[t.ticket_id])
-            proposal.seal()
-            self._proposals[match_id] = proposal
+            self._open_round(proposal)
         return proposal
+
+    def _open_round(self, proposal: Proposal) -> None:
+        proposal.seal()
+        self._proposals[proposal.match_id] = proposal
+        for ticket_id in proposal.tickets:
+            self._open[ticket_id] = proposal
+        self.store.after_rollback(partial(self._close_round, proposal.match_id))
+
+    def _close_round(self, match_id: str) -> None:
+        """Forget the open round of ``match_id`` (it ended, or the database did not keep it)."""
+        proposal = self._proposals.pop(match_id, None)
+        if proposal is not None:
+            for ticket_id in proposal.tickets:
+                if self._open.get(ticket_id) is proposal:
+                    del self._open[ticket_id]
 
     # --- tickets: lifecycle ----------------------------------------------------------------------
 
@@ -808,6 +829,10 @@ class FlexMatchService:
     ) -> None:
         """Move one ticket, through the domain's transition table, and persist it."""
         t.status = transition(t.status, target)
+        if target is not S.REQUIRES_ACCEPTANCE:
+            round_ = self._open.get(t.ticket_id)
+            if round_ is not None:
+                self._close_round(round_.match_id)
         t.status_reason, t.status_message = reason, message
         if target.terminal:
             t.end_time = now
@@ -979,8 +1004,11 @@ class FlexMatchService:
             **fields,
         )
         if required:
+            proposal = Proposal(match_id, config.name, deadline)
             for t in tickets:
                 self._set_status(db, t, S.REQUIRES_ACCEPTANCE, now)
+                proposal.add(t, {})
+            self._open_round(proposal)
         else:
             self._accepted(db, config, match_id, tickets, now)
 
@@ -988,7 +1016,7 @@ class FlexMatchService:
         self, db: Any, config: Config, match_id: str, tickets: list[Ticket], now: float
     ) -> None:
         """Everyone is in: place the match (or, STANDALONE, complete it at once)."""
-        self._proposals.pop(match_id, None)
+        self._close_round(match_id)
         if config.standalone:
             for t in tickets:
                 self._set_status(db, t, S.COMPLETED, now)
@@ -1074,7 +1102,7 @@ class FlexMatchService:
         """End an acceptance round without a game: each ticket goes where the domain rule says
         (``stopped`` tickets are cancelled whatever their answers)."""
         stopped = stopped or {}
-        self._proposals.pop(match_id, None)
+        self._close_round(match_id)
         match, tickets, answers = self._match_tickets(db, match_id)
         config = self._config_for(match[2])
         arn = self.config_arn(config.name)
@@ -1196,6 +1224,7 @@ class FlexMatchService:
         except BaseException:
             self._to_match = None  # rolled back: look at every configuration next time
             self._proposals.clear()
+            self._open.clear()
             raise
 
     def _step_in_transaction(self, now: float) -> None:

@@ -13,7 +13,7 @@ from textual.widgets import Footer, Header
 from lobby.domain.clock import Clock
 from lobby.domain.offers import OfferKind
 from lobby.tui.messages import Health, backend_label
-from lobby.tui.safe import plain
+from lobby.tui.safe import clean, plain
 from lobby.tui.store import FILTER_FACTS, Entry
 from lobby.tui.widgets.backend_bar import BackendBar, describe
 from lobby.tui.widgets.countdown import countdown_text
@@ -154,6 +154,8 @@ class HomeScreen(Screen[None]):
         app = self.lobby
         statuses = [app.status[b.name] for b in app.backends if b.name in app.status]
         if not app.backends:
+            if app.connecting is not None:
+                return Text(f"Connecting to profile {clean(app.connecting)}…", style="italic")
             return Text("No backend is configured. Run `lobby demo`, or add a profile to config.toml.", style="dim")
         failed = [s for s in statuses if s.health is Health.ERROR]
         loading = [s for s in statuses if s.health is Health.LOADING]
@@ -166,6 +168,8 @@ class HomeScreen(Screen[None]):
                 text.append("\n")
             text.append(f"{backend_label(status.name)}: ", style="bold red")
             text.append_text(plain(status.detail or "failed.", "red"))
+        if not text and app.connecting is not None:
+            text.append(f"Connecting to the rest of profile {clean(app.connecting)}…", style="italic")
         if not text:
             text.append(empty)
         return text
@@ -175,7 +179,7 @@ class HomeScreen(Screen[None]):
         store = app.store
         labels = {b.name: backend_label(b.name) for b in app.backends}
         statuses = [app.status[b.name] for b in app.backends if b.name in app.status]
-        self.query_one(BackendBar).update(describe(statuses, labels))
+        self.query_one(BackendBar).show(describe(statuses, labels, connecting=app.connecting))
 
         self.query_one("#awaiting", OfferSection).show(
             store.awaiting(),
@@ -199,6 +203,7 @@ class HomeScreen(Screen[None]):
         )
         if self.focused is None:
             self._focus_first()
+        app.home_shown(sum(section.count for section in self.query(OfferSection)))
 
     def _focus_first(self) -> None:
         for section in self.query(OfferSection):

@@ -19,9 +19,14 @@ _MARKS = {
 }
 
 
-def describe(statuses: Iterable[BackendStatus], labels: dict[str, str], extra: str = "") -> Text:
+def describe(
+    statuses: Iterable[BackendStatus], labels: dict[str, str], extra: str = "", *, connecting: str | None = None
+) -> Text:
+    """The status line. ``connecting`` names a profile more of whose backends are on their way;
+    said only while none is loading (a loading one already shows that something is coming)."""
     text = Text(no_wrap=True, overflow="ellipsis")
     first = True
+    statuses = list(statuses)
     for status in statuses:
         if not first:
             text.append("   ")
@@ -33,7 +38,11 @@ def describe(statuses: Iterable[BackendStatus], labels: dict[str, str], extra: s
         if status.health is Health.ERROR and status.detail:
             text.append(": ", style=style)
             text.append(clean(status.detail), style=style)
-    if first:
+    if connecting is not None and not any(s.health is Health.LOADING for s in statuses):
+        mark, style = _MARKS[Health.LOADING]
+        text.append(f"{'' if first else '   '}{mark} ", style=style)
+        text.append(f"connecting to profile {clean(connecting)}…", style=style)
+    elif first:
         text.append("No backend configured. Set a profile in config.toml, or run `lobby demo`.", style="dim")
     if extra:
         text.append(f"   {extra}", style="dim")
@@ -44,3 +53,20 @@ class BackendBar(Static):
     DEFAULT_CSS = """
     BackendBar { height: 1; padding: 0 1; background: $panel; color: $text; }
     """
+
+    _shown: tuple[object, ...] | None = None
+
+    def show(self, text: Text) -> None:
+        """Show ``text``: repainted only when it changed, never a new layout (one line, always)."""
+        key = same_text_key(text)
+        if key != self._shown:
+            self._shown = key
+            self.update(text, layout=False)
+
+
+def same_text_key(text: Text | str) -> tuple[object, ...]:
+    """What makes two pieces of text look the same on screen (rich's Text equality ignores
+    the base style)."""
+    if isinstance(text, str):
+        return (text,)
+    return (text.plain, text.style, tuple(text.spans), text.justify, text.overflow, text.no_wrap, text.end)

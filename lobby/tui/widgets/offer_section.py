@@ -14,6 +14,7 @@ from textual.widgets.data_table import RowKey
 
 from lobby.domain.clock import Clock
 from lobby.tui.store import Entry, Key
+from lobby.tui.widgets.backend_bar import same_text_key
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class OfferSection(Vertical, can_focus=False):
         self._entries: dict[str, Entry] = {}
         self._current_widths: list[int] = []
         self._placeholder: Text | str = ""
+        self._placeholder_shown: tuple[object, ...] = ("",)
 
     def compose(self) -> ComposeResult:
         table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=False, cell_padding=1)
@@ -132,7 +134,10 @@ class OfferSection(Vertical, can_focus=False):
                 entry = self._entries[rk]
                 for column in self.columns:
                     table.update_cell(rk, column.key, column.render(entry, self.clock))
-        self.query_one(".placeholder", Static).update(placeholder)
+        shown = same_text_key(placeholder)
+        if shown != self._placeholder_shown:  # its height is the section's: no new layout
+            self._placeholder_shown = shown
+            self.query_one(".placeholder", Static).update(placeholder, layout=False)
         self.set_class(not wanted, "-empty")
         self.set_class(bool(wanted), "-full")
         self.border_title = f"{self.title} ({len(wanted)})" if wanted else self.title

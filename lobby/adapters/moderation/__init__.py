@@ -1,0 +1,33 @@
+"""The moderator's view of the lobby: read-only, every FlexMatch ticket and TeamBattles match.
+
+- ``events``: the carriers (emulator stream, SQS with or without SNS, TeamBattles webhooks)
+  unwrapped into one :class:`ModEvent` with an id to deduplicate by;
+- ``board``: the :class:`Board` of rows, timelines and windowed figures (``stats``);
+- ``view``: the filtered, sorted :class:`TableModel` a screen draws;
+- ``sources``: where events come from (the emulator, recorded events) and ``sqs`` (real AWS).
+
+No Textual here; the screens live in ``lobby.tui.moderator``.
+"""
+
+from lobby.adapters.moderation.board import Board, Key, Kind, Row, TimelineEntry
+from lobby.adapters.moderation.events import ModEvent, unwrap
+from lobby.adapters.moderation.sources import EmulatorSource, ModerationSource, ReplaySource
+from lobby.adapters.moderation.stats import Snapshot, Stats
+from lobby.adapters.moderation.view import Column, TableModel
+
+__all__ = [
+    "Board",
+    "Column",
+    "EmulatorSource",
+    "Key",
+    "Kind",
+    "ModEvent",
+    "ModerationSource",
+    "ReplaySource",
+    "Row",
+    "Snapshot",
+    "Stats",
+    "TableModel",
+    "TimelineEntry",
+    "unwrap",
+]

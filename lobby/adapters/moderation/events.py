@@ -1,0 +1,121 @@
+"""Events as a moderator's board reads them, whatever carried them.
+
+Three shapes arrive:
+
+- an EventBridge envelope of a FlexMatch event (``source`` ``aws.gamelift``, ``detail.type``):
+  the emulator's event stream, or an SQS message delivered raw by EventBridge;
+- the same envelope inside an SNS notification (``{"Type": "Notification", "Message": "..."}``),
+  as an SQS queue subscribed to the FlexMatch notification topic receives it;
+- a TeamBattles webhook-shaped event (``{"id", "event", "created_at", "data": {"match": ...}}``).
+
+:func:`unwrap` turns any of them into one :class:`ModEvent` with an id to deduplicate by (the
+EventBridge event id, the webhook delivery id, else the id the carrier gave), a type and a time.
+Anything else is not an event for the board and gives None.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+GAMELIFT = "aws.gamelift"
+TEAMBATTLES = "teambattles"
+
+
+@dataclass(frozen=True, slots=True)
+class ModEvent:
+    """One event for the board."""
+
+    #: What makes two deliveries the same event.
+    uid: str
+    #: ``aws.gamelift`` or ``teambattles``.
+    source: str
+    #: ``detail.type`` (FlexMatch) or ``event`` (TeamBattles).
+    type: str
+    #: When it happened, epoch seconds (the event's own time when it carries one).
+    time: float
+    #: The EventBridge ``detail`` or the webhook ``data``.
+    body: dict[str, Any]
+    #: FlexMatch: the configuration named by the envelope's ``resources`` ARN.
+    configuration: str | None = None
+
+
+def parse_time(value: Any) -> float | None:
+    """An ISO 8601 time (``Z`` allowed) or epoch seconds to epoch seconds; None if unreadable."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def _configuration(resources: Any) -> str | None:
+    if isinstance(resources, list):
+        for arn in resources:
+            if isinstance(arn, str) and ":matchmakingconfiguration/" in arn:
+                return arn.split(":matchmakingconfiguration/", 1)[1]
+    return None
+
+
+def unwrap(payload: Any, *, fallback_id: str | None = None, received: float = 0.0) -> ModEvent | None:
+    """The event inside ``payload`` (a dict, or JSON text); None when it holds none.
+
+    ``fallback_id`` names the event when the payload carries no id of its own (the SSE id, the
+    SNS message id); ``received`` stands in for a missing or unreadable time.
+    """
+    if isinstance(payload, str | bytes):
+        try:
+            payload = json.loads(payload)
+        except ValueError:
+            return None
+    if not isinstance(payload, dict):
+        return None
+    # SNS: the event is the text of "Message".
+    if payload.get("Type") == "Notification" and isinstance(payload.get("Message"), str):
+        message_id = payload.get("MessageId")
+        inner_fallback = f"sns:{message_id}" if isinstance(message_id, str) else fallback_id
+        sent = parse_time(payload.get("Timestamp"))
+        return unwrap(payload["Message"], fallback_id=inner_fallback, received=sent or received)
+    detail = payload.get("detail")
+    if payload.get("source") == GAMELIFT and isinstance(detail, dict):
+        kind = detail.get("type")
+        if not isinstance(kind, str):
+            return None
+        uid = payload.get("id")
+        uid = uid if isinstance(uid, str) and uid else fallback_id
+        if uid is None:
+            return None
+        when = parse_time(payload.get("time"))
+        return ModEvent(
+            uid=uid,
+            source=GAMELIFT,
+            type=kind,
+            time=when if when is not None else received,
+            body=detail,
+            configuration=_configuration(payload.get("resources")),
+        )
+    data = payload.get("data")
+    kind = payload.get("event")
+    if isinstance(kind, str) and isinstance(data, dict):
+        uid = payload.get("id")
+        uid = uid if isinstance(uid, str) and uid else fallback_id
+        if uid is None:
+            return None
+        when = parse_time(payload.get("created_at"))
+        return ModEvent(
+            uid=uid, source=TEAMBATTLES, type=kind, time=when if when is not None else received, body=data
+        )
+    return None

@@ -1,0 +1,157 @@
+"""Where a moderator's events come from.
+
+Every source yields :class:`~.events.ModEvent` s and reports its state (``connecting``,
+``live``, ``reconnecting``, ``closed``) in :attr:`state`, which the screen reads each frame:
+
+- :class:`EmulatorSource`: the emulator's event stream from its first event (the whole life of
+  every ticket and match), resuming with ``Last-Event-ID`` after a drop;
+- :class:`~.sqs.SqsSource`: an SQS queue receiving the FlexMatch notifications (real AWS);
+- :class:`ReplaySource`: recorded events, for tests and benchmarks.
+
+A source yields an event only once the consumer asks for the next one, so "asked for the next
+event" means "applied the previous one": the SQS source deletes messages on that signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, Protocol, runtime_checkable
+
+import httpx
+
+from lobby.adapters.feed import EventFeed, FeedState
+from lobby.adapters.moderation.events import ModEvent, unwrap
+from lobby.domain.clock import SystemClock
+
+
+@runtime_checkable
+class ModerationSource(Protocol):
+    #: Who the events come from, in a few words ("emulator at http://127.0.0.1:8000").
+    description: str
+    state: FeedState
+
+    def events(self) -> AsyncIterator[ModEvent]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class EmulatorSource:
+    """The emulator's event stream, every source, from the first event."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        last_event_id: int = 0,
+        max_backoff: float = 5.0,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        max_reconnects: int | None = None,
+        read_timeout: float | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.description = f"emulator at {self.url}"
+        self.state = FeedState.CONNECTING
+        self.last_event_id = last_event_id
+        self.skipped = 0
+        self._transport = transport
+        self._max_backoff = max_backoff
+        self._sleep = sleep
+        self._max_reconnects = max_reconnects
+        self._read_timeout = read_timeout
+        self.reconnects = 0
+        #: This machine's clock corrected to the emulator's (which tests may move forward).
+        self.clock = SystemClock()
+
+    async def _measure_skew(self, http: httpx.AsyncClient) -> None:
+        """Read the emulator's time from its health check; the skew corrects countdowns."""
+        sent = time.time()
+        try:
+            response = await http.get(self.url + "/_emulator/health")
+            server_time = float(response.json()["time"])
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            return
+        self.clock.skew = server_time - (sent + time.time()) / 2
+
+    def _set_state(self, state: FeedState) -> None:
+        self.state = state
+
+    async def events(self) -> AsyncIterator[ModEvent]:
+        options: dict[str, Any] = {}
+        if self._read_timeout is not None:
+            options["read_timeout"] = self._read_timeout
+        async with httpx.AsyncClient(transport=self._transport, timeout=httpx.Timeout(10.0)) as http:
+            await self._measure_skew(http)
+            feed = EventFeed(
+                http,
+                self.url,
+                last_event_id=self.last_event_id,
+                on_state=self._set_state,
+                max_backoff=self._max_backoff,
+                sleep=self._sleep,
+                max_reconnects=self._max_reconnects,
+                **options,
+            )
+            try:
+                async with contextlib.aclosing(feed.events()) as stream:
+                    async for item in stream:
+                        self.last_event_id = item.id
+                        event = unwrap(item.data, fallback_id=f"emulator:{item.id}", received=time.time())
+                        if event is None:
+                            self.skipped += 1
+                            continue
+                        yield event
+            finally:
+                self.reconnects = feed.reconnects
+
+    async def aclose(self) -> None:
+        self.state = FeedState.CLOSED
+
+
+class ReplaySource:
+    """Events given up front (payloads as any carrier delivers them, or ModEvents).
+
+    ``pace`` (events per second) spreads them out; ``hold`` keeps the source open, live, after
+    the last one, as a real feed would be. :attr:`drained` is set once every event was taken.
+    """
+
+    def __init__(
+        self,
+        items: Iterable[ModEvent | dict[str, Any] | str],
+        *,
+        description: str = "recorded events",
+        pace: float | None = None,
+        hold: bool = True,
+        state: FeedState = FeedState.LIVE,
+    ) -> None:
+        self.items = list(items)
+        self.description = description
+        self.state = state
+        self.pace = pace
+        self.hold = hold
+        self.drained = asyncio.Event()
+        self.taken = 0
+
+    async def events(self) -> AsyncIterator[ModEvent]:
+        start = time.perf_counter()
+        for n, item in enumerate(self.items):
+            if self.pace:
+                due = start + n / self.pace
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            event = item if isinstance(item, ModEvent) else unwrap(item, fallback_id=f"replay:{n}")
+            self.taken = n + 1
+            if event is not None:
+                yield event
+        self.drained.set()
+        if not self.hold:
+            self.state = FeedState.CLOSED
+            return
+        await asyncio.Event().wait()
+
+    async def aclose(self) -> None:
+        self.state = FeedState.CLOSED

@@ -1,0 +1,249 @@
+"""FlexMatch notifications from an Amazon SQS queue (real AWS, or any SQS-compatible server).
+
+GameLift publishes matchmaking events to an SNS topic (the configuration's notification target)
+or through EventBridge; either can deliver them to an SQS queue. A message body is then the
+EventBridge event itself (raw delivery) or an SNS notification whose ``Message`` is the event;
+:func:`~lobby.adapters.moderation.events.unwrap` reads both.
+
+The queue is read with long polling (``WaitTimeSeconds``, 20 s by default): an idle queue costs
+three requests a minute. A message is deleted only after the board applied its event: the
+source yields the event and deletes the message once the consumer asks for the next one
+(see :mod:`~lobby.adapters.moderation.sources`). Whatever is not deleted comes back after the
+queue's visibility timeout and is then recognised as already applied by its event id. A message
+holding no event is left alone, for the queue's redrive policy (a dead-letter queue).
+
+The SQS JSON protocol (``X-Amz-Target: AmazonSQS.*``) over httpx, signed with SigV4 by botocore,
+as the GameLift client does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from lobby.adapters.errors import (
+    AuthenticationFailed,
+    BackendError,
+    InvalidRequest,
+    NotConfigured,
+    PermissionDenied,
+    ProtocolError,
+    Throttled,
+    Unavailable,
+)
+from lobby.adapters.feed import FeedState
+from lobby.adapters.flexmatch.signing import CredentialSource, SigV4
+from lobby.adapters.moderation.events import ModEvent, unwrap
+
+CONTENT_TYPE = "application/x-amz-json-1.0"
+TARGET = "AmazonSQS."
+#: SQS allows at most 10 messages per receive and 20 s of long polling.
+MAX_MESSAGES = 10
+MAX_WAIT = 20
+
+_REGION_IN_HOST = re.compile(r"^sqs[.-]([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
+_AUTH_CODES = {
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "MissingAuthenticationToken",
+    "ExpiredToken",
+    "UnrecognizedClientException",
+    "InvalidSecurity",
+}
+_THROTTLE_CODES = {"RequestThrottled", "ThrottlingException", "OverLimit", "KmsThrottled"}
+_MISSING_CODES = {"QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue", "NonExistentQueue"}
+
+
+def region_of(queue_url: str) -> str | None:
+    """The region named by an AWS queue URL's host (``sqs.us-east-1.amazonaws.com``)."""
+    match = _REGION_IN_HOST.match(urlsplit(queue_url).hostname or "")
+    return match.group(1) if match else None
+
+
+def _code(body: Any) -> str | None:
+    if isinstance(body, dict):
+        raw = body.get("__type") or body.get("code") or body.get("Code")
+        if isinstance(raw, str) and raw:
+            return raw.rsplit("#", 1)[-1]
+    return None
+
+
+def fault(response: httpx.Response, queue: str) -> BackendError:
+    """A typed error for a refused SQS call."""
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    code = _code(body) or response.headers.get("x-amzn-query-error", "").split(";", 1)[0] or None
+    where = f"the SQS queue {queue}"
+    if code in _MISSING_CODES:
+        return NotConfigured(f"There is no {where}; check the queue URL.", code=code, status=status)
+    if code in _AUTH_CODES or status == 401:
+        return AuthenticationFailed(
+            f"AWS did not accept the credentials for {where} ({code or status}); sign in again.",
+            code=code,
+            status=status,
+        )
+    if code == "AccessDenied" or code == "AccessDeniedException" or status == 403:
+        return PermissionDenied(
+            f"Your AWS identity may not read or delete messages of {where} (sqs:ReceiveMessage, sqs:DeleteMessage).",
+            code=code,
+            status=status,
+        )
+    if code in _THROTTLE_CODES or status == 429:
+        return Throttled(f"SQS is throttling reads of {where}.", code=code, status=status)
+    if status >= 500:
+        return Unavailable(f"SQS failed on its side reading {where} (HTTP {status}).", code=code, status=status)
+    return InvalidRequest(f"SQS refused the request for {where} ({code or status}).", code=code, status=status)
+
+
+class SqsSource:
+    """Events from an SQS queue; messages are deleted once their events were applied."""
+
+    def __init__(
+        self,
+        queue_url: str,
+        *,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        aws_profile: str | None = None,
+        credentials: CredentialSource | None = None,
+        wait_seconds: int = MAX_WAIT,
+        max_messages: int = MAX_MESSAGES,
+        visibility_timeout: int | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        max_backoff: float = 20.0,
+    ) -> None:
+        self.queue_url = queue_url
+        parts = urlsplit(endpoint_url or queue_url)
+        self.endpoint = f"{parts.scheme}://{parts.netloc}/"
+        self.region = region or region_of(queue_url) or "us-east-1"
+        self.queue_name = urlsplit(queue_url).path.rstrip("/").rsplit("/", 1)[-1] or queue_url
+        self.description = f"SQS queue {self.queue_name} ({self.region})"
+        self.state = FeedState.CONNECTING
+        self.wait_seconds = max(0, min(wait_seconds, MAX_WAIT))
+        self.max_messages = max(1, min(max_messages, MAX_MESSAGES))
+        self.visibility_timeout = visibility_timeout
+        self._credentials = credentials or CredentialSource(aws_profile)
+        self._transport = transport
+        self._sleep = sleep
+        self._max_backoff = max_backoff
+        self._rng = random.Random()
+        self.received = 0
+        self.deleted = 0
+        self.reconnects = 0
+        #: Messages seen that hold no event (left on the queue for its redrive policy).
+        self.unreadable: set[str] = set()
+
+    def __repr__(self) -> str:
+        return f"SqsSource(queue={self.queue_url!r}, region={self.region!r})"
+
+    # --- calls ---------------------------------------------------------------------------------
+
+    async def _call(self, http: httpx.AsyncClient, action: str, body: dict[str, Any]) -> dict[str, Any]:
+        headers = {"Content-Type": CONTENT_TYPE, "X-Amz-Target": TARGET + action}
+        try:
+            response = await http.post(self.endpoint, content=json.dumps(body).encode(), headers=headers)
+        except httpx.TimeoutException:
+            raise Unavailable(f"SQS did not answer in time for the queue {self.queue_name}.", timeout=True) from None
+        except httpx.HTTPError as exc:
+            raise Unavailable(
+                f"SQS at {self.endpoint} could not be reached ({type(exc).__name__})."
+            ) from None
+        if response.status_code != 200:
+            raise fault(response, self.queue_name)
+        try:
+            answer = response.json() if response.content else {}
+        except ValueError:
+            raise ProtocolError(f"SQS answered {action} with something that is not JSON.") from None
+        if not isinstance(answer, dict):
+            raise ProtocolError(f"SQS answered {action} with something unexpected.")
+        return answer
+
+    async def receive(self, http: httpx.AsyncClient) -> list[dict[str, Any]]:
+        body: dict[str, Any] = {
+            "QueueUrl": self.queue_url,
+            "MaxNumberOfMessages": self.max_messages,
+            "WaitTimeSeconds": self.wait_seconds,
+            "MessageSystemAttributeNames": ["SentTimestamp", "ApproximateReceiveCount"],
+        }
+        if self.visibility_timeout is not None:
+            body["VisibilityTimeout"] = self.visibility_timeout
+        answer = await self._call(http, "ReceiveMessage", body)
+        messages = answer.get("Messages") or []
+        return [m for m in messages if isinstance(m, dict) and isinstance(m.get("ReceiptHandle"), str)]
+
+    async def delete(self, http: httpx.AsyncClient, receipts: list[str]) -> int:
+        """Delete messages by receipt handle, ten per call; return how many went."""
+        gone = 0
+        for start in range(0, len(receipts), MAX_MESSAGES):
+            chunk = receipts[start : start + MAX_MESSAGES]
+            entries = [{"Id": str(i), "ReceiptHandle": r} for i, r in enumerate(chunk)]
+            answer = await self._call(http, "DeleteMessageBatch", {"QueueUrl": self.queue_url, "Entries": entries})
+            done = answer.get("Successful") or []
+            gone += len(done)
+        self.deleted += gone
+        return gone
+
+    # --- the source ----------------------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[ModEvent]:
+        auth = SigV4(self._credentials, self.region, service="sqs")
+        timeout = httpx.Timeout(10.0, read=self.wait_seconds + 10.0)
+        async with httpx.AsyncClient(auth=auth, timeout=timeout, transport=self._transport) as http:
+            failures = 0
+            while True:
+                try:
+                    messages = await self.receive(http)
+                except BackendError as error:
+                    if not error.retryable:
+                        raise
+                    failures += 1
+                    self.reconnects += 1
+                    self.state = FeedState.RECONNECTING
+                    wait = getattr(error, "retry_after", None) or min(0.5 * 2 ** (failures - 1), self._max_backoff)
+                    await self._sleep(self._rng.uniform(0.5, 1.0) * wait)
+                    continue
+                failures = 0
+                self.state = FeedState.LIVE
+                applied: list[str] = []
+                try:
+                    for message in messages:
+                        self.received += 1
+                        sent = _sent_time(message)
+                        event = unwrap(
+                            message.get("Body"), fallback_id=f"sqs:{message.get('MessageId')}", received=sent
+                        )
+                        if event is None:
+                            self.unreadable.add(str(message.get("MessageId")))
+                            continue
+                        yield event
+                        applied.append(message["ReceiptHandle"])  # asked for more: it was applied
+                finally:
+                    if applied:
+                        with contextlib.suppress(BackendError):
+                            await self.delete(http, applied)
+
+    async def aclose(self) -> None:
+        self.state = FeedState.CLOSED
+
+
+def _sent_time(message: dict[str, Any]) -> float:
+    attributes = message.get("Attributes")
+    if isinstance(attributes, dict):
+        try:
+            return int(attributes.get("SentTimestamp", 0)) / 1000.0
+        except (TypeError, ValueError):
+            return 0.0
+    return 0.0

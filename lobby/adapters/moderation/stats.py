@@ -1,0 +1,134 @@
+"""Live figures over a sliding window: what the moderator's header shows.
+
+The board records facts as they happen (an acceptance round ended, a ticket found a match, an
+item finished) with the event's time; :meth:`Stats.snapshot` counts those inside the window
+ending now. Queue depth is sampled into fixed buckets for a sparkline. Plain Python, no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+#: How an acceptance round ended, as AcceptMatchCompleted spells it.
+ROUND_ACCEPTED = "Accepted"
+ROUND_REJECTED = "Rejected"
+ROUND_TIMED_OUT = "TimedOut"
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float | None:
+    """The nearest-rank percentile of already sorted values; None when there are none."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The figures at one moment."""
+
+    window: float
+    #: Live items by status (current counts, not windowed).
+    live: dict[str, int]
+    #: Items that reached a final status inside the window, by status.
+    finished: dict[str, int]
+    accepted: int
+    rejected: int
+    timed_out: int
+    #: Seconds from a ticket's start to its first match, inside the window.
+    median_to_match: float | None
+    p95_to_match: float | None
+    matched: int
+    #: Queue depth, oldest sample first, one per bucket of the window.
+    queue: tuple[int, ...] = field(default=())
+
+    @property
+    def rounds(self) -> int:
+        return self.accepted + self.rejected + self.timed_out
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        """Accepted rounds over rounds that ended, inside the window; None without any."""
+        return self.accepted / self.rounds if self.rounds else None
+
+
+class Stats:
+    """Windowed facts. Times are epoch seconds; ``now`` comes from the caller's clock."""
+
+    def __init__(self, window: float = 300.0, buckets: int = 60) -> None:
+        if window <= 0 or buckets <= 0:
+            raise ValueError("the window and its buckets must be positive")
+        self.window = float(window)
+        self.step = self.window / buckets
+        self._rounds: deque[tuple[float, str]] = deque()
+        self._to_match: deque[tuple[float, float]] = deque()
+        self._finished: deque[tuple[float, str]] = deque()
+        self._depth: deque[tuple[int, int]] = deque(maxlen=buckets)
+        self._buckets = buckets
+
+    # --- recording ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _add(queue: deque, item: tuple) -> None:
+        # Events arrive nearly in time order; keep the deque sorted for cheap pruning.
+        if not queue or queue[-1][0] <= item[0]:
+            queue.append(item)
+            return
+        index = len(queue)
+        while index > 0 and queue[index - 1][0] > item[0]:
+            index -= 1
+        queue.insert(index, item)
+
+    def round_ended(self, when: float, outcome: str) -> None:
+        self._add(self._rounds, (when, outcome))
+
+    def matched(self, when: float, seconds: float) -> None:
+        self._add(self._to_match, (when, max(0.0, seconds)))
+
+    def finished(self, when: float, status: str) -> None:
+        self._add(self._finished, (when, status))
+
+    def sample_depth(self, now: float, depth: int) -> None:
+        """Record the queue depth for the bucket holding ``now`` (buckets skipped in between
+        repeat the last depth known)."""
+        bucket = int(now // self.step)
+        if self._depth and self._depth[-1][0] >= bucket:
+            if self._depth[-1][0] == bucket:
+                self._depth[-1] = (bucket, depth)
+            return
+        if self._depth:
+            last_bucket, last_depth = self._depth[-1]
+            for missing in range(max(last_bucket + 1, bucket - self._buckets + 1), bucket):
+                self._depth.append((missing, last_depth))
+        self._depth.append((bucket, depth))
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def _prune(self, now: float) -> None:
+        start = now - self.window
+        for queue in (self._rounds, self._to_match, self._finished):
+            while queue and queue[0][0] < start:
+                queue.popleft()
+
+    def snapshot(self, now: float, live: Counter[str] | dict[str, int]) -> Snapshot:
+        self._prune(now)
+        end = now
+        outcomes = Counter(o for t, o in self._rounds if t <= end)
+        waits = sorted(s for t, s in self._to_match if t <= end)
+        finished = Counter(s for t, s in self._finished if t <= end)
+        first_bucket = int(now // self.step) - self._buckets + 1
+        queue = tuple(d for b, d in self._depth if b >= first_bucket)
+        return Snapshot(
+            window=self.window,
+            live={k: v for k, v in live.items() if v},
+            finished=dict(finished),
+            accepted=outcomes[ROUND_ACCEPTED],
+            rejected=outcomes[ROUND_REJECTED],
+            timed_out=outcomes[ROUND_TIMED_OUT],
+            median_to_match=percentile(waits, 0.5),
+            p95_to_match=percentile(waits, 0.95),
+            matched=len(waits),
+            queue=queue,
+        )

@@ -1,0 +1,1 @@
+"""The moderator's console: every live ticket and match, read-only (see ``screen``)."""

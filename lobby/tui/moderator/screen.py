@@ -1,0 +1,278 @@
+"""The moderator's screen: every live ticket and match, read-only, filtered and sorted.
+
+Events are applied to the :class:`~lobby.adapters.moderation.board.Board` as they arrive (a dict
+update each); the screen catches up once per frame (:data:`FRAME_SECONDS`): the table model
+moves only the rows that changed and the table repaints the visible lines. The header's figures
+are recomputed a few times a second. Nothing here waits on the network.
+
+Keys: ``/`` filter (fuzzy over id, player, team, configuration), ``t`` status toggles, ``f``
+finished rows on or off, ``<`` ``>`` sort column, ``r`` reverse, ``enter`` timeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Input
+
+from lobby.adapters.errors import BackendError
+from lobby.adapters.moderation.board import Board, Key
+from lobby.adapters.moderation.sources import ModerationSource
+from lobby.adapters.moderation.view import COLUMNS, Column, TableModel
+from lobby.domain.clock import Clock, SystemClock
+from lobby.tui.moderator.header import HeaderFacts, ModerationHeader
+from lobby.tui.moderator.table import ModerationTable
+from lobby.tui.safe import clean
+
+log = logging.getLogger("lobby.tui.moderator")
+
+#: One frame: the longest an applied event waits before it is on screen.
+FRAME_SECONDS = 0.1
+#: Figures (percentiles, sparkline) every this many frames.
+FIGURES_EVERY = 5
+#: Time columns repaint and finished rows are pruned every this many frames.
+SECOND_EVERY = 10
+#: Events applied between two yields to the event loop, so keys stay responsive in a burst.
+APPLY_SLICE = 256
+
+#: Rows from which the board's objects are kept out of full garbage-collector passes.
+FREEZE_FROM = 1000
+
+EMPTY_LOBBY = "The lobby is empty: no FlexMatch ticket or TeamBattles match is live."
+
+
+class ModeratorScreen(Screen[None]):
+    """Watch every ticket and match; answer nothing."""
+
+    DEFAULT_CSS = """
+    ModeratorScreen { background: $surface; }
+    ModeratorScreen #mod-filter { display: none; height: 1; border: none; padding: 0 1; }
+    ModeratorScreen #mod-filter.-shown { display: block; }
+    """
+
+    BINDINGS = [
+        # A priority binding runs before the next key is routed, so keys typed right after
+        # "/" land in the filter (an ordinary binding would let them reach the table first).
+        Binding("slash", "filter", "Filter", priority=True, id="lobby.moderator.filter"),
+        Binding("t", "statuses", "Statuses", id="lobby.moderator.statuses"),
+        Binding("f", "finished", "Finished", id="lobby.moderator.finished"),
+        Binding("less_than_sign", "sort(-1)", "Sort ◀", key_display="<", id="lobby.moderator.sort_left"),
+        Binding("greater_than_sign", "sort(1)", "Sort ▶", key_display=">", id="lobby.moderator.sort_right"),
+        Binding("r", "reverse", "Reverse", id="lobby.moderator.reverse"),
+        Binding("escape", "back", "Back", show=False, id="lobby.moderator.escape"),
+    ]
+
+    def __init__(
+        self,
+        source: ModerationSource,
+        *,
+        clock: Clock | None = None,
+        board: Board | None = None,
+        window: float = 300.0,
+        keep_finished: float = 300.0,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name=name)
+        self.source = source
+        self._clock = clock
+        self.board = board if board is not None else Board(window=window, keep_finished=keep_finished)
+        self.model = TableModel(self.board)
+        self.problem: str | None = None
+        self.frames = 0
+        self._state = ""
+        self._frozen_rows = 0
+
+    @property
+    def clock(self) -> Clock:
+        if self._clock is None:
+            self._clock = getattr(self.app, "clock", None) or SystemClock()
+        return self._clock
+
+    # --- layout and life ----------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield ModerationHeader(id="mod-header")
+        yield Input(placeholder="filter: id, player, team, configuration", id="mod-filter", compact=True)
+        yield ModerationTable(self.model, self.clock, id="mod-table")
+        yield Footer()
+
+    @property
+    def table(self) -> ModerationTable:
+        return self.query_one("#mod-table", ModerationTable)
+
+    @property
+    def header(self) -> ModerationHeader:
+        return self.query_one("#mod-header", ModerationHeader)
+
+    def on_mount(self) -> None:
+        if getattr(self.app, "still", False):
+            self.query_one("#mod-filter", Input).cursor_blink = False  # pictures must not flake
+        self.table.focus()
+        self.frame(figures=True)
+        self.set_interval(FRAME_SECONDS, self.frame, name="moderation-frame")
+        self.run_worker(self._follow(), name="moderation feed", group="moderation-feed", exclusive=True, exit_on_error=False)
+
+    async def on_unmount(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.source.aclose()
+
+    async def _follow(self) -> None:
+        applied = 0
+        try:
+            async with contextlib.aclosing(self.source.events()) as events:
+                async for event in events:
+                    self.board.apply(event)
+                    applied += 1
+                    if applied % APPLY_SLICE == 0:
+                        await asyncio.sleep(0)
+        except BackendError as exc:
+            self.problem = exc.message
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a broken feed must not take the screen down
+            log.exception("the moderation feed failed")
+            self.problem = f"The event feed stopped ({type(exc).__name__})."
+
+    # --- frames -------------------------------------------------------------------------------
+
+    @property
+    def feed_state(self) -> str:
+        if self.problem is not None:
+            return "failed"
+        return str(getattr(self.source, "state", "connecting"))
+
+    def frame(self, *, figures: bool = False) -> None:
+        """Catch up with the board: move changed rows, repaint; figures now and then."""
+        self.frames += 1
+        table = self.table
+        if self.frames % SECOND_EVERY == 0:
+            self.board.prune(self.clock.timestamp())
+            self._settle_memory()
+        changed = self.model.update()
+        if changed:
+            table.empty_text = self._empty_text()
+            table.sync()
+        elif self.frames % SECOND_EVERY == 0:
+            table.refresh()  # the time columns
+        state = self.feed_state
+        if figures or state != self._state or self.frames % FIGURES_EVERY == 0:
+            self._state = state
+            self._show_figures()
+
+    def _settle_memory(self) -> None:
+        """Keep the garbage collector's full passes short: once the board holds many rows,
+        move what exists now out of the collector's sight (``gc.freeze``), again each time
+        the board has grown by half. Rows hold no reference cycles, so reference counting
+        still frees them; without this, a full pass over a 10,000-row board stalls the
+        screen for a tenth of a second now and then."""
+        rows = len(self.board)
+        if rows >= FREEZE_FROM and rows >= self._frozen_rows * 1.5:
+            gc.freeze()
+            self._frozen_rows = rows
+
+    def _empty_text(self) -> str:
+        if not len(self.board):
+            return EMPTY_LOBBY
+        if self.model.query.strip():
+            return f"No row matches “{clean(self.model.query.strip())}”."
+        return "No row has the statuses shown (t: statuses, f: finished)."
+
+    def _show_figures(self) -> None:
+        snapshot = self.board.snapshot(self.clock.timestamp())
+        last = getattr(self.source, "last_event_id", None)
+        self.header.show(
+            HeaderFacts(
+                state=self.feed_state,
+                problem=self.problem,
+                source=self.source.description,
+                shown=len(self.model),
+                total=len(self.board),
+                snapshot=snapshot,
+                hidden=self.model.hidden,
+                finished_shown=self.model.showing_finished,
+                resume_after=str(last) if last else None,
+            )
+        )
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#mod-filter", Input)
+        if self.focused is box:
+            # Inside the filter "/" is text: queue it behind the keys the filter has yet to read.
+            box.post_message(events.Key("slash", "/"))
+            return
+        box.add_class("-shown")
+        self.set_focus(box, scroll_visible=False)
+
+    @on(Input.Changed, "#mod-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.model.set_query(event.value)
+        self.frame(figures=True)
+
+    @on(Input.Submitted, "#mod-filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            event.input.remove_class("-shown")
+        self.table.focus()
+
+    def action_back(self) -> None:
+        box = self.query_one("#mod-filter", Input)
+        if self.focused is box or box.value:
+            box.value = ""
+            box.remove_class("-shown")
+            self.model.set_query("")
+            self.table.focus()
+            self.frame(figures=True)
+            return
+        if self.app.screen is self and len(self.app.screen_stack) > 1:
+            self.dismiss()
+
+    def action_statuses(self) -> None:
+        from lobby.tui.moderator.statuses import StatusPicker
+
+        counts = dict(self.board.live_counts)
+        for row in self.board.rows.values():
+            if not row.live:
+                counts[row.status] = counts.get(row.status, 0) + 1
+
+        def chosen(hidden: frozenset[str] | None) -> None:
+            if hidden is not None:
+                self.model.set_hidden(hidden)
+                self.frame(figures=True)
+
+        self.app.push_screen(StatusPicker(self.model.hidden, counts), chosen)
+
+    def action_finished(self) -> None:
+        self.model.toggle_finished()
+        self.frame(figures=True)
+
+    def action_sort(self, step: int) -> None:
+        index = (COLUMNS.index(self.model.sort) + step) % len(COLUMNS)
+        self.sort_by(COLUMNS[index], descending=False)
+
+    def action_reverse(self) -> None:
+        self.sort_by(self.model.sort, descending=not self.model.descending)
+
+    def sort_by(self, column: Column, *, descending: bool | None = None) -> None:
+        self.model.set_sort(column, descending)
+        self.model.update()
+        self.table.sync()
+
+    def on_moderation_table_sort_chosen(self, message: ModerationTable.SortChosen) -> None:
+        self.sort_by(message.column)
+
+    def on_moderation_table_opened(self, message: ModerationTable.Opened) -> None:
+        self.open_detail(message.key)
+
+    def open_detail(self, key: Key) -> None:
+        from lobby.tui.moderator.detail import ModerationDetailScreen
+
+        self.app.push_screen(ModerationDetailScreen(self.board, key, self.clock))

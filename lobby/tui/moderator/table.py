@@ -1,0 +1,401 @@
+"""The moderator's table: a line-API widget that draws only the rows on screen.
+
+Ten thousand live rows cost what forty visible ones cost: the rows live in a
+:class:`~lobby.adapters.moderation.view.TableModel`, the widget asks it for the rows at the lines
+being painted, and nothing is laid out per row. The screen calls :meth:`ModerationTable.sync`
+once per frame after the model caught up with the events, so a burst of events is one repaint.
+
+The header line stays put while the rows scroll. The cursor follows its row when the order
+changes. Every text from the network passes :func:`lobby.tui.safe.clean` and is drawn as plain
+segments, never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widget import Widget
+
+from lobby.adapters.moderation.board import Key, Kind, Row
+from lobby.adapters.moderation.view import COLUMNS, Column, TableModel
+from lobby.domain.clock import Clock
+from lobby.tui.moderator.format import STATUS_TONE, duration, fit, fit_right, status_label
+from lobby.tui.safe import clean
+
+#: Column titles.
+TITLES = {
+    Column.ID: "ID",
+    Column.GROUP: "CONFIG/GAME",
+    Column.STATUS: "STATUS",
+    Column.PROGRESS: "ACCEPTED",
+    Column.DEADLINE: "LEFT",
+    Column.IN_STATUS: "IN STATUS",
+    Column.AGE: "AGE",
+    Column.PLAYERS: "PLAYERS/TEAMS",
+}
+#: Fixed widths; ID, GROUP and PLAYERS share what is left.
+FIXED = {
+    Column.STATUS: 11,
+    Column.PROGRESS: 8,
+    Column.DEADLINE: 7,
+    Column.IN_STATUS: 9,
+    Column.AGE: 7,
+}
+RIGHT = frozenset({Column.PROGRESS, Column.DEADLINE, Column.IN_STATUS, Column.AGE})
+#: Below this much room for ID + GROUP, the players column is not shown.
+PLAYERS_FROM = 44
+
+
+#: Component styles that paint a whole line, background included.
+LINE_STYLES = frozenset({"header", "sorted", "cursor"})
+
+
+def text_style(widget: Widget, component: str, with_background: bool) -> Style:
+    """A component's style; without its background unless asked, so that a cell's colour never
+    hides the line's background (or the cursor's)."""
+    full = widget.get_component_rich_style(component)
+    if with_background:
+        return full
+    return Style(color=full.color, bold=full.bold, italic=full.italic, underline=full.underline, strike=full.strike)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cells:
+    """What a row shows that only changes with the row's version."""
+
+    version: int
+    kind: str
+    id: str
+    group: str
+    status: str
+    tone: str
+    progress: str
+    players: str
+
+
+def layout(width: int) -> list[tuple[Column | None, int]]:
+    """(column, width) from left to right; None is the one-cell kind marker."""
+    gaps = len(COLUMNS)  # one space after the marker and between columns
+    room = width - 1 - sum(FIXED.values()) - gaps
+    players = 0
+    if room - 1 >= PLAYERS_FROM + 8:
+        players = max(8, (room - 1) * 2 // 5)
+        room -= players + 1
+    room = max(room, 2)
+    ident = max(1, min(room // 2, 20))
+    group = max(1, room - ident)
+    out: list[tuple[Column | None, int]] = [(None, 1), (Column.ID, ident), (Column.GROUP, group)]
+    out += [(c, FIXED[c]) for c in (Column.STATUS, Column.PROGRESS, Column.DEADLINE, Column.IN_STATUS, Column.AGE)]
+    if players:
+        out.append((Column.PLAYERS, players))
+    return out
+
+
+def who(row: Row) -> str:
+    """Players and teams, as one line."""
+    if row.kind == Kind.MATCH:
+        teams = " vs ".join(row.teams)
+        people = ", ".join(row.player_list())
+        return f"{teams} · {people}" if teams and people else teams or people
+    players = ", ".join(row.players)
+    if row.teams:
+        return f"{players} ({', '.join(row.teams)})"
+    return players
+
+
+class ModerationTable(ScrollView, can_focus=True):
+    """Every row of the model; only the visible lines are ever drawn."""
+
+    ALLOW_MAXIMIZE = False
+
+    COMPONENT_CLASSES = {
+        "moderation-table--header",
+        "moderation-table--sorted",
+        "moderation-table--cursor",
+        "moderation-table--dim",
+        "moderation-table--empty",
+        "moderation-table--waiting",
+        "moderation-table--accepting",
+        "moderation-table--placing",
+        "moderation-table--done",
+        "moderation-table--failed",
+        "moderation-table--urgent",
+        "moderation-table--soon",
+    }
+
+    DEFAULT_CSS = """
+    ModerationTable {
+        height: 1fr;
+        overflow-x: hidden;
+        overflow-y: auto;
+        scrollbar-size-vertical: 1;
+        background: $surface;
+    }
+    ModerationTable > .moderation-table--header { text-style: bold; background: $panel; }
+    ModerationTable > .moderation-table--sorted { text-style: bold; color: $accent; background: $panel; }
+    ModerationTable > .moderation-table--cursor { background: $primary 25%; }
+    ModerationTable:focus > .moderation-table--cursor { background: $primary 45%; }
+    ModerationTable > .moderation-table--dim { color: $foreground 55%; }
+    ModerationTable > .moderation-table--empty { color: $foreground 70%; text-style: italic; }
+    ModerationTable > .moderation-table--waiting { color: $foreground 80%; }
+    ModerationTable > .moderation-table--accepting { color: $accent; text-style: bold; }
+    ModerationTable > .moderation-table--placing { color: $primary; }
+    ModerationTable > .moderation-table--done { color: $success; }
+    ModerationTable > .moderation-table--failed { color: $error; }
+    ModerationTable > .moderation-table--urgent { color: $error; text-style: bold; }
+    ModerationTable > .moderation-table--soon { color: $warning; }
+    """
+
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "jump(0)", "First", show=False),
+        Binding("end", "jump(-1)", "Last", show=False),
+        Binding("enter", "open", "Timeline", id="lobby.moderator.open"),
+    ]
+
+    class Opened(Message):
+        """The moderator asked for one row's timeline."""
+
+        def __init__(self, key: Key) -> None:
+            super().__init__()
+            self.key = key
+
+    class SortChosen(Message):
+        """A column title was clicked."""
+
+        def __init__(self, column: Column) -> None:
+            super().__init__()
+            self.column = column
+
+    def __init__(self, model: TableModel, clock: Clock, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.model = model
+        self.clock = clock
+        self.cursor = 0
+        self.cursor_key: Key | None = None
+        #: What to say when there are no rows (set by the screen).
+        self.empty_text = "The lobby is empty: no FlexMatch ticket or TeamBattles match is live."
+        self._cells: dict[Key, _Cells] = {}
+        self._layout_for: tuple[int, list[tuple[Column | None, int]]] = (-1, [])
+        self._revision = -1
+        self._now = 0.0
+        self._styles: dict[str, Style] = {}
+        self._base = Style()
+
+    # --- keeping up with the model ------------------------------------------------------------
+
+    def sync(self) -> None:
+        """The model changed: resize, keep the cursor on its row, repaint what is visible."""
+        total = len(self.model)
+        if self.cursor_key is not None:
+            found = self.model.index_of(self.cursor_key)
+            if found is not None:
+                self.cursor = found
+        self.cursor = max(0, min(self.cursor, total - 1)) if total else 0
+        self.cursor_key = self.model.row_at(self.cursor).key if total else None
+        width = self.scrollable_content_region.width or self.size.width
+        virtual = Size(width, total + 1)
+        if virtual != self.virtual_size:
+            self.virtual_size = virtual
+        if len(self._cells) > 4 * max(total, 256):
+            self._cells.clear()
+        self._revision = self.model.revision
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self.sync()
+
+    @property
+    def row_count(self) -> int:
+        return len(self.model)
+
+    @property
+    def page_size(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def _set_cursor(self, index: int) -> None:
+        total = len(self.model)
+        if not total:
+            return
+        index = max(0, min(index, total - 1))
+        self.cursor = index
+        self.cursor_key = self.model.row_at(index).key
+        top = int(self.scroll_offset.y)
+        if index < top:
+            self.scroll_to(y=index, animate=False, immediate=True)
+        elif index >= top + self.page_size:
+            self.scroll_to(y=index - self.page_size + 1, animate=False, immediate=True)
+        self.refresh()
+
+    def action_cursor(self, step: int) -> None:
+        self._set_cursor(self.cursor + step)
+
+    def action_page(self, step: int) -> None:
+        self._set_cursor(self.cursor + step * self.page_size)
+
+    def action_jump(self, where: int) -> None:
+        self._set_cursor(0 if where == 0 else len(self.model) - 1)
+
+    def action_open(self) -> None:
+        if self.cursor_key is not None and len(self.model):
+            self.post_message(self.Opened(self.cursor_key))
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y == 0:
+            column = self._column_at(event.x)
+            if column is not None:
+                self.post_message(self.SortChosen(column))
+            return
+        index = int(self.scroll_offset.y) + event.y - 1
+        if 0 <= index < len(self.model):
+            again = index == self.cursor
+            self._set_cursor(index)
+            if again and event.chain >= 2:
+                self.action_open()
+
+    def _column_at(self, x: int) -> Column | None:
+        start = 0
+        for column, width in self._columns():
+            if start <= x < start + width + 1:
+                return column
+            start += width + 1
+        return None
+
+    # --- drawing ------------------------------------------------------------------------------
+
+    def _columns(self) -> list[tuple[Column | None, int]]:
+        width = self.scrollable_content_region.width or self.size.width
+        if self._layout_for[0] != width:
+            self._layout_for = (width, layout(width))
+        return self._layout_for[1]
+
+    def _static(self, row: Row) -> _Cells:
+        cached = self._cells.get(row.key)
+        if cached is not None and cached.version == row.version:
+            return cached
+        progress = f"{row.accepted}/{row.total}" if row.total else "-"
+        cells = _Cells(
+            version=row.version,
+            kind="F" if row.kind == Kind.TICKET else "T",
+            id=clean(row.id),
+            group=clean(row.group) or "-",
+            status=status_label(row.status),
+            tone=STATUS_TONE.get(row.status, "waiting"),
+            progress=progress,
+            players=clean(who(row)) or "-",
+        )
+        self._cells[row.key] = cells
+        return cells
+
+    def _style(self, name: str) -> Style:
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = text_style(self, f"moderation-table--{name}", name in LINE_STYLES)
+        return style
+
+    def notify_style_update(self) -> None:
+        self._styles.clear()
+        super().notify_style_update()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._now = self.clock.timestamp()  # one "now" for every line of a paint
+        self._base = self.rich_style
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        # The widget's own colours under every cell (a line-API strip carries its own).
+        return self._line(y).apply_style(self._base)
+
+    def _line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width or self.size.width
+        if y == 0:
+            return self._header(width)
+        total = len(self.model)
+        if not total:
+            middle = max(1, (self.scrollable_content_region.height - 1) // 2)
+            if y == middle:
+                text = self.empty_text
+                pad = max(0, (width - len(text)) // 2)
+                return Strip([Segment(fit(" " * pad + text, width), self._style("empty"))], width)
+            return Strip.blank(width)
+        index = int(self.scroll_offset.y) + y - 1
+        if index >= total:
+            return Strip.blank(width)
+        row = self.model.row_at(index)
+        strip = self._row_strip(row, width)
+        if index == self.cursor:
+            strip = strip.apply_style(self._style("cursor"))
+        return strip
+
+    def _header(self, width: int) -> Strip:
+        header = self._style("header")
+        sorted_style = self._style("sorted")
+        segments = []
+        for column, w in self._columns():
+            if column is None:
+                segments.append(Segment(" " * (w + 1), header))
+                continue
+            title = TITLES[column]
+            if column is self.model.sort:
+                arrow = "▼" if self.model.descending else "▲"
+                title = fit(title, w - 1).rstrip() + arrow
+                text = fit_right(title, w) if column in RIGHT else fit(title, w)
+                segments.append(Segment(text, sorted_style))
+            else:
+                text = fit_right(title, w) if column in RIGHT else fit(title, w)
+                segments.append(Segment(text, header))
+            segments.append(Segment(" ", header))
+        return Strip(segments).adjust_cell_length(width, header)
+
+    def _row_strip(self, row: Row, width: int) -> Strip:
+        cells = self._static(row)
+        now = self._now
+        dim = self._style("dim")
+        segments: list[Segment] = []
+        space = Segment(" ")
+        for column, w in self._columns():
+            if column is None:
+                segments.append(Segment(cells.kind, dim))
+            elif column is Column.ID:
+                segments.append(Segment(fit(cells.id, w)))
+            elif column is Column.GROUP:
+                segments.append(Segment(fit(cells.group, w), dim))
+            elif column is Column.STATUS:
+                segments.append(Segment(fit(cells.status, w), self._style(cells.tone)))
+            elif column is Column.PROGRESS:
+                segments.append(Segment(fit_right(cells.progress, w)))
+            elif column is Column.DEADLINE:
+                if row.deadline is None:
+                    segments.append(Segment(fit_right("-", w), dim))
+                else:
+                    left = row.deadline - now
+                    tone = _urgency(left)
+                    style = self._style(tone) if tone in ("urgent", "soon") else Style()
+                    segments.append(Segment(fit_right(duration(left), w), style))
+            elif column is Column.IN_STATUS:
+                segments.append(Segment(fit_right(duration(now - row.status_since), w)))
+            elif column is Column.AGE:
+                segments.append(Segment(fit_right(duration(now - row.created), w), dim))
+            elif column is Column.PLAYERS:
+                segments.append(Segment(fit(cells.players, w)))
+            segments.append(space)
+        return Strip(segments).adjust_cell_length(width)
+
+
+def _urgency(seconds: float) -> str:
+    if seconds < 15:
+        return "urgent"
+    if seconds < 60:
+        return "soon"
+    return "calm"

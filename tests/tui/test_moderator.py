@@ -1,0 +1,320 @@
+"""The moderator's screen under Pilot: a frozen clock, recorded events, real keys."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+import pytest
+from rich.console import Console
+from textual import events
+from textual.widgets import Input
+
+from lobby.adapters.feed import FeedState
+from lobby.adapters.moderation import Board, Column, ReplaySource, unwrap
+from lobby.adapters.moderation.board import Kind
+from lobby.adapters.moderation.synthetic import flexmatch_event, sample_lobby
+from lobby.domain.clock import FrozenClock
+from lobby.tui.moderator.app import ModeratorApp
+from lobby.tui.moderator.detail import ModerationDetailScreen
+from lobby.tui.moderator.screen import EMPTY_LOBBY, ModeratorScreen
+from lobby.tui.moderator.statuses import StatusPicker
+from lobby.tui.moderator.table import ModerationTable, layout
+
+T0 = 1_767_268_800.0  # 2026-01-01 12:00:00 UTC
+HANG = 10  # a guard against hangs only
+
+
+def moderator(events=None, **source) -> tuple[ModeratorApp, ReplaySource]:
+    replay = ReplaySource(sample_lobby(T0) if events is None else events, description="emulator at http://127.0.0.1:8000", **source)
+    return ModeratorApp(replay, clock=FrozenClock(T0), still=True), replay
+
+
+async def settled(pilot, source: ReplaySource) -> ModeratorScreen:
+    async with asyncio.timeout(HANG):
+        await source.drained.wait()
+    screen = pilot.app.screen
+    assert isinstance(screen, ModeratorScreen)
+    screen.frame(figures=True)
+    await pilot.pause()
+    return screen
+
+
+def ids(screen: ModeratorScreen) -> list[str]:
+    return [row.id for row in screen.model]
+
+
+def lines(table: ModerationTable) -> list[str]:
+    return [table.render_line(y).text for y in range(table.scrollable_content_region.height)]
+
+
+def shown(static) -> str:
+    """What a Static shows, as plain text."""
+    console = Console(width=static.size.width or 120, color_system=None, file=io.StringIO())
+    with console.capture() as capture:
+        console.print(static.content)
+    return capture.get()
+
+
+def header_text(screen: ModeratorScreen) -> str:
+    return str(screen.header.render())
+
+
+async def test_every_live_row_shows_sorted_by_deadline():
+    app, source = moderator()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settled(pilot, source)
+        assert ids(screen)[:6] == ["t-bot-0029", "t-dara-0002", "t-ayla-0001", "t-bots-0012", "tbm_owls_vs_foxes", "tbm_vipers_hp"]
+        assert len(screen.model) == 15 and len(screen.board) == 21  # finished rows are hidden
+        shown = lines(screen.table)
+        assert shown[0].split() == ["ID", "CONFIG/GAME", "STATUS", "ACCEPTED", "LEFT▲", "IN", "STATUS", "AGE", "PLAYERS/TEAMS"]
+        first = shown[1].split()
+        assert first[:8] == ["F", "t-bot-0029", "duel-1v1", "ACCEPTING", "1/2", "0:08", "0:52", "1:01"]
+        ayla = next(line for line in shown if "t-ayla-0001" in line)
+        assert "5/7" in ayla and "0:25" in ayla and "captain-ayla, mate-bruno" in ayla
+        vipers = next(line for line in shown if "tbm_vipers_hp" in line)
+        assert "PENDING" in vipers and "0/2" in vipers and "30:00" in vipers and "Crimson Vipers" in vipers
+        header = header_text(screen)
+        assert "● live" in header and "15 of 21 rows" in header
+        assert "searching 6" in header and "accepting 4" in header
+        assert "accepted 50% of 4" in header and "rejected 1" in header and "timed out 1" in header
+        assert "p50 0:30 p95 1:20" in header
+
+
+async def test_network_text_is_shown_literally():
+    app, source = moderator()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settled(pilot, source)
+        odd = next(line for line in lines(screen.table) if "t-odd-0666" in line)
+        assert "[b]mallory[/b]" in odd  # not parsed as markup
+        assert "\x1b" not in odd and "\x07" not in odd and "pwned" not in odd
+
+
+async def test_slash_filters_fuzzily_and_escape_clears():
+    app, source = moderator()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await settled(pilot, source)
+        await pilot.press("slash", *"owls")
+        await pilot.pause()
+        assert ids(screen) == ["tbm_owls_vs_foxes", "tbm_vipers_hp"]  # a team name, a requester's team id
+        await pilot.press("enter")  # back to the table, the filter stays
+        assert screen.table.has_focus and ids(screen) == ["tbm_owls_vs_foxes", "tbm_vipers_hp"]
+        await pilot.press("slash", "ctrl+u", *"mbru")  # mate-bruno, fuzzily
+        await pilot.pause()
+        assert ids(screen) == ["t-ayla-0001"]
+        await pilot.press("ctrl+u", *"nobody here")
+        await pilot.pause()
+        assert ids(screen) == []
+        assert "No row matches “nobody here”." in "".join(lines(screen.table))
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(ids(screen)) == 15 and screen.table.has_focus
+
+
+async def test_keys_typed_right_after_the_slash_reach_the_filter():
+    """A browser or a fast typist sends "/owls" in one go: no key may slip to the table."""
+    app, source = moderator()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await settled(pilot, source)
+        for key, character in [("slash", "/"), *[(c, c) for c in "owls"], ("slash", "/")]:
+            app.post_message(events.Key(key, character))
+        await pilot.pause()
+        assert screen.query_one("#mod-filter", Input).value == "owls/"
+        assert isinstance(app.screen, ModeratorScreen)  # "s" or "t" did not reach the table
+
+
+async def test_status_toggles_and_finished_rows():
+    app, source = moderator()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await settled(pilot, source)
+        await pilot.press("t")
+        await pilot.pause()
+        picker = app.screen
+        assert isinstance(picker, StatusPicker)
+        await pilot.press("down", "space")  # SEARCHING off
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
+        assert "SEARCHING" in screen.model.hidden
+        assert not any(row.status == "SEARCHING" for row in screen.model)
+        await pilot.press("f")
+        await pilot.pause()
+        statuses = {row.status for row in screen.model}
+        assert {"COMPLETED", "CANCELLED", "TIMED_OUT"} <= statuses and "SEARCHING" not in statuses
+
+
+async def test_sorting_by_any_column():
+    app, source = moderator()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settled(pilot, source)
+        await pilot.press("greater_than_sign")  # deadline -> in status
+        assert screen.model.sort is Column.IN_STATUS
+        assert ids(screen)[0] == "t-bot-0044"  # 3 s in status
+        await pilot.press("r")
+        assert ids(screen)[0] == "tbm_owls_vs_foxes"  # 40 min
+        await pilot.press("less_than_sign", "less_than_sign", "less_than_sign")  # deadline, progress, status
+        assert screen.model.sort is Column.STATUS and not screen.model.descending
+        assert [row.status for row in screen.model][:1] == ["SEARCHING"]
+        assert "STATUS▲" in lines(screen.table)[0]
+        screen.table.post_message(ModerationTable.SortChosen(Column.ID))  # a click on the title
+        await pilot.pause()
+        assert ids(screen) == sorted(ids(screen))
+
+
+async def test_clicking_a_title_sorts_by_it():
+    app, source = moderator()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settled(pilot, source)
+        x = sum(w + 1 for _, w in layout(screen.table.scrollable_content_region.width)[:1]) + 1
+        await pilot.click(ModerationTable, offset=(x, 0))
+        await pilot.pause()
+        assert screen.model.sort is Column.ID
+
+
+async def test_the_cursor_follows_its_row_when_the_order_changes():
+    app, source = moderator()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settled(pilot, source)
+        await pilot.press("down", "down")
+        assert screen.table.cursor_key == (Kind.TICKET, "t-ayla-0001")
+        # A new ticket with an earlier deadline arrives above it.
+        screen.board.apply(
+            unwrap(
+                flexmatch_event(
+                    "PotentialMatchCreated",
+                    uid="late-1",
+                    time=T0 - 40,
+                    tickets=[("t-new-0001", T0 - 50, [("newbie", "red", None)])],
+                    matchId="m-new",
+                    acceptanceRequired=True,
+                    acceptanceTimeout=42,
+                )
+            )
+        )
+        screen.frame()
+        await pilot.pause()
+        assert ids(screen)[0] == "t-new-0001"
+        assert screen.table.cursor == 3 and screen.table.cursor_key == (Kind.TICKET, "t-ayla-0001")
+
+
+async def test_events_are_batched_per_frame():
+    """A burst of events costs one repaint of the table, not one per event."""
+    app, source = moderator(events=[])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await settled(pilot, source)
+        table = screen.table
+        synced = []
+        original = table.sync
+        table.sync = lambda: (synced.append(1), original())  # type: ignore[method-assign]
+        screen.board.apply_all(unwrap(p) for p in sample_lobby(T0))
+        screen.frame()
+        screen.frame()  # nothing new: nothing to move
+        assert len(synced) == 1 and len(screen.model) == 15
+
+
+async def test_enter_opens_the_timeline_and_it_keeps_up():
+    app, source = moderator()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settled(pilot, source)
+        await pilot.press("down", "down", "enter")
+        await pilot.pause()
+        detail = app.screen
+        assert isinstance(detail, ModerationDetailScreen) and detail.key == (Kind.TICKET, "t-ayla-0001")
+        facts = shown(detail.query_one("#mod-detail-facts"))
+        assert "status ACCEPTING for 0:20" in facts and "5/7 accepted" in facts and "0:25 left to accept" in facts
+        assert "waiting on mate-chen" in facts and "match m-7f3a91" in facts
+        events = shown(detail.query_one("#mod-detail-events"))
+        assert "Timeline · 7 events (UTC)" in events and "mate-bruno accepted; 4 of 7 accepted." in events
+        answers = {"captain-ayla": True, "mate-bruno": True, "mate-chen": True}
+        screen.board.apply(
+            unwrap(
+                flexmatch_event(
+                    "AcceptMatch",
+                    uid="more-1",
+                    time=T0,
+                    tickets=[("t-ayla-0001", T0 - 95, [(p, "red", a) for p, a in answers.items()])],
+                    matchId="m-7f3a91",
+                )
+            )
+        )
+        detail._redraw()
+        events = shown(detail.query_one("#mod-detail-events"))
+        assert "Timeline · 8 events" in events and "mate-chen accepted; 6 of 7 accepted." in events
+        await pilot.press("escape")
+        assert app.screen is screen
+
+
+async def test_a_dropped_feed_shows_reconnecting():
+    app, source = moderator(state=FeedState.RECONNECTING)
+    source.last_event_id = 1234  # type: ignore[attr-defined]
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await settled(pilot, source)
+        assert "◌ reconnecting · resuming after event 1234" in header_text(screen)
+        assert screen.header.has_class("-reconnecting")
+        source.state = FeedState.LIVE
+        screen.frame()
+        assert "● live" in header_text(screen) and not screen.header.has_class("-reconnecting")
+
+
+async def test_an_empty_lobby_says_so():
+    app, source = moderator(events=[])
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await settled(pilot, source)
+        assert EMPTY_LOBBY in "".join(lines(screen.table))
+        assert "0 of 0 rows" in header_text(screen) and "nothing live" in header_text(screen)
+        await pilot.press("enter", "down", "end", "t")  # nothing to open; the picker still opens
+        await pilot.pause()
+        assert isinstance(app.screen, StatusPicker)
+
+
+async def test_finished_rows_are_pruned_as_time_passes():
+    clock = FrozenClock(T0)
+    replay = ReplaySource(sample_lobby(T0))
+    app = ModeratorApp(replay, clock=clock, still=True, keep_finished=120)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await settled(pilot, replay)
+        assert len(screen.board) == 21
+        clock.advance(150)
+        for _ in range(10):  # the prune runs once a second's worth of frames
+            screen.frame()
+        assert len(screen.board) == 21 - 6  # every finished row is older than 120 s by now
+
+
+async def test_the_screen_can_sit_on_the_captains_app():
+    from doubles import FixedBackend
+
+    from lobby.tui.app import LobbyApp
+
+    app = LobbyApp([FixedBackend("flexmatch", [])], clock=FrozenClock(T0), still=True)
+    replay = ReplaySource(sample_lobby(T0))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = ModeratorScreen(replay)
+        await app.push_screen(screen)
+        await settled(pilot, replay)
+        assert screen.clock is app.clock and len(screen.model) == 15
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is not screen
+
+
+@pytest.mark.parametrize(("width", "players"), [(80, False), (120, True), (200, True)])
+def test_columns_fit_the_width(width, players):
+    columns = layout(width - 1)
+    assert sum(w + 1 for _, w in columns) <= width
+    assert (Column.PLAYERS in [c for c, _ in columns]) is players
+    assert all(w >= 1 for _, w in columns)
+
+
+def test_a_board_can_be_given_prefilled():
+    board = Board()
+    board.apply_all(unwrap(p) for p in sample_lobby(T0))
+
+    async def run() -> None:
+        app = ModeratorApp(ReplaySource([]), clock=FrozenClock(T0), board=board, still=True)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            app.screen.frame()
+            assert len(app.screen.model) == 15
+
+    asyncio.run(run())
