@@ -39,6 +39,11 @@ class GameLiftProfile(BaseModel):
     poll_interval: float = Field(
         default=10.0, ge=10.0, description="Seconds between DescribeMatchmaking polls (AWS: >= 10)."
     )
+    notifications_queue: str | None = Field(
+        default=None,
+        description="URL of an SQS queue receiving the FlexMatch notifications (SNS or EventBridge): "
+        "what the moderator's view watches on this profile.",
+    )
 
 
 class TeamBattlesProfile(BaseModel):

@@ -117,6 +117,28 @@ async def connect_profile(
     return sorted(found, key=lambda backend: backend.name)
 
 
+def moderation_source(settings: Settings, name: str | None, *, emulator_url: str | None = None):
+    """What the moderator's view watches on profile ``name``: the emulator's event stream, or the
+    profile's SQS queue of FlexMatch notifications; None when the profile has neither."""
+    from lobby import paths
+
+    chosen = settings.model_copy(update={"profile": name}) if name else settings
+    _, profile = chosen.active()
+    if profile.kind == "emulator":
+        url = emulator_url or paths.read_emulator_announcement()
+        if not url:
+            raise ValueError("No emulator is running: start `lobby demo` or `lobby emulator`.")
+        from lobby.adapters.moderation.sources import EmulatorSource
+
+        return EmulatorSource(url)
+    queue = profile.gamelift.notifications_queue
+    if queue:
+        from lobby.adapters.moderation.sqs import SqsSource
+
+        return SqsSource(queue, region=profile.gamelift.region, aws_profile=profile.gamelift.aws_profile)
+    return None
+
+
 def build_app(settings: Settings, *, emulator_url: str | None = None) -> LobbyApp:
     """The app on the settings' profile; other profiles can be switched to from the palette."""
     from lobby.config import BUILTIN_PROFILES
@@ -132,6 +154,7 @@ def build_app(settings: Settings, *, emulator_url: str | None = None) -> LobbyAp
         profile=name,
         profiles=sorted({*BUILTIN_PROFILES, *settings.profiles}),
         connect=connect,
+        moderation=lambda profile: moderation_source(settings, profile, emulator_url=emulator_url),
     )
 
 
@@ -156,7 +179,12 @@ def demo_app(emulator_url: str, *, players: Iterable[str], key: str, user: str) 
         yield await _built("teambattles", teambattles)
         yield await _flexmatch(Profile(kind="emulator"), emulator_url=emulator_url, players=players)
 
-    return LobbyApp(settings=Settings(), profile="demo", connect=connect)
+    def moderation(profile: str | None):
+        from lobby.adapters.moderation.sources import EmulatorSource
+
+        return EmulatorSource(emulator_url)
+
+    return LobbyApp(settings=Settings(), profile="demo", connect=connect, moderation=moderation)
 
 
 def demo_identity(scenario_path=None) -> tuple[list[str], str, str]:

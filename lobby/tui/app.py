@@ -35,6 +35,7 @@ from lobby.tui.store import Applied, Entry, Filters, Key, OfferStore, RequestSta
 from lobby.tui.theme import LOBBY_THEME
 
 if TYPE_CHECKING:
+    from lobby.adapters.moderation.sources import ModerationSource
     from lobby.config import Settings
 
 #: Given a profile name, the backends it describes: a sequence, an awaitable of one, or an async
@@ -75,6 +76,7 @@ class LobbyApp(App[None]):
         Binding("f1,question_mark", "help", "Help", id="lobby.help"),
         Binding("ctrl+r", "refresh", "Reload", show=False, id="lobby.refresh"),
         Binding("ctrl+q", "quit", "Quit", priority=True, id="lobby.quit"),
+        Binding("M", "moderate", "Moderate", id="lobby.moderate"),
     ]
 
     def __init__(
@@ -89,10 +91,13 @@ class LobbyApp(App[None]):
         keymap: Mapping[str, str] | None = None,
         watch: bool = True,
         still: bool = False,
+        moderation: Callable[[str | None], ModerationSource | None] | None = None,
     ) -> None:
         """``profiles`` and ``connect`` enable switching backend profiles from the palette;
         ``watch=False`` loads the listings but does not follow changes; ``still`` turns off
-        animation and blinking cursors (for pictures that must not flake)."""
+        animation and blinking cursors (for pictures that must not flake); ``moderation``, given
+        the current profile, builds the event source of the moderator's view (None: that
+        profile has no feed to watch)."""
         super().__init__()
         self.still = still
         if still:
@@ -104,6 +109,7 @@ class LobbyApp(App[None]):
         self.profile = profile if profile is not None else (settings.profile if settings else None)
         self.profiles = list(profiles)
         self._connect = connect
+        self._moderation = moderation
         #: The profile whose backends are being connected (the home says so meanwhile).
         self.connecting: str | None = None
         self._connecting_token: object = None
@@ -335,6 +341,36 @@ class LobbyApp(App[None]):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "moderate":
+            return self._moderation is not None
+        return True
+
+    def action_moderate(self) -> None:
+        """Open the moderator's view (read-only) of the current profile's feed."""
+        from lobby.tui.moderator.screen import ModeratorScreen
+
+        if self._moderation is None or isinstance(self.screen, ModeratorScreen):
+            return
+        try:
+            source = self._moderation(self.profile)
+        except (BackendError, ValueError) as exc:
+            message = exc.message if isinstance(exc, BackendError) else str(exc)
+            self.notify(clean(message), title="Cannot open the moderator's view", severity="error", markup=False)
+            return
+        if source is None:
+            self.notify(
+                f"Profile {clean(self.profile or '')} has no event feed to watch: use the emulator, or "
+                "set gamelift.notifications_queue to an SQS queue that receives FlexMatch events.",
+                title="No moderator's view",
+                severity="warning",
+                markup=False,
+            )
+            return
+        # A feed may know the service's clock better than this machine's (the emulator's may be
+        # moved by tests); countdowns then follow it.
+        self.push_screen(ModeratorScreen(source, clock=getattr(source, "clock", None) or self.clock))
 
     def action_refresh(self) -> None:
         for backend in self.backends:

@@ -318,3 +318,84 @@ def test_a_board_can_be_given_prefilled():
             assert len(app.screen.model) == 15
 
     asyncio.run(run())
+
+async def test_shift_m_opens_the_moderators_view_of_the_profile():
+    from doubles import FixedBackend
+
+    from lobby.tui.app import LobbyApp
+
+    replay = ReplaySource(sample_lobby(T0))
+    asked: list[str | None] = []
+
+    def moderation(profile):
+        asked.append(profile)
+        return replay
+
+    app = LobbyApp(
+        [FixedBackend("flexmatch", [])], clock=FrozenClock(T0), profile="demo", still=True, moderation=moderation
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("M")
+        screen = await settled(pilot, replay)
+        assert asked == ["demo"] and len(screen.model) == 15
+        await pilot.press("M")  # already there: nothing stacks
+        await pilot.pause()
+        assert asked == ["demo"]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ModeratorScreen)
+
+
+async def test_a_profile_without_a_feed_says_so_and_stays_home():
+    from doubles import FixedBackend
+
+    from lobby.tui.app import LobbyApp
+
+    app = LobbyApp(
+        [FixedBackend("flexmatch", [])], clock=FrozenClock(T0), profile="live", still=True, moderation=lambda p: None
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("M")
+        async with asyncio.timeout(HANG):
+            while not app._notifications:
+                await pilot.pause(0.02)
+        assert not isinstance(app.screen, ModeratorScreen)
+        assert "notifications_queue" in str(list(app._notifications)[0].message)
+
+
+async def test_without_a_moderation_source_the_binding_is_not_offered():
+    from doubles import FixedBackend
+
+    from lobby.tui.app import LobbyApp
+
+    app = LobbyApp([FixedBackend("flexmatch", [])], clock=FrozenClock(T0), still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("M")
+        await pilot.pause()
+        assert not isinstance(app.screen, ModeratorScreen)
+        assert app.check_action("moderate", ()) is False
+
+
+def test_the_cli_picks_the_feed_of_each_profile(tmp_path):
+    from lobby.adapters.moderation.sources import EmulatorSource
+    from lobby.adapters.moderation.sqs import SqsSource
+    from lobby.cli.app import moderation_source
+    from lobby.config import GameLiftProfile, Profile, Settings
+
+    queue = "https://sqs.eu-west-1.amazonaws.com/123456789012/flexmatch-events"
+    settings = Settings(
+        profiles={
+            "aws": Profile(kind="live", gamelift=GameLiftProfile(notifications_queue=queue)),
+            "bare": Profile(kind="live"),
+        }
+    )
+    emulator = moderation_source(settings, "emulator", emulator_url="http://127.0.0.1:9")
+    assert isinstance(emulator, EmulatorSource) and emulator.url == "http://127.0.0.1:9"
+    sqs = moderation_source(settings, "aws")
+    assert isinstance(sqs, SqsSource) and sqs.queue_url == queue and sqs.region == "eu-west-1"
+    assert moderation_source(settings, "bare") is None
+    with pytest.raises(ValueError, match="No emulator is running"):
+        moderation_source(settings, "emulator")
