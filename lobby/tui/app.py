@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -344,7 +345,11 @@ class LobbyApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "moderate":
-            return self._moderation is not None
+            # Not offered on the moderator's view itself (its module is loaded once it was opened).
+            loaded = sys.modules.get("lobby.tui.moderator.screen")
+            return self._moderation is not None and not (
+                loaded is not None and isinstance(self.screen, loaded.ModeratorScreen)
+            )
         return True
 
     def action_moderate(self) -> None:

@@ -82,10 +82,11 @@ async def test_resumes_across_an_emulator_restart_without_gaps_or_repeats(tmp_pa
     emu = EmulatorThread(config).start()
     port = int(emu.url.rsplit(":", 1)[1])
     try:
+        seeded = emu.runtime.events.last_id()  # the scenario's own events come first
         for n in range(3):
             emu.runtime.events.append(GAMELIFT, "T", {"n": n})
         async with httpx.AsyncClient() as client:
-            feed = EventFeed(client, emu.url, on_state=states.append, max_backoff=0.05)
+            feed = EventFeed(client, emu.url, on_state=states.append, max_backoff=0.05, last_event_id=seeded)
             events = feed.events()
             got = [await anext(events) for _ in range(2)]
             await asyncio.to_thread(emu.stop)  # the stream breaks; the feed reconnects

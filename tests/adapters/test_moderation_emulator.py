@@ -190,7 +190,18 @@ async def test_teambattles_matches_appear_with_their_requests(emulator):
     assert (match.status, match.accepted, match.total) == ("PENDING", 0, 1)
     assert match.teams == ("Crimson Vipers",) and "t_owls" in match.team_ids
     assert match.deadline is not None and match.group.endswith("hardpoint")
-    assert [e.type for e in board.timeline(key)] == ["emulator.acceptance.created"]
+    # The scenario seeded it: created and published as the stream opened, then the request.
+    assert [e.type for e in board.timeline(key)] == ["match.created", "match.published", "emulator.acceptance.created"]
+
+
+async def test_every_seeded_match_is_on_the_board_before_anything_happens(emulator):
+    from lobby.emulator.scenario import load_scenario
+
+    seeded = [m for m in load_scenario(None).teambattles.matches if m.published]
+    board = Board()
+    async with following(EmulatorSource(emulator.url), board):
+        await until(lambda: all(board.get((Kind.MATCH, m.id)) is not None for m in seeded), "the seeded matches")
+    assert seeded and all(board.get((Kind.MATCH, m.id)).status == m.status for m in seeded)
 
 
 async def test_the_source_reads_the_emulators_clock(emulator):

@@ -50,9 +50,10 @@ def test_rolled_back_events_are_not_kept():
 def test_sse_resumes_from_last_event_id_across_restart(tmp_path):
     config = EmulatorConfig(db=str(tmp_path / "emu.db"))
     with EmulatorThread(config) as emu:
+        seeded = emu.runtime.events.last_id()  # the scenario's own events come first
         for i in range(5):
             emu.runtime.events.append(GAMELIFT if i % 2 else TEAMBATTLES, f"T{i}", {"i": i})
-        first = read_events(emu.url, 3)
+        first = read_events(emu.url, 3, last_event_id=seeded)
     assert [p["i"] for _, _, p in first] == [0, 1, 2]
     with EmulatorThread(config) as emu:
         emu.runtime.events.append(GAMELIFT, "T5", {"i": 5})

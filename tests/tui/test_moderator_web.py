@@ -155,9 +155,9 @@ def test_the_browser_shows_live_rows_and_filters_them(emulator, web, browser):
     browser.get(web)
     wait_for(browser, lambda text: "lobby moderator" in text or "live" in text)
     start_tickets(emulator.url)  # live: they arrive while the page is open
-    text = wait_for(browser, lambda text: all(t in text for t in TICKETS) and "6 of 6 rows" in text)
+    text = wait_for(browser, lambda text: all(t in text for t in TICKETS))
     assert "ACCEPTING" in text and "web-duel" in text
     _, mark = screen_text(browser)
     browser.find_element(By.CSS_SELECTOR, ".xterm-helper-textarea").send_keys("/tk-web-3")
-    filtered = wait_for(browser, lambda text: "1 of 6 rows" in text, since=mark)
+    filtered = wait_for(browser, lambda text: re.search(r"\b1 of \d+ rows", text) is not None, since=mark)
     assert "tk-web-3" in filtered

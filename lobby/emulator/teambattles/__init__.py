@@ -34,8 +34,10 @@ _PURGE_EVERY = 3600.0
 def install(app: FastAPI, runtime: Runtime, scenario: TeamBattlesScenario) -> None:
     """Add this service's routes, schema, seed data and scheduled jobs to the emulator."""
     db.migrate(runtime.store)
-    db.seed(runtime.store, scenario, runtime.clock.timestamp())
+    fresh = db.seed(runtime.store, scenario, runtime.clock.timestamp())
     service = TeamBattles(runtime, scenario)
+    if fresh:
+        service.announce_seeded([match.id for match in scenario.matches])
     api = Api(runtime, service, RateLimiter(scenario.rate_limits))
     register(app, api)
     app.state.teambattles = service

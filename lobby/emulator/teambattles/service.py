@@ -490,6 +490,18 @@ class TeamBattles:
 
     # --- events ---------------------------------------------------------------------------------
 
+    def announce_seeded(self, match_ids: list[str]) -> None:
+        """Put the matches a fresh database was seeded with on the event stream, as if they had
+        just been created (and published), so a watcher of the stream knows every match."""
+        with self.store.transaction() as db:
+            for match_id in match_ids:
+                row = db.execute("SELECT publish_status FROM tb_matches WHERE id = ?", (match_id,)).fetchone()
+                if row is None:
+                    continue
+                self._emit(db, "match.created", match_id)
+                if row["publish_status"] == PublishStatus.PUBLISHED:
+                    self._emit(db, "match.published", match_id)
+
     def _emit(self, db: sqlite3.Connection, event: str, match_id: str, **data: Any) -> None:
         """Append one webhook-shaped event about a match, in the current transaction."""
         match = db.execute("SELECT * FROM tb_matches WHERE id = ?", (match_id,)).fetchone()
