@@ -198,13 +198,17 @@ class TeamBattles:
         ]
 
     def can_see(self, match: sqlite3.Row, user_id: str) -> bool:
-        """Published matches are public; a draft only to the people of its teams."""
+        """Published matches are public; a draft only to the people of its teams and to those
+        who lead one of them (an organization's owner leads its teams without being a member)."""
         if match["publish_status"] == PublishStatus.PUBLISHED:
             return True
         if match["creator_user_id"] == user_id:
             return True
         mine = set(self.team_ids_of(user_id))
-        return any(t in mine for t in self._participants(match))
+        teams = self._participants(match)
+        if any(t in mine for t in teams):
+            return True
+        return any(leads_team(user_id, self.team_facts(t)) for t in teams)
 
     # --- facts for the domain rules -------------------------------------------------------------
 
