@@ -92,6 +92,19 @@ REQUEST_TIMER_STATUSES: frozenset[TicketStatus] = frozenset(
 # --- acceptance ---------------------------------------------------------------------------------
 
 
+class EventType(StrEnum):
+    """The ``detail.type`` of FlexMatch's matchmaking events (EventBridge or SNS)."""
+
+    SEARCHING = "MatchmakingSearching"
+    POTENTIAL_MATCH_CREATED = "PotentialMatchCreated"
+    ACCEPT_MATCH = "AcceptMatch"
+    ACCEPT_MATCH_COMPLETED = "AcceptMatchCompleted"
+    SUCCEEDED = "MatchmakingSucceeded"
+    TIMED_OUT = "MatchmakingTimedOut"
+    CANCELLED = "MatchmakingCancelled"
+    FAILED = "MatchmakingFailed"
+
+
 class PlayerAnswer(StrEnum):
     ACCEPTED = "ACCEPTED"
     REJECTED = "REJECTED"

@@ -18,9 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from lobby.adapters.flexmatch.wire import EventType, MatchmakingEvent, MatchmakingTicket
+from lobby.adapters.flexmatch.wire import MatchmakingEvent, MatchmakingTicket
 from lobby.domain.flexmatch import (
     AcceptanceOutcome,
+    EventType,
     PlayerAnswer,
     TicketStatus,
     acceptance_progress,

@@ -300,17 +300,6 @@ class EventGameSession(Event):
     players: list[EventPlayer] = Field(default_factory=list)
 
 
-class EventType(StrEnum):
-    SEARCHING = "MatchmakingSearching"
-    POTENTIAL_MATCH_CREATED = "PotentialMatchCreated"
-    ACCEPT_MATCH = "AcceptMatch"
-    ACCEPT_MATCH_COMPLETED = "AcceptMatchCompleted"
-    SUCCEEDED = "MatchmakingSucceeded"
-    TIMED_OUT = "MatchmakingTimedOut"
-    CANCELLED = "MatchmakingCancelled"
-    FAILED = "MatchmakingFailed"
-
-
 class EventDetail(Event):
     type: str
     tickets: list[EventTicket] = Field(default_factory=list)

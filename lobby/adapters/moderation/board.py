@@ -22,7 +22,7 @@ from typing import Any
 
 from lobby.adapters.moderation.events import GAMELIFT, TEAMBATTLES, ModEvent, parse_time
 from lobby.adapters.moderation.stats import ROUND_ACCEPTED, Snapshot, Stats
-from lobby.domain.flexmatch import PlayerAnswer, TicketStatus, after_dropped_match
+from lobby.domain.flexmatch import EventType, PlayerAnswer, TicketStatus, after_dropped_match
 
 
 class Kind(StrEnum):
@@ -62,14 +62,14 @@ STATUS_ORDER: tuple[str, ...] = (
 FINAL_STATUSES = FLEXMATCH_FINAL | TEAMBATTLES_FINAL
 
 # FlexMatch detail types.
-SEARCHING = "MatchmakingSearching"
-POTENTIAL_MATCH_CREATED = "PotentialMatchCreated"
-ACCEPT_MATCH = "AcceptMatch"
-ACCEPT_MATCH_COMPLETED = "AcceptMatchCompleted"
-SUCCEEDED = "MatchmakingSucceeded"
-TIMED_OUT = "MatchmakingTimedOut"
-CANCELLED = "MatchmakingCancelled"
-FAILED = "MatchmakingFailed"
+SEARCHING = EventType.SEARCHING
+POTENTIAL_MATCH_CREATED = EventType.POTENTIAL_MATCH_CREATED
+ACCEPT_MATCH = EventType.ACCEPT_MATCH
+ACCEPT_MATCH_COMPLETED = EventType.ACCEPT_MATCH_COMPLETED
+SUCCEEDED = EventType.SUCCEEDED
+TIMED_OUT = EventType.TIMED_OUT
+CANCELLED = EventType.CANCELLED
+FAILED = EventType.FAILED
 _FINAL_EVENTS = {CANCELLED: "CANCELLED", TIMED_OUT: "TIMED_OUT", FAILED: "FAILED"}
 
 
