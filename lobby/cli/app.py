@@ -5,9 +5,10 @@ built (no key, no running emulator) still appears in the app, failed, with the s
 why, so the other backend stays usable.
 
 Start-up: the console paints before any adapter is imported. The adapter packages (httpx,
-pydantic wire models, botocore, aiohttp: most of lobby's import time) are then imported in a
-worker thread, TeamBattles first (the lighter), and each backend is handed to the app as soon as
-it is built, so TeamBattles offers show while FlexMatch is still loading.
+pydantic wire models, botocore: most of lobby's import time) are then imported in a worker
+thread, TeamBattles first (the lighter), and each backend is handed to the app as soon as it is
+built, so TeamBattles offers show while FlexMatch is still loading. Both talk through httpx's
+own transport, so aiohttp is never imported by the console.
 """
 
 from __future__ import annotations
@@ -76,13 +77,31 @@ async def _built(name: str, build: Callable[[], OfferBackend]) -> OfferBackend:
         return FailedBackend(name, exc)
 
 
+def _shared_transport():
+    """The HTTP transport for the console's FlexMatch backend: httpx's own, which TeamBattles
+    has loaded already. Its few calls gain nothing from the faster aiohttp transport the
+    adapter picks by default, whose import alone costs more start-up time than the whole
+    TeamBattles adapter. None when the environment names a proxy: the client then picks the
+    transports that honour it."""
+    import urllib.request
+
+    import httpx
+
+    proxies = urllib.request.getproxies()
+    if any(proxies.get(k) for k in ("http", "https", "all")):
+        return None
+    return httpx.AsyncHTTPTransport()
+
+
 async def _flexmatch(
     profile: Profile, *, emulator_url: str | None, players: Iterable[str] | None = None
 ) -> OfferBackend:
-    """The FlexMatch backend, its adapter imported in a worker thread (botocore, aiohttp)."""
+    """The FlexMatch backend, its adapter imported in a worker thread (botocore)."""
     flexmatch = await _in_thread(lambda: _import(FLEXMATCH))
     try:
-        backend: OfferBackend = await flexmatch.open_backend(profile, emulator_url=emulator_url, players=players)
+        backend: OfferBackend = await flexmatch.open_backend(
+            profile, emulator_url=emulator_url, players=players, transport=await _in_thread(_shared_transport)
+        )
     except BackendError as exc:
         return FailedBackend("flexmatch", exc)
     return backend

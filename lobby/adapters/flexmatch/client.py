@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
-from httpx_aiohttp import AiohttpTransport
 from pydantic import ValidationError
 
 from lobby.adapters.errors import BackendError, ProtocolError
@@ -311,6 +310,8 @@ def _default_transport() -> httpx.AsyncBaseTransport | None:
     proxies = urllib.request.getproxies()
     if any(proxies.get(k) for k in ("http", "https", "all")):
         return None
+    from httpx_aiohttp import AiohttpTransport  # aiohttp is costly to import: only when used
+
     return AiohttpTransport()
 
 
