@@ -58,6 +58,9 @@ FIRST_PAINT_ENV = "LOBBY_FIRST_PAINT_FILE"
 #: While connecting a profile, the next backend is built once the previous one has answered its
 #: first listing, or after this many seconds at most.
 NEXT_BACKEND_AFTER = 1.0
+#: Start-up is over once the first profile is connected (see ``on_started``), or after this many
+#: seconds at most.
+STARTED_AT_MOST = 10.0
 
 def _lobby_commands() -> type:
     from lobby.tui.commands import LobbyCommands
@@ -93,12 +96,14 @@ class LobbyApp(App[None]):
         watch: bool = True,
         still: bool = False,
         moderation: Callable[[str | None], ModerationSource | None] | None = None,
+        on_started: Callable[[], object] | None = None,
     ) -> None:
         """``profiles`` and ``connect`` enable switching backend profiles from the palette;
         ``watch=False`` loads the listings but does not follow changes; ``still`` turns off
         animation and blinking cursors (for pictures that must not flake); ``moderation``, given
         the current profile, builds the event source of the moderator's view (None: that
-        profile has no feed to watch)."""
+        profile has no feed to watch); ``on_started`` is called once, after the first frame that
+        follows connecting the first profile (or after STARTED_AT_MOST seconds at most)."""
         super().__init__()
         self.still = still
         if still:
@@ -111,6 +116,7 @@ class LobbyApp(App[None]):
         self.profiles = list(profiles)
         self._connect = connect
         self._moderation = moderation
+        self._on_started = on_started
         #: The profile whose backends are being connected (the home says so meanwhile).
         self.connecting: str | None = None
         self._connecting_token: object = None
@@ -148,11 +154,20 @@ class LobbyApp(App[None]):
         if self._initial_keymap:
             self.set_keymap(self._initial_keymap)
         self.set_interval(TICK_SECONDS, self._tick, name="countdowns")
+        if self._on_started is not None:
+            self.set_timer(STARTED_AT_MOST, self._started, name="start-up over")
         if self.connecting is not None:
             # Backends are built after the first frame, so the console shows up at once.
             self.call_after_refresh(self.switch_profile, self.connecting, announce=False)
+        else:
+            self.call_after_refresh(self._started)
         for backend in self.backends:
             self.follow(backend)
+
+    def _started(self) -> None:
+        callback, self._on_started = self._on_started, None
+        if callback is not None:
+            callback()
 
     async def on_unmount(self) -> None:
         await self._close_backends(self.backends)
@@ -413,6 +428,7 @@ class LobbyApp(App[None]):
             if self._connecting_token is token:  # not already replaced by a newer switch
                 self.connecting = None
                 self.offers_changed.publish([])
+                self.call_after_refresh(self._started)
 
     async def _switch_profile(self, connect: Connect, name: str, *, announce: bool) -> None:
         stream: AsyncIterator[OfferBackend] | None = None
