@@ -115,6 +115,20 @@ def _scenario(tmp_path: Path) -> Path:
                 ],
             },
             {
+                "id": "t_alpha_academy",
+                "slug": "alpha-academy",
+                "name": "Alpha Academy",
+                "tag": "ALA",
+                "game": "skyline-strike",
+                "organization": "org_alpha",
+                "visibility": "private",
+                "members": [
+                    {"user": "u_cap", "role": "CAPTAIN"},
+                    {"user": "u_co", "role": "CO_CAPTAIN"},
+                    {"user": "u_mem", "role": "MEMBER"},
+                ],
+            },
+            {
                 "id": "t_beta",
                 "slug": "beta",
                 "name": "Beta",
@@ -287,6 +301,12 @@ ROUTES: dict[str, Route] = {
     "GET /teams/{id}/members": Route(
         "GET", "/teams/{identifier}/members", lambda tb: {"identifier": "t_alpha"}
     ),
+    "GET /teams/{id} (private)": Route(
+        "GET", "/teams/{identifier}", lambda tb: {"identifier": "alpha-academy"}
+    ),
+    "GET /teams/{id}/members (private)": Route(
+        "GET", "/teams/{identifier}/members", lambda tb: {"identifier": "t_alpha_academy"}
+    ),
     "GET /users/{id}/teams": Route("GET", "/users/{identifier}/teams", lambda tb: {"identifier": "cap"}),
 }
 
@@ -302,29 +322,32 @@ KIND = "403 API_KEY_PERMISSION_DENIED"  # the seed document's spelling, for a no
 SCOPE = "403 error_api_key_permission_denied"
 LEAD = "403 error_not_team_leader"
 GONE = "404 error_match_not_found"  # a draft is visible only to the people of its teams
+HIDE = "403 error_profile_private"  # a private team shows itself to its members only
 
 COLUMNS = tuple(CALLERS)
 # fmt: off
 MATRIX: dict[str, tuple[str, ...]] = {
-    #                            no key  malformed  unknown  expired  revoked  free   dev-app  no scope  read-only  member  co-capt  captain  org owner  outsider
-    "GET /games":                (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      OK,       OK,        OK,     OK,      OK,      OK,        OK),
-    "POST /matches/discover":    (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      OK,       OK,        OK,     OK,      OK,      OK,        OK),
-    "POST /user/matches":        (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
-    "GET /user/ongoing-matches": (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
-    "GET /matches/{id}":         (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
-    "GET /matches/{id} (draft)": (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      OK,        GONE),
-    "GET /matches/{id}/players": (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
-    "POST accept":               (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
-    "POST approve":              (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
-    "POST decline":              (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
-    "POST challenges/accept":    (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
-    "POST challenges/refuse":    (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
-    "POST create":               (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
-    "POST publish":              (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        GONE),
-    "POST cancel":               (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
-    "GET /teams/{id}":           (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
-    "GET /teams/{id}/members":   (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
-    "GET /users/{id}/teams":     (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
+    #                                    no key  malformed  unknown  expired  revoked  free   dev-app  no scope  read-only  member  co-capt  captain  org owner  outsider
+    "GET /games":                        (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      OK,       OK,        OK,     OK,      OK,      OK,        OK),
+    "POST /matches/discover":            (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      OK,       OK,        OK,     OK,      OK,      OK,        OK),
+    "POST /user/matches":                (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
+    "GET /user/ongoing-matches":         (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
+    "GET /matches/{id}":                 (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
+    "GET /matches/{id} (draft)":         (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      OK,        GONE),
+    "GET /matches/{id}/players":         (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
+    "POST accept":                       (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
+    "POST approve":                      (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
+    "POST decline":                      (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
+    "POST challenges/accept":            (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
+    "POST challenges/refuse":            (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
+    "POST create":                       (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
+    "POST publish":                      (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        GONE),
+    "POST cancel":                       (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
+    "GET /teams/{id}":                   (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
+    "GET /teams/{id}/members":           (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
+    "GET /teams/{id} (private)":         (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      HIDE,      HIDE),
+    "GET /teams/{id}/members (private)": (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      HIDE,      HIDE),
+    "GET /users/{id}/teams":             (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
 }
 # fmt: on
 
