@@ -283,6 +283,42 @@ def test_late_acceptances_race_the_approval(tb_emu: EmulatorThread):
     asyncio.run(_closed_through_the_api(tb_emu.url, match_id, created - {first}))
 
 
+def test_one_team_sends_the_same_acceptance_many_times_at_once(tb_emu: EmulatorThread):
+    """Twenty copies at once: with one Idempotency-Key, one acceptance and nineteen replays of
+    its answer; without a key, one acceptance and nineteen refusals (one pending per team)."""
+    keyed, bare = new_match(tb_emu.url), new_match(tb_emu.url)
+    body = {"teamId": "t_7", "activeRoster": ["u_7"]}
+
+    async def burst(match_id: str, headers: dict[str, str]) -> list[httpx.Response]:
+        async with _client(tb_emu.url) as http:
+            return list(
+                await asyncio.gather(
+                    *(http.post(f"/matches/{match_id}/accept", json=body, headers=headers) for _ in range(20))
+                )
+            )
+
+    same = asyncio.run(burst(keyed, {**_headers(7), "Idempotency-Key": "retry-7f3a"}))
+    assert [r.status_code for r in same] == [200] * 20, [r.text for r in same]
+    assert len({r.json()["acceptanceId"] for r in same}) == 1
+    assert sorted(r.headers.get("Idempotent-Replayed", "") for r in same) == [""] + ["true"] * 19
+
+    plain = asyncio.run(burst(bare, _headers(7)))
+    ok = [r for r in plain if r.status_code == 200]
+    assert len(ok) == 1
+    for r in plain:
+        if r.status_code != 200:
+            assert (r.status_code, error_of(r)) == (409, "error_acceptance_already_pending")
+
+    stream = tb_stream(tb_emu.url)
+    for match_id in (keyed, bare):
+        created = [k for _, k, _ in stream[match_id] if k == "emulator.acceptance.created"]
+        assert created == ["emulator.acceptance.created"]
+        stored = tb_emu.runtime.store.query(
+            "SELECT status FROM tb_acceptances WHERE match_id = ?", (match_id,)
+        )
+        assert [r[0] for r in stored] == ["PENDING"]
+
+
 START_IN = 30.0
 
 
