@@ -464,6 +464,7 @@ class LobbyApp(App[None]):
                         # One at a time: building the next backend (importing its adapter)
                         # would slow down showing this one's offers.
                         await self._settled(last, NEXT_BACKEND_AFTER)
+                        await self._next_frame()
                     backend = await anext(stream, None)
                     if backend is None:
                         break
@@ -478,6 +479,12 @@ class LobbyApp(App[None]):
                 await aclose()
         if announce:
             self.notify(f"Switched to profile {clean(name)}.", markup=False)
+
+    async def _next_frame(self) -> None:
+        """Until the screen has been refreshed: what was just published is on screen."""
+        painted = asyncio.get_running_loop().create_future()
+        self.call_after_refresh(lambda: painted.done() or painted.set_result(None))
+        await painted
 
     async def _settled(self, backend: OfferBackend, timeout: float) -> None:
         """Until ``backend`` has answered its first listing (or failed), at most ``timeout`` s."""
