@@ -86,3 +86,21 @@ def test_start_up_over_turns_the_collector_on_and_sets_start_up_objects_aside():
     finally:
         gc.unfreeze()
         gc.enable()
+
+
+def test_the_console_skips_the_optional_imports_it_never_uses():
+    """Checked in a child process: the console's own process is the only one it changes."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from lobby.cli.app import skip_unused_imports\n"
+        "skip_unused_imports()\n"
+        "import httpx, httpcore._synchronization as sync\n"
+        "httpx.AsyncClient()\n"
+        "print(sync.trio is None, 'click' in sys.modules, 'pygments' in sys.modules)\n"
+    )
+    found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.split() == ["True", "False", "False"]
