@@ -80,8 +80,10 @@ def _tb_scenario(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def tb_emu(tmp_path: Path) -> Iterator[EmulatorThread]:
-    config = EmulatorConfig(scenario=_tb_scenario(tmp_path), time_travel=True)
+def tb_emu(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EmulatorThread]:
+    """The emulator with the race scenario; in memory, or (param "file") in a WAL file."""
+    db = str(tmp_path / "races.db") if getattr(request, "param", None) == "file" else ":memory:"
+    config = EmulatorConfig(scenario=_tb_scenario(tmp_path), time_travel=True, db=db)
     with EmulatorThread(config) as emu:
         yield emu
 
@@ -206,6 +208,7 @@ async def _closed_through_the_api(url: str, match_id: str, others: set[str]) -> 
         assert (r.status_code, error_of(r)) == (409, "error_match_already_accepted"), r.text
 
 
+@pytest.mark.parametrize("tb_emu", ["memory", "file"], indirect=True)
 def test_fifty_teams_accept_at_once_and_one_is_approved(tb_emu: EmulatorThread):
     match_id = new_match(tb_emu.url)
 
