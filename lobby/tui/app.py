@@ -31,7 +31,7 @@ from lobby.domain.offers import OfferKind
 from lobby.paths import styles_dir
 from lobby.tui import timefmt
 from lobby.tui.messages import BACKEND_LABELS, BackendStatus, Health, backend_label
-from lobby.tui.safe import clean
+from lobby.tui.safe import MESSAGE, brief, clean
 from lobby.tui.store import Applied, Entry, Filters, Key, OfferStore, RequestState
 from lobby.tui.theme import LOBBY_THEME
 
@@ -308,7 +308,7 @@ class LobbyApp(App[None]):
     def _backend_failed(self, name: str, message: str) -> None:
         sentence = clean(message)
         self._set_status(name, Health.ERROR, sentence)
-        self.notify(sentence, title=f"{backend_label(name)} failed", severity="error", markup=False)
+        self.notify(brief(sentence, MESSAGE), title=f"{backend_label(name)} failed", severity="error", markup=False)
 
     def _publish(self, applied: list[Applied], *, alert: bool) -> None:
         if alert:
@@ -323,11 +323,11 @@ class LobbyApp(App[None]):
         offer = entry.offer
         left = timefmt.countdown(offer.time_left(self.clock))
         if offer.kind is OfferKind.FLEXMATCH_TICKET:
-            who = ", ".join(clean(p) for p in offer.players) or "your ticket"
-            text = f"A match was found for {who}: {clean(offer.title)}. {left} left to answer."
+            who = brief(", ".join(offer.players)) or "your ticket"
+            text = f"A match was found for {who}: {brief(offer.title)}. {left} left to answer."
             title = "Match found"
         else:
-            text = f"{clean(offer.title)}: {left} left to answer."
+            text = f"{brief(offer.title)}: {left} left to answer."
             title = "Challenge received"
         self.notify(text, title=title, severity="warning", markup=False, timeout=8)
         if self.bell_enabled:

@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.markup import escape
 
-from lobby.tui.safe import clean
+from lobby.tui.safe import brief, clean
 from lobby.tui.store import FILTER_FACTS
 
 if TYPE_CHECKING:
@@ -40,14 +40,14 @@ class LobbyCommands(Provider):
                 continue
             kind = KIND_WORDS.get(entry.offer.kind, "Offer")
             yield (
-                f"Jump to {kind.lower()}: {clean(entry.offer.title)}",
-                f"{kind} {clean(entry.offer.id)}",
+                f"Jump to {kind.lower()}: {brief(entry.offer.title, 100)}",
+                f"{kind} {brief(entry.offer.id, 100)}",
                 partial(self._jump, entry.key),
             )
         for name, label in FILTER_FACTS.items():
             for value in app.store.fact_values(name):
                 yield (
-                    f"Filter open matches: {label} = {clean(value)}",
+                    f"Filter open matches: {label} = {brief(value, 100)}",
                     "Show only open matches with this value",
                     partial(self._filter, name, value),
                 )

@@ -19,7 +19,15 @@ from lobby.adapters.moderation.board import Board, Key, Kind, Row, TimelineEntry
 from lobby.domain.clock import Clock
 from lobby.tui.moderator.format import clock_time, day_time, duration, status_label
 from lobby.tui.moderator.table import who
-from lobby.tui.safe import clean, plain
+from lobby.tui.safe import brief, plain
+
+#: How many cells of one fact (an id, a configuration), of a list of people, and of a reason
+#: the facts show at most: together they leave the timeline room even at 80 columns.
+FACT = 80
+PEOPLE = 150
+REASON = 240
+#: How many cells of one event's text the timeline shows at most.
+EVENT_TEXT = 400
 
 #: How often the screen looks for news, in seconds.
 REFRESH_SECONDS = 0.25
@@ -91,13 +99,13 @@ class ModerationDetailScreen(Screen[None]):
         noun = "ticket" if kind == Kind.TICKET else "match"
         text = Text(no_wrap=False)
         text.append(f"FlexMatch {noun} " if kind == Kind.TICKET else f"TeamBattles {noun} ", "bold")
-        text.append(clean(item_id), "bold")
+        text.append(brief(item_id, FACT), "bold")
         if row is None:
             text.append("\nThis item is no longer on the board.", "italic")
             return text
         if row.group:
             text.append("  ·  ")
-            text.append(clean(row.group))
+            text.append(brief(row.group, FACT))
         now = self.clock.timestamp()
         text.append("\nstatus ")
         text.append(status_label(row.status), "bold")
@@ -112,19 +120,19 @@ class ModerationDetailScreen(Screen[None]):
         text.append(f"\nstarted {day_time(row.created)}" if kind == Kind.TICKET else f"\ncreated {day_time(row.created)}")
         if row.match_id and row.match_id != row.id:
             text.append("  ·  match ")
-            text.append(clean(row.match_id))
+            text.append(brief(row.match_id, FACT))
         people = who(row)
         if people:
             text.append("\n" + ("players " if kind == Kind.TICKET else "teams "))
-            text.append(clean(people))
+            text.append(brief(people, PEOPLE))
         if kind == Kind.TICKET and row.status == "REQUIRES_ACCEPTANCE":
             waiting = [p for p, a in self.board.answers(self.key).items() if a is None]
             if waiting:
                 text.append("\nwaiting on ")
-                text.append(clean(", ".join(waiting)))
+                text.append(brief(", ".join(waiting), PEOPLE))
         if row.reason:
             text.append("\nreason ")
-            text.append(clean(row.reason))
+            text.append(brief(row.reason, REASON))
         if self.gone:
             text.append("\nThis item is no longer on the board.", "italic")
         return text
@@ -139,5 +147,5 @@ class ModerationDetailScreen(Screen[None]):
         grid.add_column(no_wrap=True, style="bold", max_width=26, overflow="ellipsis")
         grid.add_column(ratio=1, overflow="fold")
         for entry in entries:
-            grid.add_row(clock_time(entry.time), plain(entry.type), plain(entry.text, multiline=True))
+            grid.add_row(clock_time(entry.time), plain(entry.type), plain(entry.text, multiline=True, limit=EVENT_TEXT))
         return Group(title, grid)

@@ -13,7 +13,7 @@ from textual.widgets import Footer, Header
 from lobby.domain.clock import Clock
 from lobby.domain.offers import OfferKind
 from lobby.tui.messages import Health, backend_label
-from lobby.tui.safe import clean, plain
+from lobby.tui.safe import brief, clean, plain
 from lobby.tui.store import FILTER_FACTS, Entry
 from lobby.tui.widgets.backend_bar import BackendBar, describe
 from lobby.tui.widgets.countdown import countdown_text
@@ -189,13 +189,13 @@ class HomeScreen(Screen[None]):
         bar = self.query_one(FilterBar)
         bar.set_choices({name: store.fact_values(name) for name in FILTER_FACTS}, filters.values)
         if filters.active:
-            empty = f"No open match fits the filters ({filters.describe()}). Press / to change them."
+            empty = f"No open match fits the filters ({brief(filters.describe())}). Press / to change them."
         else:
             empty = "No open matches right now."
         self.query_one("#open", OfferSection).show(
             store.open_matches(filters),
             self._placeholder(empty),
-            subtitle=f"filter: {filters.describe()}" if filters.active else "",
+            subtitle=f"filter: {brief(filters.describe(), 60)}" if filters.active else "",
         )
         self.query_one("#requests", OfferSection).show(
             store.my_requests(),

@@ -22,7 +22,7 @@ from lobby.adapters.errors import BackendError
 from lobby.domain import teambattles as rules
 from lobby.domain.offers import Offer, OfferKind
 from lobby.tui.forms import AcceptanceFactsSource, eligible_teams, problems
-from lobby.tui.safe import clean, plain
+from lobby.tui.safe import BRIEF, MESSAGE, brief, clean, plain, shorten
 from lobby.tui.store import Entry, Key
 from lobby.tui.widgets.countdown import Countdown
 from lobby.tui.widgets.disputed_rules import DisputedRules
@@ -33,6 +33,12 @@ from lobby.tui.widgets.roster_editor import RosterEditor
 
 if TYPE_CHECKING:
     from lobby.tui.app import LobbyApp
+
+#: How many cells of one fact (a game, a region...) the heading shows at most.
+FACT = 60
+#: How many cells of the title, and of the line of facts, the heading shows at most.
+HEAD = 120
+
 
 def _facts_line(facts) -> str:
     """"Skyline Strike · hardpoint · 4v4 · best of 3 · EU · PC · SCRIM" (what is known)."""
@@ -46,7 +52,7 @@ def _facts_line(facts) -> str:
         facts.get("platform"),
         facts.get("matchType"),
     ]
-    return " · ".join(p for p in parts if p)
+    return " · ".join(shorten(clean(p), FACT) for p in parts if p)
 
 
 class TeamBattlesScreen(Screen[None]):
@@ -105,11 +111,12 @@ class TeamBattlesScreen(Screen[None]):
         yield Footer()
 
     def _head(self, offer: Offer) -> Text:
+        """The title and the facts, cut so that together they never take the whole screen."""
         text = Text()
         text.append("Challenge  " if self.is_challenge else "Open match  ", style="bold")
-        text.append_text(plain(offer.title, "bold"))
+        text.append_text(plain(offer.title, "bold", limit=HEAD))
         text.append("\n")
-        text.append_text(plain(_facts_line(offer.facts), "dim"))
+        text.append_text(plain(_facts_line(offer.facts), "dim", limit=HEAD))
         return text
 
     def on_mount(self) -> None:
@@ -132,12 +139,12 @@ class TeamBattlesScreen(Screen[None]):
             try:
                 found = await backend.acceptance_facts(self.key[1])
             except BackendError as exc:
-                self.load_error = clean(exc.message)
+                self.load_error = brief(exc.message, MESSAGE)
             else:
                 self.facts = {f.team.id: f for f in eligible_teams(found)}
                 if not self.facts:
                     game = entry.offer.facts.get("game", "this game") if entry else "this game"
-                    self.load_error = f"You lead no team that can answer this: none of your teams plays {clean(game)}."
+                    self.load_error = f"You lead no team that can answer this: none of your teams plays {brief(game, FACT)}."
         if self.load_error is not None:
             loading.update(Text(self.load_error, style="bold red"))
             self._validate()
@@ -283,7 +290,7 @@ class TeamBattlesScreen(Screen[None]):
                     if text:
                         text.append("\n")
                     text.append("✖ ", style="bold red")
-                    text.append_text(plain(v.details))
+                    text.append_text(plain(v.details, limit=MESSAGE))
             elif self.sent_note is None:
                 text.append("✔ ", style="bold green")
                 text.append("Ready to send: every rule is met.")
@@ -294,8 +301,9 @@ class TeamBattlesScreen(Screen[None]):
         if self.busy:
             status.update(Text("Sending…", style="italic"))
         elif self.error is not None:
-            words = Text("Refused: ", style="bold red")
-            words.append_text(plain(self.error))
+            words = Text(no_wrap=True, overflow="ellipsis")
+            words.append("Refused: ", style="bold red")
+            words.append_text(plain(self.error, limit=MESSAGE))
             status.update(words)
         elif entry is not None and entry.closed is not None:
             status.update(plain(entry.closed.outcome or entry.closed.status, "bold"))
@@ -349,9 +357,9 @@ class TeamBattlesScreen(Screen[None]):
             note = await backend.accept(entry.offer.id, draft)
         except BackendError as exc:
             self.error = clean(exc.message)
-            self.notify(clean(exc.message), title="Not accepted", severity="error", markup=False)
+            self.notify(brief(exc.message, MESSAGE), title="Not accepted", severity="error", markup=False)
         else:
-            self.sent_note = clean(note) if note else "Sent."
+            self.sent_note = brief(note, MESSAGE) if note else "Sent."
             self.lobby.answered(self.key, self.sent_note)
             self.notify(self.sent_note, markup=False)
         finally:
@@ -365,7 +373,7 @@ class TeamBattlesScreen(Screen[None]):
         entry = self.entry
         assert entry is not None
         question = Text("Refuse ")
-        question.append_text(plain(entry.offer.title, "bold"))
+        question.append_text(plain(entry.offer.title, "bold", limit=BRIEF))
         question.append("?\n\nThe challenger is told; the match will not be played.")
         reason = self.query_one("#reason", FormInput).value or None
 
@@ -387,9 +395,9 @@ class TeamBattlesScreen(Screen[None]):
             note = await backend.reject(entry.offer.id, reason)
         except BackendError as exc:
             self.error = clean(exc.message)
-            self.notify(clean(exc.message), title="Not refused", severity="error", markup=False)
+            self.notify(brief(exc.message, MESSAGE), title="Not refused", severity="error", markup=False)
         else:
-            self.sent_note = clean(note) if note else "Refused."
+            self.sent_note = brief(note, MESSAGE) if note else "Refused."
             self.lobby.answered(self.key, self.sent_note)
         finally:
             self.busy = False

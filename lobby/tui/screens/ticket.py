@@ -16,7 +16,7 @@ from textual.widgets.selection_list import Selection
 
 from lobby.adapters.errors import BackendError
 from lobby.domain.offers import Offer
-from lobby.tui.safe import clean, plain
+from lobby.tui.safe import BRIEF, MESSAGE, brief, clean, plain
 from lobby.tui.store import REQUIRES_ACCEPTANCE, Entry, Key
 from lobby.tui.widgets.big_countdown import BigCountdown
 
@@ -32,6 +32,8 @@ CONNECTION_FACTS = (
     ("player_sessions", "player sessions"),
     ("connection", "connect to"),
 )
+#: How many cells of one fact (a configuration, an address...) the screen shows at most.
+FACT = 80
 #: Facts shown under the title, when present.
 HEAD_FACTS = (("configuration", "configuration"), ("match", "match"), ("deadline", "deadline"))
 
@@ -55,7 +57,7 @@ def connection_details(offer: Offer) -> Text:
             if text:
                 text.append(" · ")
             text.append(f"{label} ")
-            text.append_text(plain(value, "bold"))
+            text.append_text(plain(value, "bold", limit=FACT))
     return text
 
 
@@ -67,7 +69,7 @@ def outcome_words(entry: Entry, *, expired: bool, error: str | None) -> tuple[Te
         text = Text()
         if closed.status == "COMPLETED":
             text.append("Placed. ", style="bold")
-            text.append_text(plain(closed.outcome))
+            text.append_text(plain(closed.outcome, limit=MESSAGE))
             details = connection_details(offer)
             if details:
                 text.append("\n")
@@ -75,11 +77,11 @@ def outcome_words(entry: Entry, *, expired: bool, error: str | None) -> tuple[Te
             return text, "-good"
         heading, tone = CLOSED_WORDS.get(closed.status, (closed.status.replace("_", " ").capitalize() + ".", "-bad"))
         text.append(f"{heading} ", style="bold")
-        text.append_text(plain(closed.outcome))
+        text.append_text(plain(closed.outcome, limit=MESSAGE))
         return text, tone
     if error is not None:
         text = Text("The service refused the answer: ", style="bold")
-        text.append_text(plain(error))
+        text.append_text(plain(error, limit=MESSAGE))
         return text, "-bad"
     status = offer.status
     if status == "COMPLETED":
@@ -97,11 +99,11 @@ def outcome_words(entry: Entry, *, expired: bool, error: str | None) -> tuple[Te
     if status in ("CANCELLED", "TIMED_OUT", "FAILED"):
         reason = offer.facts.get("reason") or offer.facts.get("status_reason") or ""
         text = Text(f"{status.replace('_', ' ').capitalize()}. ", style="bold")
-        text.append_text(plain(reason or "The ticket is no longer matchmaking."))
+        text.append_text(plain(reason or "The ticket is no longer matchmaking.", limit=MESSAGE))
         return text, "-bad"
     if status == REQUIRES_ACCEPTANCE and entry.answered:
         text = Text()
-        text.append_text(plain(entry.answer_note or "Answer sent."))
+        text.append_text(plain(entry.answer_note or "Answer sent.", limit=MESSAGE))
         if offer.progress is not None:
             accepted, total = offer.progress
             text.append(f" Waiting for the others: {accepted}/{total} accepted.")
@@ -109,7 +111,7 @@ def outcome_words(entry: Entry, *, expired: bool, error: str | None) -> tuple[Te
     if expired:
         return Text("Expired: the time to answer is over.", style="bold"), "-bad"
     if status != REQUIRES_ACCEPTANCE:
-        return plain(f"The ticket is {status.replace('_', ' ').lower()}."), "-info"
+        return plain(f"The ticket is {status.replace('_', ' ').lower()}.", limit=FACT), "-info"
     return Text("Choose who you answer for, then Accept (a) or Reject (r)."), "-info"
 
 
@@ -164,7 +166,7 @@ class TicketScreen(Screen[None]):
     def _head(self, offer: Offer) -> Text:
         text = Text()
         text.append("FlexMatch ticket  ", style="bold")
-        text.append_text(plain(offer.title, "bold"))
+        text.append_text(plain(offer.title, "bold", limit=BRIEF))
         facts = [(label, offer.facts[name]) for name, label in HEAD_FACTS if offer.facts.get(name)]
         facts.insert(0, ("ticket", offer.id))
         line = Text("\n", style="dim")
@@ -172,7 +174,7 @@ class TicketScreen(Screen[None]):
             if i:
                 line.append(" · ", style="dim")
             line.append(f"{label} ", style="dim")
-            line.append_text(plain(value))
+            line.append_text(plain(value, limit=FACT))
         text.append_text(line)
         return text
 
@@ -287,7 +289,7 @@ class TicketScreen(Screen[None]):
         from lobby.tui.screens.confirm import ConfirmScreen
 
         question = Text("Reject this match for ")
-        question.append_text(plain(", ".join(players), "bold"))
+        question.append_text(plain(", ".join(players), "bold", limit=BRIEF))
         question.append(
             "?\n\nA rejection drops the match for everyone; a ticket with a player who "
             "rejected is cancelled and leaves matchmaking."
@@ -317,11 +319,11 @@ class TicketScreen(Screen[None]):
                 note = await backend.reject(entry.offer.id, tuple(players))
         except BackendError as exc:
             self.error = clean(exc.message)
-            self.notify(clean(exc.message), title="Answer not recorded", severity="error", markup=False)
+            self.notify(brief(exc.message, MESSAGE), title="Answer not recorded", severity="error", markup=False)
         else:
             self.lobby.answered(self.key, clean(note) if note else None)
             verb = "Accepted" if accept else "Rejected"
-            self.notify(f"{verb} for {clean(', '.join(players))}.", markup=False)
+            self.notify(f"{verb} for {brief(', '.join(players))}.", markup=False)
         finally:
             self.busy = False
 

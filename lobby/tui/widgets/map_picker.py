@@ -58,7 +58,7 @@ class MapPicker(Vertical):
         selections = []
         for map_id in self.pool:
             released = self.released.get(map_id, False)
-            prompt = Text(clean(map_id))
+            prompt = Text(clean(map_id), no_wrap=True, overflow="ellipsis")
             if not released:
                 prompt.append("  not released", style="italic dim")
             selections.append(Selection(prompt, map_id, False, disabled=not released))

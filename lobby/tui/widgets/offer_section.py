@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import RowKey
@@ -72,6 +73,7 @@ class OfferSection(Vertical, can_focus=False):
         self._current_widths: list[int] = []
         self._placeholder: Text | str = ""
         self._placeholder_shown: tuple[object, ...] = ("",)
+        self._subtitle = ""
 
     def compose(self) -> ComposeResult:
         table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=False, cell_padding=1)
@@ -100,7 +102,7 @@ class OfferSection(Vertical, can_focus=False):
         table.clear(columns=True)
         self._add_columns(table, widths)
         self._order = []
-        self.show(list(self._entries.values()), self._placeholder, subtitle=self.border_subtitle or "")
+        self.show(list(self._entries.values()), self._placeholder, subtitle=self._subtitle)
 
     def on_mount(self) -> None:
         self.border_title = self.title
@@ -141,7 +143,9 @@ class OfferSection(Vertical, can_focus=False):
         self.set_class(not wanted, "-empty")
         self.set_class(bool(wanted), "-full")
         self.border_title = f"{self.title} ({len(wanted)})" if wanted else self.title
-        self.border_subtitle = subtitle
+        if subtitle != self._subtitle:  # literal text: a filter value is the network's
+            self._subtitle = subtitle
+            self.border_subtitle = Content(subtitle)
 
     def tick(self) -> None:
         live = [c for c in self.columns if c.live]
