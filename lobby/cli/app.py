@@ -79,30 +79,19 @@ async def _built(name: str, build: Callable[[], OfferBackend]) -> OfferBackend:
         return FailedBackend(name, exc)
 
 
-def _shared_transport():
-    """The HTTP transport for the console's FlexMatch backend: httpx's own, which TeamBattles
-    has loaded already. Its few calls gain nothing from the faster aiohttp transport the
-    adapter picks by default, whose import alone costs more start-up time than the whole
-    TeamBattles adapter. None when the environment names a proxy: the client then picks the
-    transports that honour it."""
-    import urllib.request
-
-    import httpx
-
-    proxies = urllib.request.getproxies()
-    if any(proxies.get(k) for k in ("http", "https", "all")):
-        return None
-    return httpx.AsyncHTTPTransport()
-
-
 async def _flexmatch(
     profile: Profile, *, emulator_url: str | None, players: Iterable[str] | None = None
 ) -> OfferBackend:
     """The FlexMatch backend, its adapter imported in a worker thread (botocore)."""
     flexmatch = await _in_thread(lambda: _import(FLEXMATCH))
+    # httpx's own transport, which TeamBattles has loaded already (with its TLS context): these
+    # few calls gain nothing from the faster aiohttp transport the adapter picks by default,
+    # whose import alone costs more start-up time than the whole TeamBattles adapter.
+    from lobby.adapters.transports import shared_transport
+
     try:
         backend: OfferBackend = await flexmatch.open_backend(
-            profile, emulator_url=emulator_url, players=players, transport=await _in_thread(_shared_transport)
+            profile, emulator_url=emulator_url, players=players, transport=await _in_thread(shared_transport)
         )
     except BackendError as exc:
         return FailedBackend("flexmatch", exc)
@@ -194,7 +183,11 @@ def demo_app(emulator_url: str, *, players: Iterable[str], key: str, user: str) 
             tb = _import(TEAMBATTLES)
             from lobby.adapters.teambattles.keys import check_key
 
-            client = tb.TeamBattlesClient(emulator_url + "/api/v1", check_key(key, "the demo scenario"))
+            from lobby.adapters.transports import shared_transport
+
+            client = tb.TeamBattlesClient(
+                emulator_url + "/api/v1", check_key(key, "the demo scenario"), transport=shared_transport()
+            )
             backend: OfferBackend = tb.TeamBattlesBackend(
                 client, requests=tb.RequestStore("demo"), user=user, feed_url=emulator_url
             )

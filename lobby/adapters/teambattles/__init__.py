@@ -17,6 +17,7 @@ from lobby.adapters.teambattles.backend import TeamBattlesBackend
 from lobby.adapters.teambattles.client import TeamBattlesClient
 from lobby.adapters.teambattles.keys import ApiKey, load_api_key
 from lobby.adapters.teambattles.requests import AcceptanceRecord, RequestStore
+from lobby.adapters.transports import shared_transport
 from lobby.config import Settings
 
 __all__ = [
@@ -61,7 +62,7 @@ def open_backend(
     tb = profile.teambattles
     api, feed = endpoints(profile.kind, tb.base_url)
     key = load_api_key(name, tb.key_file)
-    client = TeamBattlesClient(api, key, transport=transport)
+    client = TeamBattlesClient(api, key, transport=transport if transport is not None else shared_transport())
     return TeamBattlesBackend(
         client,
         requests=RequestStore(name, requests_path),

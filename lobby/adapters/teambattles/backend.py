@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -40,6 +41,7 @@ from lobby.adapters.errors import (
 from lobby.adapters.feed import EventFeed, FeedEvent, FeedState
 from lobby.adapters.teambattles import models as m
 from lobby.adapters.teambattles.client import TeamBattlesClient, new_idempotency_key
+from lobby.adapters.transports import shared_transport
 from lobby.adapters.teambattles.requests import (
     AcceptanceRecord,
     RequestStore,
@@ -210,6 +212,8 @@ class TeamBattlesBackend:
         #: The event stream's state while :meth:`changes` follows it (None when polling).
         self.feed_state: FeedState | None = None
         self.feed_live = asyncio.Event()
+        #: Idempotency keys of submissions whose outcome is unknown, by match and body.
+        self._unsettled: dict[tuple[str, str], str] = {}
 
     def __repr__(self) -> str:
         return f"TeamBattlesBackend({self.client!r}, user={self.user!r})"
@@ -542,8 +546,17 @@ class TeamBattlesBackend:
                 "it is answered by accepting or refusing the challenge, not with a request."
             )
         body = acceptance_body(draft)
-        key = new_idempotency_key()
-        answer = await self.client.create_acceptance(match.id, body, idempotency_key=key)
+        # A submission that failed without an answer may have been applied: sending the same
+        # request again reuses its key, so the service replays its answer instead of refusing
+        # a second request (and the acceptance id is not lost).
+        same = (match.id, json.dumps(body.wire(), sort_keys=True))
+        key = self._unsettled.pop(same, None) or new_idempotency_key()
+        try:
+            answer = await self.client.create_acceptance(match.id, body, idempotency_key=key)
+        except BackendError as error:
+            if error.retryable:
+                self._unsettled[same] = key
+            raise
         record = self.requests.add(
             AcceptanceRecord(
                 acceptance_id=answer.acceptance_id,
@@ -711,7 +724,8 @@ class TeamBattlesBackend:
         requests are brought up to date first, so nothing between is missed)."""
         mine = await self._context()
         timeout = httpx.Timeout(10.0, read=None)
-        async with httpx.AsyncClient(transport=self._feed_transport, timeout=timeout) as http:
+        transport = self._feed_transport if self._feed_transport is not None else shared_transport()
+        async with httpx.AsyncClient(transport=transport, timeout=timeout) as http:
             start = 0
             try:
                 health = await http.get(url.rstrip("/") + "/_emulator/health")
