@@ -112,14 +112,22 @@ def emulator(tmp_path: Path) -> Iterator[Server]:
 
 
 def stream(url: str, source: str) -> list[tuple[str, dict[str, Any]]]:
+    """The events of one service, oldest first; read unfiltered, so the last event (of
+    whichever service) ends the read."""
     last = httpx.get(url + "/_emulator/health").json()["lastEventId"]
     out: list[tuple[str, dict[str, Any]]] = []
     with httpx.Client(timeout=30) as client:
-        with connect_sse(client, "GET", f"{url}/_emulator/events?source={source}") as events:
+        with connect_sse(client, "GET", f"{url}/_emulator/events") as events:
             for sse in events.iter_sse():
-                if sse.data:
-                    out.append((sse.event, sse.json()))
-                if sse.id and int(sse.id) >= last:
+                if not sse.data:  # a keep-alive comment
+                    continue
+                payload = sse.json()
+                teambattles = payload.get("event") == sse.event and "data" in payload
+                if (source == "teambattles") == teambattles and (
+                    teambattles or payload.get("source") == source
+                ):
+                    out.append((sse.event, payload))
+                if int(sse.id) >= last:
                     break
     return out
 

@@ -144,14 +144,17 @@ def tb_stream(url: str) -> dict[str, list[tuple[int, str, dict[str, Any]]]]:
     out: dict[str, list[tuple[int, str, dict[str, Any]]]] = defaultdict(list)
     ids: list[int] = []
     with httpx.Client(timeout=10) as client:
-        with connect_sse(client, "GET", f"{url}/_emulator/events?source=teambattles") as source:
+        # Unfiltered, so the last event (of whichever service) ends the read.
+        with connect_sse(client, "GET", f"{url}/_emulator/events") as source:
             for sse in source.iter_sse():
-                if not sse.data:
+                if not sse.data:  # a keep-alive comment
                     continue
                 payload = sse.json()
-                ids.append(int(sse.id))
-                out[payload["data"]["match"]["id"]].append((ids[-1], sse.event, payload["data"]))
-                if ids[-1] >= last:
+                if payload.get("event") == sse.event and "data" in payload:  # a TeamBattles one
+                    ids.append(int(sse.id))
+                    match_id = payload["data"]["match"]["id"]
+                    out[match_id].append((ids[-1], sse.event, payload["data"]))
+                if int(sse.id) >= last:
                     break
     assert ids == sorted(set(ids)), "event ids must only grow"
     return out
@@ -402,11 +405,15 @@ def gamelift_stream(url: str) -> list[dict[str, Any]]:
     last = httpx.get(url + "/_emulator/health").json()["lastEventId"]
     out: list[dict[str, Any]] = []
     with httpx.Client(timeout=10) as client:
-        with connect_sse(client, "GET", f"{url}/_emulator/events?source=aws.gamelift") as source:
+        # Unfiltered, so the last event (of whichever service) ends the read.
+        with connect_sse(client, "GET", f"{url}/_emulator/events") as source:
             for sse in source.iter_sse():
-                if sse.data:
-                    out.append(sse.json())
-                if sse.id and int(sse.id) >= last:
+                if not sse.data:  # a keep-alive comment
+                    continue
+                payload = sse.json()
+                if payload.get("source") == "aws.gamelift":
+                    out.append(payload)
+                if int(sse.id) >= last:
                     break
     return out
 
