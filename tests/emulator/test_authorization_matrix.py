@@ -2,7 +2,8 @@
 caller, each cell with its exact status and error code (or success).
 
 The callers live in a scenario of their own. Every key that tests one property of the key
-(expired, revoked, free plan, developer-app kind, a missing scope, a read-only scope level) is
+(expired, revoked, free plan, developer-app kind, no scopes at all, only the discovery scope, a
+read-only scope level) is
 owned by the captain of Alpha, so that property is the only thing standing between the call and
 success. The role callers (plain member, co-captain, captain, owner of Alpha's organization)
 hold full personal Pro keys, so their role is the only thing that differs; the outsider is the
@@ -59,7 +60,8 @@ CALLERS: dict[str, str | None] = {
     "revoked": "Bearer tb_matrix_revoked_0000001",
     "free plan": "Bearer tb_matrix_free_plan_00001",
     "dev-app": "Bearer tb_matrix_developer_app_01",
-    "no scope": "Bearer tb_matrix_discover_only_01",
+    "no scopes": "Bearer tb_matrix_no_scopes_000001",
+    "discover only": "Bearer tb_matrix_discover_only_01",
     "read-only": "Bearer tb_matrix_read_only_000001",
     "member": "Bearer tb_matrix_member_00000001",
     "co-captain": "Bearer tb_matrix_co_captain_00001",
@@ -75,6 +77,7 @@ KEYS = [
     _key("tb_matrix_revoked_0000001", "u_cap", revoked=True),
     _key("tb_matrix_free_plan_00001", "u_cap", plan="free"),
     _key("tb_matrix_developer_app_01", "u_cap", kind="developer-app", plan="studio"),
+    {"key": "tb_matrix_no_scopes_000001", "owner": "u_cap", "scopes": {}},
     {
         "key": "tb_matrix_discover_only_01",
         "owner": "u_cap",
@@ -327,27 +330,27 @@ HIDE = "403 error_profile_private"  # a private team shows itself to its members
 COLUMNS = tuple(CALLERS)
 # fmt: off
 MATRIX: dict[str, tuple[str, ...]] = {
-    #                                    no key  malformed  unknown  expired  revoked  free   dev-app  no scope  read-only  member  co-capt  captain  org owner  outsider
-    "GET /games":                        (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      OK,       OK,        OK,     OK,      OK,      OK,        OK),
-    "POST /matches/discover":            (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      OK,       OK,        OK,     OK,      OK,      OK,        OK),
-    "POST /user/matches":                (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
-    "GET /user/ongoing-matches":         (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
-    "GET /matches/{id}":                 (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
-    "GET /matches/{id} (draft)":         (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      OK,        GONE),
-    "GET /matches/{id}/players":         (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
-    "POST accept":                       (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
-    "POST approve":                      (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
-    "POST decline":                      (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
-    "POST challenges/accept":            (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
-    "POST challenges/refuse":            (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
-    "POST create":                       (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
-    "POST publish":                      (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        GONE),
-    "POST cancel":                       (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
-    "GET /teams/{id}":                   (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
-    "GET /teams/{id}/members":           (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
-    "GET /teams/{id} (private)":         (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      HIDE,      HIDE),
-    "GET /teams/{id}/members (private)": (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      HIDE,      HIDE),
-    "GET /users/{id}/teams":             (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
+    #                                    no key  malformed  unknown  expired  revoked  free   dev-app  no scopes  discover  read-only  member  co-capt  captain  org owner  outsider
+    "GET /games":                        (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      OK,        OK,       OK,        OK,     OK,      OK,      OK,        OK),
+    "POST /matches/discover":            (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,     OK,       OK,        OK,     OK,      OK,      OK,        OK),
+    "POST /user/matches":                (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
+    "GET /user/ongoing-matches":         (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
+    "GET /matches/{id}":                 (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
+    "GET /matches/{id} (draft)":         (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      OK,        GONE),
+    "GET /matches/{id}/players":         (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
+    "POST accept":                       (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,     SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
+    "POST approve":                      (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,     SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
+    "POST decline":                      (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,     SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
+    "POST challenges/accept":            (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,     SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
+    "POST challenges/refuse":            (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,     SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
+    "POST create":                       (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,     SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
+    "POST publish":                      (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,     SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        GONE),
+    "POST cancel":                       (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,     SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
+    "GET /teams/{id}":                   (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
+    "GET /teams/{id}/members":           (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
+    "GET /teams/{id} (private)":         (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      HIDE,      HIDE),
+    "GET /teams/{id}/members (private)": (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      HIDE,      HIDE),
+    "GET /users/{id}/teams":             (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
 }
 # fmt: on
 
