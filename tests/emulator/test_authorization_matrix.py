@@ -3,9 +3,8 @@ caller, each cell with its exact status and error code (or success).
 
 The callers live in a scenario of their own. Every key that tests one property of the key
 (expired, revoked, free plan, developer-app kind, no scopes at all, only the discovery scope, a
-read-only scope level) is
-owned by the captain of Alpha, so that property is the only thing standing between the call and
-success. The role callers (plain member, co-captain, captain, owner of Alpha's organization)
+read-only scope level) is owned by the captain of Alpha, so that property is the only thing
+standing between the call and success. The role callers (plain member, co-captain, captain, owner of Alpha's organization)
 hold full personal Pro keys, so their role is the only thing that differs; the outsider is the
 captain of the other team, Beta, acting on Alpha's side of things.
 
@@ -61,7 +60,7 @@ CALLERS: dict[str, str | None] = {
     "free plan": "Bearer tb_matrix_free_plan_00001",
     "dev-app": "Bearer tb_matrix_developer_app_01",
     "no scopes": "Bearer tb_matrix_no_scopes_000001",
-    "discover only": "Bearer tb_matrix_discover_only_01",
+    "discover": "Bearer tb_matrix_discover_only_01",  # matches.public_matches:read only
     "read-only": "Bearer tb_matrix_read_only_000001",
     "member": "Bearer tb_matrix_member_00000001",
     "co-captain": "Bearer tb_matrix_co_captain_00001",
