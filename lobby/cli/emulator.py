@@ -34,6 +34,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="allow POST /_emulator/clock to move the emulator's clock forward (for tests)",
     )
+    p.add_argument(
+        "--faults",
+        metavar="RATE[,KIND...]",
+        default=None,
+        help="inject faults into that share of FlexMatch and TeamBattles calls (0..1); kinds: "
+        "500, 503, throttle, slow, drop (default: all). Also settable at /_emulator/faults",
+    )
+    p.add_argument("--fault-seed", type=int, default=None, help="seed of the fault decisions")
+    p.add_argument(
+        "--fault-delay",
+        type=float,
+        default=0.5,
+        metavar="SECONDS",
+        help="how late a 'slow' fault answers (default: 0.5)",
+    )
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     p.set_defaults(func=run_emulator)
 
@@ -76,7 +91,11 @@ def run_emulator(args: argparse.Namespace) -> int:
     from lobby.emulator.server import serve
 
     config = _config(
-        args, verify_sigv4=args.verify_sigv4, time_travel=args.time_travel, bots=args.bots
+        args,
+        verify_sigv4=args.verify_sigv4,
+        time_travel=args.time_travel,
+        bots=args.bots,
+        **_fault_options(args),
     )
     try:
         serve(
@@ -89,6 +108,25 @@ def run_emulator(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     return 0
+
+
+def _fault_options(args: argparse.Namespace) -> dict[str, object]:
+    """EmulatorConfig fields from --faults, --fault-seed and --fault-delay."""
+    from lobby.cli import CliError
+    from lobby.emulator.faults import FaultError, parse_flag
+
+    if args.fault_seed is not None and args.fault_seed < 0:
+        raise CliError("--fault-seed must not be negative.")
+    if not 0.0 <= args.fault_delay <= 60.0:
+        raise CliError("--fault-delay must be between 0 and 60 seconds.")
+    options: dict[str, object] = {"fault_seed": args.fault_seed, "fault_delay": args.fault_delay}
+    if args.faults is not None:
+        try:
+            rate, kinds = parse_flag(args.faults)
+        except FaultError as exc:
+            raise CliError(str(exc)) from None
+        options.update(fault_rate=rate, fault_kinds=kinds)
+    return options
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from lobby import __version__
 from lobby.domain.clock import Clock, OffsetClock
-from lobby.emulator import flexmatch, teambattles
+from lobby.emulator import faults, flexmatch, teambattles
 from lobby.emulator.events import GAMELIFT, TEAMBATTLES
 from lobby.emulator.runtime import EmulatorConfig, Runtime
-from lobby.emulator.scenario import load_scenario
+from lobby.emulator.scenario import Scenario, load_scenario
 
 
 def create_app(config: EmulatorConfig, *, clock: Clock | None = None) -> FastAPI:
@@ -48,15 +48,28 @@ def create_app(config: EmulatorConfig, *, clock: Clock | None = None) -> FastAPI
     )
     app.state.runtime = runtime
     _install_control_routes(app, runtime)
+    faults.install(app, _fault_injector(config, scenario))
     flexmatch.install(app, runtime, scenario.flexmatch)
     teambattles.install(app, runtime, scenario.teambattles)
     return app
 
 
-def serving_app(app: FastAPI) -> flexmatch.FastPath:
+def serving_app(app: FastAPI) -> faults.FaultLayer:
     """What uvicorn serves for an app from :func:`create_app`: the app itself, with GameLift's
-    POST routes dispatched ahead of FastAPI's middleware stack."""
-    return flexmatch.fast_path(app)
+    POST routes dispatched ahead of FastAPI's middleware stack, all behind fault injection
+    (which passes every call through untouched unless faults are turned on)."""
+    return faults.FaultLayer(flexmatch.fast_path(app), app.state.faults)
+
+
+def _fault_injector(config: EmulatorConfig, scenario: Scenario) -> faults.FaultInjector:
+    settings = faults.FaultSettings(
+        rate=config.fault_rate,
+        kinds=config.fault_kinds,  # type: ignore[arg-type]
+        seed=config.fault_seed,
+        delay_seconds=config.fault_delay,
+        after_share=config.fault_after_share,
+    )
+    return faults.FaultInjector(settings, rate_limit=scenario.teambattles.rate_limits.ip.burst)
 
 
 def _install_control_routes(app: FastAPI, runtime: Runtime) -> None:

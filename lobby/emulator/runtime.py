@@ -37,6 +37,16 @@ class EmulatorConfig(BaseModel):
     )
     bots: bool = Field(default=False, description="Run the scenario's demo bots.")
     public_host: str = "127.0.0.1"
+    # Fault injection (lobby.emulator.faults): off unless fault_rate > 0.
+    fault_rate: float = Field(default=0.0, ge=0.0, le=1.0, description="Share of calls hit.")
+    fault_kinds: tuple[str, ...] = Field(
+        default=("500", "503", "throttle", "slow", "drop"), description="Which faults to inject."
+    )
+    fault_seed: int | None = Field(default=None, description="Seed of the fault decisions.")
+    fault_delay: float = Field(default=0.5, ge=0.0, le=60.0, description="Delay of a slow answer.")
+    fault_after_share: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Share of faults that strike after execution."
+    )
 
 
 @dataclass
