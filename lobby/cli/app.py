@@ -74,9 +74,22 @@ async def _in_thread(work: Callable[[], T]) -> T:
 async def _built(name: str, build: Callable[[], OfferBackend]) -> OfferBackend:
     """The backend ``build`` makes in a worker thread, or a FailedBackend saying why not."""
     try:
-        return await _in_thread(build)
+        return await _in_thread(lambda: _opened(build()))
     except BackendError as exc:
         return FailedBackend(name, exc)
+
+
+def _opened(backend: OfferBackend) -> OfferBackend:
+    """``backend`` with its local records (TeamBattles "my requests") opened already, in this
+    worker thread: the first opening creates the file and its tables, disk writes the event
+    loop would otherwise wait for before showing the first offers."""
+    records = getattr(getattr(backend, "requests", None), "all", None)
+    if callable(records):
+        try:
+            records()
+        except Exception:  # a broken local record: the app copes with it when it reads them
+            pass
+    return backend
 
 
 async def _flexmatch(
