@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import ValidationError
 
-from lobby.adapters.errors import BackendError, ProtocolError
+from lobby.adapters.errors import BackendError, InvalidRequest, ProtocolError, Unavailable
 from lobby.adapters.flexmatch import faults
 from lobby.adapters.flexmatch.signing import CredentialSource, SigV4
 from lobby.adapters.flexmatch.wire import (
@@ -46,6 +46,7 @@ from lobby.adapters.flexmatch.wire import (
 )
 from lobby.adapters.retry import RetryPolicy, RetryQuota, with_retries
 from lobby.domain.clock import SystemClock, skew_from_server_date
+from lobby.domain.flexmatch import TicketStatus
 
 M = TypeVar("M", bound=Wire)
 
@@ -96,6 +97,8 @@ class FlexMatchClient:
         self.skew = 0.0
         #: Requests sent, retries included (for tests and benches).
         self.requests = 0
+        #: Answers whose last call gave up after a lost answer: applied or not, unknown.
+        self._unsettled: dict[tuple[str, frozenset[str]], None] = {}
 
     def __repr__(self) -> str:
         return f"FlexMatchClient(endpoint={self.endpoint!r}, region={self.region!r})"
@@ -132,8 +135,16 @@ class FlexMatchClient:
 
     # --- the one call path --------------------------------------------------------------------
 
-    async def call(self, operation: str, request: Wire | None, response_model: type[M]) -> M:
-        """Send ``operation`` with retries and parse the answer into ``response_model``."""
+    async def call(
+        self,
+        operation: str,
+        request: Wire | None,
+        response_model: type[M],
+        *,
+        failures: list[BackendError] | None = None,
+    ) -> M:
+        """Send ``operation`` with retries and parse the answer into ``response_model``
+        (``failures``, when given, collects the failure of each attempt, the last one included)."""
         body = b"{}" if request is None else json.dumps(request.to_wire(), separators=(",", ":")).encode()
         headers = {"Content-Type": CONTENT_TYPE, "X-Amz-Target": TARGET_PREFIX + operation}
 
@@ -149,7 +160,15 @@ class FlexMatchClient:
                 )
             return self._parse(operation, response, response_model)
 
-        return await with_retries(once, self.retry, sleep=self._sleep, quota=self.quota)
+        async def tracked() -> M:
+            try:
+                return await once()
+            except BackendError as error:
+                if failures is not None:
+                    failures.append(error)
+                raise
+
+        return await with_retries(tracked, self.retry, sleep=self._sleep, quota=self.quota)
 
     @staticmethod
     def _parse(operation: str, response: httpx.Response, model: type[M]) -> M:
@@ -231,7 +250,14 @@ class FlexMatchClient:
         player_ids: Sequence[str],
         acceptance_type: AcceptanceType | str = AcceptanceType.ACCEPT,
     ) -> None:
-        """ACCEPT or REJECT for some players of a ticket. Safe to retry: a repeated answer is harmless."""
+        """ACCEPT or REJECT for some players of a ticket. Safe to retry: a repeated answer is harmless.
+
+        An ACCEPT whose answer was lost (a broken connection, a 5xx) may have been applied, and
+        may even have completed the match, so that the retry (or the next call for the same
+        players, when this one gave up) is refused because the ticket has moved on. Then the
+        ticket decides: if it is PLACING or COMPLETED with these players, every player accepted,
+        these included, and the acceptance stands.
+        """
         request = self._request(
             "AcceptMatch",
             AcceptMatchRequest,
@@ -239,7 +265,39 @@ class FlexMatchClient:
             player_ids=list(player_ids),
             acceptance_type=acceptance_type,
         )
-        await self.call("AcceptMatch", request, Empty)
+        failures: list[BackendError] = []
+        answer = (ticket_id, frozenset(request.player_ids))
+        try:
+            await self.call("AcceptMatch", request, Empty, failures=failures)
+        except InvalidRequest:
+            lost_answer = answer in self._unsettled or any(
+                isinstance(f, Unavailable) for f in failures[:-1]
+            )
+            self._unsettled.pop(answer, None)
+            if request.acceptance_type is not AcceptanceType.ACCEPT or not lost_answer:
+                raise
+            if not await self._went_ahead(ticket_id, request.player_ids):
+                raise
+        except BackendError:
+            if any(isinstance(f, Unavailable) for f in failures):
+                self._unsettled[answer] = None
+                while len(self._unsettled) > 1000:
+                    del self._unsettled[next(iter(self._unsettled))]
+            raise
+        else:
+            self._unsettled.pop(answer, None)
+
+    async def _went_ahead(self, ticket_id: str, player_ids: Sequence[str]) -> bool:
+        """Whether the ticket's match was accepted by everyone, ``player_ids`` included."""
+        try:
+            found = await self.describe_matchmaking([ticket_id])
+        except BackendError:
+            return False
+        return any(
+            t.status in (TicketStatus.PLACING, TicketStatus.COMPLETED)
+            and set(player_ids) <= set(t.player_ids)
+            for t in found
+        )
 
     async def iter_matchmaking_configurations(
         self,
