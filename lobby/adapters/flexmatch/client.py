@@ -273,26 +273,35 @@ class FlexMatchClient:
             lost_answer = answer in self._unsettled or any(
                 isinstance(f, Unavailable) for f in failures[:-1]
             )
-            self._unsettled.pop(answer, None)
             if request.acceptance_type is not AcceptanceType.ACCEPT or not lost_answer:
+                self._unsettled.pop(answer, None)
                 raise
-            if not await self._went_ahead(ticket_id, request.player_ids):
+            went_ahead = await self._went_ahead(ticket_id, request.player_ids, answer)
+            self._unsettled.pop(answer, None)
+            if not went_ahead:
                 raise
         except BackendError:
             if any(isinstance(f, Unavailable) for f in failures):
-                self._unsettled[answer] = None
-                while len(self._unsettled) > 1000:
-                    del self._unsettled[next(iter(self._unsettled))]
+                self._unsettle(answer)
             raise
         else:
             self._unsettled.pop(answer, None)
 
-    async def _went_ahead(self, ticket_id: str, player_ids: Sequence[str]) -> bool:
-        """Whether the ticket's match was accepted by everyone, ``player_ids`` included."""
+    def _unsettle(self, answer: tuple[str, frozenset[str]]) -> None:
+        self._unsettled[answer] = None
+        while len(self._unsettled) > 1000:
+            del self._unsettled[next(iter(self._unsettled))]
+
+    async def _went_ahead(
+        self, ticket_id: str, player_ids: Sequence[str], answer: tuple[str, frozenset[str]]
+    ) -> bool:
+        """Whether the ticket's match was accepted by everyone, ``player_ids`` included. When
+        the ticket cannot be read, the outcome stays unknown: that failure is raised."""
         try:
             found = await self.describe_matchmaking([ticket_id])
         except BackendError:
-            return False
+            self._unsettle(answer)
+            raise
         return any(
             t.status in (TicketStatus.PLACING, TicketStatus.COMPLETED)
             and set(player_ids) <= set(t.player_ids)
