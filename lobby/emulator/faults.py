@@ -243,7 +243,7 @@ class FaultLayer:
         self.injector = injector
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or self.injector.settings.rate <= 0.0:  # off: no cost
             return await self.app(scope, receive, send)
         service = _service_of(scope)
         if service is None:
