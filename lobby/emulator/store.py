@@ -2,17 +2,31 @@
 
 One connection, guarded by a lock, used from the server's event loop (and from tests' threads).
 WAL journaling with synchronous=NORMAL: a committed transaction survives a killed process.
-Each component declares its schema as an ordered list of migrations, applied once.
+Checkpoints (copying the WAL back into the database file, with its fsyncs) run on a thread of
+their own, off the path of the requests. Each component declares its schema as an ordered list
+of migrations, applied once.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger("lobby.emulator.store")
+
+#: Commits between two checkpoints asked of the background checkpointer.
+CHECKPOINT_EVERY = 100
+#: WAL pages past which the writing connection checkpoints by itself: a backstop for a load so
+#: steady that the background checkpoints never catch up with the end of the WAL (SQLite can
+#: only start the WAL over once all of it is back in the database file).
+FALLBACK_CHECKPOINT_PAGES = 16384
+#: What a WAL that grew under load is cut back to once it starts over.
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 
 class Store:
@@ -27,9 +41,15 @@ class Store:
         self._after_commit: list[Callable[[], None]] = []
         self._after_rollback: list[Callable[[], None]] = []
         self._transaction = _Transaction(self)
+        self._checkpointer: _Checkpointer | None = None
+        self._commits = 0
         with self._lock:
             if self.path != ":memory:":
-                self._conn.execute("PRAGMA journal_mode=WAL")
+                mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                if str(mode).lower() == "wal":
+                    self._conn.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_CHECKPOINT_PAGES}")
+                    self._conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
+                    self._checkpointer = _Checkpointer(self.path)
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.execute("PRAGMA busy_timeout=5000")
@@ -110,6 +130,11 @@ class Store:
                     self._rolled_back()
                     raise
                 self._after_rollback.clear()
+                if self._checkpointer is not None:
+                    self._commits += 1
+                    if self._commits >= CHECKPOINT_EVERY:
+                        self._commits = 0
+                        self._checkpointer.request()
                 callbacks, self._after_commit = self._after_commit, []
                 for callback in callbacks:
                     callback()
@@ -151,8 +176,77 @@ class Store:
             )
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         with self._lock:
             self._conn.close()
+
+
+class _Checkpointer:
+    """Copies the WAL back into the database file, on its own thread and connection.
+
+    SQLite's automatic checkpoint runs inside the COMMIT that crosses its threshold, on the
+    writer's thread, so its copy and fsyncs would stall every request queued behind that one.
+    Here the writer only counts commits and wakes this thread, whose PASSIVE checkpoint never
+    blocks the writer: it copies what was committed when it started, while new commits go on
+    being appended to the WAL. Durability does not depend on it: a transaction is in the WAL
+    before COMMIT returns. The thread starts on the first request and ends after a quiet spell.
+    """
+
+    IDLE_SECONDS = 30.0
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._wanted = threading.Event()
+        self._guard = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closing = False
+
+    def request(self) -> None:
+        self._wanted.set()
+        if self._thread is not None:
+            return
+        with self._guard:
+            if self._thread is None and not self._closing:
+                self._thread = threading.Thread(
+                    target=self._run, name="lobby-store-checkpoint", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout=1000")
+            while True:
+                if not self._wanted.wait(self.IDLE_SECONDS):
+                    with self._guard:
+                        if not self._wanted.is_set():
+                            self._thread = None
+                            return
+                self._wanted.clear()
+                if self._closing:
+                    return
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as exc:  # the next request tries again
+                    log.warning("WAL checkpoint failed: %s", exc)
+        except sqlite3.Error as exc:
+            log.warning("the WAL checkpointer could not open the database: %s", exc)
+        finally:
+            if conn is not None:
+                conn.close()
+            with self._guard:
+                if self._thread is threading.current_thread():
+                    self._thread = None
+
+    def close(self) -> None:
+        with self._guard:
+            self._closing = True
+            thread = self._thread
+        self._wanted.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(10)
 
 
 class _Transaction:
