@@ -394,7 +394,9 @@ async def test_a_hostile_filter_value_and_the_command_palette_are_literal():
         await pilot.pause()
         await pilot.press("ctrl+p")
         await pilot.press(*"jump")
-        await pilot.pause(0.3)
+        from textual.command import CommandList
+
+        await until(pilot, lambda: app.screen.query_one(CommandList).option_count == 4)  # the four open offers
         assert "[@click=app.quit]quit[/]" in H.screen_text(app)
         H.assert_inert(app)
         assert app.is_running

@@ -32,8 +32,11 @@ CONNECTION_FACTS = (
     ("player_sessions", "player sessions"),
     ("connection", "connect to"),
 )
-#: How many cells of one fact (a configuration, an address...) the screen shows at most.
+#: How many cells of one fact (a configuration, an address...), of the title, and of a
+#: sentence from the server the screen shows at most: at 80x24 the buttons stay on screen.
 FACT = 80
+TITLE = 120
+OUTCOME = 160
 #: Facts shown under the title, when present.
 HEAD_FACTS = (("configuration", "configuration"), ("match", "match"), ("deadline", "deadline"))
 
@@ -69,7 +72,7 @@ def outcome_words(entry: Entry, *, expired: bool, error: str | None) -> tuple[Te
         text = Text()
         if closed.status == "COMPLETED":
             text.append("Placed. ", style="bold")
-            text.append_text(plain(closed.outcome, limit=MESSAGE))
+            text.append_text(plain(closed.outcome, limit=OUTCOME))
             details = connection_details(offer)
             if details:
                 text.append("\n")
@@ -77,11 +80,11 @@ def outcome_words(entry: Entry, *, expired: bool, error: str | None) -> tuple[Te
             return text, "-good"
         heading, tone = CLOSED_WORDS.get(closed.status, (closed.status.replace("_", " ").capitalize() + ".", "-bad"))
         text.append(f"{heading} ", style="bold")
-        text.append_text(plain(closed.outcome, limit=MESSAGE))
+        text.append_text(plain(closed.outcome, limit=OUTCOME))
         return text, tone
     if error is not None:
         text = Text("The service refused the answer: ", style="bold")
-        text.append_text(plain(error, limit=MESSAGE))
+        text.append_text(plain(error, limit=OUTCOME))
         return text, "-bad"
     status = offer.status
     if status == "COMPLETED":
@@ -99,11 +102,11 @@ def outcome_words(entry: Entry, *, expired: bool, error: str | None) -> tuple[Te
     if status in ("CANCELLED", "TIMED_OUT", "FAILED"):
         reason = offer.facts.get("reason") or offer.facts.get("status_reason") or ""
         text = Text(f"{status.replace('_', ' ').capitalize()}. ", style="bold")
-        text.append_text(plain(reason or "The ticket is no longer matchmaking.", limit=MESSAGE))
+        text.append_text(plain(reason or "The ticket is no longer matchmaking.", limit=OUTCOME))
         return text, "-bad"
     if status == REQUIRES_ACCEPTANCE and entry.answered:
         text = Text()
-        text.append_text(plain(entry.answer_note or "Answer sent.", limit=MESSAGE))
+        text.append_text(plain(entry.answer_note or "Answer sent.", limit=OUTCOME))
         if offer.progress is not None:
             accepted, total = offer.progress
             text.append(f" Waiting for the others: {accepted}/{total} accepted.")
@@ -166,7 +169,7 @@ class TicketScreen(Screen[None]):
     def _head(self, offer: Offer) -> Text:
         text = Text()
         text.append("FlexMatch ticket  ", style="bold")
-        text.append_text(plain(offer.title, "bold", limit=BRIEF))
+        text.append_text(plain(offer.title, "bold", limit=TITLE))
         facts = [(label, offer.facts[name]) for name, label in HEAD_FACTS if offer.facts.get(name)]
         facts.insert(0, ("ticket", offer.id))
         line = Text("\n", style="dim")

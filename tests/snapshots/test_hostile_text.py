@@ -1,0 +1,269 @@
+"""Pictures of hostile network text, at 80x24 and 120x40: it shows literally (markup as typed,
+escape sequences and control characters gone), long strings are cut with "…", rows keep their
+height, and wide, right-to-left and combining characters keep the columns in line.
+
+Deterministic: a frozen clock, the fixed in-memory backend, recorded moderation events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import hostile as H
+import pytest
+from doubles import T0, FixedBackend, FixedTeamBattles, challenge, open_match, settle, ticket
+
+from lobby.adapters.moderation import Board, ReplaySource
+from lobby.adapters.moderation.synthetic import flexmatch_event, match_doc, sample_lobby, teambattles_event
+from lobby.domain.clock import FrozenClock
+from lobby.domain.offers import OfferKind, OfferUpdated
+from lobby.tui.app import LobbyApp
+from lobby.tui.moderator.app import ModeratorApp
+
+SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
+MOD_T0 = 1_767_268_800.0  # 2026-01-01 12:00:00 UTC
+TEAM_NAMES = {
+    "t_owls": H.TEAM_NAMES["t_owls"],
+    "t_tigers": H.BIDI,
+    "t_wolves": H.WIDE + " " + H.ZALGO,
+}
+
+
+class HostileTeamBattles(FixedTeamBattles):
+    """The demo's teams, renamed by their owners to something hostile."""
+
+    async def acceptance_facts(self, match_id):
+        found = await super().acceptance_facts(match_id)
+        return [
+            dataclasses.replace(f, team=dataclasses.replace(f.team, name=TEAM_NAMES[f.team.id])) for f in found
+        ]
+
+
+def hostile_lobby(note: str = "Recorded."):
+    flex = [
+        ticket("t-1", title=H.everything(), players=(H.NAME, H.LONG, H.ZALGO, H.BIDI), configuration=H.LONG, match=H.OSC),
+        ticket("t-2", title=H.LONG, players=(H.WIDE,), seconds=60),
+    ]
+    c = challenge()
+    tb = [
+        c.model_copy(update={"title": H.MARKUP + " " + H.OSC, "facts": {**c.facts, "challengedTeam": H.NAME}}),
+        open_match("m-101", H.everything(), minutes=95, game=H.WIDE, region="[b]EU[/b]"),
+        open_match("m-102", H.LONG, minutes=120, game=H.ZALGO, region=H.BIDI),
+        open_match("m-103", H.CSI + H.CONTROLS + " scrim", minutes=30, game=H.LONG, region=H.CSI + "NA", size=2, game_id="gm_irontide", mode="siege"),
+    ]
+    fm = FixedBackend("flexmatch", flex, note=note)
+    tbb = HostileTeamBattles(tb, note=note)
+    app = LobbyApp([fm, tbb], clock=FrozenClock(T0), profile="emulator", still=True)
+    return app, fm, tbb
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_hostile_home(snap_compare, size):
+    """Every section, a filter on a hostile value, and an answered offer in "my requests"."""
+    app, _, _ = hostile_lobby()
+
+    async def run_before(pilot):
+        await pilot.pause()
+        pilot.app.answered((OfferKind.TEAMBATTLES_MATCH, "m-102"), H.MARKUP + H.LONG)
+        pilot.app.set_filters({"region": "[b]EU[/b]"})
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_hostile_ticket(snap_compare, size):
+    app, _, _ = hostile_lobby()
+    assert snap_compare(app, press=["enter"], terminal_size=SIZES[size])
+
+
+def test_hostile_ticket_answered(snap_compare):
+    """A ten-thousand-character title, and the server's note after an answer, cut."""
+    app, _, _ = hostile_lobby(note=H.MARKUP + " " + H.OSC + " " + H.LONG)
+
+    async def run_before(pilot):
+        await pilot.press("down", "enter", "a")
+        await settle(pilot, pilot.app.screen)
+
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=run_before)
+
+
+def test_hostile_reject_confirmation(snap_compare):
+    app, _, _ = hostile_lobby()
+    assert snap_compare(app, press=["enter", "r"], terminal_size=SIZES["80x24"])
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_hostile_teambattles_form(snap_compare, size):
+    """The heading, the team names, and the server's note after sending."""
+    app, _, _ = hostile_lobby(note=H.MARKUP + " " + H.OSC + " " + H.LONG)
+
+    async def run_before(pilot):
+        await pilot.pause()
+        pilot.app.open_offer((OfferKind.TEAMBATTLES_MATCH, "m-101"))
+        await pilot.pause()
+        screen = pilot.app.screen
+        await settle(pilot, screen)
+        await pilot.press("a", "down", "a", "down", "a", "down", "a")
+        await pilot.press("ctrl+s")
+        await settle(pilot, screen)
+        pilot.app.clear_notifications()
+        await pilot.pause()
+        screen.query_one("#tb-form").scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)
+
+
+def test_hostile_team_choice(snap_compare):
+    """The team picker open: every team name literal, one line each."""
+    app, _, _ = hostile_lobby()
+
+    async def run_before(pilot):
+        await pilot.pause()
+        pilot.app.open_offer((OfferKind.TEAMBATTLES_CHALLENGE, "c-1"))
+        await pilot.pause()
+        screen = pilot.app.screen
+        await settle(pilot, screen)
+        screen.query_one("#tb-form").scroll_home(animate=False, immediate=True)
+        screen.query_one("#team").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZES["120x40"], run_before=run_before)
+
+
+def test_hostile_toast(snap_compare):
+    """A challenge arrives with a hostile, ten-thousand-character title."""
+    app, _, tbb = hostile_lobby()
+
+    async def run_before(pilot):
+        await pilot.pause()
+        arrival = challenge("c-2").model_copy(update={"title": H.MARKUP + " " + H.OSC + " " + H.LONG})
+        tbb.queue.put_nowait(OfferUpdated(offer=arrival))
+        async with asyncio.timeout(10):
+            while not pilot.app.screen.query("Toast"):
+                await pilot.pause(0.02)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=run_before)
+
+
+async def palette_shows(pilot, hits: int) -> None:
+    """Wait until the palette lists ``hits`` commands (it searches in the background)."""
+    from textual.command import CommandList
+
+    async with asyncio.timeout(10):
+        while pilot.app.screen.query_one(CommandList).option_count != hits:
+            await pilot.pause(0.05)
+    await pilot.pause()
+
+
+def test_hostile_command_palette(snap_compare):
+    app, _, _ = hostile_lobby()
+
+    async def run_before(pilot):
+        await pilot.pause()
+        await pilot.press("ctrl+p", *"jump")
+        await palette_shows(pilot, 6)  # the six open offers
+
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=run_before)
+
+
+# --- the moderator's console ---------------------------------------------------------------------
+
+
+def hostile_events() -> list[dict]:
+    t0 = MOD_T0
+    spec = lambda ticket_id, players, team=None: (ticket_id, t0 - 50, [(p, team, None) for p in players])  # noqa: E731
+    red = spec("t-evil-red", [H.NAME, H.MARKUP, H.LONG], "red")
+    blue = spec("t-evil-blue" + H.CSI, [H.WIDE, H.ZALGO, H.BIDI], "blue")
+    events = [
+        flexmatch_event("MatchmakingSearching", uid="h1", time=t0 - 50, tickets=[red], configuration="ranked-5v5"),
+        flexmatch_event("MatchmakingSearching", uid="h2", time=t0 - 48, tickets=[blue], configuration="ranked-5v5"),
+        flexmatch_event(
+            "PotentialMatchCreated", uid="h3", time=t0 - 20, tickets=[red, blue], matchId="m-" + H.OSC,
+            acceptanceRequired=True, acceptanceTimeout=45,
+        ),  # fmt: skip
+        flexmatch_event(
+            "MatchmakingCancelled", uid="h4", time=t0 - 5, tickets=[spec("t-evil-gone", [H.CONTROLS])],
+            reason="CANCELLED", message=H.everything() + " " + H.LONG,
+        ),  # fmt: skip
+    ]
+    evil = match_doc("tbm_evil", creator=("t_evil", H.TEAM_NAMES["t_vipers"]), game=H.BIDI, mode=H.CSI + "hp", created=t0 - 900, scheduled=t0 + 1800)
+    events.append(teambattles_event("match.created", uid="w1", time=t0 - 900, match=evil))
+    gone = {**evil, "id": "tbm_evil_gone", "status": "CANCELLED"}
+    events.append(teambattles_event("match.cancelled", uid="w2", time=t0 - 30, match=gone, reason=H.MARKUP + " " + H.LONG))
+    return sample_lobby(t0)[:6] + events
+
+
+def moderator():
+    replay = ReplaySource(hostile_events(), description="emulator at http://127.0.0.1:8000")
+    return ModeratorApp(replay, clock=FrozenClock(MOD_T0), board=Board(), still=True), replay
+
+
+def settled(replay, *keys: str):
+    async def run_before(pilot) -> None:
+        async with asyncio.timeout(10):
+            await replay.drained.wait()
+        pilot.app.screen.frame(figures=True)
+        await pilot.pause()
+        if keys:
+            await pilot.press(*keys)
+        await pilot.pause()
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_hostile_moderator_table(snap_compare, size):
+    app, replay = moderator()
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=settled(replay, "f"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_hostile_moderator_timeline(snap_compare, size):
+    """The proposed match of hostile players: facts and timeline."""
+    app, replay = moderator()
+
+    async def run_before(pilot) -> None:
+        await settled(replay, "f")(pilot)
+        screen = pilot.app.screen
+        row = next(i for i, r in enumerate(screen.model) if r.id == "t-evil-red")
+        for _ in range(row):
+            await pilot.press("down")
+        await pilot.press("enter")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)
+
+
+def test_hostile_moderator_cancelled_timeline(snap_compare):
+    """A ten-thousand-character reason, cut in the facts and in the timeline."""
+    app, replay = moderator()
+
+    async def run_before(pilot) -> None:
+        await settled(replay, "f")(pilot)
+        screen = pilot.app.screen
+        row = next(i for i, r in enumerate(screen.model) if r.id == "tbm_evil_gone")
+        for _ in range(row):
+            await pilot.press("down")
+        await pilot.press("enter")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=run_before)
+
+
+def test_the_pictures_hold_no_escape_or_control_character():
+    from pathlib import Path
+
+    pictures = sorted((Path(__file__).parent / "__snapshots__" / "test_hostile_text").glob("*.svg"))
+    assert len(pictures) >= 16
+    for svg in pictures:
+        text = svg.read_text("utf-8")
+        found = [c for c in H.FORBIDDEN if c in text]
+        assert not found, f"{svg.name} holds {found!r}"
+        assert "pwned" not in text and "cHduZWQ" not in text, svg.name  # OSC payloads are gone
+    home = (pictures[0].parent / "test_hostile_home[120x40].svg").read_text("utf-8")
+    assert "[@click=app.quit]quit[/]" in home.replace("&#160;", " ")
