@@ -4,11 +4,15 @@ Backends are built here (the TUI only knows the OfferBackend Protocol). One that
 built (no key, no running emulator) still appears in the app, failed, with the sentence saying
 why, so the other backend stays usable.
 
-Start-up: the console paints before any adapter is imported. The adapter packages (httpx,
-pydantic wire models, botocore: most of lobby's import time) are then imported in a worker
-thread, TeamBattles first (the lighter), and each backend is handed to the app as soon as it is
-built, so TeamBattles offers show while FlexMatch is still loading. Both talk through httpx's
-own transport, so aiohttp is never imported by the console.
+Start-up (tests/bench/test_bench_startup.py measures it): the console paints before any
+adapter is imported. The adapter packages (httpx, pydantic wire models, botocore: most of
+lobby's import time) are then imported in a worker thread, TeamBattles first (the lighter), and
+each backend is handed to the app as soon as it is built, so TeamBattles offers show while
+FlexMatch is still loading (FlexMatch is built once they are on screen). Both talk through
+httpx's own transport over one TLS context (lobby.adapters.transports), so aiohttp is never
+imported by the console; optional imports the console never needs are skipped
+(:data:`UNUSED_IMPORTS`), and the cyclic garbage collector waits until start-up is over
+(:func:`start_up_over`).
 """
 
 from __future__ import annotations
