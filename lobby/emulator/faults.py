@@ -204,7 +204,7 @@ class FaultInjector:
                 {"n": self._count, "service": service, "method": method, "path": path,
                  "kind": kind, "phase": phase}
             )  # fmt: skip
-        log.info("fault %s (%s) on %s %s", kind, phase, method, path)
+        log.info("fault %s (%s) on %s %r", kind, phase, method, path)
         return Fault(kind, phase, service)
 
     def snapshot(self) -> dict[str, Any]:
