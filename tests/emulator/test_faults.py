@@ -282,6 +282,15 @@ def test_cli_flags_turn_faults_on(tmp_path: Path):
         assert (shown["rate"], shown["kinds"], shown["seedInUse"], shown["delaySeconds"]) == (
             0.25, ["500", "drop"], 9, 0.1,
         )  # fmt: skip
+        statuses = []
+        for _ in range(20):
+            try:
+                statuses.append(httpx.get(url + "/api/v1/games", headers=AUTH, timeout=HANG).status_code)
+            except httpx.RemoteProtocolError:
+                statuses.append(0)
+        shown = httpx.get(url + "/_emulator/faults", timeout=HANG).json()
+        assert shown["calls"]["teambattles"] == 20
+        assert statuses.count(200) == 20 - shown["total"] and 0 < shown["total"] < 20
     finally:
         proc.terminate()
         proc.wait(HANG)
