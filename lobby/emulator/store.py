@@ -5,6 +5,14 @@ WAL journaling with synchronous=NORMAL: a committed transaction survives a kille
 Checkpoints (copying the WAL back into the database file, with its fsyncs) run on a thread of
 their own, off the path of the requests. Each component declares its schema as an ordered list
 of migrations, applied once.
+
+Group commit: requests served on the event loop may run inside :meth:`Store.grouped`. Their
+transactions are then savepoints of one shared transaction (a :class:`CommitGroup`), committed
+once by :meth:`Store.commit_group` when the loop gets to it, so requests that arrive together
+share one COMMIT. A request answers only once its group has committed (so what was answered
+200 is in the WAL, as before). Whatever else touches the store while a group is open (another
+request outside ``grouped``, the scheduler, an event stream, another thread) commits the group
+first, so nobody ever reads or builds on what is not committed yet.
 """
 
 from __future__ import annotations
@@ -41,6 +49,13 @@ class Store:
         self._after_commit: list[Callable[[], None]] = []
         self._after_rollback: list[Callable[[], None]] = []
         self._transaction = _Transaction(self)
+        #: The open group transaction (it holds the lock once more until it commits), the
+        #: thread running a grouped request now (0: none), whether the current outermost
+        #: transaction is a savepoint of the group, and the callback counts when it began.
+        self._group: CommitGroup | None = None
+        self._grouping = 0
+        self._savepoint = False
+        self._marks = (0, 0)
         self._checkpointer: _Checkpointer | None = None
         self._commits = 0
         with self._lock:
@@ -92,6 +107,41 @@ class Store:
         and rolls back otherwise."""
         return self._transaction
 
+    def grouped(self) -> _Grouped:
+        """Run the transactions of one request (on this thread, within the ``with``) as
+        savepoints of the open group transaction; see :class:`CommitGroup`."""
+        return _Grouped(self)
+
+    @property
+    def group(self) -> CommitGroup | None:
+        """The group transaction not committed yet, if any."""
+        return self._group
+
+    def commit_group(self, group: CommitGroup) -> None:
+        """Commit ``group`` if it is still open (nothing to do if something committed it)."""
+        with self._lock:
+            if self._group is group and not self._depth:
+                self._flush()
+
+    def _flush(self) -> None:
+        """Commit the open group (the lock is held), then tell its requests how it went."""
+        group = self._group
+        assert group is not None
+        self._group = None
+        failed = False
+        try:
+            try:
+                self._conn.execute("COMMIT")
+            except BaseException:
+                failed = True
+                log.exception("a group commit failed; its requests are answered with an error")
+                self._rolled_back()
+            else:
+                self._committed()
+        finally:
+            self._lock.release()  # the group's own hold
+            group._finish(failed)
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the current transaction commits (now, if there is none)."""
         with self._lock:
@@ -111,7 +161,18 @@ class Store:
         self._lock.acquire()
         if self._depth == 0:
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
+                if self._grouping and self._grouping == threading.get_ident():
+                    if self._group is None:
+                        self._conn.execute("BEGIN IMMEDIATE")
+                        self._lock.acquire()  # held by the group until it commits
+                        self._group = CommitGroup()
+                    self._conn.execute("SAVEPOINT grouped")
+                    self._savepoint = True
+                    self._marks = (len(self._after_commit), len(self._after_rollback))
+                else:
+                    if self._group is not None:
+                        self._flush()
+                    self._conn.execute("BEGIN IMMEDIATE")
             except BaseException:
                 self._lock.release()
                 raise
@@ -123,25 +184,56 @@ class Store:
             self._depth -= 1
             if self._depth:
                 return
-            if not failed:
+            if self._savepoint:
+                self._savepoint = False
+                self._end_savepoint(failed)
+            elif not failed:
                 try:
                     self._conn.execute("COMMIT")
                 except BaseException:
                     self._rolled_back()
                     raise
-                self._after_rollback.clear()
-                if self._checkpointer is not None:
-                    self._commits += 1
-                    if self._commits >= CHECKPOINT_EVERY:
-                        self._commits = 0
-                        self._checkpointer.request()
-                callbacks, self._after_commit = self._after_commit, []
-                for callback in callbacks:
-                    callback()
+                self._committed()
             else:
                 self._rolled_back()
         finally:
             self._lock.release()
+
+    def _committed(self) -> None:
+        self._after_rollback.clear()
+        if self._checkpointer is not None:
+            self._commits += 1
+            if self._commits >= CHECKPOINT_EVERY:
+                self._commits = 0
+                self._checkpointer.request()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
+
+    def _end_savepoint(self, failed: bool) -> None:
+        """End a grouped request's transaction: keep it in the group, or undo just it (and
+        run just its after-rollback callbacks)."""
+        if not failed:
+            self._conn.execute("RELEASE grouped")
+            return
+        commit_mark, rollback_mark = self._marks
+        undone = self._after_rollback[rollback_mark:]
+        del self._after_commit[commit_mark:]
+        del self._after_rollback[rollback_mark:]
+        try:
+            self._conn.execute("ROLLBACK TO grouped")
+            self._conn.execute("RELEASE grouped")
+        except BaseException:
+            # The group's transaction is in doubt: give it up entirely.
+            group, self._group = self._group, None
+            self._rolled_back()
+            if group is not None:
+                self._lock.release()
+                group._finish(True)
+            raise
+        finally:
+            for callback in undone:
+                callback()
 
     def _rolled_back(self) -> None:
         try:
@@ -155,10 +247,14 @@ class Store:
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
+            if self._group is not None and self._grouping != threading.get_ident():
+                self._flush()
             return self._conn.execute(sql, params).fetchall()
 
     def query_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
         with self._lock:
+            if self._group is not None and self._grouping != threading.get_ident():
+                self._flush()
             return self._conn.execute(sql, params).fetchone()
 
     # --- small key/value metadata --------------------------------------------------------------
@@ -178,8 +274,60 @@ class Store:
     def close(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.close()
-        with self._lock:
+        # A group left open by an event loop that is gone would hold the lock forever.
+        held = self._lock.acquire(timeout=10)
+        try:
+            if held and self._group is not None:
+                self._flush()
             self._conn.close()
+        finally:
+            if held:
+                self._lock.release()
+
+
+class CommitGroup:
+    """One transaction shared by the requests that ran (in :meth:`Store.grouped`) while it was
+    open. It ends with one COMMIT; ``failed`` says whether that commit failed (then none of its
+    requests' changes were kept)."""
+
+    __slots__ = ("done", "failed", "scheduled", "_listeners")
+
+    def __init__(self) -> None:
+        self.done = False
+        self.failed = False
+        #: Set by whoever arranged for :meth:`Store.commit_group` to be called.
+        self.scheduled = False
+        self._listeners: list[Callable[[], None]] = []
+
+    def when_done(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the group has committed or failed (now, if it has)."""
+        if self.done:
+            callback()
+        else:
+            self._listeners.append(callback)
+
+    def _finish(self, failed: bool) -> None:
+        self.done = True
+        self.failed = failed
+        listeners, self._listeners = self._listeners, []
+        for callback in listeners:
+            callback()
+
+
+class _Grouped:
+    __slots__ = ("_store", "_outer")
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._outer = 0
+
+    def __enter__(self) -> None:
+        self._outer = self._store._grouping
+        self._store._grouping = threading.get_ident()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> bool:
+        self._store._grouping = self._outer
+        return False
 
 
 class _Checkpointer:

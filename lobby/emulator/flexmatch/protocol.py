@@ -7,6 +7,9 @@
   CBOR map with ``__type`` (the shape id) and ``message``; timestamps are CBOR tag 1.
 
 Both decode the body, hand it to :meth:`FlexMatchService.invoke` and encode what comes back.
+Operations run inside :meth:`Store.grouped`: requests that arrive together share one COMMIT,
+scheduled on the event loop right after them, and each answers once that commit is done (a
+failed group commit answers 500 InternalServiceException, as nothing of the request was kept).
 They are plain ASGI callables mounted as Starlette routes, without request/response objects,
 because AcceptMatch is on the hot path of every console. Nothing a client sends can produce a
 500: unreadable bodies, unknown operations and wrong content types are 4xx answers in the
@@ -16,6 +19,7 @@ InternalServiceException.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -34,6 +38,7 @@ from lobby.emulator.flexmatch.errors import (
 from lobby.emulator.flexmatch.notifications import random_uuid
 from lobby.emulator.flexmatch.service import FlexMatchService
 from lobby.emulator.flexmatch.sigv4 import SigV4Verifier
+from lobby.emulator.store import CommitGroup
 
 log = logging.getLogger("lobby.emulator.flexmatch")
 
@@ -77,6 +82,20 @@ async def _reply(send: Send, status: int, body: bytes, headers: list[tuple[bytes
     await send({"type": "http.response.body", "body": body})
 
 
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+async def _committed(group: CommitGroup) -> bool:
+    """Wait until ``group`` has committed; False if its commit failed."""
+    if not group.done:
+        waiter = asyncio.get_running_loop().create_future()
+        group.when_done(lambda: _wake(waiter))
+        await waiter
+    return not group.failed
+
+
 def _headers(scope: Scope, *names: bytes) -> list[bytes | None]:
     """The values of the wanted (lower-case) headers, None for absent ones."""
     found: list[bytes | None] = [None] * len(names)
@@ -89,6 +108,7 @@ def _headers(scope: Scope, *names: bytes) -> list[bytes | None]:
 class _Endpoint:
     def __init__(self, service: FlexMatchService, verifier: SigV4Verifier | None) -> None:
         self.service = service
+        self.store = service.store
         self.model = service.model
         self.operations = frozenset(service.model.operations)
         self.verifier = verifier
@@ -97,12 +117,22 @@ class _Endpoint:
         if self.verifier is not None:
             self.verifier.verify(Request(scope), body)
 
+    def _pending(self) -> CommitGroup | None:
+        """The group transaction the request just ran in (or read from), its commit scheduled
+        on the event loop after the requests already waiting to run."""
+        group = self.store.group
+        if group is not None and not group.scheduled:
+            group.scheduled = True
+            asyncio.get_running_loop().call_soon(self.store.commit_group, group)
+        return group
+
 
 class JsonEndpoint(_Endpoint):
     """AWS JSON 1.1 at ``POST /``."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = random_uuid().encode()
+        group = None
         try:
             body = await _read_body(receive)
             self._verify(scope, body)
@@ -128,7 +158,11 @@ class JsonEndpoint(_Endpoint):
                     raise SerializationException("The request body is not valid JSON.") from None
             else:
                 params = {}
-            output = self.service.invoke(operation, params)
+            try:
+                with self.store.grouped():
+                    output = self.service.invoke(operation, params)
+            finally:
+                group = self._pending()
             content = json.dumps(output, separators=(",", ":")).encode() if output else b"{}"
             status = 200
             headers = [_JSON_TYPE_HEADER, (b"x-amzn-requestid", request_id)]
@@ -138,6 +172,11 @@ class JsonEndpoint(_Endpoint):
             log.exception("FlexMatch request failed")
             status, content, headers = self._error(
                 InternalServiceException("The emulator failed while handling the request."),
+                request_id,
+            )
+        if group is not None and not await _committed(group):
+            status, content, headers = self._error(
+                InternalServiceException("The emulator failed to store the request's changes."),
                 request_id,
             )
         await _reply(send, status, content, headers)
@@ -158,6 +197,7 @@ class CborEndpoint(_Endpoint):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = random_uuid().encode()
+        group = None
         try:
             body = await _read_body(receive)
             self._verify(scope, body)
@@ -183,7 +223,11 @@ class CborEndpoint(_Endpoint):
                     raise SerializationException("The request body is not valid CBOR.") from None
             else:
                 params = {}
-            output = self.service.invoke(operation, params)
+            try:
+                with self.store.grouped():
+                    output = self.service.invoke(operation, params)
+            finally:
+                group = self._pending()
             content = cbor2.dumps(self.model.to_cbor(operation, output))
             status = 200
         except GameLiftError as exc:
@@ -192,6 +236,10 @@ class CborEndpoint(_Endpoint):
         except Exception:
             log.exception("FlexMatch request failed")
             error = InternalServiceException("The emulator failed while handling the request.")
+            status = error.status
+            content = cbor2.dumps({"__type": SHAPE_NAMESPACE + error.code, "message": error.message})
+        if group is not None and not await _committed(group):
+            error = InternalServiceException("The emulator failed to store the request's changes.")
             status = error.status
             content = cbor2.dumps({"__type": SHAPE_NAMESPACE + error.code, "message": error.message})
         headers = [_CBOR_TYPE_HEADER, _SMITHY_HEADER, (b"x-amzn-requestid", request_id)]
