@@ -1,0 +1,127 @@
+"""The TeamBattles routes fuzzed from the committed contract (schemathesis), past the key check
+with a demo key and at it with bad and missing keys. A small derandomized run: the full campaign
+is tests/bench/test_bench_fuzz.py. Each case must pass the contract's response checks and ours
+(see fuzz_teambattles_helpers); findings are listed in the failure message."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from fuzz_teambattles_helpers import (
+    AUTHS,
+    CHECKS,
+    NOT_SERVED,
+    Campaign,
+    contract_schema,
+    operations,
+    our_checks,
+    run_teambattles,
+)
+from schemathesis.core.transport import Response
+
+from lobby.emulator.runtime import EmulatorConfig
+from lobby.emulator.server import EmulatorThread
+
+#: Cases per (route, generation mode): with the Pro key, and then with the other auths.
+EXAMPLES = int(os.environ.get("LOBBY_FUZZ_TB_EXAMPLES", "16"))
+
+
+@pytest.fixture(scope="module")
+def emulator_url() -> Iterator[str]:
+    with EmulatorThread(EmulatorConfig()) as emu:
+        yield emu.url
+
+
+def _assert_clean(campaign: Campaign, at_least: int) -> None:
+    assert not campaign.findings, "\n" + campaign.report()
+    assert campaign.total >= at_least, campaign.report()
+
+
+def test_every_served_route_of_the_contract_is_fuzzed():
+    served = {op.definition.raw["operationId"] for op in operations()}
+    every = {r.ok().definition.raw["operationId"] for r in contract_schema().get_all_operations()}
+    assert served == every - NOT_SERVED
+    assert len(served) == 17
+
+
+def test_fuzz_past_the_key_check(emulator_url):
+    campaign = run_teambattles(emulator_url, examples=EXAMPLES, auths={"pro": AUTHS["pro"]})
+    _assert_clean(campaign, at_least=17 * 3)
+    # The demo key gets past the key check, and the seeded ids past "not found".
+    seen = {status for (_, status) in campaign.statuses}
+    assert 401 not in seen
+    assert {200, 400, 404} <= seen
+
+
+def test_fuzz_with_bad_missing_and_limited_keys(emulator_url):
+    others = {name: header for name, header in AUTHS.items() if name != "pro"}
+    campaign = run_teambattles(emulator_url, examples=EXAMPLES, auths=others)
+    _assert_clean(campaign, at_least=17 * 3)
+    seen = {status for (_, status) in campaign.statuses}
+    assert {401, 403} <= seen
+
+
+# --- the oracle itself can fail -------------------------------------------------------------------
+
+
+def _response(status: int, body: bytes, content_type: str = "application/json") -> Response:
+    headers = {
+        "content-type": [content_type],
+        "x-ratelimit-limit": ["10"],
+        "x-ratelimit-remaining": ["9"],
+        "x-ratelimit-reset": ["1"],
+    }
+    return Response(
+        status_code=status,
+        headers=headers,
+        content=body,
+        request=_request(),
+        elapsed=0.01,
+        verify=False,
+    )
+
+
+def _request():
+    import requests
+
+    return requests.Request("GET", "http://127.0.0.1/api/v1/games").prepare()
+
+
+def _games_case():
+    op = contract_schema()["/games"]["GET"]
+    return op.Case()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (400, b'{"message": "no code"}', "error_envelope"),
+        (404, b'{"error": "error_not_found", "extra": 1}', "error_envelope"),
+        (403, b'{"error": "error_made_up"}', "error_code"),
+        (404, b"<html>not found</html>", "error_envelope"),
+    ],
+)
+def test_our_checks_flag_a_broken_error_answer(status, body, expected):
+    assert expected in {check for check, _ in our_checks(_response(status, body))}
+
+
+def test_our_checks_pass_a_proper_error_answer():
+    assert list(our_checks(_response(404, b'{"error": "error_not_found", "details": "No."}'))) == []
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (500, b'{"error": "error_internal"}'),  # a server error, even in the envelope
+        (418, b'{"error": "error_not_found"}'),  # a status the route does not list
+        (200, b'{"games": "not a list"}'),  # a body against the listed schema
+    ],
+)
+def test_contract_checks_flag_a_broken_answer(status, body):
+    case = _games_case()
+    with pytest.raises(BaseException) as caught:  # schemathesis raises a group of failures
+        case.validate_response(_response(status, body), checks=CHECKS)
+    assert not isinstance(caught.value, KeyboardInterrupt)
+
