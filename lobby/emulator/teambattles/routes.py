@@ -58,6 +58,8 @@ REGIONS = (
 )
 MATCH_TYPES = ("XP_ONLY", "WAGER")
 MAP_MODES = tuple(m.value for m in MapPreferenceMode)
+#: The latest scheduledAt taken (epoch milliseconds): 9999-12-31T23:59:59.999Z.
+LATEST_SCHEDULED_MS = 253_402_300_799_999
 
 USER_MATCHES_RW = ("matches.user_matches",)
 MATCH_READ = ("matches.user_matches", "matches.team_matches", "matches.org_matches")
@@ -260,6 +262,8 @@ def create_match(call: Call) -> dict[str, Any]:
         bench=b.bench(),
     )
     scheduled_ms = b.number("scheduledAt")
+    if scheduled_ms is not None and scheduled_ms > LATEST_SCHEDULED_MS:
+        raise invalid("scheduledAt is past the end of the year 9999.")
     wager = b.number("wagerAmount", minimum=0)
     if match_type == "WAGER" and not wager:
         raise invalid("A WAGER match needs a wagerAmount above 0.")

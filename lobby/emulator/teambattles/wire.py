@@ -48,8 +48,9 @@ def _reject_constant(name: str) -> Any:
 
 
 def parse_json(raw: bytes, *, required: bool) -> dict[str, Any] | None:
-    """The body as a JSON object; an empty body is None unless the route requires one."""
-    if not raw.strip():
+    """The body as a JSON object; an empty body is None unless the route requires one. A body
+    of whitespace only is not empty: it is not JSON either."""
+    if not raw:
         if required:
             raise invalid("This route needs a JSON object body.")
         return None
@@ -59,7 +60,19 @@ def parse_json(raw: bytes, *, required: bool) -> dict[str, Any] | None:
         raise invalid("The body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise invalid("The body must be a JSON object.")
+    if b"\\u" in raw and not _is_unicode(data):
+        raise invalid("The body is not valid JSON: a string holds a lone UTF-16 surrogate.")
     return data
+
+
+def _is_unicode(data: Any) -> bool:
+    """False when a string anywhere in ``data`` (keys included) holds a lone UTF-16 surrogate,
+    which JSON can escape (\\ud800) but which no UTF-8 text, and so no stored field, can hold."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
