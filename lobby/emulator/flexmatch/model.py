@@ -7,7 +7,8 @@ regular-expression matches, with no re-reading of the model per request.
 
 Checking follows the service's own behaviour:
 
-- members the model does not know are ignored (clients may be newer than the service);
+- members the model does not know are ignored (clients may be newer than the service) and
+  dropped from the request, so none is stored and answered back;
 - ``null`` counts as absent;
 - a value of the wrong JSON/CBOR type is a :class:`SerializationException`;
 - a value of the right type that breaks a constraint (required, length, range, pattern,
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache
@@ -154,12 +156,16 @@ class ServiceModel:
             for member in required:
                 if value.get(member) is None:
                     problems.append(Problem(_join(path, member), "Member must not be null"))
+            unknown = None
             for member, item in value.items():
-                if item is None:
-                    continue
                 sub = members.get(member)
-                if sub is not None:
+                if sub is None:
+                    unknown = (unknown or []) + [member]
+                elif item is not None:
                     sub(item, _join(path, member), problems)
+            if unknown:  # dropped, so that nothing stored from a request can echo them back
+                for member in unknown:
+                    del value[member]
 
         return check
 
@@ -225,6 +231,13 @@ class ServiceModel:
             if type(value) is not str:
                 problems.append(_type_problem(path, "a string", value))
                 return
+            if not value.isascii() and not _is_unicode(value):
+                where = f"'{path}'" if path else "the top level"
+                problems.append(
+                    Problem(path, f"Expected text at {where} but found a string holding a lone"
+                            " UTF-16 surrogate.", is_type=True)
+                )
+                return
             shown = None if sensitive else value
             n = len(value)
             if lo is not None and n < lo:
@@ -249,10 +262,19 @@ class ServiceModel:
     def _integer(self, shape: dict[str, Any], sensitive: bool) -> Checker:
         lo = shape.get("min")
         hi = shape.get("max")
+        bits = 64 if shape["type"] == "long" else 32
+        floor, ceiling = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
 
         def check(value: Any, path: str, problems: list[Problem]) -> None:
             if type(value) is not int:
                 problems.append(_type_problem(path, "an integer", value))
+                return
+            if not floor <= value <= ceiling:
+                where = f"'{path}'" if path else "the top level"
+                problems.append(
+                    Problem(path, f"Expected an integer at {where} but found one outside the"
+                            f" {bits}-bit range.", is_type=True)
+                )
                 return
             if lo is not None and value < lo:
                 problems.append(
@@ -274,7 +296,9 @@ class ServiceModel:
 
     def _number(self, shape: dict[str, Any], sensitive: bool) -> Checker:
         def check(value: Any, path: str, problems: list[Problem]) -> None:
-            if type(value) not in (int, float):
+            if type(value) is float:
+                return
+            if type(value) is not int or not -_DOUBLE_MAX <= value <= _DOUBLE_MAX:
                 problems.append(_type_problem(path, "a number", value))
 
         return check
@@ -332,6 +356,20 @@ class ServiceModel:
                 return None
             return lambda v: {k: value(x) for k, x in v.items()} if isinstance(v, dict) else v
         return None
+
+
+#: The largest integer a double member takes; past it the value has no double.
+_DOUBLE_MAX = int(sys.float_info.max)
+
+
+def _is_unicode(value: str) -> bool:
+    """False for a string holding a lone UTF-16 surrogate (JSON can escape one, e.g. \\ud800):
+    such a string cannot be stored or sent back as UTF-8."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _type_problem(path: str, expected: str, value: Any) -> Problem:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -74,6 +75,29 @@ async def _read_body(receive: Receive) -> bytes:
         message = await receive()
         chunks.append(message.get("body", b""))
     return b"".join(chunks)
+
+
+def _not_json(name: str) -> Any:
+    """NaN, Infinity and -Infinity are not JSON, though Python's parser takes them."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def _dump_json(output: Any) -> bytes:
+    try:
+        return json.dumps(output, separators=(",", ":"), allow_nan=False).encode()
+    except ValueError:  # a double that is NaN or infinite (CBOR carries them): a JSON string
+        return json.dumps(_finite(output), separators=(",", ":")).encode()
+
+
+def _finite(value: Any) -> Any:
+    """AWS JSON writes the doubles JSON has no number for as "NaN", "Infinity", "-Infinity"."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 async def _reply(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
@@ -153,7 +177,7 @@ class JsonEndpoint(_Endpoint):
                 raise UnsupportedMediaTypeException(f"Send the request body as {JSON_CONTENT_TYPE}.")
             if body.strip():
                 try:
-                    params = json.loads(body)
+                    params = json.loads(body, parse_constant=_not_json)
                 except (ValueError, RecursionError):
                     raise SerializationException("The request body is not valid JSON.") from None
             else:
@@ -163,7 +187,7 @@ class JsonEndpoint(_Endpoint):
                     output = self.service.invoke(operation, params)
             finally:
                 group = self._pending()
-            content = json.dumps(output, separators=(",", ":")).encode() if output else b"{}"
+            content = _dump_json(output) if output else b"{}"
             status = 200
             headers = [_JSON_TYPE_HEADER, (b"x-amzn-requestid", request_id)]
         except GameLiftError as exc:

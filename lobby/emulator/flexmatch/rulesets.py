@@ -56,8 +56,16 @@ def parse_rule_set(body: str) -> RuleSet:
     """Read a RuleSetBody; raise :class:`RuleSetError` when it is not a usable rule set."""
     try:
         doc = json.loads(body)
+        # A lone UTF-16 surrogate (escaped, e.g. \\ud800) could not be answered back as text.
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise RuleSetError(
+            "The rule set body is not valid JSON: a string holds a lone UTF-16 surrogate."
+        ) from None
     except ValueError as exc:
         raise RuleSetError(f"The rule set body is not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise RuleSetError("The rule set body is not valid JSON: it nests too deep.") from None
     if not isinstance(doc, dict):
         raise RuleSetError("The rule set body must be a JSON object.")
     version = doc.get("ruleLanguageVersion")
