@@ -244,8 +244,9 @@ def start_up_over() -> None:
 
 #: Optional imports of the console's libraries that the console never needs: httpcore imports
 #: trio whenever it is installed, to support trio event loops (the console runs on asyncio), and
-#: httpx its own command line (click, pygments) whenever those are. About 80 ms of start-up CPU.
-UNUSED_IMPORTS = ("trio", "httpx._main")
+#: h2 for HTTP/2 (no lobby client asks for it), and httpx its own command line (click,
+#: pygments) whenever those are. About 90 ms of start-up CPU.
+UNUSED_IMPORTS = ("trio", "h2", "httpx._main")
 
 
 def skip_unused_imports() -> None:
