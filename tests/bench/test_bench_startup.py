@@ -1,4 +1,4 @@
-"""Figure for the closing note of issue 4 (run with `make bench`; prints, asserts no timings).
+"""The console's start-up figure (run with `make bench`; prints, asserts no timings).
 
 Time from process start to the first painted home screen with data: `lobby` (the console on a
 configured emulator profile, FlexMatch and TeamBattles) against a bare Textual app that paints a
