@@ -866,6 +866,33 @@ class FlexMatchService:
         if target is S.SEARCHING or clear_match:
             db.execute("UPDATE fm_ticket_players SET answer=NULL WHERE ticket_id=?", (t.ticket_id,))
 
+    def _move_all(self, db: Any, tickets: list[Ticket], target: TicketStatus, now: float) -> None:
+        """:meth:`_set_status` for the tickets of a match moving together, with no reason,
+        message or other change (their rows otherwise hold what these objects hold): the same
+        transitions and in-memory changes, in one statement per table for the whole match."""
+        assert target is not S.SEARCHING
+        rows = []
+        for t in tickets:
+            t.status = transition(t.status, target)
+            if target is not S.REQUIRES_ACCEPTANCE:
+                round_ = self._open.get(t.ticket_id)
+                if round_ is not None:
+                    self._close_round(round_.match_id)
+            t.status_reason = t.status_message = None
+            if target.terminal:
+                t.end_time = now
+            rows.append((t.status.value, t.end_time, t.seq))
+        db.executemany(
+            "UPDATE fm_tickets SET status=?, status_reason=NULL, status_message=NULL, end_time=?"
+            " WHERE seq=?",
+            rows,
+        )
+        if target.terminal:
+            db.executemany(
+                "UPDATE fm_ticket_players SET active=0 WHERE ticket_id=?",
+                [(t.ticket_id,) for t in tickets],
+            )
+
     def _config_for(self, name: str) -> Config:
         config = self.configuration(name)
         if config is None:  # pragma: no cover - deletion is refused while tickets are active
@@ -1005,8 +1032,8 @@ class FlexMatchService:
         )
         if required:
             proposal = Proposal(match_id, config.name, deadline)
+            self._move_all(db, tickets, S.REQUIRES_ACCEPTANCE, now)
             for t in tickets:
-                self._set_status(db, t, S.REQUIRES_ACCEPTANCE, now)
                 proposal.add(t, {})
             self._open_round(proposal)
         else:
@@ -1018,8 +1045,7 @@ class FlexMatchService:
         """Everyone is in: place the match (or, STANDALONE, complete it at once)."""
         self._close_round(match_id)
         if config.standalone:
-            for t in tickets:
-                self._set_status(db, t, S.COMPLETED, now)
+            self._move_all(db, tickets, S.COMPLETED, now)
             db.execute(
                 "UPDATE fm_matches SET status='COMPLETED', deadline=NULL WHERE match_id=?",
                 (match_id,),
@@ -1036,8 +1062,7 @@ class FlexMatchService:
                 gameSessionInfo={"players": ev.session_players(entries)},
             )
             return
-        for t in tickets:
-            self._set_status(db, t, S.PLACING, now)
+        self._move_all(db, tickets, S.PLACING, now)
         db.execute(
             "UPDATE fm_matches SET status='PLACING', deadline=NULL, due=? WHERE match_id=?",
             (now + self.scenario.placement_seconds, match_id),
