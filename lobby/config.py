@@ -25,7 +25,7 @@ TEAMBATTLES_URL = "https://teambattles.gg/api/v1"
 
 
 class GameLiftProfile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     region: str | None = Field(default=None, description="None: the AWS chain's default region.")
     endpoint_url: str | None = Field(
@@ -47,7 +47,7 @@ class GameLiftProfile(BaseModel):
 
 
 class TeamBattlesProfile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     base_url: str = TEAMBATTLES_URL
     key_file: Path | None = Field(
@@ -61,7 +61,7 @@ class TeamBattlesProfile(BaseModel):
 
 
 class Profile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     #: "emulator": endpoints come from the running `lobby demo` / `lobby emulator`.
     kind: Literal["emulator", "live"] = "live"
@@ -74,7 +74,12 @@ BUILTIN_PROFILES: dict[str, Profile] = {"emulator": Profile(kind="emulator")}
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="LOBBY_", env_nested_delimiter="__", extra="ignore", validate_default=True
+        env_prefix="LOBBY_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        validate_default=True,
+        # A value put where it does not belong (an API key in config.toml) is never echoed.
+        hide_input_in_errors=True,
     )
 
     profile: str = "emulator"

@@ -28,6 +28,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Option names that would carry a secret; lobby has none of them, and says why.
+_SECRET_OPTIONS = ("--key", "--api-key", "--apikey", "--token", "--secret", "--password")
+
+
+def _looks_like_a_key(word: str) -> bool:
+    """A TeamBattles key (``tb_...``), alone or as an option's value, or a secret-bearing option."""
+    name, _, value = word.partition("=")
+    if name.lower() in _SECRET_OPTIONS or name.lower().startswith(_SECRET_OPTIONS[1:]):
+        return True
+    return word.startswith("tb_") or value.startswith("tb_")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     collecting = gc.isenabled()
     try:
@@ -48,6 +60,15 @@ def _main(argv: Sequence[str] | None) -> int:
 
         args = argparse.Namespace(command=None, func=run_app)
     else:
+        words = list(sys.argv[1:] if argv is None else argv)
+        if any(_looks_like_a_key(word) for word in words):
+            # Refused before argparse, which would echo the word back in its error.
+            print(
+                "lobby: an API key never goes on the command line (other users can read it there); "
+                "set TEAMBATTLES_API_KEY, store it in the OS keyring, or use the profile's key_file.",
+                file=sys.stderr,
+            )
+            return 2
         args = build_parser().parse_args(argv)
     if getattr(args, "func", None) is None:
         from lobby.cli.app import run_app
@@ -57,6 +78,13 @@ def _main(argv: Sequence[str] | None) -> int:
         return int(args.func(args) or 0)
     except CliError as exc:
         print(f"lobby: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:  # pydantic's ValidationError of the settings, never echoing values
+        if type(exc).__name__ != "ValidationError" or getattr(exc, "title", "") != "Settings":
+            raise
+        first = exc.errors()[0]  # type: ignore[attr-defined]
+        where = ".".join(str(p) for p in first["loc"])
+        print(f"lobby: the lobby settings are invalid at {where}: {first['msg']}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

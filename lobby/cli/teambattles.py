@@ -226,6 +226,8 @@ def run_my_requests(args: argparse.Namespace) -> int:
     try:
         profile, _ = Settings().active()
     except ValueError as exc:
+        if type(exc).__name__ == "ValidationError":
+            raise  # `lobby` says where the settings are wrong, in one line
         raise CliError(str(exc)) from None
     store = RequestStore(profile)
     now = datetime.now().astimezone()

@@ -11,6 +11,7 @@ Nothing here puts a secret in a repr, a log line or an exception message.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncGenerator, Generator
 from dataclasses import dataclass
 
@@ -24,6 +25,9 @@ from botocore.credentials import (
 )
 
 from lobby.adapters.errors import AuthenticationFailed, BackendError, NotConfigured
+
+# botocore's signer logs each canonical request at DEBUG, the session token with it: never.
+logging.getLogger("botocore.auth").setLevel(logging.INFO)
 
 SERVICE = "gamelift"
 

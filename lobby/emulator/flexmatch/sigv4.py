@@ -41,6 +41,8 @@ from lobby.emulator.flexmatch.errors import (
 )
 
 log = logging.getLogger("lobby.emulator.flexmatch")
+# botocore's signer logs each canonical request at DEBUG, the session token with it: never.
+logging.getLogger("botocore.auth").setLevel(logging.INFO)
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW_SECONDS = 15 * 60
