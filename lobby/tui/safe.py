@@ -2,7 +2,10 @@
 
 Team names, player ids, messages and server sentences come from other people. They are shown
 literally: never parsed as Textual markup, and stripped of terminal escape sequences, control
-characters and bidirectional overrides that could repaint or reorder the screen.
+characters and bidirectional overrides that could repaint or reorder the screen. Lone
+surrogates (which a terminal cannot encode) become U+FFFD. Anything shown where it could grow
+without end (a heading, a toast, a palette entry) is cut to a number of terminal cells with
+:func:`shorten` / :func:`brief`; one-line table cells are ellipsized at their width.
 """
 
 from __future__ import annotations

@@ -76,7 +76,7 @@ def rows_are_one_line(app) -> None:
 
 async def click_everywhere(pilot, selector: str, width: int) -> None:
     """Click along the first line of ``selector``: markup there, if parsed, would act."""
-    for x in range(0, width, 3):
+    for x in range(0, width, 7):
         await pilot.click(selector, offset=(x, 0))
     await pilot.pause()
 
