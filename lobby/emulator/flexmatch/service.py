@@ -153,10 +153,13 @@ class Proposal:
     pre-encoded JSON pieces of the AcceptMatch event, so an answer costs a few small SQL
     statements and string joins however large the match. Built from the database on first use
     (so it survives a restart) and dropped as soon as the round ends or a transaction that
-    touched it rolls back.
+    touched it rolls back. Its tickets are as the database holds them: any change of a ticket
+    is a change of status, which closes the round first.
     """
 
-    __slots__ = ("match_id", "config_name", "deadline", "tickets", "players", "counts", "encoded")
+    __slots__ = (
+        "match_id", "config_name", "deadline", "tickets", "players", "counts", "encoded", "members",
+    )  # fmt: skip
 
     def __init__(self, match_id: str, config_name: str, deadline: float | None) -> None:
         self.match_id = match_id
@@ -169,8 +172,11 @@ class Proposal:
         self.counts = {PlayerAnswer.PENDING: 0, PlayerAnswer.ACCEPTED: 0, PlayerAnswer.REJECTED: 0}
         #: ticket id -> its tickets[] entry as JSON text, as of the latest answers
         self.encoded: dict[str, str] = {}
+        #: the tickets, in the match's order
+        self.members: list[Ticket] = []
 
     def add(self, ticket: Ticket, answers: dict[str, str | None]) -> None:
+        self.members.append(ticket)
         ids = ticket.player_ids
         self.tickets[ticket.ticket_id] = (ev.ticket_head(ticket.ticket_id, ticket.start_time), ids)
         for player in ticket.players:
@@ -206,6 +212,18 @@ class Proposal:
     def tickets_json(self) -> str:
         """``detail.tickets`` with an ``accepted`` flag on every player who has answered."""
         return "[" + ",".join(self.encoded.values()) + "]"
+
+    def plain_tickets_json(self) -> str:
+        """``detail.tickets`` without answers."""
+        players = self.players
+        return "[" + ",".join(
+            head + ",".join(players[p][2][0] for p in ids) + "]}" for head, ids in self.tickets.values()
+        ) + "]"  # fmt: skip
+
+    def session_players_json(self) -> str:
+        """``detail.gameSessionInfo.players``: every player of the match, with their team."""
+        players = self.players
+        return "[" + ",".join(players[p][2][0] for _, ids in self.tickets.values() for p in ids) + "]"
 
 
 class FlexMatchService:
@@ -1040,9 +1058,16 @@ class FlexMatchService:
             self._accepted(db, config, match_id, tickets, now)
 
     def _accepted(
-        self, db: Any, config: Config, match_id: str, tickets: list[Ticket], now: float
+        self,
+        db: Any,
+        config: Config,
+        match_id: str,
+        tickets: list[Ticket],
+        now: float,
+        proposal: Proposal | None = None,
     ) -> None:
-        """Everyone is in: place the match (or, STANDALONE, complete it at once)."""
+        """Everyone is in: place the match (or, STANDALONE, complete it at once). With the
+        match's ``proposal``, its events are built from the round's pre-encoded pieces."""
         self._close_round(match_id)
         if config.standalone:
             self._move_all(db, tickets, S.COMPLETED, now)
@@ -1050,6 +1075,20 @@ class FlexMatchService:
                 "UPDATE fm_matches SET status='COMPLETED', deadline=NULL WHERE match_id=?",
                 (match_id,),
             )
+            if proposal is not None:
+                custom = config.custom_event_data
+                detail = (
+                    '{"type":"' + ev.SUCCEEDED + '","tickets":' + proposal.plain_tickets_json()
+                    + ',"matchId":' + json.dumps(match_id) + ',"gameSessionInfo":{"players":'
+                    + proposal.session_players_json() + "}"
+                    + (',"customEventData":' + json.dumps(custom) if custom else "")
+                    + "}"
+                )  # fmt: skip
+                self.notifier.emit_encoded(
+                    ev.SUCCEEDED, now=now, config_arn=self.config_arn(config.name),
+                    subject=match_id, detail=detail,
+                )  # fmt: skip
+                return
             entries = self._entries(tickets)
             self.notifier.emit(
                 ev.SUCCEEDED,
@@ -1087,18 +1126,19 @@ class FlexMatchService:
         )  # fmt: skip
         outcome = round_outcome(proposal.answers(), deadline_passed=False)
         if outcome is AcceptanceOutcome.ACCEPTED:
-            match, tickets, answers = self._match_tickets(db, match_id)
-            self.notifier.emit(
-                ev.ACCEPT_MATCH_COMPLETED,
-                now=now,
-                config_arn=self.config_arn(config.name),
-                tickets=self._entries(tickets, answers),
-                subject=match_id,
-                custom_event_data=config.custom_event_data,
-                acceptance=outcome.value,
-                matchId=match_id,
-            )
-            self._accepted(db, config, match_id, tickets, now)
+            # Everyone accepted: the round already holds the event's pieces and the tickets.
+            completed = (
+                '{"type":"' + ev.ACCEPT_MATCH_COMPLETED + '","tickets":' + proposal.tickets_json()
+                + ',"acceptance":' + json.dumps(outcome.value) + ',"matchId":' + json.dumps(match_id)
+                + ',"gameSessionInfo":{"players":' + proposal.session_players_json() + "}"
+                + (',"customEventData":' + json.dumps(custom) if custom else "")
+                + "}"
+            )  # fmt: skip
+            self.notifier.emit_encoded(
+                ev.ACCEPT_MATCH_COMPLETED, now=now, config_arn=self.config_arn(config.name),
+                subject=match_id, detail=completed,
+            )  # fmt: skip
+            self._accepted(db, config, match_id, proposal.members, now, proposal)
             self._changed()
         elif outcome is AcceptanceOutcome.REJECTED:
             self._drop_match(db, match_id, outcome, now)
