@@ -40,7 +40,25 @@ class HostileTeamBattles(FixedTeamBattles):
         ]
 
 
-def hostile_lobby(note: str = "Recorded."):
+#: Member ids and map ids as a service could send them.
+MEMBERS = {H.NAME: "MEMBER", "[@click=app.quit]u_ada[/]": "MEMBER", H.LONG: "MEMBER", H.ZALGO: "MEMBER"}
+MAPS = {"[i]harbor[/i]\x1b[5m": True, H.WIDE: True, H.LONG: True, H.BIDI: False}
+
+
+class HostileRosters(HostileTeamBattles):
+    """The Night Owls with hostile member ids, on a game whose map ids are hostile."""
+
+    async def acceptance_facts(self, match_id):
+        from lobby.domain.teambattles import TeamRole
+
+        found = await super().acceptance_facts(match_id)
+        owls = found[0]
+        members = {"u_you": TeamRole.CAPTAIN, **{u: TeamRole(r) for u, r in MEMBERS.items()}}
+        game = dataclasses.replace(owls.game, maps=MAPS, mode_pools={owls.match.game_mode: tuple(MAPS)})
+        return [dataclasses.replace(owls, team=dataclasses.replace(owls.team, members=members), game=game)]
+
+
+def hostile_lobby(note: str = "Recorded.", teams: type[FixedTeamBattles] = HostileTeamBattles):
     flex = [
         ticket("t-1", title=H.everything(), players=(H.NAME, H.LONG, H.ZALGO, H.BIDI), configuration=H.LONG, match=H.OSC),
         ticket("t-2", title=H.LONG, players=(H.WIDE,), seconds=60),
@@ -53,7 +71,7 @@ def hostile_lobby(note: str = "Recorded."):
         open_match("m-103", H.CSI + H.CONTROLS + " scrim", minutes=30, game=H.LONG, region=H.CSI + "NA", size=2, game_id="gm_irontide", mode="siege"),
     ]
     fm = FixedBackend("flexmatch", flex, note=note)
-    tbb = HostileTeamBattles(tb, note=note)
+    tbb = teams(tb, note=note)
     app = LobbyApp([fm, tbb], clock=FrozenClock(T0), profile="emulator", still=True)
     return app, fm, tbb
 
@@ -111,6 +129,27 @@ def test_hostile_teambattles_form(snap_compare, size):
         pilot.app.clear_notifications()
         await pilot.pause()
         screen.query_one("#tb-form").scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_hostile_members_and_maps(snap_compare, size):
+    """Member ids and map ids from the service, one line each, in the roster and the map list."""
+    app, _, _ = hostile_lobby(teams=HostileRosters)
+
+    async def run_before(pilot):
+        from textual.widgets import RadioButton
+
+        await pilot.pause()
+        pilot.app.open_offer((OfferKind.TEAMBATTLES_MATCH, "m-101"))
+        await pilot.pause()
+        screen = pilot.app.screen
+        await settle(pilot, screen)
+        screen.query_one("#maps").query(RadioButton)[1].value = True  # Preferred: the map list shows
+        await pilot.pause()
+        screen.query_one("#roster").scroll_visible(animate=False, immediate=True, top=True)
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)
@@ -259,7 +298,7 @@ def test_the_pictures_hold_no_escape_or_control_character():
     from pathlib import Path
 
     pictures = sorted((Path(__file__).parent / "__snapshots__" / "test_hostile_text").glob("*.svg"))
-    assert len(pictures) >= 16
+    assert len(pictures) >= 18
     for svg in pictures:
         text = svg.read_text("utf-8")
         found = [c for c in H.FORBIDDEN if c in text]

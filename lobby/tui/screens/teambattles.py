@@ -58,6 +58,11 @@ def _facts_line(facts) -> str:
 class TeamBattlesScreen(Screen[None]):
     """The acceptance form of one open match or challenge."""
 
+    # Team names come from the service: one line each in the team picker, however long.
+    DEFAULT_CSS = """
+    TeamBattlesScreen SelectOverlay { text-wrap: nowrap; text-overflow: ellipsis; }
+    """
+
     BINDINGS = [
         Binding("ctrl+s", "submit", "Send", id="lobby.tb.submit"),
         Binding("ctrl+x", "refuse", "Refuse", id="lobby.tb.refuse"),

@@ -64,6 +64,7 @@ class DisputedRules(Vertical):
     DisputedRules RuleList { height: auto; max-height: 5; border: none; padding: 0 0 0 1; background: $surface; }
     DisputedRules RuleList:focus { border: none; border-left: outer $primary; padding: 0; }
     DisputedRules RuleList.-empty { display: none; }
+    DisputedRules RuleList { text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     class Changed(Message):

@@ -19,6 +19,7 @@ class FilterBar(Horizontal):
     FilterBar { height: 1; display: none; padding: 0 0; }
     FilterBar.-shown { display: block; }
     FilterBar > Select { width: 1fr; margin: 0 1 0 0; }
+    FilterBar SelectOverlay { text-wrap: nowrap; text-overflow: ellipsis; }  /* network values */
     """
 
     class Changed(Message):

@@ -27,6 +27,7 @@ class RosterEditor(OptionList):
     DEFAULT_CSS = """
     RosterEditor { height: auto; max-height: 10; border: none; padding: 0 0 0 1; background: $surface; }
     RosterEditor:focus { border: none; border-left: outer $primary; padding: 0; }
+    RosterEditor { text-wrap: nowrap; text-overflow: ellipsis; }  /* one line per member */
     """
 
     BINDINGS = [
