@@ -1139,7 +1139,10 @@ class FlexMatchService:
                 subject=match_id, detail=completed,
             )  # fmt: skip
             self._accepted(db, config, match_id, proposal.members, now, proposal)
-            self._changed()
+            if self.after_tick or not config.standalone:
+                # A completed STANDALONE match gives the scheduler nothing to do (no ticket
+                # searches again, nothing is to be placed), unless jobs watch the tickets.
+                self._changed()
         elif outcome is AcceptanceOutcome.REJECTED:
             self._drop_match(db, match_id, outcome, now)
             self._changed()
