@@ -77,7 +77,9 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         return int(args.func(args) or 0)
     except CliError as exc:
-        print(f"lobby: {exc}", file=sys.stderr)
+        from lobby.tui.safe import clean
+
+        print(f"lobby: {clean(str(exc), multiline=True)}", file=sys.stderr)  # may quote a server
         return 1
     except ValueError as exc:  # pydantic's ValidationError of the settings, never echoing values
         if type(exc).__name__ != "ValidationError" or getattr(exc, "title", "") != "Settings":

@@ -96,8 +96,10 @@ def _run(coro) -> int:
 
 def _emit(text: str) -> int:
     """Print the command's output; a reader that went away (`| head`) is not an error."""
+    from lobby.tui.safe import clean
+
     try:
-        print(text, flush=True)
+        print(clean(text, multiline=True), flush=True)  # player ids are the network's: no escapes
     except BrokenPipeError:
         try:  # keep Python's exit-time flush from complaining again
             devnull = os.open(os.devnull, os.O_WRONLY)

@@ -142,8 +142,11 @@ def ago(when: datetime, now: datetime) -> str:
 
 
 def _table(rows: list[list[str]]) -> str:
+    from lobby.tui.safe import clean
+
     if not rows:
         return ""
+    rows = [[clean(cell) for cell in row] for row in rows]  # names are the network's: no escapes
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join(
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows
@@ -213,7 +216,9 @@ def run_accept_match(args: argparse.Namespace) -> int:
         record = await backend.submit(args.match, draft, match=match)
         return str(record.acceptance_id)
 
-    print(_run(send))
+    from lobby.tui.safe import clean
+
+    print(clean(_run(send)))  # ids and sentences are the network's: no escapes
     return 0
 
 
@@ -248,7 +253,9 @@ def run_my_requests(args: argparse.Namespace) -> int:
             warning = f"lobby: showing stored statuses; could not refresh them: {exc.message}"
     records = store.all()
     if warning:
-        print(warning, file=sys.stderr)
+        from lobby.tui.safe import clean
+
+        print(clean(warning), file=sys.stderr)
     if args.json:
         print(json.dumps([r.as_json() for r in records], indent=2))
         return 0

@@ -410,3 +410,48 @@ def test_hostile_scenario_is_what_the_emulator_serves(tmp_path):
     scenario = load_scenario(tmp_path / "hostile.json")
     names = {t.id: t.name for t in scenario.teambattles.teams}
     assert names["t_vipers"] == H.TEAM_NAMES["t_vipers"] and doc["teambattles"]["bots"] == []
+
+
+# --- the command line prints network text too -------------------------------------------------
+
+
+async def test_the_command_line_prints_hostile_names_without_their_escapes(emulator, monkeypatch, capsys):
+    import os
+
+    from lobby import paths
+    from lobby.cli import main
+
+    path = paths.emulator_announcement()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"url": emulator.url, "pid": os.getpid()}))
+    monkeypatch.setenv("TEAMBATTLES_API_KEY", YOU)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, err = await asyncio.to_thread(run, "matches")
+    assert code == 0 and VIPERS_SHOWN in out
+    assert not [c for c in H.FORBIDDEN if c in out + err]
+    code, out, _ = await asyncio.to_thread(run, "matches", "--json")
+    assert code == 0 and json.loads(out)  # JSON escapes control characters itself
+    assert "\x1b" not in out
+
+    # FlexMatch: a ticket of a hostile player id, listed by `lobby tickets`.
+    backend = await open_backend(Profile(kind="emulator", gamelift=GameLiftProfile(endpoint_url=emulator.url)))
+    try:
+        await backend.client.create_matchmaking_rule_set(
+            "rules-cli", {"name": "duo", "ruleLanguageVersion": "1.0", "teams": [{"name": "a", "minPlayers": 2, "maxPlayers": 2}]}
+        )
+        await backend.client.create_matchmaking_configuration(
+            name="cli", rule_set_name="rules-cli", acceptance_required=True,
+            acceptance_timeout_seconds=60, request_timeout_seconds=600, flex_match_mode="WITH_QUEUE",
+        )  # fmt: skip
+        started = await backend.client.start_matchmaking("cli", [EVIL_PLAYER])
+    finally:
+        await backend.aclose()
+    code, out, err = await asyncio.to_thread(run, "tickets", "--ticket", started.ticket_id, "--player", EVIL_PLAYER)
+    assert code == 0, err
+    assert "[@click=app.quit]mallory[/] x🦉" in out
+    assert not [c for c in H.FORBIDDEN if c in out + err]
