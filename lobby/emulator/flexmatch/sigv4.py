@@ -136,8 +136,13 @@ class SigV4Verifier:
         aws_request = AWSRequest(method=request.method, url=url, headers=rebuilt, data=body)
         aws_request.context["timestamp"] = stamp
         signer = SigV4Auth(creds, service, region)
-        canonical = signer.canonical_request(aws_request)
-        expected = signer.signature(signer.string_to_sign(aws_request, canonical), aws_request)
+        try:
+            canonical = signer.canonical_request(aws_request)
+            expected = signer.signature(signer.string_to_sign(aws_request, canonical), aws_request)
+        except ValueError:  # e.g. a Host header that is no host ("[::1"): nothing to sign
+            raise InvalidSignatureException(
+                "The request cannot be signed as received; check its Host header."
+            ) from None
         if not _same(expected, fields["Signature"]):
             raise InvalidSignatureException(
                 "The request signature does not match the signature computed for it; check the"
