@@ -507,7 +507,9 @@ def allowed_codes(operation: str) -> frozenset[str]:
     return listed | PROTOCOL_CODES
 
 
-def answer_problems(operation: str, cbor: bool, response: httpx.Response) -> list[tuple[str, str]]:
+def answer_problems(
+    operation: str, cbor: bool, response: httpx.Response, also: frozenset[str] = frozenset()
+) -> list[tuple[str, str]]:
     """(check, detail) for each way an answer breaks the protocol or the model."""
     status = response.status_code
     if status >= 500:
@@ -544,7 +546,7 @@ def answer_problems(operation: str, cbor: bool, response: httpx.Response) -> lis
         code = kind.rsplit("#", 1)[-1]
         if response.headers.get("x-amzn-errortype", "").split(":")[0] != code:
             return [("error_shape", f"X-Amzn-ErrorType {response.headers.get('x-amzn-errortype')!r}")]
-    if code not in allowed_codes(operation):
+    if code not in allowed_codes(operation) | also:
         return [("error_code", f"{code} is not an error of {operation}: {body.get('message')!r:.200}")]
     return []
 
@@ -700,3 +702,150 @@ def _run_target(
         one = seed(random_seed)(one)
     one()
 
+
+
+# --- SigV4 ------------------------------------------------------------------------------------------
+
+#: The codes an emulator started with SigV4 checking refuses requests with.
+AUTH_CODES = frozenset(
+    {
+        "MissingAuthenticationTokenException",
+        "IncompleteSignatureException",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+    }
+)
+
+
+def _header_text(max_size: int) -> st.SearchStrategy[str]:
+    """Header-safe Latin-1 text (no control characters, which HTTP/1.1 cannot carry)."""
+    return st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"),
+                   max_size=max_size)
+
+
+@dataclass(frozen=True)
+class SignedCase:
+    properly_signed: bool
+    headers: dict[str, str]
+    tickets: tuple[str, ...]
+
+
+@st.composite
+def sigv4_cases(draw: Any, access_key: str) -> SignedCase:
+    """Authorization, X-Amz-Date, Date, Host and friends: mostly well-formed SigV4 with one or
+    more parts wrong, sometimes anything at all, sometimes a request signed properly."""
+    tickets = tuple(draw(st.lists(st.sampled_from(TICKETS + ("x", "y-1")), max_size=3)))
+    if draw(st.sampled_from([True] + [False] * 7)):
+        return SignedCase(True, {}, tickets)
+    # Which parts to get wrong: none in about a third of the cases, so that the others (Host,
+    # the token, the payload hash) reach the signature computation.
+    parts = ["algorithm", "key", "day", "region", "service", "terminator", "separator", "skew"]
+    broken = draw(st.sampled_from([0, 0, 1, 1, 2]).flatmap(
+        lambda n: st.sets(st.sampled_from(parts), min_size=n, max_size=n)))
+    skew = draw(st.sampled_from([901, -901, 10**7, -(10**10)])) if "skew" in broken else 0
+    when = datetime.now(UTC).timestamp() + skew
+    amz = datetime.fromtimestamp(max(when, 0), UTC).strftime("%Y%m%dT%H%M%SZ")
+
+    def usually(part: str, good: Any, *bad: Any) -> Any:
+        return draw(st.sampled_from(bad)) if part in broken else good
+
+    signed = draw(
+        st.sampled_from(["host;x-amz-date"] * 3 + ["host;x-amz-date;x-amz-content-sha256"])
+        | st.lists(st.sampled_from(["host", "x-amz-date", "date", "content-type", "x-amz-target",
+                                    "missing", "", "HOST", " host ", "x-amz-security-token"]),
+                   max_size=6).map(";".join)
+    )
+    signature = draw(st.text("0123456789abcdef", max_size=64) | _header_text(70))
+    sep = usually("separator", ", ", ",", " , ", ";", "")
+    auth = (
+        f"{usually('algorithm', 'AWS4-HMAC-SHA256', 'AWS4-HMAC-SHA1', '', 'aws4-hmac-sha256')}"
+        f" Credential={usually('key', access_key, 'AKIDNOTKNOWN', '', 'é' * 3, access_key + '/x')}"
+        f"/{usually('day', amz[:8], '20000101', '', 'x', '99999999')}"
+        f"/{usually('region', 'us-east-1', '', 'é', '../x')}"
+        f"/{usually('service', 'gamelift', 's3', '')}/{usually('terminator', 'aws4_request', '', 'x')}"
+        f"{sep}SignedHeaders={signed}{sep}Signature={signature}"
+    )
+    headers: dict[str, str] = {}
+    kind = draw(st.sampled_from(["sigv4"] * 8 + ["none", "text"]))
+    if kind == "text":
+        auth = draw(_header_text(200))
+    if kind != "none":
+        headers["Authorization"] = auth
+    when_kind = draw(st.sampled_from([0] * 6 + [3, 4, 5]))
+    if when_kind == 0:
+        headers["X-Amz-Date"] = amz
+    elif when_kind == 3:
+        headers["X-Amz-Date"] = draw(st.sampled_from(["", "20260101", "99991231T235959Z", "00010101T000000Z"])
+                                     | _header_text(20))
+    elif when_kind == 4:
+        headers["Date"] = draw(st.sampled_from(["Mon, 01 Jan 0001 00:00:00 +1400", "Fri, 31 Dec 9999 23:59:59 -1400",
+                                                "yesterday", ""]) | _header_text(30))
+    if draw(st.integers(0, 3)) == 0:
+        headers["Host"] = draw(st.sampled_from(["[::1", "a b", "h:99999999", "", "é", "[", "x" * 300])
+                               | _header_text(40))
+    if draw(st.integers(0, 4)) == 0:
+        headers["X-Amz-Security-Token"] = draw(_header_text(40))
+    if draw(st.integers(0, 4)) == 0:
+        headers["X-Amz-Content-SHA256"] = draw(st.sampled_from(["UNSIGNED-PAYLOAD", "0" * 64]) | _header_text(70))
+    return SignedCase(False, headers, tickets)
+
+
+def run_sigv4(
+    base_url: str,
+    *,
+    examples: int,
+    derandomize: bool = True,
+    random_seed: int | None = None,
+    campaign: Campaign | None = None,
+) -> Campaign:
+    """Requests to an emulator started with SigV4 checking (and the environment's key pair),
+    with hostile signing headers; a properly signed request must get through."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import EnvProvider
+
+    credentials = EnvProvider().load()
+    assert credentials is not None, "the campaign signs with the environment's key pair"
+    out = campaign if campaign is not None else Campaign()
+    target = "JSON DescribeMatchmaking [SigV4 headers]"
+    base = {"X-Amz-Target": "GameLift.DescribeMatchmaking", "Content-Type": JSON_TYPE}
+
+    with httpx.Client(timeout=30) as http:
+
+        @settings(
+            max_examples=examples,
+            derandomize=derandomize,
+            database=None,
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=sigv4_cases(credentials.access_key))
+        def one(case: SignedCase) -> None:
+            body = json.dumps({"TicketIds": list(case.tickets)}).encode()
+            headers = {**base, **case.headers}
+            if case.properly_signed:
+                signed = AWSRequest(method="POST", url=base_url + "/", data=body, headers=base)
+                SigV4Auth(credentials, "gamelift", "us-east-1").add_auth(signed)
+                headers = dict(signed.headers.items())
+            # HTTP/1.1 trims a header value's outer spaces; send them trimmed.
+            sent = {k: v.strip(" \t").encode("latin-1") for k, v in headers.items()}
+            response = http.post(base_url + "/", content=body, headers=sent)
+            out.cases[target] += 1
+            code = ""
+            if response.status_code >= 400:
+                try:
+                    code = ":" + str(response.json().get("__type", "?"))
+                except ValueError:
+                    code = ":?"
+            out.statuses[(target, f"{response.status_code}{code}")] += 1
+            shown = f"headers {case.headers!r:.500}"
+            if case.properly_signed and response.status_code != 200:
+                out.add(target, "signed_refused", response.status_code, f"{response.text[:300]}; {shown}")
+            for check, detail in answer_problems("DescribeMatchmaking", False, response, AUTH_CODES):
+                out.add(target, check, response.status_code, f"{detail}; sent {shown}")
+
+        if random_seed is not None and not derandomize:
+            one = seed(random_seed)(one)
+        one()
+    return out

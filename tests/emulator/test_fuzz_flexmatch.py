@@ -19,6 +19,7 @@ from fuzz_flexmatch_helpers import (
     answer_problems,
     operation_names,
     run_flexmatch,
+    run_sigv4,
 )
 
 from lobby.emulator.server import EmulatorThread
@@ -47,6 +48,25 @@ def test_fuzz(emulator_url, protocol):
     # Valid requests got through, and each kind of refusal was seen.
     assert "200" in outcomes
     assert {"400:InvalidRequestException", "400:SerializationException", "400:NotFoundException"} <= outcomes
+
+
+@pytest.fixture
+def signed_emulator_url(tmp_path) -> Iterator[str]:
+    """SigV4 checking on, with the key pair tests/conftest.py puts in the environment (for each
+    test, so that it starts after that environment is set)."""
+    with EmulatorThread(config_for(tmp_path, verify_sigv4=True)) as emu:
+        yield emu.url
+
+
+def test_fuzz_sigv4_headers(signed_emulator_url):
+    campaign = run_sigv4(signed_emulator_url, examples=EXAMPLES * 5)
+    assert not campaign.findings, "\n" + campaign.report()
+    outcomes = {outcome for (_, outcome) in campaign.statuses}
+    # Properly signed requests got through; each refusal was met.
+    assert "200" in outcomes
+    for code in ("MissingAuthenticationToken", "IncompleteSignature", "UnrecognizedClient",
+                 "InvalidSignature"):
+        assert f"400:{code}Exception" in outcomes, outcomes
 
 
 # --- the oracle itself can fail -------------------------------------------------------------------

@@ -296,3 +296,22 @@ def test_fm_unknown_members_are_still_ignored_not_refused(fm):
     assert r.json() == {"TicketList": []}
     key = YOU  # a TeamBattles key means nothing to GameLift: just another unknown member
     assert fm.json("DescribeMatchmaking", {"TicketIds": [], "ApiKey": key}).status_code == 200
+
+
+@pytest.mark.parametrize("host", ["[::1", "[", "a]b["])
+def test_fm_a_host_header_that_is_no_host_is_a_signature_error(tmp_path, host):
+    """Found (SigV4 checking on): a request whose signed Host header cannot be read as a host
+    failed while the signature was computed (500)."""
+    from datetime import UTC, datetime
+
+    with EmulatorThread(config_for(tmp_path, verify_sigv4=True)) as emu:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        authorization = (
+            f"AWS4-HMAC-SHA256 Credential=AKIDLOBBYTESTEXAMPLE/{stamp[:8]}/us-east-1/gamelift/aws4_request,"
+            " SignedHeaders=host;x-amz-date, Signature=0123"
+        )
+        headers = {**JSON_HEADERS, "X-Amz-Target": "GameLift.DescribeMatchmaking",
+                   "Authorization": authorization, "X-Amz-Date": stamp, "Host": host}
+        r = httpx.post(emu.url + "/", content=b'{"TicketIds": []}', headers=headers)
+    assert json_error(r) == "InvalidSignatureException"
+    assert "Host" in r.json()["message"]
