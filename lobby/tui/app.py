@@ -31,7 +31,7 @@ from lobby.domain.offers import OfferKind
 from lobby.paths import styles_dir
 from lobby.tui import timefmt
 from lobby.tui.messages import BACKEND_LABELS, BackendStatus, Health, backend_label
-from lobby.tui.safe import MESSAGE, brief, clean
+from lobby.tui.safe import brief, clean
 from lobby.tui.store import Applied, Entry, Filters, Key, OfferStore, RequestState
 from lobby.tui.theme import LOBBY_THEME
 
@@ -308,7 +308,7 @@ class LobbyApp(App[None]):
     def _backend_failed(self, name: str, message: str) -> None:
         sentence = clean(message)
         self._set_status(name, Health.ERROR, sentence)
-        self.notify(brief(sentence, MESSAGE), title=f"{backend_label(name)} failed", severity="error", markup=False)
+        self.notify(brief(sentence), title=f"{backend_label(name)} failed", severity="error", markup=False)
 
     def _publish(self, applied: list[Applied], *, alert: bool) -> None:
         if alert:

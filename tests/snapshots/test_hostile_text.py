@@ -199,6 +199,23 @@ async def palette_shows(pilot, hits: int) -> None:
     await pilot.pause()
 
 
+def test_hostile_backend_failure(snap_compare):
+    """A service's error sentence, hostile and ten thousand characters long: the backend bar,
+    the section's placeholder and the toast all cut it."""
+    from lobby.adapters.errors import Unavailable
+
+    app, fm, _ = hostile_lobby()
+    fm.fail = Unavailable(H.everything() + " " + H.LONG)
+
+    async def run_before(pilot):
+        async with asyncio.timeout(10):
+            while not pilot.app.screen.query("Toast"):
+                await pilot.pause(0.02)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=run_before)
+
+
 def test_hostile_command_palette(snap_compare):
     app, _, _ = hostile_lobby()
 
@@ -298,7 +315,7 @@ def test_the_pictures_hold_no_escape_or_control_character():
     from pathlib import Path
 
     pictures = sorted((Path(__file__).parent / "__snapshots__" / "test_hostile_text").glob("*.svg"))
-    assert len(pictures) >= 18
+    assert len(pictures) >= 19
     for svg in pictures:
         text = svg.read_text("utf-8")
         found = [c for c in H.FORBIDDEN if c in text]

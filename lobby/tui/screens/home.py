@@ -13,7 +13,7 @@ from textual.widgets import Footer, Header
 from lobby.domain.clock import Clock
 from lobby.domain.offers import OfferKind
 from lobby.tui.messages import Health, backend_label
-from lobby.tui.safe import brief, clean, plain
+from lobby.tui.safe import BRIEF, brief, clean, plain
 from lobby.tui.store import FILTER_FACTS, Entry
 from lobby.tui.widgets.backend_bar import BackendBar, describe
 from lobby.tui.widgets.countdown import countdown_text
@@ -167,7 +167,7 @@ class HomeScreen(Screen[None]):
             if text:
                 text.append("\n")
             text.append(f"{backend_label(status.name)}: ", style="bold red")
-            text.append_text(plain(status.detail or "failed.", "red"))
+            text.append_text(plain(status.detail or "failed.", "red", limit=BRIEF))
         if not text and app.connecting is not None:
             text.append(f"Connecting to the rest of profile {clean(app.connecting)}…", style="italic")
         if not text:
