@@ -37,7 +37,7 @@ CANARY_ACCESS_KEY_ID = "AKIDLOBBYTESTEXAMPLE"  # an id, not a secret: it may sho
 CANARY_SECRET_ACCESS_KEY = "wJalrCANARYxSECRETxK7MDENGbPxRfiCYzLOBBY0"
 CANARY_SESSION_TOKEN = "IQoJb3JpZ2luCANARYxSESSIONxTOKENxLobbyFwoGZXIvYXdzEJr//////////wEaDA=="
 #: A well-formed TeamBattles key for tests that need a key source (see ``tb_canary_key``).
-CANARY_TB_KEY = "tb_live_CANARYxTBKEYx7f3a9c0d5e1b"
+CANARY_TB_KEY = "tb_test_CANARYxTBKEYx7f3a9c0d5e1b"  # the emulator takes test keys only
 #: Each canary, and a fragment of it that a partial or reformatted leak would still carry.
 CANARIES = {
     "AWS_SECRET_ACCESS_KEY": (CANARY_SECRET_ACCESS_KEY, "CANARYxSECRET"),

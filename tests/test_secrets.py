@@ -267,3 +267,70 @@ def test_an_api_key_object_in_an_f_string_or_log_stays_hidden(caplog):
     key = ApiKey(CANARY_TB_KEY, "a test")
     logging.getLogger("lobby.test").debug("using %s / %r", key, key)
     assert leaks(*(r.getMessage() for r in caplog.records), f"{key!s} {key!r}") == []
+
+
+# --- a whole session with the canary key ------------------------------------------------------------
+
+
+@pytest.fixture
+def canary_emulator(tmp_path, tb_canary_key):
+    """The demo emulator, where the canary key is one of "you"'s keys, announced as running."""
+    import json
+    import os
+
+    from lobby import paths
+    from lobby.emulator.scenario import load_scenario
+
+    doc = load_scenario().model_dump(mode="json")
+    doc["teambattles"]["keys"].append(
+        {**next(k for k in doc["teambattles"]["keys"] if k["key"] == "tb_test_you_pro_personal_0001"), "key": tb_canary_key}
+    )
+    doc["teambattles"]["bots"] = []
+    scenario = tmp_path / "canary.json"
+    scenario.write_text(json.dumps(doc), "utf-8")
+    with EmulatorThread(EmulatorConfig(scenario=scenario)) as emu:
+        announce = paths.emulator_announcement()
+        announce.parent.mkdir(parents=True, exist_ok=True)
+        announce.write_text(json.dumps({"url": emu.url, "pid": os.getpid()}))
+        yield emu
+
+
+def test_the_commands_work_with_the_key_and_never_print_it(canary_emulator, capsys, caplog):
+    caplog.set_level(logging.DEBUG)
+    outputs = []
+    for argv in (
+        ["matches"],
+        ["matches", "--json"],
+        ["accept-match", "tbm_vipers_hp", "--team", "night-owls", "--active", "you,ada,bo,cy"],
+        ["accept-match", "tbm_vipers_hp", "--team", "night-owls", "--active", "you,ada,bo,cy"],  # refused
+        ["my-requests"],
+        ["my-requests", "--json"],
+    ):
+        code = main(argv)
+        out, err = capsys.readouterr()
+        outputs += [out, err]
+        assert code in (0, 1), (argv, err)
+    assert "tbm_vipers_hp" in outputs[0] and outputs[4]  # the key worked
+    assert leaks(*outputs, *(r.getMessage() for r in caplog.records)) == []
+
+
+async def test_the_console_works_with_the_key_and_never_shows_it(canary_emulator):
+    from lobby.cli.app import build_app
+    from lobby.domain.offers import OfferKind
+    from lobby.tui.messages import Health
+
+    app = build_app(Settings())
+    app.still = True
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        async with asyncio.timeout(HANG):
+            while app.status.get("teambattles") is None or app.status["teambattles"].health is not Health.LIVE:
+                await pilot.pause(0.05)
+            while app.store.get((OfferKind.TEAMBATTLES_MATCH, "tbm_vipers_hp")) is None:
+                await pilot.pause(0.05)
+        app.open_offer((OfferKind.TEAMBATTLES_MATCH, "tbm_vipers_hp"))
+        await pilot.pause()
+        async with asyncio.timeout(HANG):
+            while not (app.screen.loaded or app.screen.load_error):  # the form asked the service
+                await pilot.pause(0.05)
+        shown = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        assert "Open match" in shown and leaks(shown, *(n.message for n in app._notifications)) == []
