@@ -143,9 +143,10 @@ class Store:
             group._finish(failed)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
-        """Run ``callback`` once the current transaction commits (now, if there is none)."""
+        """Run ``callback`` once the current transaction commits (now, if there is none; in a
+        grouped request, once the open group commits)."""
         with self._lock:
-            if self._depth:
+            if self._depth or (self._group is not None and self._grouping == threading.get_ident()):
                 self._after_commit.append(callback)
                 return
         callback()

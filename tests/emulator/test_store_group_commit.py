@@ -76,6 +76,13 @@ def test_grouped_transactions_share_one_commit_and_their_callbacks_wait_for_it(t
         assert log == ["committed 1", "committed 2"]
         store.commit_group(group)  # a second call has nothing left to do
         assert log == ["committed 1", "committed 2"]
+        # Asked for between the transactions of a grouped request, a callback waits for the group.
+        grouped_insert(store, 3)
+        with store.grouped():
+            store.after_commit(lambda: log.append("after 3"))
+        assert log == ["committed 1", "committed 2"]
+        store.commit_group(store.group)  # type: ignore[arg-type]
+        assert log == ["committed 1", "committed 2", "after 3"]
     finally:
         store.close()
 
