@@ -1,4 +1,4 @@
-"""Figures for the closing note of issue 2 (run with `make bench`; prints, asserts no timings).
+"""FlexMatch emulator and adapter figures (run with `make bench`; prints, asserts no timings).
 
 (a) Median per-call latency of the lobby FlexMatch adapter against boto3's gamelift client,
     same emulator (its own process), same run, calls interleaved. Target: lobby <= 0.5x boto3.
