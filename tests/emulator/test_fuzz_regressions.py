@@ -315,3 +315,18 @@ def test_fm_a_host_header_that_is_no_host_is_a_signature_error(tmp_path, host):
         r = httpx.post(emu.url + "/", content=b'{"TicketIds": []}', headers=headers)
     assert json_error(r) == "InvalidSignatureException"
     assert "Host" in r.json()["message"]
+
+
+@pytest.mark.parametrize("date", ["Fri, 31 Dec 9999 23:59:59 -1400", "Fri, 31 Dec 9999 10:00:00 -1400"])
+def test_fm_a_date_header_out_of_range_in_utc_is_incomplete(tmp_path, date):
+    """Found (SigV4 checking on): a Date header that is past the year 9999 once moved to UTC
+    failed converting it (500)."""
+    with EmulatorThread(config_for(tmp_path, verify_sigv4=True)) as emu:
+        authorization = (
+            "AWS4-HMAC-SHA256 Credential=AKIDLOBBYTESTEXAMPLE/99991231/us-east-1/gamelift/aws4_request,"
+            " SignedHeaders=host;date, Signature=0123"
+        )
+        headers = {**JSON_HEADERS, "X-Amz-Target": "GameLift.DescribeMatchmaking",
+                   "Authorization": authorization, "Date": date}
+        r = httpx.post(emu.url + "/", content=b'{"TicketIds": []}', headers=headers)
+    assert json_error(r) == "IncompleteSignatureException"

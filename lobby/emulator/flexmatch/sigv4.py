@@ -164,7 +164,7 @@ class SigV4Verifier:
         if date:
             try:
                 when = parsedate_to_datetime(date).astimezone(UTC)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):  # Overflow: past 9999 once in UTC
                 raise IncompleteSignatureException("The Date header is not an HTTP date.") from None
             return when.strftime(SIGV4_TIMESTAMP), when
         raise IncompleteSignatureException(
