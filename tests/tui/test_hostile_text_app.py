@@ -355,7 +355,22 @@ async def test_ten_thousand_characters_are_cut_everywhere_they_show():
         assert isinstance(app.screen, ConfirmScreen)
         assert app.screen.query_one("#question", Static).outer_size.height <= 10
         H.assert_inert(app)
-        await pilot.press("n", "escape")
+        await pilot.press("n")
+        await pilot.pause()
+
+        # The service closes the ticket with a hostile status message: shown literally, cut.
+        from lobby.domain.offers import OfferClosed
+
+        fm.queue.put_nowait(
+            OfferClosed(kind=OfferKind.FLEXMATCH_TICKET, id="t-1", status="CANCELLED", outcome=H.everything() + H.LONG)
+        )
+        await until(pilot, lambda: app.store.get((OfferKind.FLEXMATCH_TICKET, "t-1")).closed is not None)
+        await pilot.pause()
+        outcome = app.screen.query_one("#outcome", Static)
+        assert str(outcome.render()).startswith("Cancelled. " + H.MARKUP)
+        assert outcome.outer_size.height <= 5 and app.screen.query_one("#accept").region.bottom <= 23
+        H.assert_inert(app)
+        await pilot.press("escape")
         await pilot.pause()
         for key in ((OfferKind.TEAMBATTLES_MATCH, "m-101"), (OfferKind.TEAMBATTLES_CHALLENGE, "c-1")):
             app.open_offer(key)

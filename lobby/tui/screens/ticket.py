@@ -35,6 +35,8 @@ CONNECTION_FACTS = (
 #: How many cells of one fact (a configuration, an address...), of the title, and of a
 #: sentence from the server the screen shows at most: at 80x24 the buttons stay on screen.
 FACT = 80
+#: A fact under the title (ticket, configuration, match): the line of them stays short.
+HEAD_FACT = 40
 TITLE = 120
 OUTCOME = 160
 #: Facts shown under the title, when present.
@@ -177,7 +179,7 @@ class TicketScreen(Screen[None]):
             if i:
                 line.append(" · ", style="dim")
             line.append(f"{label} ", style="dim")
-            line.append_text(plain(value, limit=FACT))
+            line.append_text(plain(value, limit=HEAD_FACT))
         text.append_text(line)
         return text
 
