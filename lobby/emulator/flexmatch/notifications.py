@@ -27,29 +27,22 @@ import random
 from datetime import UTC, datetime
 from typing import Any
 
+from lobby.domain.flexmatch import EventType
 from lobby.emulator.events import GAMELIFT, EventLog
 
 DETAIL_TYPE = "GameLift Matchmaking Event"
 
-SEARCHING = "MatchmakingSearching"
-POTENTIAL_MATCH_CREATED = "PotentialMatchCreated"
-ACCEPT_MATCH = "AcceptMatch"
-ACCEPT_MATCH_COMPLETED = "AcceptMatchCompleted"
-SUCCEEDED = "MatchmakingSucceeded"
-TIMED_OUT = "MatchmakingTimedOut"
-CANCELLED = "MatchmakingCancelled"
-FAILED = "MatchmakingFailed"
+# Plain strings (the domain's enum values): they are written into pre-encoded event text.
+SEARCHING = EventType.SEARCHING.value
+POTENTIAL_MATCH_CREATED = EventType.POTENTIAL_MATCH_CREATED.value
+ACCEPT_MATCH = EventType.ACCEPT_MATCH.value
+ACCEPT_MATCH_COMPLETED = EventType.ACCEPT_MATCH_COMPLETED.value
+SUCCEEDED = EventType.SUCCEEDED.value
+TIMED_OUT = EventType.TIMED_OUT.value
+CANCELLED = EventType.CANCELLED.value
+FAILED = EventType.FAILED.value
 
-ALL_TYPES = (
-    SEARCHING,
-    POTENTIAL_MATCH_CREATED,
-    ACCEPT_MATCH,
-    ACCEPT_MATCH_COMPLETED,
-    SUCCEEDED,
-    TIMED_OUT,
-    CANCELLED,
-    FAILED,
-)
+ALL_TYPES = tuple(kind.value for kind in EventType)
 
 
 #: The whole second most recently formatted by :func:`iso`, and its text.
