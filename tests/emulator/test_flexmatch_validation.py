@@ -180,3 +180,39 @@ def test_no_input_produces_a_server_error(emulator, operation, body):
     assert r.status_code < 500, r.text
     if r.status_code >= 400:
         assert set(r.json()) == {"__type", "message"}
+
+
+def _streamed(data: bytes, piece: int = 64 * 1024):
+    """The body in chunks, so the server sees it arrive in several messages."""
+    for start in range(0, len(data), piece):
+        yield data[start : start + piece]
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "chunked"])
+def test_a_body_past_a_mebibyte_is_refused_without_reading_on(emulator, streamed):
+    from lobby.emulator.flexmatch.protocol import MAX_BODY_BYTES
+
+    huge = json.dumps({"Name": "x" * (MAX_BODY_BYTES + 10)}).encode()
+    sent = {**JSON_HEADERS, "X-Amz-Target": "GameLift.DescribeMatchmakingRuleSets"}
+    content = _streamed(huge) if streamed else huge
+    r = http.post(emulator.url + "/", content=content, headers=sent)
+    assert r.status_code == 413
+    assert r.json()["__type"] == "RequestEntityTooLargeException"
+    assert str(MAX_BODY_BYTES) in r.json()["message"]
+    cbor = httpx.post(
+        emulator.url + "/service/GameLift/operation/DescribeMatchmakingRuleSets",
+        content=huge,
+        headers={"content-type": "application/cbor", "smithy-protocol": "rpc-v2-cbor", "accept": "application/cbor"},
+    )
+    assert cbor.status_code == 413
+    # The service goes on answering.
+    assert raw(emulator, "DescribeMatchmakingRuleSets", {}).status_code == 200
+
+
+def test_the_largest_rule_set_body_the_model_allows_is_read(emulator):
+    teams = {"ruleLanguageVersion": "1.0", "teams": [{"name": "red", "minPlayers": 1, "maxPlayers": 1}]}
+    text = json.dumps(teams)
+    body = text[:-1] + ', "pad": "' + "x" * (65535 - len(text) - 11) + '"}'
+    assert len(body) <= 65535
+    r = raw(emulator, "ValidateMatchmakingRuleSet", {"RuleSetBody": body})
+    assert r.status_code == 200, r.text

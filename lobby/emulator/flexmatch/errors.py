@@ -53,6 +53,13 @@ class UnknownOperationException(GameLiftError):
     status = 400
 
 
+class RequestEntityTooLargeException(GameLiftError):
+    """The body is larger than any operation's input can be."""
+
+    code = "RequestEntityTooLargeException"
+    status = 413
+
+
 class UnsupportedMediaTypeException(GameLiftError):
     code = "UnsupportedMediaTypeException"
     status = 415

@@ -32,6 +32,7 @@ from starlette.requests import Request
 from lobby.emulator.flexmatch.errors import (
     GameLiftError,
     InternalServiceException,
+    RequestEntityTooLargeException,
     SerializationException,
     UnknownOperationException,
     UnsupportedMediaTypeException,
@@ -65,15 +66,32 @@ def _media_type(value: bytes | None) -> str:
     return (value or b"").decode("latin-1").split(";", 1)[0].strip().lower()
 
 
+#: The largest body read. The largest input the model allows (a 65,535-character rule set body,
+#: or 200 players with their attributes and latencies) is far below it.
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def _too_large() -> RequestEntityTooLargeException:
+    return RequestEntityTooLargeException(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+
+
 async def _read_body(receive: Receive) -> bytes:
+    """The whole request body; refused once it passes :data:`MAX_BODY_BYTES`, without reading on."""
     message = await receive()
     body = message.get("body", b"")
     if not message.get("more_body"):
+        if len(body) > MAX_BODY_BYTES:
+            raise _too_large()
         return body
     chunks = [body]
+    size = len(body)
     while message.get("more_body"):
         message = await receive()
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _too_large()
+        chunks.append(chunk)
     return b"".join(chunks)
 
 
