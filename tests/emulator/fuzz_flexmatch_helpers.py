@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -30,7 +29,8 @@ from typing import Any
 
 import cbor2
 import httpx
-from hypothesis import HealthCheck, Phase, given, seed, settings
+from fuzz_common import Campaign, seeded, target_settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 MODEL_PATH = Path(__file__).parents[1] / "contracts" / "gamelift-flexmatch-model.nodoc.json"
@@ -74,49 +74,6 @@ def shapes() -> dict[str, dict[str, Any]]:
 
 def operation_names() -> list[str]:
     return sorted(model()["operations"])
-
-
-# --- the campaign's record ----------------------------------------------------------------------
-
-
-@dataclass
-class Finding:
-    target: str
-    check: str
-    status: int
-    detail: str
-    count: int = 1
-
-    def line(self) -> str:
-        return f"{self.target}: {self.check} (HTTP {self.status}) x{self.count}: {self.detail}"
-
-
-@dataclass
-class Campaign:
-    cases: Counter[str] = field(default_factory=Counter)
-    statuses: Counter[tuple[str, str]] = field(default_factory=Counter)
-    findings: dict[tuple[str, str, int], Finding] = field(default_factory=dict)
-
-    @property
-    def total(self) -> int:
-        return sum(self.cases.values())
-
-    def add(self, target: str, check: str, status: int, detail: str) -> None:
-        key = (target, check, status)
-        if key in self.findings:
-            self.findings[key].count += 1
-        else:
-            self.findings[key] = Finding(target, check, status, detail[:1500])
-
-    def report(self) -> str:
-        lines = [f"{n:6d}  {t}" for t, n in sorted(self.cases.items())]
-        by_target: dict[str, list[str]] = {}
-        for (target, outcome), n in sorted(self.statuses.items()):
-            by_target.setdefault(target, []).append(f"{outcome}x{n}")
-        lines += [f"        {t}: {' '.join(seen)}" for t, seen in by_target.items()]
-        lines.append(f"{self.total:6d}  cases in all, {len(self.findings)} finding(s)")
-        lines += [f.line() for f in self.findings.values()]
-        return "\n".join(lines)
 
 
 # --- values from the model ----------------------------------------------------------------------
@@ -675,14 +632,7 @@ def _run_target(
     random_seed: int | None,
     out: Campaign,
 ) -> None:
-    @settings(
-        max_examples=examples,
-        derandomize=derandomize,
-        database=None,
-        deadline=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
+    @target_settings(examples, derandomize)
     @given(request=requests_for(operation, cbor))
     def one(request: Request) -> None:
         response = request.send(http, base_url)
@@ -698,9 +648,7 @@ def _run_target(
         for check, detail in answer_problems(operation, cbor, response):
             out.add(target, check, response.status_code, f"{detail}; sent {request.shown}")
 
-    if random_seed is not None and not derandomize:
-        one = seed(random_seed)(one)
-    one()
+    seeded(one, derandomize, random_seed)()
 
 
 
@@ -812,14 +760,7 @@ def run_sigv4(
 
     with httpx.Client(timeout=30) as http:
 
-        @settings(
-            max_examples=examples,
-            derandomize=derandomize,
-            database=None,
-            deadline=None,
-            phases=[Phase.explicit, Phase.generate],
-            suppress_health_check=list(HealthCheck),
-        )
+        @target_settings(examples, derandomize)
         @given(case=sigv4_cases(credentials.access_key))
         def one(case: SignedCase) -> None:
             body = json.dumps({"TicketIds": list(case.tickets)}).encode()
@@ -845,7 +786,5 @@ def run_sigv4(
             for check, detail in answer_problems("DescribeMatchmaking", False, response, AUTH_CODES):
                 out.add(target, check, response.status_code, f"{detail}; sent {shown}")
 
-        if random_seed is not None and not derandomize:
-            one = seed(random_seed)(one)
-        one()
+        seeded(one, derandomize, random_seed)()
     return out

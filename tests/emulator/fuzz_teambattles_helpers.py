@@ -18,15 +18,14 @@ per (target, check, status).
 from __future__ import annotations
 
 import random
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, seed, settings
+from fuzz_common import Campaign, seeded, target_settings
+from hypothesis import given
 from hypothesis.errors import Unsatisfiable
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -89,48 +88,6 @@ AUTHS: dict[str, str | None] = {
 }
 
 KNOWN_CODES = frozenset(str(c.value) for c in ErrorCode)
-
-
-@dataclass
-class Finding:
-    target: str
-    check: str
-    status: int
-    detail: str
-    count: int = 1
-
-    def line(self) -> str:
-        return f"{self.target}: {self.check} (HTTP {self.status}) x{self.count}: {self.detail}"
-
-
-@dataclass
-class Campaign:
-    """Cases run per target and the problems found, merged by (target, check, status)."""
-
-    cases: Counter[str] = field(default_factory=Counter)
-    statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
-    findings: dict[tuple[str, str, int], Finding] = field(default_factory=dict)
-
-    @property
-    def total(self) -> int:
-        return sum(self.cases.values())
-
-    def add(self, target: str, check: str, status: int, detail: str) -> None:
-        key = (target, check, status)
-        if key in self.findings:
-            self.findings[key].count += 1
-        else:
-            self.findings[key] = Finding(target, check, status, detail[:1500])
-
-    def report(self) -> str:
-        lines = [f"{n:6d}  {t}" for t, n in sorted(self.cases.items())]
-        by_route: dict[str, list[str]] = {}
-        for (route, status), n in sorted(self.statuses.items()):
-            by_route.setdefault(route, []).append(f"{status}x{n}")
-        lines += [f"        {route}: {' '.join(seen)}" for route, seen in by_route.items()]
-        lines.append(f"{self.total:6d}  cases in all, {len(self.findings)} finding(s)")
-        lines += [f.line() for f in self.findings.values()]
-        return "\n".join(lines)
 
 
 @cache
@@ -311,15 +268,7 @@ def _run_target(
     on_case: Callable[[], None] | None,
 ) -> None:
 
-    @settings(
-        max_examples=examples,
-        derandomize=derandomize,
-        database=None,
-        deadline=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-        report_multiple_bugs=False,
-    )
+    @target_settings(examples, derandomize, report_multiple_bugs=False)
     @given(
         case=op.as_strategy(generation_mode=mode),
         auth=st.sampled_from(sorted(auths)),
@@ -356,10 +305,8 @@ def _run_target(
         for check, detail in our_checks(response):
             out.add(target, check, response.status_code, f"{detail}; {_describe(case, response)}")
 
-    if random_seed is not None and not derandomize:
-        one = seed(random_seed)(one)
     try:
-        one()
+        seeded(one, derandomize, random_seed)()
     except Unsatisfiable:  # nothing to break: a negative case of a route that takes no input
         if mode is not GenerationMode.NEGATIVE:
             raise
