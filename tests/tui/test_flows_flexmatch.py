@@ -101,7 +101,7 @@ async def test_a_found_match_alerts_then_accept_is_recorded_and_the_match_is_pla
 
         await alice.client.accept_match(theirs, ["bob"])
         await until(pilot, lambda: app.store.get(key).closed is not None, "closed")
-        assert "Everyone accepted." in outcome(app)
+        assert "Placing. Every player accepted; the match is being placed." in outcome(app)
         assert await status_of(alice.client, mine) is TicketStatus.PLACING
 
         await advance(emulator.url, 30)  # past the placement

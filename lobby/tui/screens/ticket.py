@@ -45,7 +45,7 @@ HEAD_FACTS = (("configuration", "configuration"), ("match", "match"), ("deadline
 
 #: How a closed ticket's status reads, and its colour.
 CLOSED_WORDS = {
-    "PLACING": ("Everyone accepted.", "-good"),
+    "PLACING": ("Placing.", "-good"),
     "SEARCHING": ("Back to searching.", "-warn"),
     "QUEUED": ("Back to searching.", "-warn"),
     "CANCELLED": ("Cancelled.", "-bad"),
