@@ -29,27 +29,16 @@ from typing import Any
 import httpx
 import pytest
 from conftest import Server
-from httpx_sse import connect_sse
 
-from lobby.emulator.scenario import load_scenario
+sys.path.insert(0, str(Path(__file__).parents[1] / "emulator"))
+
+from races_helpers import EVENT_STATUS, NEW_MATCH, captains, every_event  # noqa: E402
 
 TEAMS = 50
 MATCHES = 40
 ROUNDS = 250
 PER_ROUND = 4
 ACCEPTANCE_SECONDS = 10
-SCOPES = dict.fromkeys(
-    (
-        "matches.public_matches",
-        "matches.user_matches",
-        "matches.team_matches",
-        "matches.org_matches",
-        "teams.roster",
-        "teams.profile",
-        "users.profile",
-    ),
-    "read-write",
-)
 AMZ = {"Content-Type": "application/x-amz-json-1.1"}
 
 
@@ -62,27 +51,7 @@ def auth(n: int) -> dict[str, str]:
 
 
 def scenario(path: Path) -> Path:
-    demo = load_scenario().model_dump(mode="json")
-    skyline = next(g for g in demo["teambattles"]["games"] if g["convex_id"] == "gm_skyline")
-    unlimited = {"burst": 1_000_000, "per_second": 1_000_000}
-    n = range(TEAMS + 1)
-    tb = {
-        "rate_limits": dict.fromkeys(("free", "pro", "studio", "ip"), unlimited),
-        "games": [skyline],
-        "users": [{"id": f"u_{i}", "username": f"player{i}", "name": f"Player {i}"} for i in n],
-        "teams": [
-            {
-                "id": f"t_{i}",
-                "slug": f"team-{i}",
-                "name": f"Team {i}",
-                "tag": f"T{i}",
-                "game": "skyline-strike",
-                "members": [{"user": f"u_{i}", "role": "CAPTAIN"}],
-            }
-            for i in n
-        ],
-        "keys": [{"key": key(i), "owner": f"u_{i}", "scopes": SCOPES} for i in n],
-    }
+    tb = captains(TEAMS, key)
     doc = {"name": "race-bench", "teambattles": tb, "flexmatch": {"placement_seconds": 30.0}}
     path.write_text(json.dumps(doc), "utf-8")
     return path
@@ -114,21 +83,11 @@ def emulator(tmp_path: Path) -> Iterator[Server]:
 def stream(url: str, source: str) -> list[tuple[str, dict[str, Any]]]:
     """The events of one service, oldest first; read unfiltered, so the last event (of
     whichever service) ends the read."""
-    last = httpx.get(url + "/_emulator/health").json()["lastEventId"]
     out: list[tuple[str, dict[str, Any]]] = []
-    with httpx.Client(timeout=30) as client:
-        with connect_sse(client, "GET", f"{url}/_emulator/events") as events:
-            for sse in events.iter_sse():
-                if not sse.data:  # a keep-alive comment
-                    continue
-                payload = sse.json()
-                teambattles = payload.get("event") == sse.event and "data" in payload
-                if (source == "teambattles") == teambattles and (
-                    teambattles or payload.get("source") == source
-                ):
-                    out.append((sse.event, payload))
-                if int(sse.id) >= last:
-                    break
+    for sse, payload in every_event(url, timeout=30):
+        teambattles = payload.get("event") == sse.event and "data" in payload
+        if (source == "teambattles") == teambattles and (teambattles or payload.get("source") == source):
+            out.append((sse.event, payload))
     return out
 
 
@@ -152,19 +111,7 @@ async def teambattles_campaign(url: str) -> dict[str, Any]:
     async with httpx.AsyncClient(timeout=60, limits=limits) as http:
 
         async def new_match() -> str:
-            body = {
-                "teamId": "t_0",
-                "gameId": "gm_skyline",
-                "gameModeId": "hardpoint",
-                "matchType": "XP_ONLY",
-                "mapSelectionType": "FLEX",
-                "mapPreferenceMode": "PREFERRED",
-                "teamSize": 1,
-                "bestOf": 1,
-                "activeRoster": ["u_0"],
-                "publishStatus": "PUBLISHED",
-            }
-            r = await http.post(api + "/matches/create", json=body, headers=auth(0))
+            r = await http.post(api + "/matches/create", json=NEW_MATCH, headers=auth(0))
             assert r.status_code == 200, r.text
             return r.json()["matchId"]
 
@@ -226,16 +173,6 @@ def test_teambattles_fifty_team_races(emulator: Server):
 
 
 # --- (b) FlexMatch --------------------------------------------------------------------------------
-
-EVENT_STATUS = {
-    "MatchmakingSearching": "SEARCHING",
-    "PotentialMatchCreated": "REQUIRES_ACCEPTANCE",
-    "AcceptMatch": "REQUIRES_ACCEPTANCE",
-    "MatchmakingSucceeded": "COMPLETED",
-    "MatchmakingCancelled": "CANCELLED",
-    "MatchmakingTimedOut": "TIMED_OUT",
-    "MatchmakingFailed": "FAILED",
-}
 
 
 async def flexmatch_campaign(url: str) -> Counter[str]:

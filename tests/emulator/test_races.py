@@ -23,26 +23,15 @@ from typing import Any
 import httpx
 import pytest
 from flexmatch_helpers import advance, config_for, gamelift, setup_matchmaker, start, statuses
-from httpx_sse import connect_sse
+from races_helpers import EVENT_STATUS, NEW_MATCH, captains, every_event
 from teambattles_helpers import TB, error_of
 
 from lobby.emulator.runtime import EmulatorConfig
-from lobby.emulator.scenario import load_scenario
 from lobby.emulator.server import EmulatorThread
 
 # --- TeamBattles ----------------------------------------------------------------------------------
 
 TEAMS = 50
-GAME = "gm_skyline"
-_EVERY_SCOPE = {
-    "matches.public_matches": "read-write",
-    "matches.user_matches": "read-write",
-    "matches.team_matches": "read-write",
-    "matches.org_matches": "read-write",
-    "teams.roster": "read-write",
-    "teams.profile": "read-write",
-    "users.profile": "read-write",
-}
 
 
 def captain_key(n: int) -> str:
@@ -51,29 +40,7 @@ def captain_key(n: int) -> str:
 
 def _tb_scenario(tmp_path: Path) -> Path:
     """Team 0 creates the matches; teams 1..50 each have one player, their captain."""
-    demo = load_scenario().model_dump(mode="json")
-    skyline = next(g for g in demo["teambattles"]["games"] if g["convex_id"] == GAME)
-    unlimited = {"burst": 1_000_000, "per_second": 1_000_000}
-    n = range(TEAMS + 1)
-    tb = {
-        "rate_limits": {"free": unlimited, "pro": unlimited, "studio": unlimited, "ip": unlimited},
-        "games": [skyline],
-        "users": [{"id": f"u_{i}", "username": f"player{i}", "name": f"Player {i}"} for i in n],
-        "teams": [
-            {
-                "id": f"t_{i}",
-                "slug": f"team-{i}",
-                "name": f"Team {i}",
-                "tag": f"T{i}",
-                "game": "skyline-strike",
-                "members": [{"user": f"u_{i}", "role": "CAPTAIN"}],
-            }
-            for i in n
-        ],
-        "keys": [{"key": captain_key(i), "owner": f"u_{i}", "scopes": _EVERY_SCOPE} for i in n],
-        "matches": [],
-        "bots": [],
-    }
+    tb = {**captains(TEAMS, captain_key), "matches": [], "bots": []}
     path = tmp_path / "races.json"
     path.write_text(json.dumps({"name": "races", "teambattles": tb}), "utf-8")
     return path
@@ -97,19 +64,7 @@ def new_match(url: str, **extra: Any) -> str:
     try:
         r = tb.post(
             "/matches/create",
-            {
-                "teamId": "t_0",
-                "gameId": GAME,
-                "gameModeId": "hardpoint",
-                "matchType": "XP_ONLY",
-                "mapSelectionType": "FLEX",
-                "mapPreferenceMode": "PREFERRED",
-                "teamSize": 1,
-                "bestOf": 1,
-                "activeRoster": ["u_0"],
-                "publishStatus": "PUBLISHED",
-                **extra,
-            },
+            {**NEW_MATCH, **extra},
         )
         assert r.status_code == 200, r.text
         return r.json()["matchId"]
@@ -140,22 +95,13 @@ def _client(url: str) -> httpx.AsyncClient:
 
 def tb_stream(url: str) -> dict[str, list[tuple[int, str, dict[str, Any]]]]:
     """Every TeamBattles event on the SSE stream, by match: (id, type, data), oldest first."""
-    last = httpx.get(url + "/_emulator/health").json()["lastEventId"]
     out: dict[str, list[tuple[int, str, dict[str, Any]]]] = defaultdict(list)
     ids: list[int] = []
-    with httpx.Client(timeout=10) as client:
-        # Unfiltered, so the last event (of whichever service) ends the read.
-        with connect_sse(client, "GET", f"{url}/_emulator/events") as source:
-            for sse in source.iter_sse():
-                if not sse.data:  # a keep-alive comment
-                    continue
-                payload = sse.json()
-                if payload.get("event") == sse.event and "data" in payload:  # a TeamBattles one
-                    ids.append(int(sse.id))
-                    match_id = payload["data"]["match"]["id"]
-                    out[match_id].append((ids[-1], sse.event, payload["data"]))
-                if int(sse.id) >= last:
-                    break
+    for sse, payload in every_event(url):
+        if payload.get("event") == sse.event and "data" in payload:  # a TeamBattles one
+            ids.append(int(sse.id))
+            match_id = payload["data"]["match"]["id"]
+            out[match_id].append((ids[-1], sse.event, payload["data"]))
     assert ids == sorted(set(ids)), "event ids must only grow"
     return out
 
@@ -388,34 +334,10 @@ ROUNDS = 30
 MATCHES = 4
 AMZ = {"Content-Type": "application/x-amz-json-1.1"}
 
-#: The status each event puts the tickets it lists in (None: the event moves no ticket).
-EVENT_STATUS = {
-    "MatchmakingSearching": "SEARCHING",
-    "PotentialMatchCreated": "REQUIRES_ACCEPTANCE",
-    "AcceptMatch": "REQUIRES_ACCEPTANCE",
-    "MatchmakingSucceeded": "COMPLETED",
-    "MatchmakingCancelled": "CANCELLED",
-    "MatchmakingTimedOut": "TIMED_OUT",
-    "MatchmakingFailed": "FAILED",
-}
-
 
 def gamelift_stream(url: str) -> list[dict[str, Any]]:
     """Every FlexMatch event on the SSE stream, oldest first (EventBridge envelopes)."""
-    last = httpx.get(url + "/_emulator/health").json()["lastEventId"]
-    out: list[dict[str, Any]] = []
-    with httpx.Client(timeout=10) as client:
-        # Unfiltered, so the last event (of whichever service) ends the read.
-        with connect_sse(client, "GET", f"{url}/_emulator/events") as source:
-            for sse in source.iter_sse():
-                if not sse.data:  # a keep-alive comment
-                    continue
-                payload = sse.json()
-                if payload.get("source") == "aws.gamelift":
-                    out.append(payload)
-                if int(sse.id) >= last:
-                    break
-    return out
+    return [payload for _, payload in every_event(url) if payload.get("source") == "aws.gamelift"]
 
 
 def status_from_events(stream: list[dict[str, Any]]) -> dict[str, str]:
