@@ -9,24 +9,11 @@ from typing import Any
 
 import httpx
 from httpx_sse import ServerSentEvent, connect_sse
+from teambattles_helpers import EVERY_SCOPE
 
 from lobby.emulator.scenario import load_scenario
 
 GAME = "gm_skyline"
-
-#: Every scope of a TeamBattles key, read-write.
-EVERY_SCOPE = dict.fromkeys(
-    (
-        "matches.public_matches",
-        "matches.user_matches",
-        "matches.team_matches",
-        "matches.org_matches",
-        "teams.roster",
-        "teams.profile",
-        "users.profile",
-    ),
-    "read-write",
-)
 
 #: The body team 0 creates an open match with.
 NEW_MATCH = {

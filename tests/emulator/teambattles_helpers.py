@@ -36,6 +36,20 @@ VIPER = "tb_test_viper_bot_0014"
 FOX = "tb_test_fox_bot_0015"
 TIDE = "tb_test_tide_bot_0016"
 
+#: Every scope of a TeamBattles key, read-write.
+EVERY_SCOPE = dict.fromkeys(
+    (
+        "matches.public_matches",
+        "matches.user_matches",
+        "matches.team_matches",
+        "matches.org_matches",
+        "teams.roster",
+        "teams.profile",
+        "users.profile",
+    ),
+    "read-write",
+)
+
 # Demo ids.
 OWLS_ACTIVE = ["u_you", "u_ada", "u_bo", "u_cy"]
 VIPERS_HP = "tbm_vipers_hp"  # open, Skyline Strike hardpoint, 4 a side, created by t_vipers

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from teambattles_helpers import TB, error_of
+from teambattles_helpers import EVERY_SCOPE, TB, error_of
 
 from lobby.emulator.runtime import EmulatorConfig
 from lobby.emulator.scenario import load_scenario
@@ -32,20 +32,11 @@ MODE = "hardpoint"
 ALPHA_ROSTER = ["u_cap", "u_co"]
 BETA_ROSTER = ["u_bcap", "u_b2"]
 
-_EVERY_SCOPE = {
-    "matches.public_matches": "read-write",
-    "matches.user_matches": "read-write",
-    "matches.team_matches": "read-write",
-    "matches.org_matches": "read-write",
-    "teams.roster": "read-write",
-    "teams.profile": "read-write",
-    "users.profile": "read-write",
-}
-_READ_ONLY = dict.fromkeys(_EVERY_SCOPE, "read")
+_READ_ONLY = dict.fromkeys(EVERY_SCOPE, "read")
 
 
 def _key(key: str, owner: str, **extra: Any) -> dict[str, Any]:
-    return {"key": key, "owner": owner, "scopes": dict(_EVERY_SCOPE), **extra}
+    return {"key": key, "owner": owner, "scopes": dict(EVERY_SCOPE), **extra}
 
 
 # --- the callers ----------------------------------------------------------------------------------
@@ -91,6 +82,22 @@ KEYS = [
 ]
 
 
+_ALPHA_MEMBERS = {"u_cap": "CAPTAIN", "u_co": "CO_CAPTAIN", "u_mem": "MEMBER"}
+
+
+def _team(id_: str, slug: str, name: str, tag: str, members: dict[str, str], **extra: Any) -> dict[str, Any]:
+    """A Skyline Strike team of the scenario; ``members`` is user -> role."""
+    return {
+        "id": id_,
+        "slug": slug,
+        "name": name,
+        "tag": tag,
+        "game": "skyline-strike",
+        **extra,
+        "members": [{"user": user, "role": role} for user, role in members.items()],
+    }
+
+
 def _scenario(tmp_path: Path) -> Path:
     demo = load_scenario().model_dump(mode="json")
     skyline = next(g for g in demo["teambattles"]["games"] if g["convex_id"] == GAME)
@@ -103,45 +110,17 @@ def _scenario(tmp_path: Path) -> Path:
         "users": [{"id": u, "username": u.removeprefix("u_"), "name": u} for u in users],
         "organizations": [{"id": "org_alpha", "slug": "alpha-org", "name": "Alpha Org", "owner": "u_boss"}],
         "teams": [
-            {
-                "id": "t_alpha",
-                "slug": "alpha",
-                "name": "Alpha",
-                "tag": "ALP",
-                "game": "skyline-strike",
-                "organization": "org_alpha",
-                "members": [
-                    {"user": "u_cap", "role": "CAPTAIN"},
-                    {"user": "u_co", "role": "CO_CAPTAIN"},
-                    {"user": "u_mem", "role": "MEMBER"},
-                ],
-            },
-            {
-                "id": "t_alpha_academy",
-                "slug": "alpha-academy",
-                "name": "Alpha Academy",
-                "tag": "ALA",
-                "game": "skyline-strike",
-                "organization": "org_alpha",
-                "visibility": "private",
-                "members": [
-                    {"user": "u_cap", "role": "CAPTAIN"},
-                    {"user": "u_co", "role": "CO_CAPTAIN"},
-                    {"user": "u_mem", "role": "MEMBER"},
-                ],
-            },
-            {
-                "id": "t_beta",
-                "slug": "beta",
-                "name": "Beta",
-                "tag": "BET",
-                "game": "skyline-strike",
-                "members": [
-                    {"user": "u_bcap", "role": "CAPTAIN"},
-                    {"user": "u_b2", "role": "MEMBER"},
-                    {"user": "u_b3", "role": "MEMBER"},
-                ],
-            },
+            _team("t_alpha", "alpha", "Alpha", "ALP", _ALPHA_MEMBERS, organization="org_alpha"),
+            _team(
+                "t_alpha_academy",
+                "alpha-academy",
+                "Alpha Academy",
+                "ALA",
+                _ALPHA_MEMBERS,
+                organization="org_alpha",
+                visibility="private",
+            ),
+            _team("t_beta", "beta", "Beta", "BET", {"u_bcap": "CAPTAIN", "u_b2": "MEMBER", "u_b3": "MEMBER"}),
         ],
         "keys": KEYS,
         "matches": [],
