@@ -8,15 +8,17 @@ import asyncio
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from flexmatch_helpers import JSON_HEADERS, advance, config_for, gamelift, rule_set_body
 
 from lobby.emulator.app import create_app, serving_app
 from lobby.emulator.server import EmulatorThread
-from lobby.emulator.store import Store
+from lobby.emulator.store import CommitGroup, Store
 
 #: Guards against hangs only; nothing asserts on elapsed time.
 HANG = 30
@@ -42,6 +44,29 @@ def outside(path: Path, sql: str) -> list[Any]:
         return other.execute(sql).fetchall()
 
 
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "g.db"
+
+
+@pytest.fixture
+def store(path: Path) -> Iterator[Store]:
+    """A store of its own at ``path``, closed after the test."""
+    opened = open_store(path)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def open_group(store: Store, item: int) -> CommitGroup:
+    """The group a grouped insert of ``item`` opened (and left open)."""
+    grouped_insert(store, item)
+    group = store.group
+    assert group is not None
+    return group
+
+
 def grouped_insert(store: Store, item: int, *, fail: bool = False, log: list[str] | None = None) -> None:
     with store.grouped():
         try:
@@ -56,124 +81,95 @@ def grouped_insert(store: Store, item: int, *, fail: bool = False, log: list[str
             pass
 
 
-def test_grouped_transactions_share_one_commit_and_their_callbacks_wait_for_it(tmp_path: Path):
-    path = tmp_path / "g.db"
-    store = open_store(path)
+def test_grouped_transactions_share_one_commit_and_their_callbacks_wait_for_it(path: Path, store: Store):
     log: list[str] = []
-    try:
-        grouped_insert(store, 1, log=log)
-        group = store.group
-        assert group is not None and not group.done
-        grouped_insert(store, 2, log=log)
-        assert store.group is group  # the second joined the first's transaction
-        assert outside(path, "SELECT id FROM items") == []
-        assert log == []
-        with store.grouped():  # inside the group, its own writes are visible
-            assert [r[0] for r in store.query("SELECT id FROM items ORDER BY id")] == [1, 2]
-        store.commit_group(group)
-        assert group.done and not group.failed and store.group is None
-        assert outside(path, "SELECT id FROM items ORDER BY id") == [(1,), (2,)]
-        assert log == ["committed 1", "committed 2"]
-        store.commit_group(group)  # a second call has nothing left to do
-        assert log == ["committed 1", "committed 2"]
-        # Asked for between the transactions of a grouped request, a callback waits for the group.
-        grouped_insert(store, 3)
-        with store.grouped():
-            store.after_commit(lambda: log.append("after 3"))
-        assert log == ["committed 1", "committed 2"]
-        store.commit_group(store.group)  # type: ignore[arg-type]
-        assert log == ["committed 1", "committed 2", "after 3"]
-    finally:
-        store.close()
+    grouped_insert(store, 1, log=log)
+    group = store.group
+    assert group is not None and not group.done
+    grouped_insert(store, 2, log=log)
+    assert store.group is group  # the second joined the first's transaction
+    assert outside(path, "SELECT id FROM items") == []
+    assert log == []
+    with store.grouped():  # inside the group, its own writes are visible
+        assert [r[0] for r in store.query("SELECT id FROM items ORDER BY id")] == [1, 2]
+    store.commit_group(group)
+    assert group.done and not group.failed and store.group is None
+    assert outside(path, "SELECT id FROM items ORDER BY id") == [(1,), (2,)]
+    assert log == ["committed 1", "committed 2"]
+    store.commit_group(group)  # a second call has nothing left to do
+    assert log == ["committed 1", "committed 2"]
+    # Asked for between the transactions of a grouped request, a callback waits for the group.
+    grouped_insert(store, 3)
+    with store.grouped():
+        store.after_commit(lambda: log.append("after 3"))
+    assert log == ["committed 1", "committed 2"]
+    store.commit_group(store.group)  # type: ignore[arg-type]
+    assert log == ["committed 1", "committed 2", "after 3"]
 
 
-def test_a_failing_request_undoes_only_its_own_part_of_the_group(tmp_path: Path):
-    path = tmp_path / "g.db"
-    store = open_store(path)
+def test_a_failing_request_undoes_only_its_own_part_of_the_group(path: Path, store: Store):
     log: list[str] = []
-    try:
-        grouped_insert(store, 1, log=log)
-        grouped_insert(store, 2, fail=True, log=log)
-        assert log == ["rolled back 2"]  # at once: its in-memory state must go now
-        grouped_insert(store, 3, log=log)
-        group = store.group
-        assert group is not None
-        store.commit_group(group)
-        assert outside(path, "SELECT id FROM items ORDER BY id") == [(1,), (3,)]
-        assert log == ["rolled back 2", "committed 1", "committed 3"]
-    finally:
-        store.close()
+    grouped_insert(store, 1, log=log)
+    grouped_insert(store, 2, fail=True, log=log)
+    assert log == ["rolled back 2"]  # at once: its in-memory state must go now
+    grouped_insert(store, 3, log=log)
+    group = store.group
+    assert group is not None
+    store.commit_group(group)
+    assert outside(path, "SELECT id FROM items ORDER BY id") == [(1,), (3,)]
+    assert log == ["rolled back 2", "committed 1", "committed 3"]
 
 
-def test_anything_else_touching_the_store_commits_the_open_group_first(tmp_path: Path):
-    path = tmp_path / "g.db"
-    store = open_store(path)
-    try:
-        grouped_insert(store, 1)
-        group = store.group
-        assert group is not None
-        woken: list[bool] = []
-        group.when_done(lambda: woken.append(group.failed))
-        # A plain read (an event stream, the scheduler's look-ahead) sees only committed state.
-        assert [r[0] for r in store.query("SELECT id FROM items")] == [1]
-        assert group.done and woken == [False]
-        assert outside(path, "SELECT id FROM items") == [(1,)]
+def test_anything_else_touching_the_store_commits_the_open_group_first(path: Path, store: Store):
+    group = open_group(store, 1)
+    woken: list[bool] = []
+    group.when_done(lambda: woken.append(group.failed))
+    # A plain read (an event stream, the scheduler's look-ahead) sees only committed state.
+    assert [r[0] for r in store.query("SELECT id FROM items")] == [1]
+    assert group.done and woken == [False]
+    assert outside(path, "SELECT id FROM items") == [(1,)]
 
-        grouped_insert(store, 2)
-        second = store.group
-        assert second is not None and second is not group
-        with store.transaction() as db:  # a plain write transaction
-            db.execute("INSERT INTO items (id, name) VALUES (3, 'plain')")
-        assert second.done
-        assert outside(path, "SELECT id FROM items ORDER BY id") == [(1,), (2,), (3,)]
-    finally:
-        store.close()
+    grouped_insert(store, 2)
+    second = store.group
+    assert second is not None and second is not group
+    with store.transaction() as db:  # a plain write transaction
+        db.execute("INSERT INTO items (id, name) VALUES (3, 'plain')")
+    assert second.done
+    assert outside(path, "SELECT id FROM items ORDER BY id") == [(1,), (2,), (3,)]
 
 
-def test_another_thread_waits_for_the_group_and_then_sees_it_committed(tmp_path: Path):
-    path = tmp_path / "g.db"
-    store = open_store(path)
-    try:
-        grouped_insert(store, 1)
-        group = store.group
-        assert group is not None
-        seen: list[Any] = []
-        reader = threading.Thread(
-            target=lambda: seen.append([r[0] for r in store.query("SELECT id FROM items")])
-        )
-        reader.start()
-        reader.join(0.2)
-        assert seen == []  # it waits: the group holds the store until it commits
-        store.commit_group(group)
-        reader.join(HANG)
-        assert seen == [[1]]
-    finally:
-        store.close()
+def test_another_thread_waits_for_the_group_and_then_sees_it_committed(path: Path, store: Store):
+    group = open_group(store, 1)
+    seen: list[Any] = []
+    reader = threading.Thread(
+        target=lambda: seen.append([r[0] for r in store.query("SELECT id FROM items")])
+    )
+    reader.start()
+    reader.join(0.2)
+    assert seen == []  # it waits: the group holds the store until it commits
+    store.commit_group(group)
+    reader.join(HANG)
+    assert seen == [[1]]
 
 
-def test_a_failed_group_commit_keeps_nothing_and_tells_every_request(tmp_path: Path):
-    path = tmp_path / "g.db"
-    store = open_store(path)
+def test_a_failed_group_commit_keeps_nothing_and_tells_every_request(path: Path, store: Store):
     log: list[str] = []
-    try:
-        grouped_insert(store, 1, log=log)
-        with store.grouped(), store.transaction() as db:
-            # A deferred foreign key is checked at COMMIT: the whole group's COMMIT fails.
-            db.execute("INSERT INTO children (id, parent) VALUES (1, 99)")
-        group = store.group
-        assert group is not None
-        outcomes: list[bool] = []
-        group.when_done(lambda: outcomes.append(group.failed))
-        store.commit_group(group)
-        assert outcomes == [True] and group.failed
-        assert log == ["rolled back 1"]
-        assert outside(path, "SELECT COUNT(*) FROM items") == [(0,)]
-        # The store goes on working.
-        grouped_insert(store, 4, log=log)
-        store.commit_group(store.group)  # type: ignore[arg-type]
-        assert outside(path, "SELECT id FROM items") == [(4,)]
-    finally:
-        store.close()
+    grouped_insert(store, 1, log=log)
+    with store.grouped(), store.transaction() as db:
+        # A deferred foreign key is checked at COMMIT: the whole group's COMMIT fails.
+        db.execute("INSERT INTO children (id, parent) VALUES (1, 99)")
+    group = store.group
+    assert group is not None
+    outcomes: list[bool] = []
+    group.when_done(lambda: outcomes.append(group.failed))
+    store.commit_group(group)
+    assert outcomes == [True] and group.failed
+    assert log == ["rolled back 1"]
+    assert outside(path, "SELECT COUNT(*) FROM items") == [(0,)]
+    # The store goes on working.
+    grouped_insert(store, 4, log=log)
+    store.commit_group(store.group)  # type: ignore[arg-type]
+    assert outside(path, "SELECT id FROM items") == [(4,)]
 
 
 # --- through the endpoints ------------------------------------------------------------------------
@@ -198,18 +194,23 @@ def accept_body(ticket: str, player: str) -> bytes:
     return json.dumps({"TicketId": ticket, "PlayerIds": [player], "AcceptanceType": "ACCEPT"}).encode()
 
 
+async def accept_at_once(url: str, pairs: list[tuple[str, str]]) -> list[httpx.Response]:
+    """AcceptMatch for every (ticket, player), all sent at once over HTTP."""
+    headers = {**JSON_HEADERS, "X-Amz-Target": "GameLift.AcceptMatch"}
+    async with httpx.AsyncClient(base_url=url, timeout=HANG) as http:
+        return list(
+            await asyncio.gather(*(http.post("/", content=accept_body(t, p), headers=headers) for t, p in pairs))
+        )
+
+
 async def test_concurrent_accepts_over_http_are_all_answered_and_all_kept(tmp_path: Path):
     db = tmp_path / "emu.db"
     with EmulatorThread(config_for(tmp_path, db=str(db))) as emu:
         client = gamelift(emu.url)
         pairs = seed_match(client, 40)
         advance(emu)
-        headers = {**JSON_HEADERS, "X-Amz-Target": "GameLift.AcceptMatch"}
-        async with httpx.AsyncClient(base_url=emu.url, timeout=HANG) as http:
-            # All but one player answer at once, so the match stays open and every answer counts.
-            answers = await asyncio.gather(
-                *(http.post("/", content=accept_body(t, p), headers=headers) for t, p in pairs[1:])
-            )
+        # All but one player answer at once, so the match stays open and every answer counts.
+        answers = await accept_at_once(emu.url, pairs[1:])
         assert [a.status_code for a in answers] == [200] * (len(pairs) - 1)
         # Answered means committed: another connection sees every answer and every event now.
         rows = outside(db, "SELECT player_id FROM fm_ticket_players WHERE answer='ACCEPTED'")
@@ -283,11 +284,7 @@ async def test_a_match_completed_by_concurrent_accepts_completes_once(tmp_path: 
         client = gamelift(emu.url)
         pairs = seed_match(client, players)
         advance(emu)
-        headers = {**JSON_HEADERS, "X-Amz-Target": "GameLift.AcceptMatch"}
-        async with httpx.AsyncClient(base_url=emu.url, timeout=HANG) as http:
-            answers = await asyncio.gather(
-                *(http.post("/", content=accept_body(t, p), headers=headers) for t, p in pairs)
-            )
+        answers = await accept_at_once(emu.url, pairs)
         assert [a.status_code for a in answers] == [200] * players
         tickets = client.describe_matchmaking(TicketIds=[t for t, _ in pairs])["TicketList"]
         assert {t["Status"] for t in tickets} == {"COMPLETED"}
