@@ -16,6 +16,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from lobby.emulator.scenario import load_scenario
+from lobby.emulator.teambattles.scenario import SCOPES
 
 CONTRACT_PATH = Path(__file__).parents[1] / "contracts" / "teambattles-openapi-subset.nodoc.json"
 CONTRACT_URI = "urn:lobby:teambattles-contract"
@@ -37,18 +38,7 @@ FOX = "tb_test_fox_bot_0015"
 TIDE = "tb_test_tide_bot_0016"
 
 #: Every scope of a TeamBattles key, read-write.
-EVERY_SCOPE = dict.fromkeys(
-    (
-        "matches.public_matches",
-        "matches.user_matches",
-        "matches.team_matches",
-        "matches.org_matches",
-        "teams.roster",
-        "teams.profile",
-        "users.profile",
-    ),
-    "read-write",
-)
+EVERY_SCOPE = dict.fromkeys(SCOPES, "read-write")
 
 # Demo ids.
 OWLS_ACTIVE = ["u_you", "u_ada", "u_bo", "u_cy"]

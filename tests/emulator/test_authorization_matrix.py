@@ -148,8 +148,9 @@ def setup(emu: EmulatorThread) -> Iterator[TB]:
 # --- objects each cell acts on --------------------------------------------------------------------
 
 
-def _new_match(tb: TB, key: str, team: str, roster: list[str], **extra: Any) -> str:
-    body = {
+def _match_body(team: str, roster: list[str]) -> dict[str, Any]:
+    """A two-a-side match of ``team`` to create, as yet unpublished."""
+    return {
         "teamId": team,
         "gameId": GAME,
         "gameModeId": MODE,
@@ -159,9 +160,11 @@ def _new_match(tb: TB, key: str, team: str, roster: list[str], **extra: Any) -> 
         "teamSize": 2,
         "bestOf": 1,
         "activeRoster": roster,
-        "publishStatus": "PUBLISHED",
-        **extra,
     }
+
+
+def _new_match(tb: TB, key: str, team: str, roster: list[str], **extra: Any) -> str:
+    body = {**_match_body(team, roster), "publishStatus": "PUBLISHED", **extra}
     r = tb.post("/matches/create", body, key=key)
     assert r.status_code == 200, r.text
     return r.json()["matchId"]
@@ -252,17 +255,7 @@ ROUTES: dict[str, Route] = {
         "POST",
         "/matches/create",
         _none,
-        {
-            "teamId": "t_alpha",
-            "gameId": GAME,
-            "gameModeId": MODE,
-            "matchType": "XP_ONLY",
-            "mapSelectionType": "FLEX",
-            "mapPreferenceMode": "PREFERRED",
-            "teamSize": 2,
-            "bestOf": 1,
-            "activeRoster": ALPHA_ROSTER,
-        },
+        _match_body("t_alpha", ALPHA_ROSTER),
         write=True,
     ),
     "POST publish": Route(
