@@ -13,6 +13,7 @@ import dataclasses
 import hostile as H
 import pytest
 from doubles import T0, FixedBackend, FixedTeamBattles, challenge, open_match, settle, ticket
+from pilots import settle_replay
 
 from lobby.adapters.moderation import Board, ReplaySource
 from lobby.adapters.moderation.synthetic import flexmatch_event, match_doc, sample_lobby, teambattles_event
@@ -76,6 +77,16 @@ def hostile_lobby(note: str = "Recorded.", teams: type[FixedTeamBattles] = Hosti
     return app, fm, tbb
 
 
+async def open_offer(pilot, key):
+    """Open the offer ``key`` on its own screen and wait until it is drawn; that screen."""
+    await pilot.pause()
+    pilot.app.open_offer(key)
+    await pilot.pause()
+    screen = pilot.app.screen
+    await settle(pilot, screen)
+    return screen
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_hostile_home(snap_compare, size):
     """Every section, a filter on a hostile value, and an answered offer in "my requests"."""
@@ -118,11 +129,7 @@ def test_hostile_teambattles_form(snap_compare, size):
     app, _, _ = hostile_lobby(note=H.MARKUP + " " + H.OSC + " " + H.LONG)
 
     async def run_before(pilot):
-        await pilot.pause()
-        pilot.app.open_offer((OfferKind.TEAMBATTLES_MATCH, "m-101"))
-        await pilot.pause()
-        screen = pilot.app.screen
-        await settle(pilot, screen)
+        screen = await open_offer(pilot, (OfferKind.TEAMBATTLES_MATCH, "m-101"))
         await pilot.press("a", "down", "a", "down", "a", "down", "a")
         await pilot.press("ctrl+s")
         await settle(pilot, screen)
@@ -142,11 +149,7 @@ def test_hostile_members_and_maps(snap_compare, size):
     async def run_before(pilot):
         from textual.widgets import RadioButton
 
-        await pilot.pause()
-        pilot.app.open_offer((OfferKind.TEAMBATTLES_MATCH, "m-101"))
-        await pilot.pause()
-        screen = pilot.app.screen
-        await settle(pilot, screen)
+        screen = await open_offer(pilot, (OfferKind.TEAMBATTLES_MATCH, "m-101"))
         screen.query_one("#maps").query(RadioButton)[1].value = True  # Preferred: the map list shows
         await pilot.pause()
         screen.query_one("#roster").scroll_visible(animate=False, immediate=True, top=True)
@@ -160,11 +163,7 @@ def test_hostile_team_choice(snap_compare):
     app, _, _ = hostile_lobby()
 
     async def run_before(pilot):
-        await pilot.pause()
-        pilot.app.open_offer((OfferKind.TEAMBATTLES_CHALLENGE, "c-1"))
-        await pilot.pause()
-        screen = pilot.app.screen
-        await settle(pilot, screen)
+        screen = await open_offer(pilot, (OfferKind.TEAMBATTLES_CHALLENGE, "c-1"))
         screen.query_one("#tb-form").scroll_home(animate=False, immediate=True)
         screen.query_one("#team").focus()
         await pilot.press("enter")
@@ -181,12 +180,17 @@ def test_hostile_toast(snap_compare):
         await pilot.pause()
         arrival = challenge("c-2").model_copy(update={"title": H.MARKUP + " " + H.OSC + " " + H.LONG})
         tbb.queue.put_nowait(OfferUpdated(offer=arrival))
-        async with asyncio.timeout(10):
-            while not pilot.app.screen.query("Toast"):
-                await pilot.pause(0.02)
-        await pilot.pause()
+        await toast_shows(pilot)
 
     assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=run_before)
+
+
+async def toast_shows(pilot) -> None:
+    """Wait until a toast shows."""
+    async with asyncio.timeout(10):
+        while not pilot.app.screen.query("Toast"):
+            await pilot.pause(0.02)
+    await pilot.pause()
 
 
 async def palette_shows(pilot, hits: int) -> None:
@@ -208,10 +212,7 @@ def test_hostile_backend_failure(snap_compare):
     fm.fail = Unavailable(H.everything() + " " + H.LONG)
 
     async def run_before(pilot):
-        async with asyncio.timeout(10):
-            while not pilot.app.screen.query("Toast"):
-                await pilot.pause(0.02)
-        await pilot.pause()
+        await toast_shows(pilot)
 
     assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=run_before)
 
@@ -259,14 +260,16 @@ def moderator():
     return ModeratorApp(replay, clock=FrozenClock(MOD_T0), board=Board(), still=True), replay
 
 
-def settled(replay, *keys: str):
+def open_row(replay, row_id: str):
+    """A ``run_before``: every row shown, then the timeline of row ``row_id``."""
+
     async def run_before(pilot) -> None:
-        async with asyncio.timeout(10):
-            await replay.drained.wait()
-        pilot.app.screen.frame(figures=True)
-        await pilot.pause()
-        if keys:
-            await pilot.press(*keys)
+        await settle_replay(replay, "f")(pilot)
+        screen = pilot.app.screen
+        row = next(i for i, r in enumerate(screen.model) if r.id == row_id)
+        for _ in range(row):
+            await pilot.press("down")
+        await pilot.press("enter")
         await pilot.pause()
 
     return run_before
@@ -275,40 +278,20 @@ def settled(replay, *keys: str):
 @pytest.mark.parametrize("size", SIZES)
 def test_hostile_moderator_table(snap_compare, size):
     app, replay = moderator()
-    assert snap_compare(app, terminal_size=SIZES[size], run_before=settled(replay, "f"))
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=settle_replay(replay, "f"))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_hostile_moderator_timeline(snap_compare, size):
     """The proposed match of hostile players: facts and timeline."""
     app, replay = moderator()
-
-    async def run_before(pilot) -> None:
-        await settled(replay, "f")(pilot)
-        screen = pilot.app.screen
-        row = next(i for i, r in enumerate(screen.model) if r.id == "t-evil-red")
-        for _ in range(row):
-            await pilot.press("down")
-        await pilot.press("enter")
-        await pilot.pause()
-
-    assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=open_row(replay, "t-evil-red"))
 
 
 def test_hostile_moderator_cancelled_timeline(snap_compare):
     """A ten-thousand-character reason, cut in the facts and in the timeline."""
     app, replay = moderator()
-
-    async def run_before(pilot) -> None:
-        await settled(replay, "f")(pilot)
-        screen = pilot.app.screen
-        row = next(i for i, r in enumerate(screen.model) if r.id == "tbm_evil_gone")
-        for _ in range(row):
-            await pilot.press("down")
-        await pilot.press("enter")
-        await pilot.pause()
-
-    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=run_before)
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=open_row(replay, "tbm_evil_gone"))
 
 
 def test_the_pictures_hold_no_escape_or_control_character():

@@ -6,9 +6,8 @@ Deterministic: a frozen clock, recorded events (``sample_lobby``), animation and
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
+from pilots import settle_replay
 
 from lobby.adapters.feed import FeedState
 from lobby.adapters.moderation import Board, ReplaySource
@@ -31,42 +30,27 @@ def moderator(events=None, *, history: bool = False, **source):
     return ModeratorApp(replay, clock=FrozenClock(T0), board=board, still=True), replay
 
 
-def settle(replay: ReplaySource, *keys: str):
-    """Wait for every recorded event, draw a frame, then press ``keys``."""
-
-    async def run_before(pilot) -> None:
-        async with asyncio.timeout(10):
-            await replay.drained.wait()
-        pilot.app.screen.frame(figures=True)
-        await pilot.pause()
-        if keys:
-            await pilot.press(*keys)
-        await pilot.pause()
-
-    return run_before
-
-
 @pytest.mark.parametrize("size", SIZES)
 def test_moderator_table(snap_compare, size):
     app, replay = moderator()
-    assert snap_compare(app, terminal_size=SIZES[size], run_before=settle(replay))
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=settle_replay(replay))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_moderator_filter(snap_compare, size):
     app, replay = moderator()
-    assert snap_compare(app, terminal_size=SIZES[size], run_before=settle(replay, "slash", *"owl"))
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=settle_replay(replay, "slash", *"owl"))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_moderator_timeline(snap_compare, size):
     app, replay = moderator()
-    assert snap_compare(app, terminal_size=SIZES[size], run_before=settle(replay, "down", "down", "enter"))
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=settle_replay(replay, "down", "down", "enter"))
 
 
 def test_moderator_status_toggles(snap_compare):
     app, replay = moderator()
-    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=settle(replay, "t", "down", "space"))
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=settle_replay(replay, "t", "down", "space"))
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -74,17 +58,17 @@ def test_moderator_stats_header(snap_compare, size):
     """Finished rows shown (f), sorted by status, with a queue history for the sparkline."""
     app, replay = moderator(history=True)
     keys = ("f", "less_than_sign", "less_than_sign")
-    assert snap_compare(app, terminal_size=SIZES[size], run_before=settle(replay, *keys))
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=settle_replay(replay, *keys))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_moderator_reconnecting(snap_compare, size):
     app, replay = moderator(state=FeedState.RECONNECTING)
     replay.last_event_id = 4182  # type: ignore[attr-defined]
-    assert snap_compare(app, terminal_size=SIZES[size], run_before=settle(replay))
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=settle_replay(replay))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_moderator_empty(snap_compare, size):
     app, replay = moderator(events=[])
-    assert snap_compare(app, terminal_size=SIZES[size], run_before=settle(replay))
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=settle_replay(replay))
