@@ -77,5 +77,24 @@ MIGRATIONS = [
     );
     CREATE UNIQUE INDEX fm_ticket_players_active ON fm_ticket_players (player_id) WHERE active = 1;
     CREATE INDEX fm_ticket_players_player ON fm_ticket_players (player_id)
+    """,
+    # Indexes that follow a ticket's or match's status only hold the rows in the statuses their
+    # readers ask for, so a match completing (every ticket leaving REQUIRES_ACCEPTANCE for a
+    # status nobody looks up by) rewrites no index entry at all.
     """
+    DROP INDEX fm_tickets_searching;
+    CREATE INDEX fm_tickets_searching ON fm_tickets (status, config_name, searching_since, seq)
+        WHERE status = 'SEARCHING';
+    DROP INDEX fm_tickets_queued;
+    CREATE INDEX fm_tickets_queued ON fm_tickets (status, queued_until) WHERE status = 'QUEUED';
+    DROP INDEX fm_tickets_deadline;
+    CREATE INDEX fm_tickets_deadline ON fm_tickets (status, request_deadline)
+        WHERE status IN ('QUEUED', 'SEARCHING');
+    DROP INDEX fm_tickets_config;
+    CREATE INDEX fm_tickets_config ON fm_tickets (config_name);
+    DROP INDEX fm_matches_deadline;
+    CREATE INDEX fm_matches_deadline ON fm_matches (status, deadline) WHERE status = 'PROPOSED';
+    DROP INDEX fm_matches_due;
+    CREATE INDEX fm_matches_due ON fm_matches (status, due) WHERE status = 'PLACING'
+    """,
 ]

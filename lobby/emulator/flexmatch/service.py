@@ -1366,8 +1366,11 @@ class FlexMatchService:
             " (SELECT MIN(deadline) FROM fm_matches WHERE status='PROPOSED'),"
             " (SELECT MIN(due) FROM fm_matches WHERE status='PLACING'),"
             " (SELECT MIN(queued_until) FROM fm_tickets WHERE status='QUEUED'),"
-            " (SELECT MIN(request_deadline) FROM fm_tickets WHERE status='QUEUED'),"
-            " (SELECT MIN(request_deadline) FROM fm_tickets WHERE status='SEARCHING')"
+            # The deadline index holds only these two statuses: the IN term lets it be used.
+            " (SELECT MIN(request_deadline) FROM fm_tickets"
+            "  WHERE status IN ('QUEUED', 'SEARCHING') AND status='QUEUED'),"
+            " (SELECT MIN(request_deadline) FROM fm_tickets"
+            "  WHERE status IN ('QUEUED', 'SEARCHING') AND status='SEARCHING')"
         )
         times = [t for t in (*(row or ()), *extra) if t is not None]
         if not times:
