@@ -55,7 +55,9 @@ async def test_the_console_paints_connecting_before_any_backend_exists():
         assert "No backend" not in bar(app) + placeholder(app, "open")
         release.set()
         await until(pilot, lambda: app.connecting is None and app.store.open_matches())
-        assert "connecting" not in bar(app) and "TeamBattles live" in bar(app)
+        # The bar repaints from a message posted when the connection ended: wait for it.
+        await until(pilot, lambda: "connecting" not in bar(app))
+        assert "TeamBattles live" in bar(app)
 
 
 async def test_backends_come_one_at_a_time_and_keep_their_order():
