@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from lobby.emulator.flexmatch.bots import PENDING_ANSWERS
 from lobby.emulator.flexmatch.schema import COMPONENT, MIGRATIONS
 from lobby.emulator.store import Store
 
@@ -40,6 +41,7 @@ LOOKUPS = [
         "fm_tickets_searching",
     ),
     ("SELECT DISTINCT config_name FROM fm_tickets WHERE status='SEARCHING'", "fm_tickets_searching"),
+    (PENDING_ANSWERS, "fm_matches_deadline"),
 ]
 
 

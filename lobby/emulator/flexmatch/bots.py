@@ -33,6 +33,16 @@ log = logging.getLogger("lobby.emulator.flexmatch")
 STATE_KEY = "flexmatch.bots"
 
 
+#: Players who have not answered an open proposal yet: from the open proposals (a partial
+#: index), not a scan of every ticket ever made.
+PENDING_ANSWERS = (
+    "SELECT t.ticket_id, t.rounds, p.player_id, m.proposed_at FROM fm_matches m"
+    " JOIN fm_tickets t ON t.match_id = m.match_id"
+    " JOIN fm_ticket_players p ON p.ticket_id = t.ticket_id"
+    " WHERE m.status = 'PROPOSED' AND t.status = 'REQUIRES_ACCEPTANCE' AND p.answer IS NULL"
+)
+
+
 class DemoBots:
     def __init__(self, service: FlexMatchService, scenario: FlexMatchScenario) -> None:
         self.service = service
@@ -57,12 +67,7 @@ class DemoBots:
     # --- answers ---------------------------------------------------------------------------------
 
     def _answer(self, now: float) -> float | None:
-        rows = self.store.query(
-            "SELECT t.ticket_id, t.rounds, p.player_id, m.proposed_at FROM fm_tickets t"
-            " JOIN fm_ticket_players p ON p.ticket_id = t.ticket_id"
-            " JOIN fm_matches m ON m.match_id = t.match_id"
-            " WHERE t.status = 'REQUIRES_ACCEPTANCE' AND p.answer IS NULL"
-        )
+        rows = self.store.query(PENDING_ANSWERS)
         lo, hi = self.behaviour.accept_delay_seconds
         pending = []
         for ticket_id, rounds, player_id, proposed_at in rows:
