@@ -162,3 +162,23 @@ def test_teambattles_sent(snap_compare):
         await still_form(pilot, screen)
 
     assert snap_compare(app, terminal_size=SIZES["120x40"], run_before=send)
+
+
+def test_home_with_a_moderator_view_but_no_feed(snap_compare):
+    """`M` is offered when the console can build a moderator's view; a profile with no feed to
+    watch says so in a warning and stays home."""
+    default_flex, default_tb = demo_offers()
+    app = LobbyApp(
+        [FixedBackend("flexmatch", default_flex), FixedTeamBattles(default_tb)],
+        clock=FrozenClock(T0),
+        profile="live",
+        still=True,
+        moderation=lambda profile: None,
+    )
+
+    async def press_m(pilot):
+        await pilot.pause()
+        await pilot.press("M")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=press_m)
