@@ -136,14 +136,6 @@ async def stream_profile(
     yield await _flexmatch(profile, emulator_url=url)
 
 
-async def connect_profile(
-    settings: Settings, name: str, *, emulator_url: str | None = None
-) -> list[OfferBackend]:
-    """The backends of profile ``name`` (FlexMatch, TeamBattles), each built or failed."""
-    found = [backend async for backend in stream_profile(settings, name, emulator_url=emulator_url)]
-    return sorted(found, key=lambda backend: backend.name)
-
-
 def moderation_source(settings: Settings, name: str | None, *, emulator_url: str | None = None):
     """What the moderator's view watches on profile ``name``: the emulator's event stream, or the
     profile's SQS queue of FlexMatch notifications; None when the profile has neither."""
