@@ -57,10 +57,15 @@ class SchemeTransport(httpx.AsyncBaseTransport):
                 await transport.aclose()
 
 
+def proxy_configured() -> bool:
+    """Whether the environment names a proxy (only httpx's own transports honour it)."""
+    proxies = urllib.request.getproxies()
+    return any(proxies.get(k) for k in ("http", "https", "all"))
+
+
 def shared_transport() -> httpx.AsyncBaseTransport | None:
     """A new :class:`SchemeTransport`; None when the environment names a proxy: a client given
     no transport then picks the transports that honour it."""
-    proxies = urllib.request.getproxies()
-    if any(proxies.get(k) for k in ("http", "https", "all")):
+    if proxy_configured():
         return None
     return SchemeTransport()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
-import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -45,6 +44,7 @@ from lobby.adapters.flexmatch.wire import (
     Wire,
 )
 from lobby.adapters.retry import RetryPolicy, RetryQuota, with_retries
+from lobby.adapters.transports import proxy_configured
 from lobby.domain.clock import SystemClock, skew_from_server_date
 from lobby.domain.flexmatch import TicketStatus
 
@@ -374,8 +374,7 @@ def _default_transport() -> httpx.AsyncBaseTransport | None:
     more than a whole boto3 call; aiohttp's C-accelerated client is about twice as fast
     (tests/bench/test_bench_flexmatch.py measures both against boto3).
     """
-    proxies = urllib.request.getproxies()
-    if any(proxies.get(k) for k in ("http", "https", "all")):
+    if proxy_configured():
         return None
     from httpx_aiohttp import AiohttpTransport  # aiohttp is costly to import: only when used
 
