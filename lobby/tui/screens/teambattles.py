@@ -22,7 +22,7 @@ from lobby.adapters.errors import BackendError
 from lobby.domain import teambattles as rules
 from lobby.domain.offers import Offer, OfferKind
 from lobby.tui.forms import AcceptanceFactsSource, eligible_teams, problems
-from lobby.tui.safe import BRIEF, MESSAGE, brief, clean, plain, shorten
+from lobby.tui.safe import BRIEF, MESSAGE, brief, clean, plain
 from lobby.tui.store import Entry, Key
 from lobby.tui.widgets.countdown import Countdown
 from lobby.tui.widgets.disputed_rules import DisputedRules
@@ -52,7 +52,7 @@ def _facts_line(facts) -> str:
         facts.get("platform"),
         facts.get("matchType"),
     ]
-    return " · ".join(shorten(clean(p), FACT) for p in parts if p)
+    return " · ".join(brief(p, FACT) for p in parts if p)
 
 
 class TeamBattlesScreen(Screen[None]):
