@@ -50,17 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    if not (sys.argv[1:] if argv is None else argv):
-        # `lobby` alone opens the console: no need to load every sub-command first. While it
-        # starts, the cyclic garbage collector would walk the objects that imports create again
-        # and again (about a fifth of the start-up CPU, for next to no garbage): it is off until
-        # the console is up (lobby.cli.app.start_up_over).
-        gc.disable()
-        from lobby.cli.app import run_app
-
-        args = argparse.Namespace(command=None, func=run_app)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if not words:
+        args = argparse.Namespace(command=None, func=None)  # no need to load every sub-command
     else:
-        words = list(sys.argv[1:] if argv is None else argv)
         if any(_looks_like_a_key(word) for word in words):
             # Refused before argparse, which would echo the word back in its error.
             print(
@@ -69,11 +62,16 @@ def _main(argv: Sequence[str] | None) -> int:
                 file=sys.stderr,
             )
             return 2
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(words)
     if getattr(args, "func", None) is None:
+        # `lobby` alone opens the console. While it starts, the cyclic garbage collector would
+        # walk the objects that imports create again and again (about a fifth of the start-up
+        # CPU, for next to no garbage): it is off until the console is up
+        # (lobby.cli.app.start_up_over).
+        gc.disable()
         from lobby.cli.app import run_app
 
-        args.func = run_app  # `lobby` alone opens the console
+        args.func = run_app
     try:
         return int(args.func(args) or 0)
     except CliError as exc:

@@ -248,21 +248,16 @@ def skip_unused_imports() -> None:
 
 
 def run_app(args: argparse.Namespace | None = None) -> int:
-    """`lobby`: open the console on the configured profile."""
-    collecting = gc.isenabled()
-    gc.disable()  # until start_up_over()
+    """`lobby`: open the console on the configured profile (the collector is off until
+    start_up_over(): see :func:`lobby.cli.main`)."""
     skip_unused_imports()
     from lobby.cli import CliError
     from lobby.config import Settings
 
+    settings = Settings()
     try:
-        settings = Settings()
-        try:
-            settings.active()
-        except ValueError as exc:
-            raise CliError(str(exc)) from None
-        build_app(settings, on_started=start_up_over).run()
-    finally:
-        if collecting:
-            gc.enable()
+        settings.active()
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    build_app(settings, on_started=start_up_over).run()
     return 0
