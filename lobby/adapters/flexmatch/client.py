@@ -276,7 +276,11 @@ class FlexMatchClient:
             if request.acceptance_type is not AcceptanceType.ACCEPT or not lost_answer:
                 self._unsettled.pop(answer, None)
                 raise
-            went_ahead = await self._went_ahead(ticket_id, request.player_ids, answer)
+            try:
+                went_ahead = await self._went_ahead(ticket_id, request.player_ids)
+            except BackendError:  # the ticket cannot be read: the outcome stays unknown
+                self._unsettle(answer)
+                raise
             self._unsettled.pop(answer, None)
             if not went_ahead:
                 raise
@@ -292,16 +296,9 @@ class FlexMatchClient:
         while len(self._unsettled) > 1000:
             del self._unsettled[next(iter(self._unsettled))]
 
-    async def _went_ahead(
-        self, ticket_id: str, player_ids: Sequence[str], answer: tuple[str, frozenset[str]]
-    ) -> bool:
-        """Whether the ticket's match was accepted by everyone, ``player_ids`` included. When
-        the ticket cannot be read, the outcome stays unknown: that failure is raised."""
-        try:
-            found = await self.describe_matchmaking([ticket_id])
-        except BackendError:
-            self._unsettle(answer)
-            raise
+    async def _went_ahead(self, ticket_id: str, player_ids: Sequence[str]) -> bool:
+        """Whether the ticket's match was accepted by everyone, ``player_ids`` included."""
+        found = await self.describe_matchmaking([ticket_id])
         return any(
             t.status in (TicketStatus.PLACING, TicketStatus.COMPLETED)
             and set(player_ids) <= set(t.player_ids)
