@@ -376,8 +376,7 @@ class LobbyApp(App[None]):
         try:
             source = self._moderation(self.profile)
         except (BackendError, ValueError) as exc:
-            message = exc.message if isinstance(exc, BackendError) else str(exc)
-            self.notify(clean(message), title="Cannot open the moderator's view", severity="error", markup=False)
+            self._notify_failure("Cannot open the moderator's view", exc)
             return
         if source is None:
             self.notify(
@@ -441,8 +440,7 @@ class LobbyApp(App[None]):
             else:
                 first = list(await result if isinstance(result, Awaitable) else result)
         except (BackendError, ValueError) as exc:
-            message = exc.message if isinstance(exc, BackendError) else str(exc)
-            self.notify(clean(message), title=f"Cannot switch to {clean(name)}", severity="error", markup=False)
+            self._notify_failure(f"Cannot switch to {clean(name)}", exc)
             return
         try:
             old = self.backends
@@ -471,14 +469,18 @@ class LobbyApp(App[None]):
                     self._adopt(backend)
                     last = backend
         except (BackendError, ValueError) as exc:  # the backends connected so far stay
-            message = exc.message if isinstance(exc, BackendError) else str(exc)
-            self.notify(clean(message), title=f"Cannot connect all of {clean(name)}", severity="error", markup=False)
+            self._notify_failure(f"Cannot connect all of {clean(name)}", exc)
         finally:
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
                 await aclose()
         if announce:
             self.notify(f"Switched to profile {clean(name)}.", markup=False)
+
+    def _notify_failure(self, title: str, exc: BackendError | ValueError) -> None:
+        """Say why something could not be done: a BackendError's sentence, or a ValueError's."""
+        message = exc.message if isinstance(exc, BackendError) else str(exc)
+        self.notify(clean(message), title=title, severity="error", markup=False)
 
     async def _next_frame(self) -> None:
         """Until the screen has been refreshed: what was just published is on screen."""
