@@ -168,7 +168,8 @@ class FlexMatchClient:
                     failures.append(error)
                 raise
 
-        return await with_retries(tracked, self.retry, sleep=self._sleep, quota=self.quota)
+        attempt = once if failures is None else tracked
+        return await with_retries(attempt, self.retry, sleep=self._sleep, quota=self.quota)
 
     @staticmethod
     def _parse(operation: str, response: httpx.Response, model: type[M]) -> M:
