@@ -1076,13 +1076,11 @@ class FlexMatchService:
                 (match_id,),
             )
             if proposal is not None:
-                custom = config.custom_event_data
                 detail = (
                     '{"type":"' + ev.SUCCEEDED + '","tickets":' + proposal.plain_tickets_json()
                     + ',"matchId":' + json.dumps(match_id) + ',"gameSessionInfo":{"players":'
                     + proposal.session_players_json() + "}"
-                    + (',"customEventData":' + json.dumps(custom) if custom else "")
-                    + "}"
+                    + _custom_event_data(config.custom_event_data) + "}"
                 )  # fmt: skip
                 self.notifier.emit_encoded(
                     ev.SUCCEEDED, now=now, config_arn=self.config_arn(config.name),
@@ -1113,30 +1111,28 @@ class FlexMatchService:
         match_id = proposal.match_id
         # No gameSessionInfo here: it would repeat every player of the match once more, on
         # every answer, and the tickets already carry each player's team and answer.
-        custom = config.custom_event_data
+        config_arn = self.config_arn(config.name)
+        tickets = proposal.tickets_json()
+        custom = _custom_event_data(config.custom_event_data)
         detail = (
-            '{"type":"' + ev.ACCEPT_MATCH + '","tickets":' + proposal.tickets_json()
-            + ',"matchId":"' + match_id + '"'
-            + (',"customEventData":' + json.dumps(custom) if custom else "")
-            + "}"
+            '{"type":"' + ev.ACCEPT_MATCH + '","tickets":' + tickets
+            + ',"matchId":"' + match_id + '"' + custom + "}"
         )  # fmt: skip
         self.notifier.emit_encoded(
-            ev.ACCEPT_MATCH, now=now, config_arn=self.config_arn(config.name), subject=match_id,
-            detail=detail,
-        )  # fmt: skip
+            ev.ACCEPT_MATCH, now=now, config_arn=config_arn, subject=match_id, detail=detail
+        )
         outcome = round_outcome(proposal.answers(), deadline_passed=False)
         if outcome is AcceptanceOutcome.ACCEPTED:
             # Everyone accepted: the round already holds the event's pieces and the tickets.
             completed = (
-                '{"type":"' + ev.ACCEPT_MATCH_COMPLETED + '","tickets":' + proposal.tickets_json()
+                '{"type":"' + ev.ACCEPT_MATCH_COMPLETED + '","tickets":' + tickets
                 + ',"acceptance":' + json.dumps(outcome.value) + ',"matchId":' + json.dumps(match_id)
                 + ',"gameSessionInfo":{"players":' + proposal.session_players_json() + "}"
-                + (',"customEventData":' + json.dumps(custom) if custom else "")
-                + "}"
+                + custom + "}"
             )  # fmt: skip
             self.notifier.emit_encoded(
-                ev.ACCEPT_MATCH_COMPLETED, now=now, config_arn=self.config_arn(config.name),
-                subject=match_id, detail=completed,
+                ev.ACCEPT_MATCH_COMPLETED, now=now, config_arn=config_arn, subject=match_id,
+                detail=completed,
             )  # fmt: skip
             self._accepted(db, config, match_id, proposal.members, now, proposal)
             if self.after_tick or not config.standalone:
@@ -1459,3 +1455,9 @@ def _read_token(token: str | None, kind: str) -> int:
             "NextToken is not a token returned by an earlier call of this operation."
         ) from None
     return offset
+
+
+def _custom_event_data(custom: str | None) -> str:
+    """The ``customEventData`` member of an event detail as JSON text, with its leading comma
+    (nothing if the configuration has none)."""
+    return ',"customEventData":' + json.dumps(custom) if custom else ""
