@@ -209,29 +209,21 @@ class JsonEndpoint(_Endpoint):
             status = 200
             headers = [_JSON_TYPE_HEADER, (b"x-amzn-requestid", request_id)]
         except GameLiftError as exc:
-            status, content, headers = self._error(exc, request_id)
+            status, content, headers = error_answer(exc, request_id, cbor=False)
         except Exception:
             log.exception("FlexMatch request failed")
-            status, content, headers = self._error(
+            status, content, headers = error_answer(
                 InternalServiceException("The emulator failed while handling the request."),
                 request_id,
+                cbor=False,
             )
         if group is not None and not await _committed(group):
-            status, content, headers = self._error(
+            status, content, headers = error_answer(
                 InternalServiceException("The emulator failed to store the request's changes."),
                 request_id,
+                cbor=False,
             )
         await _reply(send, status, content, headers)
-
-    @staticmethod
-    def _error(exc: GameLiftError, request_id: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
-        content = json.dumps({"__type": exc.code, "message": exc.message}).encode()
-        headers = [
-            _JSON_TYPE_HEADER,
-            (b"x-amzn-requestid", request_id),
-            (b"x-amzn-errortype", exc.code.encode()),
-        ]
-        return exc.status, content, headers
 
 
 class CborEndpoint(_Endpoint):
@@ -272,20 +264,41 @@ class CborEndpoint(_Endpoint):
                 group = self._pending()
             content = cbor2.dumps(self.model.to_cbor(operation, output))
             status = 200
+            headers = [_CBOR_TYPE_HEADER, _SMITHY_HEADER, (b"x-amzn-requestid", request_id)]
         except GameLiftError as exc:
-            status = exc.status
-            content = cbor2.dumps({"__type": SHAPE_NAMESPACE + exc.code, "message": exc.message})
+            status, content, headers = error_answer(exc, request_id, cbor=True)
         except Exception:
             log.exception("FlexMatch request failed")
-            error = InternalServiceException("The emulator failed while handling the request.")
-            status = error.status
-            content = cbor2.dumps({"__type": SHAPE_NAMESPACE + error.code, "message": error.message})
+            status, content, headers = error_answer(
+                InternalServiceException("The emulator failed while handling the request."),
+                request_id,
+                cbor=True,
+            )
         if group is not None and not await _committed(group):
-            error = InternalServiceException("The emulator failed to store the request's changes.")
-            status = error.status
-            content = cbor2.dumps({"__type": SHAPE_NAMESPACE + error.code, "message": error.message})
-        headers = [_CBOR_TYPE_HEADER, _SMITHY_HEADER, (b"x-amzn-requestid", request_id)]
+            status, content, headers = error_answer(
+                InternalServiceException("The emulator failed to store the request's changes."),
+                request_id,
+                cbor=True,
+            )
         await _reply(send, status, content, headers)
+
+
+def error_answer(
+    exc: GameLiftError, request_id: bytes, *, cbor: bool
+) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    """The status, body and headers that answer ``exc``: in JSON 1.1 (``__type`` is the code,
+    and X-Amzn-ErrorType repeats it) or, with ``cbor``, in RPC v2 CBOR (``__type`` is the
+    shape id)."""
+    if cbor:
+        content = cbor2.dumps({"__type": SHAPE_NAMESPACE + exc.code, "message": exc.message})
+        return exc.status, content, [_CBOR_TYPE_HEADER, _SMITHY_HEADER, (b"x-amzn-requestid", request_id)]
+    content = json.dumps({"__type": exc.code, "message": exc.message}).encode()
+    headers = [
+        _JSON_TYPE_HEADER,
+        (b"x-amzn-requestid", request_id),
+        (b"x-amzn-errortype", exc.code.encode()),
+    ]
+    return exc.status, content, headers
 
 
 class FastPath:
