@@ -50,10 +50,17 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import cbor2
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from lobby.emulator.flexmatch.errors import (
+    GameLiftError,
+    InternalServiceException,
+    ServiceUnavailableException,
+    ThrottlingException,
+)
+from lobby.emulator.flexmatch.protocol import error_answer
 
 log = logging.getLogger("lobby.emulator.faults")
 
@@ -72,7 +79,6 @@ BEFORE = "before"
 AFTER = "after"
 
 FAULT_HEADER = b"x-emulator-fault"
-_GAMELIFT_NAMESPACE = "com.amazonaws.gamelift#"
 _TEAMBATTLES_PREFIX = "/api/v1"
 #: How many of the latest faults GET /_emulator/faults lists.
 RECENT = 200
@@ -325,10 +331,10 @@ async def _drop(send: Send) -> None:
         cycle.disconnected = True
 
 
-_FLEXMATCH_ERRORS = {
-    "500": (500, "InternalServiceException", "The service encountered an internal error; try again."),
-    "503": (503, "ServiceUnavailableException", "The service is temporarily unavailable; try again."),
-    "throttle": (400, "ThrottlingException", "Rate exceeded"),
+_FLEXMATCH_ERRORS: dict[str, tuple[type[GameLiftError], str]] = {
+    "500": (InternalServiceException, "The service encountered an internal error; try again."),
+    "503": (ServiceUnavailableException, "The service is temporarily unavailable; try again."),
+    "throttle": (ThrottlingException, "Rate exceeded"),
 }
 _TEAMBATTLES_ERRORS = {
     "500": (500, "error_internal", "The service failed while handling the request; try again."),
@@ -353,22 +359,8 @@ def _error_answer(
                 (b"x-ratelimit-reset", str(retry_after).encode()),
             ]
         return status, body, headers
-    status, code, message = _FLEXMATCH_ERRORS[fault.kind]
-    if path.startswith("/service/"):  # RPC v2 CBOR
-        body = cbor2.dumps({"__type": _GAMELIFT_NAMESPACE + code, "message": message})
-        headers = [
-            (b"content-type", b"application/cbor"),
-            (b"smithy-protocol", b"rpc-v2-cbor"),
-            (b"x-amzn-requestid", request_id),
-        ]
-        return status, body, headers
-    body = json.dumps({"__type": code, "message": message}).encode()
-    headers = [
-        (b"content-type", b"application/x-amz-json-1.1"),
-        (b"x-amzn-requestid", request_id),
-        (b"x-amzn-errortype", code.encode()),
-    ]
-    return status, body, headers
+    error, message = _FLEXMATCH_ERRORS[fault.kind]
+    return error_answer(error(message), request_id, cbor=path.startswith("/service/"))
 
 
 # --- the control route ------------------------------------------------------------------------

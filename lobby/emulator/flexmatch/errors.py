@@ -26,6 +26,16 @@ class InternalServiceException(GameLiftError):
     status = 500
 
 
+class ServiceUnavailableException(GameLiftError):
+    code = "ServiceUnavailableException"
+    status = 503
+
+
+class ThrottlingException(GameLiftError):
+    code = "ThrottlingException"
+    status = 400
+
+
 class InvalidRequestException(GameLiftError):
     code = "InvalidRequestException"
     status = 400
