@@ -168,9 +168,16 @@ class _Endpoint:
             asyncio.get_running_loop().call_soon(self.store.commit_group, group)
         return group
 
+    #: Whether errors are answered in RPC v2 CBOR (else in JSON 1.1).
+    cbor = False
 
-class JsonEndpoint(_Endpoint):
-    """AWS JSON 1.1 at ``POST /``."""
+    def _request(self, scope: Scope, body: bytes) -> tuple[str, Any]:
+        """The operation asked for and its input; raises GameLiftError."""
+        raise NotImplementedError
+
+    def _answer(self, operation: str, output: Any, request_id: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+        """The body and headers of a successful answer."""
+        raise NotImplementedError
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = random_uuid().encode()
@@ -178,109 +185,98 @@ class JsonEndpoint(_Endpoint):
         try:
             body = await _read_body(receive)
             self._verify(scope, body)
-            target, content_type = _headers(scope, b"x-amz-target", b"content-type")
-            if target is None:
-                raise UnknownOperationException(
-                    "The request has no X-Amz-Target header naming the operation"
-                    " (GameLift.<Operation>)."
-                )
-            name = target.decode("latin-1")
-            operation = name[len(TARGET_PREFIX) :] if name.startswith(TARGET_PREFIX) else None
-            if operation not in self.operations:
-                raise UnknownOperationException(
-                    f"{name!r} is not an operation of this service; use"
-                    f" X-Amz-Target: {TARGET_PREFIX}<Operation>."
-                )
-            if _media_type(content_type) not in JSON_CONTENT_TYPES:
-                raise UnsupportedMediaTypeException(f"Send the request body as {JSON_CONTENT_TYPE}.")
-            if body.strip():
-                try:
-                    params = json.loads(body, parse_constant=_not_json)
-                except (ValueError, RecursionError):
-                    raise SerializationException("The request body is not valid JSON.") from None
-            else:
-                params = {}
+            operation, params = self._request(scope, body)
             try:
                 with self.store.grouped():
                     output = self.service.invoke(operation, params)
             finally:
                 group = self._pending()
-            content = _dump_json(output) if output else b"{}"
             status = 200
-            headers = [_JSON_TYPE_HEADER, (b"x-amzn-requestid", request_id)]
+            content, headers = self._answer(operation, output, request_id)
         except GameLiftError as exc:
-            status, content, headers = error_answer(exc, request_id, cbor=False)
+            status, content, headers = error_answer(exc, request_id, cbor=self.cbor)
         except Exception:
             log.exception("FlexMatch request failed")
             status, content, headers = error_answer(
                 InternalServiceException("The emulator failed while handling the request."),
                 request_id,
-                cbor=False,
+                cbor=self.cbor,
             )
         if group is not None and not await _committed(group):
             status, content, headers = error_answer(
                 InternalServiceException("The emulator failed to store the request's changes."),
                 request_id,
-                cbor=False,
+                cbor=self.cbor,
             )
         await _reply(send, status, content, headers)
+
+
+class JsonEndpoint(_Endpoint):
+    """AWS JSON 1.1 at ``POST /``."""
+
+    def _request(self, scope: Scope, body: bytes) -> tuple[str, Any]:
+        target, content_type = _headers(scope, b"x-amz-target", b"content-type")
+        if target is None:
+            raise UnknownOperationException(
+                "The request has no X-Amz-Target header naming the operation"
+                " (GameLift.<Operation>)."
+            )
+        name = target.decode("latin-1")
+        operation = name[len(TARGET_PREFIX) :] if name.startswith(TARGET_PREFIX) else None
+        if operation not in self.operations:
+            raise UnknownOperationException(
+                f"{name!r} is not an operation of this service; use"
+                f" X-Amz-Target: {TARGET_PREFIX}<Operation>."
+            )
+        if _media_type(content_type) not in JSON_CONTENT_TYPES:
+            raise UnsupportedMediaTypeException(f"Send the request body as {JSON_CONTENT_TYPE}.")
+        if body.strip():
+            try:
+                params = json.loads(body, parse_constant=_not_json)
+            except (ValueError, RecursionError):
+                raise SerializationException("The request body is not valid JSON.") from None
+        else:
+            params = {}
+        return operation, params
+
+    def _answer(self, operation: str, output: Any, request_id: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+        content = _dump_json(output) if output else b"{}"
+        return content, [_JSON_TYPE_HEADER, (b"x-amzn-requestid", request_id)]
 
 
 class CborEndpoint(_Endpoint):
     """Smithy RPC v2 CBOR at ``POST /service/GameLift/operation/<Operation>``."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request_id = random_uuid().encode()
-        group = None
-        try:
-            body = await _read_body(receive)
-            self._verify(scope, body)
-            service = scope["path_params"]["service"]
-            operation = scope["path_params"]["operation"]
-            if service != SERVICE_NAME or operation not in self.operations:
-                error = UnknownOperationException(
-                    f"{service}/{operation} is not an operation of this service."
-                )
-                error.status = 404
-                raise error
-            protocol, content_type = _headers(scope, b"smithy-protocol", b"content-type")
-            if protocol != b"rpc-v2-cbor":
-                raise SerializationException(
-                    "An RPC v2 CBOR request needs the header smithy-protocol: rpc-v2-cbor."
-                )
-            if body and _media_type(content_type) != CBOR_CONTENT_TYPE:
-                raise UnsupportedMediaTypeException(f"Send the request body as {CBOR_CONTENT_TYPE}.")
-            if body:
-                try:
-                    params: Any = cbor2.loads(body)
-                except Exception:
-                    raise SerializationException("The request body is not valid CBOR.") from None
-            else:
-                params = {}
+    cbor = True
+
+    def _request(self, scope: Scope, body: bytes) -> tuple[str, Any]:
+        service = scope["path_params"]["service"]
+        operation = scope["path_params"]["operation"]
+        if service != SERVICE_NAME or operation not in self.operations:
+            error = UnknownOperationException(
+                f"{service}/{operation} is not an operation of this service."
+            )
+            error.status = 404
+            raise error
+        protocol, content_type = _headers(scope, b"smithy-protocol", b"content-type")
+        if protocol != b"rpc-v2-cbor":
+            raise SerializationException(
+                "An RPC v2 CBOR request needs the header smithy-protocol: rpc-v2-cbor."
+            )
+        if body and _media_type(content_type) != CBOR_CONTENT_TYPE:
+            raise UnsupportedMediaTypeException(f"Send the request body as {CBOR_CONTENT_TYPE}.")
+        if body:
             try:
-                with self.store.grouped():
-                    output = self.service.invoke(operation, params)
-            finally:
-                group = self._pending()
-            content = cbor2.dumps(self.model.to_cbor(operation, output))
-            status = 200
-            headers = [_CBOR_TYPE_HEADER, _SMITHY_HEADER, (b"x-amzn-requestid", request_id)]
-        except GameLiftError as exc:
-            status, content, headers = error_answer(exc, request_id, cbor=True)
-        except Exception:
-            log.exception("FlexMatch request failed")
-            status, content, headers = error_answer(
-                InternalServiceException("The emulator failed while handling the request."),
-                request_id,
-                cbor=True,
-            )
-        if group is not None and not await _committed(group):
-            status, content, headers = error_answer(
-                InternalServiceException("The emulator failed to store the request's changes."),
-                request_id,
-                cbor=True,
-            )
-        await _reply(send, status, content, headers)
+                params: Any = cbor2.loads(body)
+            except Exception:
+                raise SerializationException("The request body is not valid CBOR.") from None
+        else:
+            params = {}
+        return operation, params
+
+    def _answer(self, operation: str, output: Any, request_id: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+        content = cbor2.dumps(self.model.to_cbor(operation, output))
+        return content, [_CBOR_TYPE_HEADER, _SMITHY_HEADER, (b"x-amzn-requestid", request_id)]
 
 
 def error_answer(
