@@ -46,13 +46,13 @@ import random
 import threading
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lobby.emulator.flexmatch.errors import (
     GameLiftError,
@@ -63,12 +63,6 @@ from lobby.emulator.flexmatch.errors import (
 from lobby.emulator.flexmatch.protocol import error_answer
 
 log = logging.getLogger("lobby.emulator.faults")
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 Kind = Literal["500", "503", "throttle", "slow", "drop"]
 KINDS: tuple[str, ...] = ("500", "503", "throttle", "slow", "drop")
