@@ -155,6 +155,10 @@ class Fault:
     phase: str
     service: str
 
+    def header(self) -> tuple[bytes, bytes]:
+        """The header that marks an answer this fault struck."""
+        return FAULT_HEADER, f"{self.kind}; phase={self.phase}".encode()
+
 
 class FaultInjector:
     """The settings, the seeded stream of decisions and the counters. Thread-safe: the control
@@ -281,7 +285,7 @@ class FaultLayer:
         status, body, headers = _error_answer(
             scope["path"], fault, self.injector.settings.retry_after_seconds, self.injector.rate_limit
         )
-        headers.append((FAULT_HEADER, f"{fault.kind}; phase={fault.phase}".encode()))
+        headers.append(fault.header())
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
@@ -293,7 +297,7 @@ def _marked(send: Send, fault: Fault) -> Send:
     async def marked(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = list(message.get("headers", []))
-            headers.append((FAULT_HEADER, f"{fault.kind}; phase={fault.phase}".encode()))
+            headers.append(fault.header())
             message = {**message, "headers": headers}
         await send(message)
 
