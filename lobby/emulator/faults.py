@@ -54,6 +54,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lobby.domain.teambattles import ErrorCode as E
 from lobby.emulator.flexmatch.errors import (
     GameLiftError,
     InternalServiceException,
@@ -335,9 +336,9 @@ _FLEXMATCH_ERRORS: dict[str, tuple[type[GameLiftError], str]] = {
     "throttle": (ThrottlingException, "Rate exceeded"),
 }
 _TEAMBATTLES_ERRORS = {
-    "500": (500, "error_internal", "The service failed while handling the request; try again."),
-    "503": (503, "error_internal", "The service is temporarily unavailable; try again."),
-    "throttle": (429, "error_api_rate_limited", "Too many requests for this API key; slow down."),
+    "500": (500, E.INTERNAL, "The service failed while handling the request; try again."),
+    "503": (503, E.INTERNAL, "The service is temporarily unavailable; try again."),
+    "throttle": (429, E.API_RATE_LIMITED, "Too many requests for this API key; slow down."),
 }
 
 
