@@ -34,7 +34,6 @@ class Kind(StrEnum):
 Key = tuple[str, str]
 
 FLEXMATCH_FINAL = frozenset(s.value for s in TicketStatus if s.terminal)
-TEAMBATTLES_LIVE = frozenset({"PENDING", "ACCEPTED", "READY", "IN_PROGRESS", "DISPUTED"})
 TEAMBATTLES_FINAL = frozenset({"COMPLETED", "CANCELLED", "FORFEITED"})
 #: TeamBattles statuses in which ``scheduledAt`` is a deadline: an open match is cancelled
 #: then, an accepted one starts.

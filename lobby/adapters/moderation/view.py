@@ -134,9 +134,6 @@ class TableModel:
             self.hidden = hidden
             self._stale = True
 
-    def toggle(self, status: str) -> None:
-        self.set_hidden(self.hidden ^ {status})
-
     @property
     def showing_finished(self) -> bool:
         return not (FINAL_STATUSES <= self.hidden)
