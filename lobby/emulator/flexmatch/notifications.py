@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import random
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from lobby.domain.flexmatch import EventType
@@ -45,19 +46,16 @@ FAILED = EventType.FAILED.value
 ALL_TYPES = tuple(kind.value for kind in EventType)
 
 
-#: The whole second most recently formatted by :func:`iso`, and its text.
-_iso_second: list[Any] = [None, ""]
-
-
 def iso(ts: float) -> str:
     """Epoch seconds as an ISO 8601 UTC string with milliseconds."""
     moment = datetime.fromtimestamp(ts, UTC)
-    second = moment.replace(microsecond=0)
-    cached = _iso_second
-    if cached[0] != second:  # strftime is slow; the same second comes back many times
-        cached[1] = second.strftime("%Y-%m-%dT%H:%M:%S.")
-        cached[0] = second
-    return f"{cached[1]}{moment.microsecond // 1000:03d}Z"
+    return f"{_second_text(moment.replace(microsecond=0))}{moment.microsecond // 1000:03d}Z"
+
+
+@lru_cache(maxsize=2)
+def _second_text(second: datetime) -> str:
+    """A whole second's text (strftime is slow; the same second comes back many times)."""
+    return second.strftime("%Y-%m-%dT%H:%M:%S.")
 
 
 #: Private to ids: a scenario or test seeding the global generator must not repeat them.
