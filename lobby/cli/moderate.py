@@ -94,15 +94,22 @@ def build_source(args: argparse.Namespace):
                 except ValueError:
                     raise CliError(f"{args.replay}:{number} is not a JSON object") from None
         return ReplaySource(items, description=f"recorded events from {args.replay.name}")
+    from lobby.adapters.moderation.sources import EmulatorSource
+
+    return EmulatorSource(_emulator_url(args))
+
+
+def _emulator_url(args: argparse.Namespace) -> str:
+    """--emulator, else the running emulator's announced URL."""
+    from lobby.cli import CliError
+
     url = args.emulator or paths.read_emulator_announcement()
     if not url:
         raise CliError(
             "no emulator is running: start `lobby demo` or `lobby emulator`, "
             "or give --emulator URL, --sqs QUEUE_URL or --replay FILE"
         )
-    from lobby.adapters.moderation.sources import EmulatorSource
-
-    return EmulatorSource(url)
+    return url
 
 
 def run_moderate(args: argparse.Namespace) -> int:
@@ -153,12 +160,7 @@ def run_web(args: argparse.Namespace) -> int:
     except ImportError:
         raise CliError("`lobby web` needs textual-serve: pip install textual-serve") from None
     if not (args.emulator or args.sqs or args.replay):
-        args.emulator = paths.read_emulator_announcement()  # fixed now, for every session
-        if not args.emulator:
-            raise CliError(
-                "no emulator is running: start `lobby demo` or `lobby emulator`, "
-                "or give --emulator URL, --sqs QUEUE_URL or --replay FILE"
-            )
+        args.emulator = _emulator_url(args)  # fixed now, for every session
     server = Server(
         moderate_command(args),
         host=args.host,
