@@ -70,6 +70,11 @@ def _configuration(resources: Any) -> str | None:
     return None
 
 
+def _own_id(payload: dict[str, Any], fallback_id: str | None) -> str | None:
+    uid = payload.get("id")
+    return uid if isinstance(uid, str) and uid else fallback_id
+
+
 def unwrap(payload: Any, *, fallback_id: str | None = None, received: float = 0.0) -> ModEvent | None:
     """The event inside ``payload`` (a dict, or JSON text); None when it holds none.
 
@@ -94,8 +99,7 @@ def unwrap(payload: Any, *, fallback_id: str | None = None, received: float = 0.
         kind = detail.get("type")
         if not isinstance(kind, str):
             return None
-        uid = payload.get("id")
-        uid = uid if isinstance(uid, str) and uid else fallback_id
+        uid = _own_id(payload, fallback_id)
         if uid is None:
             return None
         when = parse_time(payload.get("time"))
@@ -110,8 +114,7 @@ def unwrap(payload: Any, *, fallback_id: str | None = None, received: float = 0.
     data = payload.get("data")
     kind = payload.get("event")
     if isinstance(kind, str) and isinstance(data, dict):
-        uid = payload.get("id")
-        uid = uid if isinstance(uid, str) and uid else fallback_id
+        uid = _own_id(payload, fallback_id)
         if uid is None:
             return None
         when = parse_time(payload.get("created_at"))
