@@ -212,7 +212,7 @@ class SqsSource:
                     failures += 1
                     self.reconnects += 1
                     self.state = FeedState.RECONNECTING
-                    wait = getattr(error, "retry_after", None) or min(0.5 * 2 ** (failures - 1), self._max_backoff)
+                    wait = min(0.5 * 2 ** (failures - 1), self._max_backoff)
                     await self._sleep(self._rng.uniform(0.5, 1.0) * wait)
                     continue
                 failures = 0
