@@ -220,7 +220,7 @@ def _canary_watch() -> Iterator[None]:
     """Watches what apps show (every ``run_test``) and every typed backend error, all session."""
     from textual.app import App
 
-    from lobby.adapters.errors import BackendError
+    from lobby.core.errors import BackendError
 
     assert _watch is not None
     run_test = App.run_test

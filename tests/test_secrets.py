@@ -13,15 +13,15 @@ import pickle
 import httpx
 import pytest
 
-from lobby.adapters.errors import AuthenticationFailed, BackendError
-from lobby.adapters.flexmatch import open_backend as open_flexmatch
-from lobby.adapters.flexmatch.signing import CredentialSource, resolve_aws
-from lobby.adapters.teambattles.client import TeamBattlesClient
-from lobby.adapters.teambattles.keys import ApiKey, check_key, load_api_key
 from lobby.cli import build_parser, main
 from lobby.config import GameLiftProfile, Profile, Settings, config_file
+from lobby.core.errors import AuthenticationFailed, BackendError
 from lobby.emulator.runtime import EmulatorConfig
 from lobby.emulator.server import EmulatorThread
+from lobby.flexmatch.connect import open_backend as open_flexmatch
+from lobby.flexmatch.signing import CredentialSource, resolve_aws
+from lobby.teambattles.client import TeamBattlesClient
+from lobby.teambattles.keys import ApiKey, check_key, load_api_key
 
 HANG = 20  # a guard against hangs only
 
@@ -111,7 +111,7 @@ def test_a_malformed_key_is_refused_without_showing_it():
 
 
 async def test_the_teambattles_client_and_backend_show_no_key(tb_canary_key):
-    from lobby.adapters.teambattles import open_backend as open_teambattles
+    from lobby.teambattles.connect import open_backend as open_teambattles
 
     client = TeamBattlesClient("http://127.0.0.1:9/api/v1", load_api_key("emulator", keyring_lookup=None))
     try:
@@ -316,7 +316,7 @@ def test_the_commands_work_with_the_key_and_never_print_it(canary_emulator, caps
 
 async def test_the_console_works_with_the_key_and_never_shows_it(canary_emulator):
     from lobby.cli.app import build_app
-    from lobby.domain.offers import OfferKind
+    from lobby.core.offers import OfferKind
     from lobby.tui.messages import Health
 
     app = build_app(Settings())

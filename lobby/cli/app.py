@@ -9,7 +9,7 @@ adapter is imported. The adapter packages (httpx, pydantic wire models, botocore
 lobby's import time) are then imported in a worker thread, TeamBattles first (the lighter), and
 each backend is handed to the app as soon as it is built, so TeamBattles offers show while
 FlexMatch is still loading (FlexMatch is built once they are on screen). Both talk through
-httpx's own transport over one TLS context (lobby.adapters.transports), so aiohttp is never
+httpx's own transport over one TLS context (lobby.net.transports), so aiohttp is never
 imported by the console; optional imports the console never needs are skipped
 (:data:`UNUSED_IMPORTS`), and the cyclic garbage collector waits until start-up is over
 (:func:`start_up_over`).
@@ -24,18 +24,19 @@ import sys
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, TypeVar
 
-from lobby.adapters.errors import BackendError
+from lobby.core.backend import NO_CAPABILITIES
+from lobby.core.errors import BackendError
 
 if TYPE_CHECKING:
     from types import ModuleType
 
-    from lobby.adapters.base import OfferBackend
     from lobby.config import Profile, Settings
-    from lobby.domain.offers import Change, Offer
+    from lobby.core.backend import OfferBackend
+    from lobby.core.offers import Change, Offer
     from lobby.tui.app import LobbyApp
 
-TEAMBATTLES = "lobby.adapters.teambattles"
-FLEXMATCH = "lobby.adapters.flexmatch"
+TEAMBATTLES = "lobby.teambattles.connect"
+FLEXMATCH = "lobby.flexmatch.connect"
 
 T = TypeVar("T")
 
@@ -46,6 +47,7 @@ class FailedBackend:
     def __init__(self, name: str, error: BackendError) -> None:
         self.name = name
         self.error = error
+        self.capabilities = NO_CAPABILITIES
 
     async def list_offers(self) -> list[Offer]:
         raise self.error
@@ -104,7 +106,7 @@ async def _flexmatch(
     # httpx's own transport, which TeamBattles has loaded already (with its TLS context): these
     # few calls gain nothing from the faster aiohttp transport the adapter picks by default,
     # whose import alone costs more start-up time than the whole TeamBattles adapter.
-    from lobby.adapters.transports import shared_transport
+    from lobby.net.transports import shared_transport
 
     try:
         backend: OfferBackend = await flexmatch.open_backend(
@@ -147,12 +149,12 @@ def moderation_source(settings: Settings, name: str | None, *, emulator_url: str
         url = emulator_url or paths.read_emulator_announcement()
         if not url:
             raise ValueError("No emulator is running: start `lobby demo` or `lobby emulator`.")
-        from lobby.adapters.moderation.sources import EmulatorSource
+        from lobby.moderation.sources import EmulatorSource
 
         return EmulatorSource(url)
     queue = profile.gamelift.notifications_queue
     if queue:
-        from lobby.adapters.moderation.sqs import SqsSource
+        from lobby.moderation.sqs import SqsSource
 
         return SqsSource(queue, region=profile.gamelift.region, aws_profile=profile.gamelift.aws_profile)
     return None
@@ -190,9 +192,8 @@ def demo_app(emulator_url: str, *, players: Iterable[str], key: str, user: str) 
     async def connect(profile: str) -> AsyncIterator[OfferBackend]:
         def teambattles() -> OfferBackend:
             tb = _import(TEAMBATTLES)
-            from lobby.adapters.teambattles.keys import check_key
-
-            from lobby.adapters.transports import shared_transport
+            from lobby.net.transports import shared_transport
+            from lobby.teambattles.keys import check_key
 
             client = tb.TeamBattlesClient(
                 emulator_url + "/api/v1", check_key(key, "the demo scenario"), transport=shared_transport()
@@ -206,7 +207,7 @@ def demo_app(emulator_url: str, *, players: Iterable[str], key: str, user: str) 
         yield await _flexmatch(Profile(kind="emulator"), emulator_url=emulator_url, players=players)
 
     def moderation(profile: str | None):
-        from lobby.adapters.moderation.sources import EmulatorSource
+        from lobby.moderation.sources import EmulatorSource
 
         return EmulatorSource(emulator_url)
 

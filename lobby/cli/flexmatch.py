@@ -76,7 +76,7 @@ def _profile():
 
 
 async def _open(profile, players: Sequence[str] | None):
-    from lobby.adapters.flexmatch import open_backend
+    from lobby.flexmatch.connect import open_backend
 
     emulator_url = None
     if profile.kind == "emulator" and profile.gamelift.endpoint_url is None:
@@ -85,8 +85,8 @@ async def _open(profile, players: Sequence[str] | None):
 
 
 def _run(coro) -> int:
-    from lobby.adapters.errors import BackendError
     from lobby.cli import CliError
+    from lobby.core.errors import BackendError
 
     try:
         return asyncio.run(coro)
@@ -123,7 +123,7 @@ def run_tickets(args: argparse.Namespace) -> int:
 
 async def _tickets(args: argparse.Namespace) -> int:
     from lobby.cli import CliError
-    from lobby.domain.flexmatch import TicketStatus
+    from lobby.flexmatch.lifecycle import TicketStatus
 
     name, profile = _profile()
     chosen = args.player or None

@@ -76,11 +76,11 @@ def build_source(args: argparse.Namespace):
     from lobby.cli import CliError
 
     if args.sqs:
-        from lobby.adapters.moderation.sqs import SqsSource
+        from lobby.moderation.sqs import SqsSource
 
         return SqsSource(args.sqs, region=args.region, endpoint_url=args.endpoint_url, aws_profile=args.aws_profile)
     if args.replay is not None:
-        from lobby.adapters.moderation.sources import ReplaySource
+        from lobby.moderation.sources import ReplaySource
 
         try:
             lines = args.replay.read_text("utf-8").splitlines()
@@ -94,7 +94,7 @@ def build_source(args: argparse.Namespace):
                 except ValueError:
                     raise CliError(f"{args.replay}:{number} is not a JSON object") from None
         return ReplaySource(items, description=f"recorded events from {args.replay.name}")
-    from lobby.adapters.moderation.sources import EmulatorSource
+    from lobby.moderation.sources import EmulatorSource
 
     return EmulatorSource(_emulator_url(args))
 

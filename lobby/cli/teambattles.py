@@ -96,9 +96,9 @@ def parse_bench(text: str) -> list[tuple[str, float]]:
 def _run(make: Callable[[Any], Awaitable[T]]) -> T:
     """Open the backend of the active profile, run ``make(backend)``, close it; every backend
     failure becomes one plain line."""
-    from lobby.adapters.errors import BackendError
-    from lobby.adapters.teambattles import open_backend
     from lobby.cli import CliError
+    from lobby.core.errors import BackendError
+    from lobby.teambattles.connect import open_backend
 
     async def main() -> T:
         backend = open_backend()
@@ -157,7 +157,7 @@ def _table(rows: list[list[str]]) -> str:
 
 
 def run_matches(args: argparse.Namespace) -> int:
-    from lobby.domain.offers import OfferKind
+    from lobby.core.offers import OfferKind
 
     async def fetch(backend: Any) -> tuple[list[Any], datetime]:
         return await backend.list_offers(), backend.clock.now()
@@ -191,7 +191,7 @@ def run_matches(args: argparse.Namespace) -> int:
 
 def run_accept_match(args: argparse.Namespace) -> int:
     from lobby.cli import CliError
-    from lobby.domain.teambattles import AcceptanceDraft
+    from lobby.teambattles.rules import AcceptanceDraft
 
     maps = _split(args.maps)
     if maps and args.map_mode is None:
@@ -223,10 +223,10 @@ def run_accept_match(args: argparse.Namespace) -> int:
 
 
 def run_my_requests(args: argparse.Namespace) -> int:
-    from lobby.adapters.errors import BackendError
-    from lobby.adapters.teambattles import RequestStore, open_backend
     from lobby.cli import CliError
     from lobby.config import Settings
+    from lobby.core.errors import BackendError
+    from lobby.teambattles.connect import RequestStore, open_backend
 
     try:
         profile, _ = Settings().active()

@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from lobby import __version__
-from lobby.domain.clock import Clock, OffsetClock
+from lobby.core.clock import Clock, OffsetClock
 from lobby.emulator import faults, flexmatch, teambattles
 from lobby.emulator.events import GAMELIFT, TEAMBATTLES
 from lobby.emulator.runtime import EmulatorConfig, Runtime

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from lobby.domain.clock import Clock
+from lobby.core.clock import Clock
 from lobby.emulator.store import Store
 
 SCHEMA = [

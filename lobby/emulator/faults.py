@@ -54,7 +54,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lobby.domain.teambattles import ErrorCode as E
 from lobby.emulator.flexmatch.errors import (
     GameLiftError,
     InternalServiceException,
@@ -62,6 +61,7 @@ from lobby.emulator.flexmatch.errors import (
     ThrottlingException,
 )
 from lobby.emulator.flexmatch.protocol import error_answer
+from lobby.teambattles.rules import ErrorCode as E
 
 log = logging.getLogger("lobby.emulator.faults")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lobby.domain.clock import Clock, SystemClock
+from lobby.core.clock import Clock, SystemClock
 from lobby.emulator.events import EventLog, Signal
 from lobby.emulator.store import Store
 

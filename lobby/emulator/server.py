@@ -16,7 +16,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from lobby.domain.clock import Clock
+from lobby.core.clock import Clock
 from lobby.emulator.app import create_app, serving_app
 from lobby.emulator.runtime import EmulatorConfig, Runtime
 

@@ -1,1 +1,1 @@
-"""The Textual app: screens and widgets. Reaches backends only through lobby.adapters."""
+"""The Textual app: screens and widgets. Reaches backends only through the protocol in lobby.core.backend."""

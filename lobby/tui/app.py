@@ -24,10 +24,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.signal import Signal
 
-from lobby.adapters.base import OfferBackend
-from lobby.adapters.errors import BackendError
-from lobby.domain.clock import Clock, SystemClock
-from lobby.domain.offers import OfferKind
+from lobby.core.backend import OfferBackend
+from lobby.core.clock import Clock, SystemClock
+from lobby.core.errors import BackendError
+from lobby.core.offers import OfferKind
 from lobby.paths import styles_dir
 from lobby.tui import timefmt
 from lobby.tui.messages import BACKEND_LABELS, BackendStatus, Health, backend_label
@@ -36,8 +36,8 @@ from lobby.tui.store import Applied, Entry, Filters, Key, OfferStore, RequestSta
 from lobby.tui.theme import LOBBY_THEME
 
 if TYPE_CHECKING:
-    from lobby.adapters.moderation.sources import ModerationSource
     from lobby.config import Settings
+    from lobby.moderation.sources import ModerationSource
 
 #: Given a profile name, the backends it describes: a sequence, an awaitable of one, or an async
 #: iterator yielding each backend as soon as it is built. Raising BackendError or ValueError

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from lobby.adapters.base import OfferBackend
-from lobby.domain.offers import OfferClosed, OfferKind
+from lobby.core.backend import OfferBackend
+from lobby.core.offers import OfferClosed, OfferKind
 
 #: Where a ticket's story ends.
 FINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"})

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from lobby.domain import teambattles as rules
+from lobby.teambattles import rules
 
 
 @runtime_checkable

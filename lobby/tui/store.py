@@ -11,8 +11,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from lobby.domain.clock import Clock
-from lobby.domain.offers import Change, Offer, OfferClosed, OfferKind, OfferUpdated
+from lobby.core.clock import Clock
+from lobby.core.offers import Change, Offer, OfferClosed, OfferKind, OfferUpdated
 
 Key = tuple[OfferKind, str]
 

@@ -8,16 +8,17 @@ import contextlib
 import httpx
 import pytest
 
-from lobby.adapters.errors import (
+from lobby.core.errors import (
     InvalidRequest,
     NotConfigured,
     PermissionDenied,
     Unavailable,
 )
-from lobby.adapters.feed import EventFeed, FeedState
 from lobby.emulator.events import GAMELIFT, TEAMBATTLES
 from lobby.emulator.runtime import EmulatorConfig
 from lobby.emulator.server import EmulatorThread
+from lobby.core.backend import FeedState
+from lobby.net.stream import EventFeed
 
 
 async def no_sleep(seconds: float) -> None:

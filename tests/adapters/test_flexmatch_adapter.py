@@ -11,21 +11,21 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from lobby.adapters.base import OfferBackend
-from lobby.adapters.errors import (
+from lobby.config import GameLiftProfile, Profile
+from lobby.core.backend import OfferBackend
+from lobby.core.errors import (
     AuthenticationFailed,
     InvalidRequest,
     NotConfigured,
     NotFound,
 )
-from lobby.adapters.flexmatch import FlexMatchBackend, open_backend
-from lobby.adapters.flexmatch.client import FlexMatchClient
-from lobby.adapters.flexmatch.wire import AcceptanceType
-from lobby.config import GameLiftProfile, Profile
-from lobby.domain.flexmatch import TicketStatus
-from lobby.domain.offers import Change, OfferClosed, OfferUpdated
+from lobby.core.offers import Change, OfferClosed, OfferUpdated
 from lobby.emulator.runtime import EmulatorConfig
 from lobby.emulator.server import EmulatorThread
+from lobby.flexmatch.client import FlexMatchClient
+from lobby.flexmatch.connect import FlexMatchBackend, open_backend
+from lobby.flexmatch.lifecycle import TicketStatus
+from lobby.flexmatch.wire import AcceptanceType
 
 #: A guard against hangs only; nothing asserts on elapsed time.
 HANG = 20
@@ -208,7 +208,7 @@ async def test_signatures_are_verified_by_an_emulator_that_checks_them(monkeypat
 
 
 def _fresh_source():
-    from lobby.adapters.flexmatch.signing import CredentialSource
+    from lobby.flexmatch.signing import CredentialSource
 
     return CredentialSource()
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from botocore.credentials import Credentials, RefreshableCredentials
 
-from lobby.adapters.errors import (
+from lobby.core.errors import (
     AuthenticationFailed,
     InvalidRequest,
     NotConfigured,
@@ -25,9 +25,9 @@ from lobby.adapters.errors import (
     Throttled,
     Unavailable,
 )
-from lobby.adapters.flexmatch import signing
-from lobby.adapters.flexmatch.client import FlexMatchClient
-from lobby.adapters.flexmatch.signing import AwsContext, CredentialSource
+from lobby.flexmatch import signing
+from lobby.flexmatch.client import FlexMatchClient
+from lobby.flexmatch.signing import AwsContext, CredentialSource
 
 SECRET = "wJalrXUtnFEMI-not-a-real-secret"
 TOKEN = "session-token-not-real"

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from lobby.adapters.flexmatch.tickets import TicketBook
-from lobby.adapters.flexmatch.wire import MatchmakingEvent, MatchmakingTicket
-from lobby.domain.flexmatch import TicketStatus
-from lobby.domain.offers import OfferClosed, OfferUpdated
+from lobby.core.offers import OfferClosed, OfferUpdated
+from lobby.flexmatch.lifecycle import TicketStatus
+from lobby.flexmatch.tickets import TicketBook
+from lobby.flexmatch.wire import MatchmakingEvent, MatchmakingTicket
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 ARN = "arn:aws:gamelift:us-east-1:123456789012:matchmakingconfiguration/duel"

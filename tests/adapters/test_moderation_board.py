@@ -6,17 +6,17 @@ import json
 import random
 
 import pytest
-
-from lobby.adapters.moderation import Board, Column, TableModel, unwrap
-from lobby.adapters.moderation.board import FINAL_STATUSES, Kind
-from lobby.adapters.moderation.stats import Stats, percentile
-from lobby.adapters.moderation.synthetic import (
+from synthetic import (
     SyntheticLobby,
     flexmatch_event,
     match_doc,
     sns_wrap,
     teambattles_event,
 )
+
+from lobby.moderation import Board, Column, TableModel, unwrap
+from lobby.moderation.board import FINAL_STATUSES, Kind
+from lobby.moderation.stats import Stats, percentile
 
 T0 = 1_767_268_800.0  # 2026-01-01 12:00:00 UTC
 

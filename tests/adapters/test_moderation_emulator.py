@@ -13,9 +13,9 @@ import httpx
 import pytest
 from botocore.config import Config
 
-from lobby.adapters.feed import FeedState
-from lobby.adapters.moderation import Board, EmulatorSource
-from lobby.adapters.moderation.board import Kind
+from lobby.moderation import Board, EmulatorSource
+from lobby.moderation.board import Kind
+from lobby.core.backend import FeedState
 
 #: A guard against hangs only; nothing asserts on elapsed time.
 HANG = 20

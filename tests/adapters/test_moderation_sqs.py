@@ -12,13 +12,13 @@ from collections.abc import Iterator
 import boto3
 import httpx
 import pytest
+from synthetic import flexmatch_event, sns_wrap
 
-from lobby.adapters.errors import NotConfigured
-from lobby.adapters.feed import FeedState
-from lobby.adapters.moderation import Board
-from lobby.adapters.moderation.board import Kind
-from lobby.adapters.moderation.sqs import SqsSource, region_of
-from lobby.adapters.moderation.synthetic import flexmatch_event, sns_wrap
+from lobby.core.errors import NotConfigured
+from lobby.moderation import Board
+from lobby.moderation.board import Kind
+from lobby.moderation.sqs import SqsSource, region_of
+from lobby.core.backend import FeedState
 
 moto_server = pytest.importorskip("moto.server", reason="moto[server] is a test dependency")
 

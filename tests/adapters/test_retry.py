@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lobby.adapters.errors import InvalidRequest, NotFound, Throttled, Unavailable
-from lobby.adapters.retry import RetryPolicy, RetryQuota, with_retries
+from lobby.core.errors import InvalidRequest, NotFound, Throttled, Unavailable
+from lobby.net.retry import RetryPolicy, RetryQuota, with_retries
 
 
 class Sleeps:

@@ -10,21 +10,21 @@ from typing import Any
 import httpx
 import pytest
 
-from lobby.adapters.errors import (
+from lobby.core.errors import (
     AuthenticationFailed,
     Conflict,
     InvalidRequest,
     ProtocolError,
     Unavailable,
 )
-from lobby.adapters.retry import RetryPolicy
-from lobby.adapters.teambattles import models as m
-from lobby.adapters.teambattles.backend import TeamBattlesBackend
-from lobby.adapters.teambattles.client import TeamBattlesClient
-from lobby.adapters.teambattles.keys import ApiKey
-from lobby.adapters.teambattles.pacing import RateLimitPacer
-from lobby.adapters.teambattles.requests import RequestStore
-from lobby.domain.offers import OfferUpdated
+from lobby.core.offers import OfferUpdated
+from lobby.net.retry import RetryPolicy
+from lobby.teambattles import wire as m
+from lobby.teambattles.backend import TeamBattlesBackend
+from lobby.teambattles.client import TeamBattlesClient
+from lobby.teambattles.keys import ApiKey
+from lobby.teambattles.pacing import RateLimitPacer
+from lobby.teambattles.requests import RequestStore
 
 CANARY = "tb_CANARYcanary0123456789SECRET"
 BODY = m.AcceptMatchRequestBody(team_id="t1", active_roster=["u1"])
@@ -258,9 +258,9 @@ async def test_polling_is_paced_by_the_rate_limit_headers(tmp_path) -> None:
 
 
 async def test_a_live_profile_talks_to_its_base_url_and_polls(monkeypatch, tmp_path) -> None:
-    from lobby.adapters.base import OfferBackend
-    from lobby.adapters.teambattles import open_backend
     from lobby.config import Settings, config_file
+    from lobby.core.backend import OfferBackend
+    from lobby.teambattles.connect import open_backend
 
     config = config_file()
     config.parent.mkdir(parents=True, exist_ok=True)

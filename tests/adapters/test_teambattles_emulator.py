@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lobby.adapters.errors import (
+from lobby.core.errors import (
     AuthenticationFailed,
     Conflict,
     InvalidRequest,
@@ -25,16 +25,16 @@ from lobby.adapters.errors import (
     PermissionDenied,
     Throttled,
 )
-from lobby.adapters.retry import RetryPolicy
-from lobby.adapters.teambattles import models as m
-from lobby.adapters.teambattles.backend import TeamBattlesBackend
-from lobby.adapters.teambattles.client import TeamBattlesClient
-from lobby.adapters.teambattles.keys import check_key, load_api_key
-from lobby.adapters.teambattles.requests import AcceptanceRecord, RequestStore
-from lobby.domain.offers import OfferClosed, OfferKind, OfferUpdated
-from lobby.domain.teambattles import AcceptanceDraft, AcceptanceStatus
+from lobby.core.offers import OfferClosed, OfferKind, OfferUpdated
 from lobby.emulator.runtime import EmulatorConfig
 from lobby.emulator.server import EmulatorThread
+from lobby.net.retry import RetryPolicy
+from lobby.teambattles import wire as m
+from lobby.teambattles.backend import TeamBattlesBackend
+from lobby.teambattles.client import TeamBattlesClient
+from lobby.teambattles.keys import check_key, load_api_key
+from lobby.teambattles.requests import AcceptanceRecord, RequestStore
+from lobby.teambattles.rules import AcceptanceDraft, AcceptanceStatus
 
 YOU = "tb_test_you_pro_personal_0001"
 FREE = "tb_test_you_free_personal_0003"

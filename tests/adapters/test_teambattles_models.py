@@ -10,7 +10,7 @@ import httpx
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from lobby.adapters.errors import (
+from lobby.core.errors import (
     AuthenticationFailed,
     Conflict,
     InvalidRequest,
@@ -19,9 +19,9 @@ from lobby.adapters.errors import (
     Throttled,
     Unavailable,
 )
-from lobby.adapters.retry import retry_after_seconds
-from lobby.adapters.teambattles import models as m
-from lobby.adapters.teambattles.errors import error_from_response
+from lobby.net.retry import retry_after_seconds
+from lobby.teambattles import wire as m
+from lobby.teambattles.errors import error_from_response
 from tests.conftest import CONTRACTS
 
 CONTRACT = json.loads((CONTRACTS / "teambattles-openapi-subset.nodoc.json").read_text())

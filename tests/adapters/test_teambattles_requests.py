@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from lobby import paths
-from lobby.adapters.teambattles import models as m
-from lobby.adapters.teambattles.requests import (
+from lobby.teambattles import wire as m
+from lobby.teambattles.requests import (
     FILE_NAME,
     AcceptanceRecord,
     RequestStore,
     derive_status,
 )
-from lobby.domain.teambattles import AcceptanceStatus as S
+from lobby.teambattles.rules import AcceptanceStatus as S
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

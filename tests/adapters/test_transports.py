@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from lobby.adapters import transports
+from lobby.net import transports
 
 
 class _Hello(BaseHTTPRequestHandler):

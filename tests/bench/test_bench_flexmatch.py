@@ -31,9 +31,9 @@ from typing import Any
 import boto3
 import httpx
 
-from lobby.adapters.flexmatch import open_backend
-from lobby.adapters.flexmatch.signing import CredentialSource, SigV4
 from lobby.config import GameLiftProfile, Profile
+from lobby.flexmatch.connect import open_backend
+from lobby.flexmatch.signing import CredentialSource, SigV4
 
 PARTY = 10  # players per ticket
 TEAM = 100  # players per team; two teams: 200-player matches, 20 tickets each

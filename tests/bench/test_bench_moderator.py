@@ -121,7 +121,7 @@ def encode_output(app: Any) -> io.StringIO:
 
 
 def make_load() -> tuple[list[str], list[list[str]]]:
-    from lobby.adapters.moderation.synthetic import SyntheticLobby
+    from synthetic import SyntheticLobby
 
     lobby = SyntheticLobby(live=LIVE, rate=RATE, start=T0)
     initial = [json.dumps(p) for p in lobby.initial()]
@@ -183,8 +183,8 @@ def figures(meter: Meter, cpu: float, wall: float, peak: float, base: float, tot
 
 
 async def run_moderator() -> dict[str, Any]:
-    from lobby.adapters.feed import FeedState
-    from lobby.adapters.moderation import Board, unwrap
+    from lobby.moderation import Board, unwrap
+    from lobby.core.backend import FeedState
     from lobby.tui.moderator.app import ModeratorApp
 
     initial, seconds = make_load()
@@ -255,7 +255,7 @@ async def run_datatable() -> dict[str, Any]:
     from textual.app import App, ComposeResult
     from textual.widgets import DataTable
 
-    from lobby.adapters.moderation import Board, unwrap
+    from lobby.moderation import Board, unwrap
 
     initial, seconds = make_load()
     meter = Meter()

@@ -26,8 +26,8 @@ import requests
 import schemathesis
 from fuzz_common import Campaign, seeded, target_settings
 from hypothesis import given
-from hypothesis.errors import Unsatisfiable
 from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core import NOT_SET
@@ -51,8 +51,8 @@ from teambattles_helpers import (
     schema_errors,
 )
 
-from lobby.domain.teambattles import BEST_OF_VALUES, ErrorCode
 from lobby.emulator.scenario import load_scenario
+from lobby.teambattles.rules import BEST_OF_VALUES, ErrorCode
 
 #: Operations of the contract subset the emulator does not serve (team administration is
 #: outside the routes the lobby uses); the fallback answers them 405 on purpose.

@@ -31,18 +31,18 @@ from typing import Any
 import httpx
 from httpx_sse import connect_sse
 
-from lobby.adapters.errors import BackendError
-from lobby.adapters.flexmatch.client import FlexMatchClient
-from lobby.adapters.flexmatch.signing import CredentialSource
-from lobby.adapters.retry import RetryPolicy
-from lobby.adapters.teambattles import models as m
-from lobby.adapters.teambattles.backend import TeamBattlesBackend
-from lobby.adapters.teambattles.client import TeamBattlesClient
-from lobby.adapters.teambattles.keys import check_key
-from lobby.adapters.teambattles.requests import RequestStore
-from lobby.domain.flexmatch import TicketStatus
-from lobby.domain.teambattles import AcceptanceDraft
+from lobby.core.errors import BackendError
 from lobby.emulator.scenario import load_scenario
+from lobby.flexmatch.client import FlexMatchClient
+from lobby.flexmatch.lifecycle import TicketStatus
+from lobby.flexmatch.signing import CredentialSource
+from lobby.net.retry import RetryPolicy
+from lobby.teambattles import wire as m
+from lobby.teambattles.backend import TeamBattlesBackend
+from lobby.teambattles.client import TeamBattlesClient
+from lobby.teambattles.keys import check_key
+from lobby.teambattles.requests import RequestStore
+from lobby.teambattles.rules import AcceptanceDraft
 
 YOU = "tb_test_you_pro_personal_0001"
 OWLS_ACTIVE = ["u_you", "u_ada", "u_bo", "u_cy"]

@@ -25,14 +25,14 @@ import httpx
 import pytest
 from reliability_helpers import OWLS_ACTIVE, YOU, match_ids, read_events, scenario_with_matches
 
-from lobby.adapters.errors import BackendError
-from lobby.adapters.feed import EventFeed
-from lobby.adapters.flexmatch.client import FlexMatchClient
-from lobby.adapters.flexmatch.signing import CredentialSource
-from lobby.adapters.retry import RetryPolicy
-from lobby.adapters.teambattles import models as m
-from lobby.adapters.teambattles.client import TeamBattlesClient
-from lobby.adapters.teambattles.keys import check_key
+from lobby.core.errors import BackendError
+from lobby.flexmatch.client import FlexMatchClient
+from lobby.flexmatch.signing import CredentialSource
+from lobby.net.retry import RetryPolicy
+from lobby.net.stream import EventFeed
+from lobby.teambattles import wire as m
+from lobby.teambattles.client import TeamBattlesClient
+from lobby.teambattles.keys import check_key
 
 pytestmark = pytest.mark.slow
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import httpx
 from httpx_sse import connect_sse
 
+from lobby.core.clock import FrozenClock
 from lobby.emulator.events import GAMELIFT, TEAMBATTLES, EventLog
 from lobby.emulator.runtime import EmulatorConfig
 from lobby.emulator.server import EmulatorThread
 from lobby.emulator.store import Store
-from lobby.domain.clock import FrozenClock
 
 
 def read_events(url: str, n: int, last_event_id: int | None = None, query: str = "") -> list:

@@ -23,18 +23,18 @@ from reliability_helpers import (
     set_faults,
 )
 
-from lobby.adapters.errors import InvalidRequest, Throttled, Unavailable
-from lobby.adapters.flexmatch.client import FlexMatchClient
-from lobby.adapters.flexmatch.signing import CredentialSource
-from lobby.adapters.retry import RetryPolicy
-from lobby.adapters.teambattles.backend import TeamBattlesBackend
-from lobby.adapters.teambattles.client import TeamBattlesClient
-from lobby.adapters.teambattles.keys import check_key
-from lobby.adapters.teambattles.requests import RequestStore
-from lobby.domain.teambattles import AcceptanceDraft
+from lobby.core.errors import InvalidRequest, Throttled, Unavailable
 from lobby.emulator.faults import FaultError, parse_flag, parse_settings
 from lobby.emulator.runtime import EmulatorConfig
 from lobby.emulator.server import EmulatorThread
+from lobby.flexmatch.client import FlexMatchClient
+from lobby.flexmatch.signing import CredentialSource
+from lobby.net.retry import RetryPolicy
+from lobby.teambattles.backend import TeamBattlesBackend
+from lobby.teambattles.client import TeamBattlesClient
+from lobby.teambattles.keys import check_key
+from lobby.teambattles.requests import RequestStore
+from lobby.teambattles.rules import AcceptanceDraft
 
 JSON_HEADERS = {"Content-Type": "application/x-amz-json-1.1"}
 AUTH = {"Authorization": f"Bearer {YOU}"}

@@ -19,7 +19,6 @@ from flexmatch_helpers import (
     tickets,
 )
 
-
 ACTIVE = {"QUEUED", "SEARCHING"}
 
 

@@ -6,7 +6,7 @@ import time
 
 from flexmatch_helpers import advance, config_for, gamelift, gamelift_events
 
-from lobby.domain.clock import FrozenClock
+from lobby.core.clock import FrozenClock
 from lobby.emulator.server import EmulatorThread
 
 T0 = float(int(time.time()))

@@ -13,11 +13,11 @@ import random
 
 import pytest
 
-from lobby.domain.clock import FrozenClock
-from lobby.domain.flexmatch import TicketStatus
+from lobby.core.clock import FrozenClock
 from lobby.emulator.app import create_app
 from lobby.emulator.flexmatch.errors import GameLiftError
 from lobby.emulator.runtime import EmulatorConfig
+from lobby.flexmatch.lifecycle import TicketStatus
 
 ACTIVE = "('QUEUED','SEARCHING','REQUIRES_ACCEPTANCE','PLACING')"
 

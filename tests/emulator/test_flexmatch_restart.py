@@ -6,9 +6,18 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
-from flexmatch_helpers import accept, advance, config_for, detail_types, gamelift, setup_matchmaker, start, statuses
+from flexmatch_helpers import (
+    accept,
+    advance,
+    config_for,
+    detail_types,
+    gamelift,
+    setup_matchmaker,
+    start,
+    statuses,
+)
 
-from lobby.domain.clock import FrozenClock
+from lobby.core.clock import FrozenClock
 from lobby.emulator.server import EmulatorThread
 
 

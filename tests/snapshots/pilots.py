@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from lobby.adapters.moderation import ReplaySource
+from lobby.moderation import ReplaySource
 
 
 def settle_replay(replay: ReplaySource, *keys: str):

@@ -14,11 +14,11 @@ import hostile as H
 import pytest
 from doubles import T0, FixedBackend, FixedTeamBattles, challenge, open_match, settle, ticket
 from pilots import settle_replay
+from synthetic import flexmatch_event, match_doc, sample_lobby, teambattles_event
 
-from lobby.adapters.moderation import Board, ReplaySource
-from lobby.adapters.moderation.synthetic import flexmatch_event, match_doc, sample_lobby, teambattles_event
-from lobby.domain.clock import FrozenClock
-from lobby.domain.offers import OfferKind, OfferUpdated
+from lobby.core.clock import FrozenClock
+from lobby.core.offers import OfferKind, OfferUpdated
+from lobby.moderation import Board, ReplaySource
 from lobby.tui.app import LobbyApp
 from lobby.tui.moderator.app import ModeratorApp
 
@@ -50,7 +50,7 @@ class HostileRosters(HostileTeamBattles):
     """The Night Owls with hostile member ids, on a game whose map ids are hostile."""
 
     async def acceptance_facts(self, match_id):
-        from lobby.domain.teambattles import TeamRole
+        from lobby.teambattles.rules import TeamRole
 
         found = await super().acceptance_facts(match_id)
         owls = found[0]
@@ -206,7 +206,7 @@ async def palette_shows(pilot, hits: int) -> None:
 def test_hostile_backend_failure(snap_compare):
     """A service's error sentence, hostile and ten thousand characters long: the backend bar,
     the section's placeholder and the toast all cut it."""
-    from lobby.adapters.errors import Unavailable
+    from lobby.core.errors import Unavailable
 
     app, fm, _ = hostile_lobby()
     fm.fail = Unavailable(H.everything() + " " + H.LONG)

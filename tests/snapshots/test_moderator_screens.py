@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 from pilots import settle_replay
+from synthetic import sample_lobby
 
-from lobby.adapters.feed import FeedState
-from lobby.adapters.moderation import Board, ReplaySource
-from lobby.adapters.moderation.synthetic import sample_lobby
-from lobby.domain.clock import FrozenClock
+from lobby.core.clock import FrozenClock
+from lobby.moderation import Board, ReplaySource
+from lobby.core.backend import FeedState
 from lobby.tui.moderator.app import ModeratorApp
 
 T0 = 1_767_268_800.0  # 2026-01-01 12:00:00 UTC

@@ -11,9 +11,9 @@ from datetime import timedelta
 import pytest
 from doubles import T0, FixedBackend, FixedTeamBattles, demo_offers, settle
 
-from lobby.adapters.errors import Unavailable
-from lobby.domain.clock import FrozenClock
-from lobby.domain.offers import OfferClosed, OfferKind
+from lobby.core.clock import FrozenClock
+from lobby.core.errors import Unavailable
+from lobby.core.offers import OfferClosed, OfferKind
 from lobby.tui.app import LobbyApp
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
@@ -41,7 +41,7 @@ def lobby_tb():
 
 
 async def open_match_form(pilot, match_id: str = "m-101"):
-    from lobby.domain.offers import OfferKind
+    from lobby.core.offers import OfferKind
 
     await pilot.pause()
     pilot.app.open_offer((OfferKind.TEAMBATTLES_MATCH, match_id))

@@ -7,9 +7,10 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
 
-from lobby.adapters.errors import BackendError
-from lobby.domain import teambattles as rules
-from lobby.domain.offers import Change, Offer, OfferKind
+from lobby.core.backend import NO_CAPABILITIES
+from lobby.core.errors import BackendError
+from lobby.core.offers import Change, Offer, OfferKind
+from lobby.teambattles import rules
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -36,6 +37,7 @@ class FixedBackend:
         self.queue: asyncio.Queue[Change] = asyncio.Queue()
         self.calls: list[tuple[str, str, object]] = []
         self.closed = False
+        self.capabilities = NO_CAPABILITIES
 
     async def list_offers(self) -> list[Offer]:
         if self.hang:

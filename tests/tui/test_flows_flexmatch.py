@@ -12,11 +12,11 @@ import pytest
 from doubles import settle
 from textual.widgets import Static
 
-from lobby.adapters.flexmatch import FlexMatchBackend, open_backend
-from lobby.adapters.flexmatch.client import FlexMatchClient
 from lobby.config import GameLiftProfile, Profile
-from lobby.domain.flexmatch import TicketStatus
-from lobby.domain.offers import OfferKind
+from lobby.core.offers import OfferKind
+from lobby.flexmatch.client import FlexMatchClient
+from lobby.flexmatch.connect import FlexMatchBackend, open_backend
+from lobby.flexmatch.lifecycle import TicketStatus
 from lobby.tui.app import LobbyApp
 from lobby.tui.screens.confirm import ConfirmScreen
 from lobby.tui.screens.ticket import TicketScreen

@@ -10,11 +10,11 @@ import httpx
 from doubles import settle
 from textual.widgets import Button, Input, RadioSet, SelectionList, Static
 
-from lobby.adapters.teambattles.backend import TeamBattlesBackend
-from lobby.adapters.teambattles.client import TeamBattlesClient
-from lobby.adapters.teambattles.keys import check_key
-from lobby.adapters.teambattles.requests import RequestStore
-from lobby.domain.offers import OfferKind
+from lobby.core.offers import OfferKind
+from lobby.teambattles.backend import TeamBattlesBackend
+from lobby.teambattles.client import TeamBattlesClient
+from lobby.teambattles.keys import check_key
+from lobby.teambattles.requests import RequestStore
 from lobby.tui.app import LobbyApp
 from lobby.tui.screens.home import HomeScreen
 from lobby.tui.screens.teambattles import TeamBattlesScreen

@@ -11,9 +11,9 @@ from datetime import timedelta
 from doubles import T0, FixedBackend, demo_offers, open_match, text_of, ticket
 from textual.widgets import Button, DataTable, SelectionList, Static
 
-from lobby.adapters.errors import Conflict, Unavailable
-from lobby.domain.clock import FrozenClock
-from lobby.domain.offers import OfferKind, OfferUpdated
+from lobby.core.clock import FrozenClock
+from lobby.core.errors import Conflict, Unavailable
+from lobby.core.offers import OfferKind, OfferUpdated
 from lobby.tui.app import LobbyApp
 from lobby.tui.screens.confirm import ConfirmScreen
 from lobby.tui.screens.help import HelpScreen

@@ -15,21 +15,21 @@ import json
 import hostile as H
 import pytest
 from doubles import T0, FixedBackend, FixedTeamBattles, challenge, open_match, settle, ticket
+from synthetic import flexmatch_event, match_doc, teambattles_event
 from textual.widgets import DataTable, Input, Select, SelectionList, Static
 
-from lobby.adapters.flexmatch import open_backend
-from lobby.adapters.moderation import Board
-from lobby.adapters.moderation.board import Kind
-from lobby.adapters.moderation.sources import EmulatorSource
-from lobby.adapters.moderation.synthetic import flexmatch_event, match_doc, teambattles_event
-from lobby.adapters.teambattles.backend import TeamBattlesBackend
-from lobby.adapters.teambattles.client import TeamBattlesClient
-from lobby.adapters.teambattles.keys import check_key
-from lobby.adapters.teambattles.requests import RequestStore
 from lobby.config import GameLiftProfile, Profile
-from lobby.domain.clock import FrozenClock
-from lobby.domain.offers import OfferKind, OfferUpdated
+from lobby.core.clock import FrozenClock
+from lobby.core.offers import OfferKind, OfferUpdated
 from lobby.emulator.runtime import EmulatorConfig
+from lobby.flexmatch.connect import open_backend
+from lobby.moderation import Board
+from lobby.moderation.board import Kind
+from lobby.moderation.sources import EmulatorSource
+from lobby.teambattles.backend import TeamBattlesBackend
+from lobby.teambattles.client import TeamBattlesClient
+from lobby.teambattles.keys import check_key
+from lobby.teambattles.requests import RequestStore
 from lobby.tui.app import LobbyApp
 from lobby.tui.moderator.app import ModeratorApp
 from lobby.tui.moderator.detail import ModerationDetailScreen
@@ -284,7 +284,7 @@ async def test_the_moderator_table_and_timeline_show_hostile_ids_and_names_liter
 
 
 async def test_long_hostile_event_text_stays_within_the_timeline():
-    from lobby.adapters.moderation import ReplaySource
+    from lobby.moderation import ReplaySource
 
     t0 = 1_767_268_800.0
     players = [(H.LONG, "red", None), (H.NAME, "red", None)]
@@ -359,7 +359,7 @@ async def test_ten_thousand_characters_are_cut_everywhere_they_show():
         await pilot.pause()
 
         # The service closes the ticket with a hostile status message: shown literally, cut.
-        from lobby.domain.offers import OfferClosed
+        from lobby.core.offers import OfferClosed
 
         fm.queue.put_nowait(
             OfferClosed(kind=OfferKind.FLEXMATCH_TICKET, id="t-1", status="CANCELLED", outcome=H.everything() + H.LONG)

@@ -7,14 +7,14 @@ import io
 
 import pytest
 from rich.console import Console
+from synthetic import flexmatch_event, sample_lobby
 from textual import events
 from textual.widgets import Input
 
-from lobby.adapters.feed import FeedState
-from lobby.adapters.moderation import Board, Column, ReplaySource, unwrap
-from lobby.adapters.moderation.board import Kind
-from lobby.adapters.moderation.synthetic import flexmatch_event, sample_lobby
-from lobby.domain.clock import FrozenClock
+from lobby.core.clock import FrozenClock
+from lobby.moderation import Board, Column, ReplaySource, unwrap
+from lobby.moderation.board import Kind
+from lobby.core.backend import FeedState
 from lobby.tui.moderator.app import ModeratorApp
 from lobby.tui.moderator.detail import ModerationDetailScreen
 from lobby.tui.moderator.screen import EMPTY_LOBBY, ModeratorScreen
@@ -380,10 +380,10 @@ async def test_without_a_moderation_source_the_binding_is_not_offered():
 
 
 def test_the_cli_picks_the_feed_of_each_profile(tmp_path):
-    from lobby.adapters.moderation.sources import EmulatorSource
-    from lobby.adapters.moderation.sqs import SqsSource
     from lobby.cli.app import moderation_source
     from lobby.config import GameLiftProfile, Profile, Settings
+    from lobby.moderation.sources import EmulatorSource
+    from lobby.moderation.sqs import SqsSource
 
     queue = "https://sqs.eu-west-1.amazonaws.com/123456789012/flexmatch-events"
     settings = Settings(

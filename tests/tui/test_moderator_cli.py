@@ -6,12 +6,12 @@ import json
 import shlex
 
 import pytest
+from synthetic import sample_lobby
 
-from lobby.adapters.moderation.sources import EmulatorSource, ReplaySource
-from lobby.adapters.moderation.sqs import SqsSource
-from lobby.adapters.moderation.synthetic import sample_lobby
 from lobby.cli import CliError, build_parser, main
 from lobby.cli.moderate import build_source, is_loopback, moderate_command
+from lobby.moderation.sources import EmulatorSource, ReplaySource
+from lobby.moderation.sqs import SqsSource
 
 T0 = 1_767_268_800.0
 

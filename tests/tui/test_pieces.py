@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from lobby.domain.offers import OfferClosed, OfferKind
+from lobby.core.offers import OfferClosed, OfferKind
 from lobby.tui import timefmt
 from lobby.tui.followup import follow_up
 

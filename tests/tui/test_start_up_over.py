@@ -11,7 +11,7 @@ from doubles import T0, FixedBackend, demo_offers
 
 import lobby.cli
 import lobby.cli.app
-from lobby.domain.clock import FrozenClock
+from lobby.core.clock import FrozenClock
 from lobby.tui import app as app_module
 from lobby.tui.app import LobbyApp
 

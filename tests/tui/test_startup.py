@@ -10,8 +10,8 @@ from textual.widgets import Static
 
 import lobby.cli
 import lobby.cli.app
-from lobby.adapters.errors import Unavailable
-from lobby.domain.clock import FrozenClock
+from lobby.core.clock import FrozenClock
+from lobby.core.errors import Unavailable
 from lobby.tui import app as app_module
 from lobby.tui.app import FIRST_PAINT_ENV, LobbyApp
 from lobby.tui.messages import Health

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from doubles import T0, challenge, demo_offers, open_match, ticket
 
-from lobby.domain.clock import FrozenClock
-from lobby.domain.offers import OfferClosed, OfferKind, OfferUpdated
+from lobby.core.clock import FrozenClock
+from lobby.core.offers import OfferClosed, OfferKind, OfferUpdated
 from lobby.tui.store import Filters, OfferStore
 
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 from doubles import T0, FixedBackend, FixedTeamBattles, demo_offers, settle
 from textual.widgets import Button, Input, RadioSet, Select, SelectionList, Static
 
-from lobby.adapters.errors import Conflict
-from lobby.domain import teambattles as rules
-from lobby.domain.clock import FrozenClock
-from lobby.domain.offers import OfferKind
+from lobby.core.clock import FrozenClock
+from lobby.core.errors import Conflict
+from lobby.core.offers import OfferKind
+from lobby.teambattles import rules
 from lobby.tui.app import LobbyApp
 from lobby.tui.screens.confirm import ConfirmScreen
 from lobby.tui.screens.teambattles import TeamBattlesScreen

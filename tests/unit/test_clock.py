@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lobby.domain.clock import FrozenClock, OffsetClock, SystemClock, remaining
+from lobby.core.clock import FrozenClock, OffsetClock, SystemClock, remaining
 
 
 def test_frozen_clock_moves_only_when_told():

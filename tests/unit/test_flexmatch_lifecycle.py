@@ -1,6 +1,6 @@
 import pytest
 
-from lobby.domain.flexmatch import (
+from lobby.flexmatch.lifecycle import (
     TERMINAL,
     TRANSITIONS,
     AcceptanceOutcome,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from lobby.adapters.errors import NotConfigured
-from lobby.adapters.teambattles.keys import ApiKey, check_key, load_api_key, read_key_file
+from lobby.core.errors import NotConfigured
+from lobby.teambattles.keys import ApiKey, check_key, load_api_key, read_key_file
 
 CANARY = "tb_CANARYcanary0123456789SECRET"
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lobby.domain.teambattles import (
+from lobby.teambattles.rules import (
     ACCEPTANCE_RULES,
     DISPUTED_RULES_MAX,
     MESSAGE_MAX_LENGTH,

@@ -28,8 +28,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from lobby.domain.flexmatch import EventType
 from lobby.emulator.events import GAMELIFT, EventLog
+from lobby.flexmatch.lifecycle import EventType
 
 DETAIL_TYPE = "GameLift Matchmaking Event"
 

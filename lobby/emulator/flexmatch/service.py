@@ -6,9 +6,9 @@ request from any of them is checked against the same model and follows the same 
 
 Rules kept here, and where they come from:
 
-- every status change goes through :func:`lobby.domain.flexmatch.transition`;
+- every status change goes through :func:`lobby.flexmatch.lifecycle.transition`;
 - the fate of each ticket of a dropped match (a rejection, a missed deadline, a stopped
-  ticket) is decided by :func:`lobby.domain.flexmatch.after_dropped_match`, never here;
+  ticket) is decided by :func:`lobby.flexmatch.lifecycle.after_dropped_match`, never here;
 - a stopped or replaced ticket counts as its players rejecting the match it was proposed for;
 - every change appends its event (see :mod:`.notifications`) in the same transaction.
 
@@ -36,16 +36,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from lobby.domain.flexmatch import (
-    AcceptanceOutcome,
-    PlayerAnswer,
-    TicketStatus,
-    after_dropped_match,
-    can_accept,
-    can_stop,
-    round_outcome,
-    transition,
-)
 from lobby.emulator.flexmatch import notifications as ev
 from lobby.emulator.flexmatch.errors import (
     GameLiftError,
@@ -58,6 +48,16 @@ from lobby.emulator.flexmatch.rulesets import RuleSet, RuleSetError, parse_rule_
 from lobby.emulator.flexmatch.scenario import FlexMatchScenario
 from lobby.emulator.flexmatch.schema import COMPONENT, MIGRATIONS
 from lobby.emulator.runtime import Runtime
+from lobby.flexmatch.lifecycle import (
+    AcceptanceOutcome,
+    PlayerAnswer,
+    TicketStatus,
+    after_dropped_match,
+    can_accept,
+    can_stop,
+    round_outcome,
+    transition,
+)
 
 log = logging.getLogger("lobby.emulator.flexmatch")
 

@@ -32,7 +32,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials, EnvProvider
 from starlette.requests import Request
 
-from lobby.domain.clock import Clock, SystemClock
+from lobby.core.clock import Clock, SystemClock
 from lobby.emulator.flexmatch.errors import (
     IncompleteSignatureException,
     InvalidSignatureException,

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from lobby.domain.teambattles import ErrorCode as E
 from lobby.emulator.store import Store
 from lobby.emulator.teambattles.db import hash_key
 from lobby.emulator.teambattles.errors import ApiError
 from lobby.emulator.teambattles.scenario import KEY_PATTERN
+from lobby.teambattles.rules import ErrorCode as E
 
 LEVELS = {"read": 1, "read-write": 2}
 

@@ -12,10 +12,10 @@ import logging
 import random
 from typing import Any
 
-from lobby.domain.teambattles import BenchEntry, RosterDraft
 from lobby.emulator.teambattles.errors import ApiError
 from lobby.emulator.teambattles.scenario import BotSpec, TeamBattlesScenario
 from lobby.emulator.teambattles.service import NewMatch, TeamBattles
+from lobby.teambattles.rules import BenchEntry, RosterDraft
 
 log = logging.getLogger("lobby.emulator.teambattles.bots")
 

@@ -6,9 +6,9 @@ import hashlib
 import json
 import sqlite3
 
-from lobby.domain.teambattles import TeamRole
 from lobby.emulator.store import Store
 from lobby.emulator.teambattles.scenario import GameSpec, TeamBattlesScenario
+from lobby.teambattles.rules import TeamRole
 
 COMPONENT = "teambattles"
 SEEDED_META = "teambattles.seeded"

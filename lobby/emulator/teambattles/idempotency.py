@@ -14,9 +14,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lobby.domain.teambattles import ErrorCode as E
 from lobby.emulator.store import Store
 from lobby.emulator.teambattles.errors import ApiError, invalid
+from lobby.teambattles.rules import ErrorCode as E
 
 TTL_SECONDS = 24 * 3600
 HEADER = "Idempotency-Key"

@@ -18,7 +18,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from lobby.domain.teambattles import (
+from lobby.emulator.runtime import Runtime
+from lobby.emulator.teambattles import idempotency
+from lobby.emulator.teambattles.auth import ApiKey, authenticate, authorize
+from lobby.emulator.teambattles.errors import ApiError, invalid
+from lobby.emulator.teambattles.ratelimit import RateLimiter
+from lobby.emulator.teambattles.service import OBJECTIVES, NewMatch, TeamBattles
+from lobby.emulator.teambattles.wire import MAX_BODY_BYTES, Body, iso, parse_iso, parse_json
+from lobby.teambattles.rules import (
     BEST_OF_VALUES,
     DISCOVER_LIMIT_DEFAULT,
     DISCOVER_LIMIT_MAX,
@@ -32,14 +39,7 @@ from lobby.domain.teambattles import (
     MapPreferenceMode,
     RosterDraft,
 )
-from lobby.domain.teambattles import ErrorCode as E
-from lobby.emulator.runtime import Runtime
-from lobby.emulator.teambattles import idempotency
-from lobby.emulator.teambattles.auth import ApiKey, authenticate, authorize
-from lobby.emulator.teambattles.errors import ApiError, invalid
-from lobby.emulator.teambattles.ratelimit import RateLimiter
-from lobby.emulator.teambattles.service import OBJECTIVES, NewMatch, TeamBattles
-from lobby.emulator.teambattles.wire import MAX_BODY_BYTES, Body, iso, parse_iso, parse_json
+from lobby.teambattles.rules import ErrorCode as E
 
 log = logging.getLogger("lobby.emulator.teambattles")
 

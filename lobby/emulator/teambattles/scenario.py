@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from lobby.domain.teambattles import BEST_OF_VALUES, TEAM_SIZE_MAX, TeamRole
+from lobby.teambattles.rules import BEST_OF_VALUES, TEAM_SIZE_MAX, TeamRole
 
 KEY_PATTERN = re.compile(r"^tb_[A-Za-z0-9_]{16,128}$")
 ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"

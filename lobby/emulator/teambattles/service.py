@@ -2,7 +2,7 @@
 
 Routes (and the demo bots) call these methods with the acting user, who is always the owner of
 the API key. Each change happens in one store transaction together with the event that announces
-it on the emulator's stream. Rules come from :mod:`lobby.domain.teambattles`.
+it on the emulator's stream. Rules come from :mod:`lobby.teambattles.rules`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from lobby.domain.teambattles import (
+from lobby.emulator.events import TEAMBATTLES
+from lobby.emulator.runtime import Runtime
+from lobby.emulator.teambattles.db import add_player, next_id
+from lobby.emulator.teambattles.errors import ApiError, invalid, raise_first
+from lobby.emulator.teambattles.scenario import GameSpec, TeamBattlesScenario
+from lobby.emulator.teambattles.wire import decode_cursor, encode_cursor, iso
+from lobby.teambattles.rules import (
     REASON_MAX_LENGTH,
     AcceptanceDraft,
     AcceptanceFacts,
@@ -43,13 +49,7 @@ from lobby.domain.teambattles import (
     rule_team_not_banned,
     rule_team_plays_game,
 )
-from lobby.domain.teambattles import ErrorCode as E
-from lobby.emulator.events import TEAMBATTLES
-from lobby.emulator.runtime import Runtime
-from lobby.emulator.teambattles.db import add_player, next_id
-from lobby.emulator.teambattles.errors import ApiError, invalid, raise_first
-from lobby.emulator.teambattles.scenario import GameSpec, TeamBattlesScenario
-from lobby.emulator.teambattles.wire import decode_cursor, encode_cursor, iso
+from lobby.teambattles.rules import ErrorCode as E
 
 log = logging.getLogger("lobby.emulator.teambattles")
 

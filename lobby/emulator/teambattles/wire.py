@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from lobby.domain.teambattles import ID_MAX_LENGTH, BenchEntry
 from lobby.emulator.teambattles.errors import invalid
+from lobby.teambattles.rules import ID_MAX_LENGTH, BenchEntry
 
 #: The largest request body taken, in bytes.
 MAX_BODY_BYTES = 64 * 1024

@@ -10,9 +10,9 @@ from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
-from lobby.adapters.moderation.board import Board
-from lobby.adapters.moderation.sources import ModerationSource
-from lobby.domain.clock import Clock, SystemClock
+from lobby.core.clock import Clock, SystemClock
+from lobby.moderation.board import Board
+from lobby.moderation.sources import ModerationSource
 from lobby.tui.theme import LOBBY_THEME
 
 

@@ -15,8 +15,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from lobby.adapters.moderation.board import Board, Key, Kind, Row, TimelineEntry
-from lobby.domain.clock import Clock
+from lobby.core.clock import Clock
+from lobby.moderation.board import Board, Key, Kind, Row, TimelineEntry
 from lobby.tui.moderator.format import clock_time, day_time, duration, status_label
 from lobby.tui.moderator.table import who
 from lobby.tui.safe import brief, plain

@@ -15,10 +15,10 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
-from lobby.adapters.moderation.board import STATUS_ORDER
-from lobby.adapters.moderation.stats import Snapshot
-from lobby.tui.moderator.table import text_style
+from lobby.moderation.board import STATUS_ORDER
+from lobby.moderation.stats import Snapshot
 from lobby.tui.moderator.format import HEADER_WORDS, count, duration, sparkline
+from lobby.tui.moderator.table import text_style
 from lobby.tui.safe import clean
 
 

@@ -1,6 +1,6 @@
 """The moderator's screen: every live ticket and match, read-only, filtered and sorted.
 
-Events are applied to the :class:`~lobby.adapters.moderation.board.Board` as they arrive (a dict
+Events are applied to the :class:`~lobby.moderation.board.Board` as they arrive (a dict
 update each); the screen catches up once per frame (:data:`FRAME_SECONDS`): the table model
 moves only the rows that changed and the table repaints the visible lines. The header's figures
 are recomputed a few times a second. Nothing here waits on the network.
@@ -22,11 +22,11 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
-from lobby.adapters.errors import BackendError
-from lobby.adapters.moderation.board import Board, Key
-from lobby.adapters.moderation.sources import ModerationSource
-from lobby.adapters.moderation.view import COLUMNS, Column, TableModel
-from lobby.domain.clock import Clock, SystemClock
+from lobby.core.clock import Clock, SystemClock
+from lobby.core.errors import BackendError
+from lobby.moderation.board import Board, Key
+from lobby.moderation.sources import ModerationSource
+from lobby.moderation.view import COLUMNS, Column, TableModel
 from lobby.tui.moderator.header import HeaderFacts, ModerationHeader
 from lobby.tui.moderator.table import ModerationTable
 from lobby.tui.safe import clean

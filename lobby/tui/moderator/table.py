@@ -1,7 +1,7 @@
 """The moderator's table: a line-API widget that draws only the rows on screen.
 
 Ten thousand live rows cost what forty visible ones cost: the rows live in a
-:class:`~lobby.adapters.moderation.view.TableModel`, the widget asks it for the rows at the lines
+:class:`~lobby.moderation.view.TableModel`, the widget asks it for the rows at the lines
 being painted, and nothing is laid out per row. The screen calls :meth:`ModerationTable.sync`
 once per frame after the model caught up with the events, so a burst of events is one repaint.
 
@@ -24,9 +24,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
-from lobby.adapters.moderation.board import Key, Kind, Row
-from lobby.adapters.moderation.view import COLUMNS, Column, TableModel
-from lobby.domain.clock import Clock
+from lobby.core.clock import Clock
+from lobby.moderation.board import Key, Kind, Row
+from lobby.moderation.view import COLUMNS, Column, TableModel
 from lobby.tui.moderator.format import STATUS_TONE, duration, fit, fit_right, status_label
 from lobby.tui.safe import clean
 

@@ -10,8 +10,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
-from lobby.domain.clock import Clock
-from lobby.domain.offers import OfferKind
+from lobby.core.clock import Clock
+from lobby.core.offers import OfferKind
 from lobby.tui.messages import Health, backend_label
 from lobby.tui.safe import BRIEF, brief, clean, plain
 from lobby.tui.store import FILTER_FACTS, Entry

@@ -18,9 +18,9 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Label, Select, Static
 
-from lobby.adapters.errors import BackendError
-from lobby.domain import teambattles as rules
-from lobby.domain.offers import Offer, OfferKind
+from lobby.core.errors import BackendError
+from lobby.core.offers import Offer, OfferKind
+from lobby.teambattles import rules
 from lobby.tui.forms import AcceptanceFactsSource, eligible_teams, problems
 from lobby.tui.safe import BRIEF, MESSAGE, brief, clean, plain
 from lobby.tui.store import Entry, Key

@@ -14,8 +14,8 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Label, ProgressBar, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from lobby.adapters.errors import BackendError
-from lobby.domain.offers import Offer
+from lobby.core.errors import BackendError
+from lobby.core.offers import Offer
 from lobby.tui.safe import BRIEF, MESSAGE, brief, clean, plain
 from lobby.tui.store import REQUIRES_ACCEPTANCE, Entry, Key
 from lobby.tui.widgets.big_countdown import BigCountdown

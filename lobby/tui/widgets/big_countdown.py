@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Digits, Label, ProgressBar
 
-from lobby.domain.clock import Clock, remaining
+from lobby.core.clock import Clock, remaining
 from lobby.tui import timefmt
 
 

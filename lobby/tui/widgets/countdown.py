@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from lobby.domain.clock import Clock, remaining
+from lobby.core.clock import Clock, remaining
 from lobby.tui import timefmt
 
 

@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.widgets import RadioButton, RadioSet, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from lobby.domain.teambattles import MapPreferenceMode
+from lobby.teambattles.rules import MapPreferenceMode
 from lobby.tui.safe import clean
 
 MODES: tuple[tuple[str, MapPreferenceMode | None], ...] = (

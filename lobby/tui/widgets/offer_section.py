@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import RowKey
 
-from lobby.domain.clock import Clock
+from lobby.core.clock import Clock
 from lobby.tui.store import Entry, Key
 from lobby.tui.widgets.backend_bar import same_text_key
 

@@ -9,11 +9,11 @@
 No Textual here; the screens live in ``lobby.tui.moderator``.
 """
 
-from lobby.adapters.moderation.board import Board, Key, Kind, Row, TimelineEntry
-from lobby.adapters.moderation.events import ModEvent, unwrap
-from lobby.adapters.moderation.sources import EmulatorSource, ModerationSource, ReplaySource
-from lobby.adapters.moderation.stats import Snapshot, Stats
-from lobby.adapters.moderation.view import Column, TableModel
+from lobby.moderation.board import Board, Key, Kind, Row, TimelineEntry
+from lobby.moderation.events import ModEvent, unwrap
+from lobby.moderation.sources import EmulatorSource, ModerationSource, ReplaySource
+from lobby.moderation.stats import Snapshot, Stats
+from lobby.moderation.view import Column, TableModel
 
 __all__ = [
     "Board",

@@ -3,12 +3,12 @@
 GameLift publishes matchmaking events to an SNS topic (the configuration's notification target)
 or through EventBridge; either can deliver them to an SQS queue. A message body is then the
 EventBridge event itself (raw delivery) or an SNS notification whose ``Message`` is the event;
-:func:`~lobby.adapters.moderation.events.unwrap` reads both.
+:func:`~lobby.moderation.events.unwrap` reads both.
 
 The queue is read with long polling (``WaitTimeSeconds``, 20 s by default): an idle queue costs
 three requests a minute. A message is deleted only after the board applied its event: the
 source yields the event and deletes the message once the consumer asks for the next one
-(see :mod:`~lobby.adapters.moderation.sources`). Whatever is not deleted comes back after the
+(see :mod:`~lobby.moderation.sources`). Whatever is not deleted comes back after the
 queue's visibility timeout and is then recognised as already applied by its event id. A message
 holding no event is left alone, for the queue's redrive policy (a dead-letter queue).
 
@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from lobby.adapters.errors import (
+from lobby.core.errors import (
     AuthenticationFailed,
     BackendError,
     InvalidRequest,
@@ -39,9 +39,9 @@ from lobby.adapters.errors import (
     Throttled,
     Unavailable,
 )
-from lobby.adapters.feed import FeedState
-from lobby.adapters.flexmatch.signing import CredentialSource, SigV4
-from lobby.adapters.moderation.events import ModEvent, unwrap
+from lobby.core.backend import FeedState
+from lobby.flexmatch.signing import CredentialSource, SigV4
+from lobby.moderation.events import ModEvent, unwrap
 
 CONTENT_TYPE = "application/x-amz-json-1.0"
 TARGET = "AmazonSQS."

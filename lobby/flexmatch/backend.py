@@ -1,4 +1,4 @@
-"""FlexMatch behind the one :class:`~lobby.adapters.base.OfferBackend` Protocol.
+"""FlexMatch behind the one :class:`~lobby.core.backend.OfferBackend` Protocol.
 
 Where changes come from:
 - with an event stream (the emulator's, or ``feed_url``): every matchmaking event, in order,
@@ -13,27 +13,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 import httpx
 from pydantic import ValidationError
 
-from lobby.adapters.errors import BackendError, InvalidRequest, NotFound, ProtocolError
-from lobby.adapters.feed import EventFeed, FeedEvent, FeedState
-from lobby.adapters.flexmatch import faults
-from lobby.adapters.flexmatch.client import FlexMatchClient
-from lobby.adapters.flexmatch.tickets import TicketBook, TicketView
-from lobby.adapters.flexmatch.wire import (
+from lobby.core.clock import Clock, SystemClock
+from lobby.core.errors import BackendError, InvalidRequest, NotFound, ProtocolError
+from lobby.core.offers import Change, Offer, OfferUpdated
+from lobby.flexmatch import errors as faults
+from lobby.flexmatch.client import FlexMatchClient
+from lobby.flexmatch.lifecycle import TicketStatus
+from lobby.flexmatch.tickets import TicketBook, TicketView
+from lobby.flexmatch.wire import (
     AcceptanceType,
     MatchmakingEvent,
     MatchmakingTicket,
     Player,
 )
-from lobby.domain.clock import Clock, SystemClock
-from lobby.domain.flexmatch import TicketStatus
-from lobby.domain.offers import Change, Offer, OfferUpdated
+from lobby.core.backend import Capabilities, FeedState
+from lobby.net.stream import EventFeed, FeedEvent, Handshake, NotAnEmulator, handshake
 
 #: AWS guidance: poll DescribeMatchmaking no more often than this.
 MIN_POLL_INTERVAL = 10.0
@@ -44,6 +44,10 @@ class FlexMatchBackend:
     """Offers from GameLift FlexMatch (or the emulator), and the way to answer them."""
 
     name = "flexmatch"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(feed_state=lambda: self.feed_state or FeedState.CONNECTING)
 
     def __init__(
         self,
@@ -153,7 +157,7 @@ class FlexMatchBackend:
         if self.feed_url is None:
             return await self.refresh()
         health = await self._health()
-        target = health["lastEventId"]
+        target = health.last_event_id
         changes: list[Change] = []
         if target > self.last_event_id:
             # Unfiltered, so the stream certainly reaches ``target`` whatever its source.
@@ -246,23 +250,18 @@ class FlexMatchBackend:
         for name in missing:
             self._acceptance_timeouts.setdefault(name, None)
 
-    async def _health(self) -> dict[str, float | int]:
-        url = f"{self.feed_url}/_emulator/health"
-        sent = time.time()
+    async def _health(self) -> Handshake:
+        url = self.feed_url or ""
         try:
-            response = await self.client.http.get(url)
+            found = await handshake(self.client.http, url)
+        except httpx.HTTPStatusError as exc:
+            raise faults.from_response("the event stream check", exc.response) from None
         except httpx.HTTPError as exc:
-            raise faults.from_transport("the event stream check", exc, self.feed_url or "") from None
-        if response.status_code != 200:
-            raise faults.from_response("the event stream check", response)
-        try:
-            body = response.json()
-            last, server_time = int(body["lastEventId"]), float(body["time"])
-        except (ValueError, KeyError, TypeError):
-            raise ProtocolError(f"{url} is not a lobby emulator's health check.") from None
-        # The server read its clock about halfway through the round trip.
-        self._feed_skew = server_time - (sent + time.time()) / 2
-        return {"lastEventId": last, "time": server_time}
+            raise faults.from_transport("the event stream check", exc, url) from None
+        except NotAnEmulator as exc:
+            raise ProtocolError(str(exc)) from None
+        self._feed_skew = found.skew
+        return found
 
     async def _answer(self, ticket_id: str, answer: object, kind: AcceptanceType) -> str:
         players = await self._players_for(ticket_id, answer)

@@ -24,7 +24,7 @@ from botocore.credentials import (
     RefreshableCredentials,
 )
 
-from lobby.adapters.errors import AuthenticationFailed, BackendError, NotConfigured
+from lobby.core.errors import AuthenticationFailed, BackendError, NotConfigured
 
 # botocore's signer logs each canonical request at DEBUG, the session token with it: never.
 logging.getLogger("botocore.auth").setLevel(logging.INFO)

@@ -3,7 +3,7 @@
 Field names follow the published contract exactly (camelCase on the wire, snake_case here, via
 aliases). Every model forbids fields the contract does not name, and a field the contract
 requires has no default, so an answer that drifts from the contract fails loudly as a
-:class:`~lobby.adapters.errors.ProtocolError` instead of being half-understood.
+:class:`~lobby.core.errors.ProtocolError` instead of being half-understood.
 Request models are dumped with ``wire()``: aliases, no unset optional fields.
 """
 

@@ -21,7 +21,7 @@ from typing import TypeVar
 
 import httpx
 
-from lobby.adapters.errors import BackendError, Throttled, Unavailable
+from lobby.core.errors import BackendError, Throttled, Unavailable
 
 T = TypeVar("T")
 

@@ -3,7 +3,7 @@
 One ``httpx.AsyncClient`` per client; SigV4 is an httpx Auth applied to GameLift calls only
 (the emulator's event stream, read through the same client, is not signed). Every call is
 retried as the AWS SDKs' standard mode does and fails only with
-:class:`lobby.adapters.errors.BackendError` subclasses. The HTTP ``Date`` of each answer gives
+:class:`lobby.core.errors.BackendError` subclasses. The HTTP ``Date`` of each answer gives
 the server's clock skew, for countdowns that agree with the server.
 """
 
@@ -19,10 +19,12 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import ValidationError
 
-from lobby.adapters.errors import BackendError, InvalidRequest, ProtocolError, Unavailable
-from lobby.adapters.flexmatch import faults
-from lobby.adapters.flexmatch.signing import CredentialSource, SigV4
-from lobby.adapters.flexmatch.wire import (
+from lobby.core.clock import SystemClock, skew_from_server_date
+from lobby.core.errors import BackendError, InvalidRequest, ProtocolError, Unavailable
+from lobby.flexmatch import errors as faults
+from lobby.flexmatch.lifecycle import TicketStatus
+from lobby.flexmatch.signing import CredentialSource, SigV4
+from lobby.flexmatch.wire import (
     AcceptanceType,
     AcceptMatchRequest,
     CreateMatchmakingConfigurationRequest,
@@ -43,10 +45,8 @@ from lobby.adapters.flexmatch.wire import (
     StopMatchmakingRequest,
     Wire,
 )
-from lobby.adapters.retry import RetryPolicy, RetryQuota, with_retries
-from lobby.adapters.transports import proxy_configured
-from lobby.domain.clock import SystemClock, skew_from_server_date
-from lobby.domain.flexmatch import TicketStatus
+from lobby.net.retry import RetryPolicy, RetryQuota, with_retries
+from lobby.net.transports import proxy_configured
 
 M = TypeVar("M", bound=Wire)
 

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from lobby.adapters.moderation.events import GAMELIFT, TEAMBATTLES, ModEvent, parse_time
-from lobby.adapters.moderation.stats import ROUND_ACCEPTED, Snapshot, Stats
-from lobby.domain.flexmatch import EventType, PlayerAnswer, TicketStatus, after_dropped_match
+from lobby.flexmatch.lifecycle import EventType, PlayerAnswer, TicketStatus, after_dropped_match
+from lobby.moderation.events import GAMELIFT, TEAMBATTLES, ModEvent, parse_time
+from lobby.moderation.stats import ROUND_ACCEPTED, Snapshot, Stats
 
 
 class Kind(StrEnum):

@@ -12,7 +12,7 @@ import json
 
 import httpx
 
-from lobby.adapters.errors import (
+from lobby.core.errors import (
     AuthenticationFailed,
     BackendError,
     Conflict,
@@ -23,9 +23,9 @@ from lobby.adapters.errors import (
     Throttled,
     Unavailable,
 )
-from lobby.adapters.retry import retry_after_seconds
-from lobby.domain.teambattles import ErrorCode as E
-from lobby.domain.teambattles import is_permission_denied
+from lobby.net.retry import retry_after_seconds
+from lobby.teambattles.rules import ErrorCode as E
+from lobby.teambattles.rules import is_permission_denied
 
 #: What to tell a person for codes where lobby knows better than ``details`` what to do next.
 ADVICE: dict[str, str] = {

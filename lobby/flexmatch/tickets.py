@@ -7,8 +7,8 @@ every player's answer (known only from events), and the acceptance deadline.
 
 "My" tickets are those holding one of the configured players (every ticket when none are
 configured, as a moderator sees them). A ticket of mine in REQUIRES_ACCEPTANCE is an
-:class:`~lobby.domain.offers.Offer`; each update to the book returns the
-:class:`~lobby.domain.offers.Change` s it caused, in order.
+:class:`~lobby.core.offers.Offer`; each update to the book returns the
+:class:`~lobby.core.offers.Change` s it caused, in order.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from lobby.adapters.flexmatch.wire import MatchmakingEvent, MatchmakingTicket
-from lobby.domain.flexmatch import (
+from lobby.core.offers import Change, Offer, OfferClosed, OfferKind, OfferUpdated
+from lobby.flexmatch.lifecycle import (
     AcceptanceOutcome,
     EventType,
     PlayerAnswer,
@@ -27,7 +27,7 @@ from lobby.domain.flexmatch import (
     acceptance_progress,
     after_dropped_match,
 )
-from lobby.domain.offers import Change, Offer, OfferClosed, OfferKind, OfferUpdated
+from lobby.flexmatch.wire import MatchmakingEvent, MatchmakingTicket
 
 
 @dataclass

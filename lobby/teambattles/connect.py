@@ -12,13 +12,13 @@ from pathlib import Path
 import httpx
 
 from lobby import paths
-from lobby.adapters.errors import NotConfigured
-from lobby.adapters.teambattles.backend import TeamBattlesBackend
-from lobby.adapters.teambattles.client import TeamBattlesClient
-from lobby.adapters.teambattles.keys import ApiKey, load_api_key
-from lobby.adapters.teambattles.requests import AcceptanceRecord, RequestStore
-from lobby.adapters.transports import shared_transport
 from lobby.config import Settings
+from lobby.core.errors import NotConfigured
+from lobby.net.transports import shared_transport
+from lobby.teambattles.backend import TeamBattlesBackend
+from lobby.teambattles.client import TeamBattlesClient
+from lobby.teambattles.keys import ApiKey, load_api_key
+from lobby.teambattles.requests import AcceptanceRecord, RequestStore
 
 __all__ = [
     "AcceptanceRecord",

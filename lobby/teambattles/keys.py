@@ -19,7 +19,7 @@ import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from lobby.adapters.errors import NotConfigured
+from lobby.core.errors import NotConfigured
 
 ENV_VAR = "TEAMBATTLES_API_KEY"
 KEYRING_SERVICE = "lobby"

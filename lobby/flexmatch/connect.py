@@ -19,13 +19,13 @@ from collections.abc import Awaitable, Callable, Iterable
 
 import httpx
 
-from lobby.adapters.errors import NotConfigured
-from lobby.adapters.flexmatch.backend import MIN_POLL_INTERVAL, FlexMatchBackend
-from lobby.adapters.flexmatch.client import FlexMatchClient, regional_endpoint
-from lobby.adapters.flexmatch.signing import EMULATOR_CREDENTIALS, CredentialSource
-from lobby.adapters.flexmatch.tickets import TicketBook, TicketView
 from lobby.config import Profile
-from lobby.domain.clock import Clock
+from lobby.core.clock import Clock
+from lobby.core.errors import NotConfigured
+from lobby.flexmatch.backend import MIN_POLL_INTERVAL, FlexMatchBackend
+from lobby.flexmatch.client import FlexMatchClient, regional_endpoint
+from lobby.flexmatch.signing import EMULATOR_CREDENTIALS, CredentialSource
+from lobby.flexmatch.tickets import TicketBook, TicketView
 
 __all__ = [
     "MIN_POLL_INTERVAL",

@@ -1,4 +1,4 @@
-"""TeamBattles behind the one :class:`~lobby.adapters.base.OfferBackend` Protocol.
+"""TeamBattles behind the one :class:`~lobby.core.backend.OfferBackend` Protocol.
 
 Offers are the open matches a team of mine could accept (published, PENDING, not a challenge,
 in a game one of the teams I lead plays) and the direct challenges to my teams. Their deadline
@@ -8,7 +8,7 @@ Changes come from the emulator's event stream when the profile is an emulator on
 from polling, paced by the service's rate-limit headers.
 
 Before sending an acceptance, the draft is checked with the same rule functions the emulator
-enforces (:mod:`lobby.domain.teambattles`); a draft that breaks one is not sent, and the error
+enforces (:mod:`lobby.teambattles.rules`); a draft that breaks one is not sent, and the error
 lists every problem in words. The service remains the judge: a rule the client cannot check
 (it does not know the organization owner, or who the key belongs to) is left to it.
 """
@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from lobby.adapters.errors import (
+from lobby.core.errors import (
     AuthenticationFailed,
     BackendError,
     InvalidRequest,
@@ -38,19 +38,20 @@ from lobby.adapters.errors import (
     Throttled,
     Unavailable,
 )
-from lobby.adapters.feed import EventFeed, FeedEvent, FeedState
-from lobby.adapters.teambattles import models as m
-from lobby.adapters.teambattles.client import TeamBattlesClient, new_idempotency_key
-from lobby.adapters.transports import shared_transport
-from lobby.adapters.teambattles.requests import (
+from lobby.core.offers import Change, Offer, OfferClosed, OfferKind, OfferUpdated
+from lobby.core.backend import Capabilities, FeedState
+from lobby.net.stream import EventFeed, FeedEvent, NotAnEmulator, handshake
+from lobby.net.transports import shared_transport
+from lobby.teambattles import rules
+from lobby.teambattles import wire as m
+from lobby.teambattles.client import TeamBattlesClient, new_idempotency_key
+from lobby.teambattles.requests import (
     AcceptanceRecord,
     RequestStore,
     derive_status,
 )
-from lobby.domain import teambattles as rules
-from lobby.domain.offers import Change, Offer, OfferClosed, OfferKind, OfferUpdated
 
-log = logging.getLogger("lobby.adapters.teambattles")
+log = logging.getLogger("lobby.teambattles.connect")
 
 #: How long the teams and the game catalog are trusted before being fetched again.
 CACHE_SECONDS = 300.0
@@ -180,6 +181,10 @@ class TeamBattlesBackend:
     """Offers, changes and answers for one TeamBattles API key."""
 
     name = "teambattles"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(feed_state=lambda: self.feed_state or FeedState.CONNECTING)
 
     def __init__(
         self,
@@ -586,7 +591,7 @@ class TeamBattlesBackend:
 
     async def accept(self, offer_id: str, answer: object) -> str:
         """Send a request for an open match, or take up a challenge; ``answer`` is an
-        :class:`~lobby.domain.teambattles.AcceptanceDraft`."""
+        :class:`~lobby.teambattles.rules.AcceptanceDraft`."""
         if not isinstance(answer, rules.AcceptanceDraft):
             raise InvalidRequest("A TeamBattles answer needs a team and a roster.")
         match = await self.client.get_match(offer_id)
@@ -728,9 +733,8 @@ class TeamBattlesBackend:
         async with httpx.AsyncClient(transport=transport, timeout=timeout) as http:
             start = 0
             try:
-                health = await http.get(url.rstrip("/") + "/_emulator/health")
-                start = int(health.json()["lastEventId"])
-            except (httpx.HTTPError, ValueError, KeyError, TypeError):
+                start = (await handshake(http, url)).last_event_id
+            except (httpx.HTTPError, NotAnEmulator):
                 log.debug("no event position from %s; reading the stream from its start", url)
             try:
                 await self.refresh_requests()

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from lobby.adapters.errors import (
+from lobby.core.errors import (
     AuthenticationFailed,
     BackendError,
     InvalidRequest,
@@ -25,9 +25,9 @@ from lobby.adapters.errors import (
     Throttled,
     Unavailable,
 )
-from lobby.adapters.flexmatch.signing import HOW_TO_CONFIGURE
-from lobby.adapters.flexmatch.wire import ErrorBody
-from lobby.adapters.retry import retry_after_seconds
+from lobby.flexmatch.signing import HOW_TO_CONFIGURE
+from lobby.flexmatch.wire import ErrorBody
+from lobby.net.retry import retry_after_seconds
 
 #: Throttling codes of the AWS SDKs' standard retry mode.
 THROTTLING_CODES = frozenset(

@@ -22,9 +22,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
-from lobby.adapters.feed import EventFeed, FeedState
-from lobby.adapters.moderation.events import ModEvent, unwrap
-from lobby.domain.clock import SystemClock
+from lobby.core.clock import SystemClock
+from lobby.moderation.events import ModEvent, unwrap
+from lobby.core.backend import FeedState
+from lobby.net.stream import EventFeed, NotAnEmulator, handshake
 
 
 @runtime_checkable
@@ -68,13 +69,10 @@ class EmulatorSource:
 
     async def _measure_skew(self, http: httpx.AsyncClient) -> None:
         """Read the emulator's time from its health check; the skew corrects countdowns."""
-        sent = time.time()
         try:
-            response = await http.get(self.url + "/_emulator/health")
-            server_time = float(response.json()["time"])
-        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            self.clock.skew = (await handshake(http, self.url)).skew
+        except (httpx.HTTPError, NotAnEmulator):
             return
-        self.clock.skew = server_time - (sent + time.time()) / 2
 
     def _set_state(self, state: FeedState) -> None:
         self.state = state

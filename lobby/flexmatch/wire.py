@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel, to_pascal
 
-from lobby.domain.flexmatch import TicketStatus
+from lobby.flexmatch.lifecycle import TicketStatus
 
 #: MatchmakingIdStringModel: ticket ids, configuration names in tickets.
 ID_PATTERN = r"^[a-zA-Z0-9-\.]*$"

@@ -1,8 +1,8 @@
 """The TeamBattles HTTP client: one async httpx client, typed calls, typed failures.
 
-- Every call returns a wire model or raises a :class:`~lobby.adapters.errors.BackendError`
+- Every call returns a wire model or raises a :class:`~lobby.core.errors.BackendError`
   subclass whose message is one plain sentence without the API key in it.
-- Network failures, 5xx and 429 are retried (:mod:`lobby.adapters.retry`; a 429 waits for its
+- Network failures, 5xx and 429 are retried (:mod:`lobby.net.retry`; a 429 waits for its
   ``Retry-After``). Every state-changing call sends one ``Idempotency-Key`` (uuid4) and reuses
   it on each retry, so a submission whose answer was lost is applied once. A 409 is never
   retried.
@@ -29,14 +29,14 @@ import httpx
 from pydantic import ValidationError
 
 from lobby import __version__
-from lobby.adapters.errors import BackendError, Throttled, Unavailable
-from lobby.adapters.retry import RetryPolicy, with_retries
-from lobby.adapters.teambattles import models as m
-from lobby.adapters.teambattles.errors import error_from_response, protocol_error
-from lobby.adapters.teambattles.keys import ApiKey
-from lobby.adapters.teambattles.pacing import RateLimitPacer
+from lobby.core.errors import BackendError, Throttled, Unavailable
+from lobby.net.retry import RetryPolicy, with_retries
+from lobby.teambattles import wire as m
+from lobby.teambattles.errors import error_from_response, protocol_error
+from lobby.teambattles.keys import ApiKey
+from lobby.teambattles.pacing import RateLimitPacer
 
-log = logging.getLogger("lobby.adapters.teambattles")
+log = logging.getLogger("lobby.teambattles.connect")
 
 T = TypeVar("T", bound=m.Wire)
 

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from lobby import paths
-from lobby.adapters.teambattles.models import MatchDetail, MatchStatus
-from lobby.domain.teambattles import AcceptanceStatus
+from lobby.teambattles.rules import AcceptanceStatus
+from lobby.teambattles.wire import MatchDetail, MatchStatus
 
 FILE_NAME = "teambattles-requests.sqlite3"
 

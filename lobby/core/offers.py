@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lobby.domain.clock import Clock, remaining
+from lobby.core.clock import Clock, remaining
 
 
 class OfferKind(StrEnum):

@@ -5,7 +5,7 @@ passed, so a consumer sees every event exactly once, in order, across drops and 
 the server. Its state ("connecting", "live", "reconnecting") is reported to a callback.
 
 A stream that cannot work however often it is retried (wrong URL, refused filter, no access)
-raises a :class:`~lobby.adapters.errors.BackendError` instead of reconnecting forever.
+raises a :class:`~lobby.core.errors.BackendError` instead of reconnecting forever.
 
 Iterate it inside ``contextlib.aclosing(feed.events())`` when you may stop early, so the
 connection is closed at once rather than when the generator is collected.
@@ -16,28 +16,22 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 import httpx
 from httpx_sse import SSEError, aconnect_sse
 
-from lobby.adapters.errors import (
+from lobby.core.backend import FeedState
+from lobby.core.errors import (
     BackendError,
     InvalidRequest,
     NotConfigured,
     PermissionDenied,
     Unavailable,
 )
-
-
-class FeedState(StrEnum):
-    CONNECTING = "connecting"
-    LIVE = "live"
-    RECONNECTING = "reconnecting"
-    CLOSED = "closed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +43,42 @@ class FeedEvent:
 
 #: The emulator sends a comment at least this often on an idle stream.
 KEEPALIVE_SECONDS = 15.0
+
+#: The emulator's health route: where its event stream stands and what time it is there.
+HEALTH_PATH = "/_emulator/health"
+
+
+@dataclass(frozen=True, slots=True)
+class Handshake:
+    """What an emulator's health check says before following its stream."""
+
+    #: The newest event id: following from here misses nothing that happens afterwards.
+    last_event_id: int
+    #: The emulator's clock, in Unix seconds, when it answered.
+    server_time: float
+    #: Server time minus this machine's, the server having read its clock halfway through.
+    skew: float
+
+
+class NotAnEmulator(ValueError):
+    """The health route answered, but not as a lobby emulator does."""
+
+
+async def handshake(http: httpx.AsyncClient, base_url: str) -> Handshake:
+    """Ask the emulator at ``base_url`` for its newest event id and its clock.
+
+    Raises :class:`httpx.HTTPError` when it cannot be reached, :class:`httpx.HTTPStatusError`
+    when it answers with an error status, and :class:`NotAnEmulator` when the answer is not a
+    health check's."""
+    sent = time.time()
+    response = await http.get(base_url.rstrip("/") + HEALTH_PATH)
+    response.raise_for_status()
+    try:
+        body = response.json()
+        last, server_time = int(body["lastEventId"]), float(body["time"])
+    except (ValueError, KeyError, TypeError):
+        raise NotAnEmulator(f"{base_url} is not a lobby emulator's health check.") from None
+    return Handshake(last, server_time, server_time - (sent + time.time()) / 2)
 
 
 def _refusal(response: httpx.Response, url: str) -> BackendError | None:

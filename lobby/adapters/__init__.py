@@ -1,1 +1,0 @@
-"""The HTTP adapter layer: one package per backend behind one Protocol. No textual, no emulator."""

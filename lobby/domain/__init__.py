@@ -1,1 +1,0 @@
-"""Pure domain rules and types. Imports nothing else of lobby and no I/O framework."""

@@ -1,0 +1,1 @@
+"""GameLift FlexMatch: its lifecycle rules, wire shapes, client and backend."""

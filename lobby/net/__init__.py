@@ -1,0 +1,1 @@
+"""HTTP plumbing every client shares: retries, transports, the event stream."""

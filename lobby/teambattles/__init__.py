@@ -1,0 +1,1 @@
+"""TeamBattles: its rules, wire shapes, client and backend."""
