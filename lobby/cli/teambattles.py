@@ -191,7 +191,7 @@ def run_matches(args: argparse.Namespace) -> int:
 
 def run_accept_match(args: argparse.Namespace) -> int:
     from lobby.cli import CliError
-    from lobby.teambattles.rules import AcceptanceDraft
+    from lobby.core.answers import AcceptanceDraft
 
     maps = _split(args.maps)
     if maps and args.map_mode is None:

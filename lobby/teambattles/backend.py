@@ -38,6 +38,7 @@ from lobby.core.errors import (
     Throttled,
     Unavailable,
 )
+from lobby.core.answers import LEADER_ROLES
 from lobby.core.offers import Change, Offer, OfferClosed, OfferKind, OfferUpdated
 from lobby.core.backend import Capabilities, FeedState
 from lobby.net.stream import EventFeed, FeedEvent, NotAnEmulator, handshake
@@ -286,7 +287,7 @@ class TeamBattlesBackend:
         teams = await self.my_teams()
         if teams is None:
             return None
-        return [t for t in teams if role_of(t.role) in rules.LEADER_ROLES]
+        return [t for t in teams if role_of(t.role) in LEADER_ROLES]
 
     async def me(self) -> str | None:
         """My user id: the configured user, resolved through a roster of one of my teams."""
@@ -307,7 +308,7 @@ class TeamBattlesBackend:
         teams = await self.my_teams()
         if teams is None:
             return _Mine()
-        led = [t for t in teams if role_of(t.role) in rules.LEADER_ROLES]
+        led = [t for t in teams if role_of(t.role) in LEADER_ROLES]
         games: set[str] = set()
         for team in led:
             profile = await self.team_profile(team.id)

@@ -24,8 +24,8 @@ from lobby.core.errors import (
     Unavailable,
 )
 from lobby.net.retry import retry_after_seconds
-from lobby.teambattles.rules import ErrorCode as E
-from lobby.teambattles.rules import is_permission_denied
+from lobby.teambattles.vocab import ErrorCode as E
+from lobby.teambattles.vocab import is_permission_denied
 
 #: What to tell a person for codes where lobby knows better than ``details`` what to do next.
 ADVICE: dict[str, str] = {

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from lobby import paths
-from lobby.teambattles.rules import AcceptanceStatus
+from lobby.teambattles.vocab import AcceptanceStatus
 from lobby.teambattles.wire import MatchDetail, MatchStatus
 
 FILE_NAME = "teambattles-requests.sqlite3"

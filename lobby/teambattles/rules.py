@@ -15,278 +15,101 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-# --- limits --------------------------------------------------------------------------------------
-# From the contract: page sizes of the two paginated listings.
-DISCOVER_LIMIT_MIN = 1
-DISCOVER_LIMIT_MAX = 100
-DISCOVER_LIMIT_DEFAULT = 50
-USER_MATCHES_NUM_ITEMS_MIN = 1
-USER_MATCHES_NUM_ITEMS_MAX = 100
-USER_MATCHES_NUM_ITEMS_DEFAULT = 25
-#: From the contract: the series lengths a match may have.
-BEST_OF_VALUES = (1, 3, 5, 7)
-
-# The contract leaves the following open; lobby and its emulator hold every request to them, so a
-# draft the client accepts is never refused by the emulator for its size.
-MESSAGE_MAX_LENGTH = 500
-RESPONSE_MESSAGE_MAX_LENGTH = 500
-REASON_MAX_LENGTH = 500
-NOTES_MAX_LENGTH = 1000
-ID_MAX_LENGTH = 128
-TEAM_SIZE_MAX = 12
-BENCH_MAX = 8
-SELECTED_MAPS_MAX = 20
-DISPUTED_RULES_MAX = 10
-DISPUTED_RULE_NAME_MAX_LENGTH = 64
-DISPUTED_RULE_TEXT_MAX_LENGTH = 200
-DISPUTED_RULE_LIST_MAX_ITEMS = 10
-
-
-class ErrorCode(StrEnum):
-    """The error codes lobby meets, as the service spells them in the ``error`` field.
-
-    Clients branch on these, never on ``details``.
-    """
-
-    API_KEY_REQUIRED = "error_api_key_required"
-    API_KEY_INVALID = "error_api_key_invalid"
-    API_KEY_EXPIRED = "error_api_key_expired"
-    API_KEY_PERMISSION_DENIED = "error_api_key_permission_denied"
-    #: The same meaning as API_KEY_PERMISSION_DENIED, in the spelling the service uses when a key
-    #: that is not personal calls a personal write.
-    API_KEY_PERMISSION_DENIED_LEGACY = "API_KEY_PERMISSION_DENIED"
-    API_FEATURE_REQUIRED = "error_api_feature_required"
-    API_PLAN_REQUIRED = "error_api_plan_required"
-    API_RATE_LIMITED = "error_api_rate_limited"
-    IP_RATE_LIMITED = "error_ip_rate_limited"
-    VALIDATION_FAILED = "error_validation_failed"
-    IDEMPOTENCY_KEY_CONFLICT = "error_idempotency_key_conflict"
-    MATCH_NOT_FOUND = "error_match_not_found"
-    MATCH_NOT_PUBLISHED = "error_match_not_published"
-    MATCH_ALREADY_ACCEPTED = "error_match_already_accepted"
-    MATCH_CANNOT_ACCEPT_OWN = "error_match_cannot_accept_own"
-    MATCH_NOT_IN_VALID_STATE = "error_match_not_in_valid_state"
-    ACCEPTANCE_ALREADY_PENDING = "error_acceptance_already_pending"
-    NOT_TEAM_LEADER = "error_not_team_leader"
-    NOT_TEAM_MEMBER = "error_not_team_member"
-    TEAM_GAME_MISMATCH = "error_team_game_mismatch"
-    ROSTER_TOO_SMALL = "error_roster_too_small"
-    INVALID_MAP_SELECTION = "error_invalid_map_selection"
-    MAP_NOT_RELEASED = "error_map_not_released"
-    MAP_SELECTION_NOT_SUPPORTED = "error_map_selection_not_supported"
-    COMPETITIVE_BANNED = "error_competitive_banned"
-    # Codes for situations the published subset names no code for. The emulator uses them; a
-    # client should treat any unknown code by its HTTP status.
-    API_KEY_REVOKED = "error_api_key_revoked"
-    TEAM_NOT_FOUND = "error_team_not_found"
-    USER_NOT_FOUND = "error_user_not_found"
-    ACCEPTANCE_NOT_FOUND = "error_acceptance_not_found"
-    ACCEPTANCE_NOT_PENDING = "error_acceptance_not_pending"
-    PROFILE_PRIVATE = "error_profile_private"
-    NOT_FOUND = "error_not_found"
-    METHOD_NOT_ALLOWED = "error_method_not_allowed"
-    INTERNAL = "error_internal"
-
-
-#: Both spellings of "this key may not do that".
-PERMISSION_DENIED_CODES = frozenset(
-    {ErrorCode.API_KEY_PERMISSION_DENIED, ErrorCode.API_KEY_PERMISSION_DENIED_LEGACY}
+from lobby.core.answers import (
+    LEADER_ROLES,
+    AcceptanceDraft,
+    AcceptanceFacts,
+    BenchEntry,
+    GameFacts,
+    MapPreferenceMode,
+    MatchFacts,
+    MatchStatus,
+    PublishStatus,
+    RosterDraft,
+    TeamFacts,
+    TeamRole,
+    Violation,
+)
+from lobby.teambattles.vocab import (
+    BENCH_MAX,
+    BEST_OF_VALUES,
+    DISCOVER_LIMIT_DEFAULT,
+    DISCOVER_LIMIT_MAX,
+    DISCOVER_LIMIT_MIN,
+    DISPUTED_RULE_LIST_MAX_ITEMS,
+    DISPUTED_RULE_NAME_MAX_LENGTH,
+    DISPUTED_RULE_TEXT_MAX_LENGTH,
+    DISPUTED_RULES_MAX,
+    ID_MAX_LENGTH,
+    MESSAGE_MAX_LENGTH,
+    NOTES_MAX_LENGTH,
+    REASON_MAX_LENGTH,
+    RESPONSE_MESSAGE_MAX_LENGTH,
+    SELECTED_MAPS_MAX,
+    TEAM_SIZE_MAX,
+    USER_MATCHES_NUM_ITEMS_DEFAULT,
+    USER_MATCHES_NUM_ITEMS_MAX,
+    USER_MATCHES_NUM_ITEMS_MIN,
+    AcceptanceStatus,
+    ErrorCode,
 )
 
-
-def is_permission_denied(code: str) -> bool:
-    """True for either spelling of the permission-denied code."""
-    return code in PERMISSION_DENIED_CODES
-
-
-class MatchStatus(StrEnum):
-    PENDING = "PENDING"
-    ACCEPTED = "ACCEPTED"
-    READY = "READY"
-    IN_PROGRESS = "IN_PROGRESS"
-    COMPLETED = "COMPLETED"
-    CANCELLED = "CANCELLED"
-    DISPUTED = "DISPUTED"
-    FORFEITED = "FORFEITED"
-
-
-class PublishStatus(StrEnum):
-    DRAFT = "DRAFT"
-    PUBLISHED = "PUBLISHED"
-    ARCHIVED = "ARCHIVED"
-
-
-class MapPreferenceMode(StrEnum):
-    """PREFERRED lists maps the team wants; VETO lists maps it does not want."""
-
-    PREFERRED = "PREFERRED"
-    VETO = "VETO"
-
-
-class TeamRole(StrEnum):
-    CAPTAIN = "CAPTAIN"
-    CO_CAPTAIN = "CO_CAPTAIN"
-    MEMBER = "MEMBER"
-
-
-LEADER_ROLES = frozenset({TeamRole.CAPTAIN, TeamRole.CO_CAPTAIN})
-
-
-class AcceptanceStatus(StrEnum):
-    """Where a match acceptance request stands.
-
-    SUPERSEDED: the creator approved another team's request. CANCELLED: the match was cancelled
-    or started before anyone answered.
-    """
-
-    PENDING = "PENDING"
-    APPROVED = "APPROVED"
-    DECLINED = "DECLINED"
-    SUPERSEDED = "SUPERSEDED"
-    CANCELLED = "CANCELLED"
-
-
-#: A value in ``disputedRules``: text, a number, a flag or a list of texts.
-RuleValue = str | int | float | bool | Sequence[str]
-
-
-@dataclass(frozen=True, slots=True)
-class Violation:
-    """One broken rule: the service's error code, the request field at fault, a plain sentence."""
-
-    code: str
-    details: str
-    field: str | None = None
-
-
-# --- drafts ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class BenchEntry:
-    user_id: str
-    priority: float
-
-
-@dataclass(frozen=True, slots=True)
-class RosterDraft:
-    """A proposed roster: ``active`` user ids and an optional prioritised bench."""
-
-    active: tuple[str, ...]
-    bench: tuple[BenchEntry, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class AcceptanceDraft:
-    """What a captain proposes when asking to play an open match."""
-
-    team_id: str
-    active_roster: tuple[str, ...]
-    bench: tuple[BenchEntry, ...] = ()
-    map_mode: MapPreferenceMode | None = None
-    selected_maps: tuple[str, ...] = ()
-    message: str | None = None
-    disputed_rules: Mapping[str, Any] = field(default_factory=dict, hash=False)
-
-    @property
-    def roster(self) -> RosterDraft:
-        return RosterDraft(self.active_roster, self.bench)
-
-    @classmethod
-    def build(
-        cls,
-        team_id: str,
-        active_roster: Iterable[str],
-        bench: Iterable[tuple[str, float] | BenchEntry] = (),
-        map_mode: MapPreferenceMode | str | None = None,
-        selected_maps: Iterable[str] = (),
-        message: str | None = None,
-        disputed_rules: Mapping[str, Any] | None = None,
-    ) -> AcceptanceDraft:
-        """Build a draft from plain values, e.g. ``bench=[("u7", 1), ("u8", 2)]``."""
-        entries = tuple(b if isinstance(b, BenchEntry) else BenchEntry(b[0], b[1]) for b in bench)
-        return cls(
-            team_id=team_id,
-            active_roster=tuple(active_roster),
-            bench=entries,
-            map_mode=MapPreferenceMode(map_mode) if map_mode is not None else None,
-            selected_maps=tuple(selected_maps),
-            message=message,
-            disputed_rules=dict(disputed_rules or {}),
-        )
-
-
-# --- facts ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class MatchFacts:
-    id: str
-    status: MatchStatus
-    publish_status: PublishStatus
-    game_id: str
-    game_mode: str
-    team_size: int
-    creator_team_id: str | None
-    accepted_team_id: str | None = None
-    challenged_team_id: str | None = None
-    scheduled_at: datetime | None = None
-    #: Users already on the match (the creator's roster): nobody plays for both sides.
-    player_ids: frozenset[str] = frozenset()
-
-    @property
-    def is_challenge(self) -> bool:
-        return self.challenged_team_id is not None
-
-
-@dataclass(frozen=True, slots=True)
-class TeamFacts:
-    """A team and the roles of its active members (user id -> role)."""
-
-    id: str
-    game_id: str | None
-    members: Mapping[str, TeamRole]
-    organization_owner_id: str | None = None
-    competitive_banned: bool = False
-    name: str = ""
-
-    def label(self) -> str:
-        return self.name or self.id
-
-
-@dataclass(frozen=True, slots=True)
-class GameFacts:
-    """A game's maps (id -> released?) and the map pool of each mode (mode id -> map ids).
-
-    A mode missing from ``mode_pools``, or with an empty pool, takes no map preferences.
-    """
-
-    id: str
-    maps: Mapping[str, bool]
-    mode_pools: Mapping[str, tuple[str, ...]]
-    mode_ids: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True, slots=True)
-class AcceptanceFacts:
-    """Everything :func:`check_acceptance` needs besides the draft.
-
-    ``owner_id`` is the user the API key belongs to: the only person who ever acts.
-    ``pending_team_ids`` are the teams that already have a pending request on this match.
-    ``now``, when given, lets the rules see that a match has already started.
-    """
-
-    owner_id: str
-    match: MatchFacts
-    team: TeamFacts
-    game: GameFacts
-    pending_team_ids: frozenset[str] = frozenset()
-    now: datetime | None = None
+__all__ = [
+    "ACCEPTANCE_RULES",
+    "Rule",
+    "check_acceptance",
+    "check_challenge_refusal",
+    "check_challenge_response",
+    "check_decision",
+    "check_draft_shape",
+    "first",
+    "leads_team",
+    "rule_active_roster",
+    "rule_bench",
+    "rule_disputed_rules",
+    "rule_map_choice_shape",
+    "rule_maps_in_pool",
+    "rule_match_open",
+    "rule_message",
+    "rule_no_pending_acceptance",
+    "rule_not_on_both_sides",
+    "rule_not_own_match",
+    "rule_owner_leads_team",
+    "rule_roster",
+    "rule_team_not_banned",
+    "rule_team_plays_game",
+    # Bridge: the data types and words that moved to lobby.core.answers and
+    # lobby.teambattles.vocab, re-exported here only until the emulator imports them from there.
+    # lobby's client imports them from their homes.
+    "AcceptanceDraft",
+    "AcceptanceFacts",
+    "AcceptanceStatus",
+    "BenchEntry",
+    "ErrorCode",
+    "GameFacts",
+    "MapPreferenceMode",
+    "MatchFacts",
+    "MatchStatus",
+    "PublishStatus",
+    "RosterDraft",
+    "TeamFacts",
+    "TeamRole",
+    "Violation",
+    "BEST_OF_VALUES",
+    "DISCOVER_LIMIT_DEFAULT",
+    "DISCOVER_LIMIT_MAX",
+    "DISCOVER_LIMIT_MIN",
+    "ID_MAX_LENGTH",
+    "NOTES_MAX_LENGTH",
+    "REASON_MAX_LENGTH",
+    "TEAM_SIZE_MAX",
+    "USER_MATCHES_NUM_ITEMS_DEFAULT",
+    "USER_MATCHES_NUM_ITEMS_MAX",
+    "USER_MATCHES_NUM_ITEMS_MIN",
+]
 
 
 # --- single rules ---------------------------------------------------------------------------------

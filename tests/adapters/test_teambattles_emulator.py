@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from lobby.core.answers import AcceptanceDraft
 from lobby.core.errors import (
     AuthenticationFailed,
     Conflict,
@@ -34,7 +35,7 @@ from lobby.teambattles.backend import TeamBattlesBackend
 from lobby.teambattles.client import TeamBattlesClient
 from lobby.teambattles.keys import check_key, load_api_key
 from lobby.teambattles.requests import AcceptanceRecord, RequestStore
-from lobby.teambattles.rules import AcceptanceDraft, AcceptanceStatus
+from lobby.teambattles.vocab import AcceptanceStatus
 
 YOU = "tb_test_you_pro_personal_0001"
 FREE = "tb_test_you_free_personal_0003"

@@ -16,7 +16,7 @@ from lobby.teambattles.requests import (
     RequestStore,
     derive_status,
 )
-from lobby.teambattles.rules import AcceptanceStatus as S
+from lobby.teambattles.vocab import AcceptanceStatus as S
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

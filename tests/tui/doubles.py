@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from lobby.core.backend import NO_CAPABILITIES
 from lobby.core.errors import BackendError
 from lobby.core.offers import Change, Offer, OfferKind
-from lobby.teambattles import rules
+from lobby.core import answers
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -146,26 +146,26 @@ def demo_offers() -> tuple[list[Offer], list[Offer]]:
 # --- TeamBattles facts: the demo's teams, as the domain rules see them ------------------------
 
 ME = "u_you"
-R = rules.TeamRole
-OWLS = rules.TeamFacts(
+R = answers.TeamRole
+OWLS = answers.TeamFacts(
     id="t_owls",
     game_id="gm_skyline",
     name="Night Owls",
     members={"u_you": R.CAPTAIN, "u_eli": R.CO_CAPTAIN, "u_ada": R.MEMBER, "u_bo": R.MEMBER, "u_cy": R.MEMBER, "u_dee": R.MEMBER},
 )
-TIGERS = rules.TeamFacts(
+TIGERS = answers.TeamFacts(
     id="t_tigers",
     game_id="gm_irontide",
     name="Paper Tigers",
     members={"u_kai": R.CAPTAIN, "u_you": R.CO_CAPTAIN, "u_lu": R.MEMBER, "u_mo": R.MEMBER},
 )
-WOLVES = rules.TeamFacts(
+WOLVES = answers.TeamFacts(
     id="t_wolves",
     game_id="gm_skyline",
     name="Lone Wolves",
     members={"u_rex": R.CAPTAIN, "u_you": R.MEMBER, "u_sam": R.MEMBER},
 )
-SKYLINE = rules.GameFacts(
+SKYLINE = answers.GameFacts(
     id="gm_skyline",
     maps={"harbor": True, "foundry": True, "rooftops": True, "canal": True, "orbital": False, "citadel": False},
     mode_pools={
@@ -173,15 +173,15 @@ SKYLINE = rules.GameFacts(
         "control": ("foundry", "canal", "citadel"),
     },
 )
-IRONTIDE = rules.GameFacts(id="gm_irontide", maps={"reef": True, "bastion": True}, mode_pools={"siege": ("reef", "bastion")})
+IRONTIDE = answers.GameFacts(id="gm_irontide", maps={"reef": True, "bastion": True}, mode_pools={"siege": ("reef", "bastion")})
 
 
-def match_facts(offer: Offer) -> rules.MatchFacts:
+def match_facts(offer: Offer) -> answers.MatchFacts:
     facts = offer.facts
-    return rules.MatchFacts(
+    return answers.MatchFacts(
         id=offer.id,
-        status=rules.MatchStatus.PENDING,
-        publish_status=rules.PublishStatus.PUBLISHED,
+        status=answers.MatchStatus.PENDING,
+        publish_status=answers.PublishStatus.PUBLISHED,
         game_id=facts["gameId"],
         game_mode=facts["mode"],
         team_size=int(facts["teamSize"]),
@@ -198,14 +198,14 @@ class FixedTeamBattles(FixedBackend):
         super().__init__("teambattles", offers, **kw)
         self.facts_error: BackendError | None = None
 
-    async def acceptance_facts(self, match_id: str) -> list[rules.AcceptanceFacts]:
+    async def acceptance_facts(self, match_id: str) -> list[answers.AcceptanceFacts]:
         if self.facts_error is not None:
             raise self.facts_error
         offer = next(o for o in self.offers if o.id == match_id)
         match = match_facts(offer)
         game = SKYLINE if match.game_id == "gm_skyline" else IRONTIDE
         return [
-            rules.AcceptanceFacts(owner_id=ME, match=match, team=team, game=game)
+            answers.AcceptanceFacts(owner_id=ME, match=match, team=team, game=game)
             for team in (OWLS, TIGERS, WOLVES)
         ]
 

@@ -8,10 +8,11 @@ from datetime import timedelta
 from doubles import T0, FixedBackend, FixedTeamBattles, demo_offers, settle
 from textual.widgets import Button, Input, RadioSet, Select, SelectionList, Static
 
+from lobby.core.answers import AcceptanceDraft
 from lobby.core.clock import FrozenClock
 from lobby.core.errors import Conflict
 from lobby.core.offers import OfferKind
-from lobby.teambattles import rules
+from lobby.teambattles.vocab import MESSAGE_MAX_LENGTH
 from lobby.tui.app import LobbyApp
 from lobby.tui.screens.confirm import ConfirmScreen
 from lobby.tui.screens.teambattles import TeamBattlesScreen
@@ -71,7 +72,7 @@ async def test_every_violation_is_explained_before_submit():
         await pick_roster(pilot, ["a", "down", "a"])
         assert "names 2" in violations(screen)
         # A message over the limit and a bad disputed rule are explained too.
-        screen.query_one("#message Input", Input).value = "x" * (rules.MESSAGE_MAX_LENGTH + 1)
+        screen.query_one("#message Input", Input).value = "x" * (MESSAGE_MAX_LENGTH + 1)
         screen.query_one(DisputedRules).add("overtime", "[" + ",".join("abcdefghijkl") + "]")
         await pilot.pause()
         text = violations(screen)
@@ -106,7 +107,7 @@ async def test_a_full_request_is_sent_once_with_every_choice():
         assert len(backend.calls) == 1
         verb, match_id, draft = backend.calls[0]
         assert (verb, match_id) == ("accept", "m-101")
-        assert draft == rules.AcceptanceDraft.build(
+        assert draft == AcceptanceDraft.build(
             "t_owls",
             ["u_you", "u_eli", "u_ada", "u_bo"],
             [("u_dee", 1), ("u_cy", 2)],

@@ -9,16 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lobby.teambattles.rules import (
-    ACCEPTANCE_RULES,
-    DISPUTED_RULES_MAX,
-    MESSAGE_MAX_LENGTH,
-    SELECTED_MAPS_MAX,
+from lobby.core.answers import (
     AcceptanceDraft,
     AcceptanceFacts,
-    AcceptanceStatus,
     BenchEntry,
-    ErrorCode,
     GameFacts,
     MapPreferenceMode,
     MatchFacts,
@@ -27,13 +21,23 @@ from lobby.teambattles.rules import (
     RosterDraft,
     TeamFacts,
     TeamRole,
+)
+from lobby.teambattles.rules import (
+    ACCEPTANCE_RULES,
     check_acceptance,
     check_challenge_refusal,
     check_challenge_response,
     check_decision,
     check_draft_shape,
-    is_permission_denied,
     leads_team,
+)
+from lobby.teambattles.vocab import (
+    DISPUTED_RULES_MAX,
+    MESSAGE_MAX_LENGTH,
+    SELECTED_MAPS_MAX,
+    AcceptanceStatus,
+    ErrorCode,
+    is_permission_denied,
 )
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

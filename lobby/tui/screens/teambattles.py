@@ -21,6 +21,7 @@ from textual.widgets import Button, Footer, Header, Label, Select, Static
 from lobby.core.errors import BackendError
 from lobby.core.offers import Offer, OfferKind
 from lobby.teambattles import rules
+from lobby.teambattles.vocab import MESSAGE_MAX_LENGTH
 from lobby.tui.forms import AcceptanceFactsSource, eligible_teams, problems
 from lobby.tui.safe import BRIEF, MESSAGE, brief, clean, plain
 from lobby.tui.store import Entry, Key
@@ -186,7 +187,7 @@ class TeamBattlesScreen(Screen[None]):
                 Label("Maps", classes="heading"),
                 MapPicker(pool, game.maps, id="maps"),
                 Label("Message to the creator", classes="heading"),
-                MessageField(rules.MESSAGE_MAX_LENGTH, placeholder="optional", id="message"),
+                MessageField(MESSAGE_MAX_LENGTH, placeholder="optional", id="message"),
                 Label("Disputed rules", classes="heading"),
                 DisputedRules(id="rules"),
             ]

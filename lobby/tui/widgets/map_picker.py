@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.widgets import RadioButton, RadioSet, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from lobby.teambattles.rules import MapPreferenceMode
+from lobby.core.answers import MapPreferenceMode
 from lobby.tui.safe import clean
 
 MODES: tuple[tuple[str, MapPreferenceMode | None], ...] = (

@@ -10,7 +10,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from lobby.teambattles.rules import BenchEntry, TeamRole
+from lobby.core.answers import BenchEntry, TeamRole
 from lobby.tui.safe import clean
 
 ROLE_WORDS = {TeamRole.CAPTAIN: "captain", TeamRole.CO_CAPTAIN: "co-captain", TeamRole.MEMBER: ""}

@@ -1,0 +1,109 @@
+"""TeamBattles vocabulary: the service's own words and limits, each defined here once.
+
+Error codes, the statuses of requests, the regions, platforms and match types a match may
+name, the other closed sets of words the contract spells out, the types of the emulator's
+events, and the limits every request is held to. Pure: no framework, no I/O. The statuses of
+a match, the roles in a team and the map preference modes, which a captain's answer and its
+facts carry, live with those in :mod:`lobby.core.answers`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+# --- limits --------------------------------------------------------------------------------------
+# From the contract: page sizes of the two paginated listings.
+DISCOVER_LIMIT_MIN = 1
+DISCOVER_LIMIT_MAX = 100
+DISCOVER_LIMIT_DEFAULT = 50
+USER_MATCHES_NUM_ITEMS_MIN = 1
+USER_MATCHES_NUM_ITEMS_MAX = 100
+USER_MATCHES_NUM_ITEMS_DEFAULT = 25
+#: From the contract: the series lengths a match may have.
+BEST_OF_VALUES = (1, 3, 5, 7)
+
+# The contract leaves the following open; lobby and its emulator hold every request to them, so a
+# draft the client accepts is never refused by the emulator for its size.
+MESSAGE_MAX_LENGTH = 500
+RESPONSE_MESSAGE_MAX_LENGTH = 500
+REASON_MAX_LENGTH = 500
+NOTES_MAX_LENGTH = 1000
+ID_MAX_LENGTH = 128
+TEAM_SIZE_MAX = 12
+BENCH_MAX = 8
+SELECTED_MAPS_MAX = 20
+DISPUTED_RULES_MAX = 10
+DISPUTED_RULE_NAME_MAX_LENGTH = 64
+DISPUTED_RULE_TEXT_MAX_LENGTH = 200
+DISPUTED_RULE_LIST_MAX_ITEMS = 10
+
+
+class ErrorCode(StrEnum):
+    """The error codes lobby meets, as the service spells them in the ``error`` field.
+
+    Clients branch on these, never on ``details``.
+    """
+
+    API_KEY_REQUIRED = "error_api_key_required"
+    API_KEY_INVALID = "error_api_key_invalid"
+    API_KEY_EXPIRED = "error_api_key_expired"
+    API_KEY_PERMISSION_DENIED = "error_api_key_permission_denied"
+    #: The same meaning as API_KEY_PERMISSION_DENIED, in the spelling the service uses when a key
+    #: that is not personal calls a personal write.
+    API_KEY_PERMISSION_DENIED_LEGACY = "API_KEY_PERMISSION_DENIED"
+    API_FEATURE_REQUIRED = "error_api_feature_required"
+    API_PLAN_REQUIRED = "error_api_plan_required"
+    API_RATE_LIMITED = "error_api_rate_limited"
+    IP_RATE_LIMITED = "error_ip_rate_limited"
+    VALIDATION_FAILED = "error_validation_failed"
+    IDEMPOTENCY_KEY_CONFLICT = "error_idempotency_key_conflict"
+    MATCH_NOT_FOUND = "error_match_not_found"
+    MATCH_NOT_PUBLISHED = "error_match_not_published"
+    MATCH_ALREADY_ACCEPTED = "error_match_already_accepted"
+    MATCH_CANNOT_ACCEPT_OWN = "error_match_cannot_accept_own"
+    MATCH_NOT_IN_VALID_STATE = "error_match_not_in_valid_state"
+    ACCEPTANCE_ALREADY_PENDING = "error_acceptance_already_pending"
+    NOT_TEAM_LEADER = "error_not_team_leader"
+    NOT_TEAM_MEMBER = "error_not_team_member"
+    TEAM_GAME_MISMATCH = "error_team_game_mismatch"
+    ROSTER_TOO_SMALL = "error_roster_too_small"
+    INVALID_MAP_SELECTION = "error_invalid_map_selection"
+    MAP_NOT_RELEASED = "error_map_not_released"
+    MAP_SELECTION_NOT_SUPPORTED = "error_map_selection_not_supported"
+    COMPETITIVE_BANNED = "error_competitive_banned"
+    # Codes for situations the published subset names no code for. The emulator uses them; a
+    # client should treat any unknown code by its HTTP status.
+    API_KEY_REVOKED = "error_api_key_revoked"
+    TEAM_NOT_FOUND = "error_team_not_found"
+    USER_NOT_FOUND = "error_user_not_found"
+    ACCEPTANCE_NOT_FOUND = "error_acceptance_not_found"
+    ACCEPTANCE_NOT_PENDING = "error_acceptance_not_pending"
+    PROFILE_PRIVATE = "error_profile_private"
+    NOT_FOUND = "error_not_found"
+    METHOD_NOT_ALLOWED = "error_method_not_allowed"
+    INTERNAL = "error_internal"
+
+
+#: Both spellings of "this key may not do that".
+PERMISSION_DENIED_CODES = frozenset(
+    {ErrorCode.API_KEY_PERMISSION_DENIED, ErrorCode.API_KEY_PERMISSION_DENIED_LEGACY}
+)
+
+
+def is_permission_denied(code: str) -> bool:
+    """True for either spelling of the permission-denied code."""
+    return code in PERMISSION_DENIED_CODES
+
+
+class AcceptanceStatus(StrEnum):
+    """Where a match acceptance request stands.
+
+    SUPERSEDED: the creator approved another team's request. CANCELLED: the match was cancelled
+    or started before anyone answered.
+    """
+
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    DECLINED = "DECLINED"
+    SUPERSEDED = "SUPERSEDED"
+    CANCELLED = "CANCELLED"
