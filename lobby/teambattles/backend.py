@@ -38,13 +38,14 @@ from lobby.core.errors import (
     Throttled,
     Unavailable,
 )
-from lobby.core.answers import LEADER_ROLES
+from lobby.core.answers import LEADER_ROLES, MatchStatus
 from lobby.core.offers import Change, Offer, OfferClosed, OfferKind, OfferUpdated
 from lobby.core.backend import Capabilities, FeedState
 from lobby.net.stream import EventFeed, FeedEvent, NotAnEmulator, handshake
 from lobby.net.transports import shared_transport
 from lobby.teambattles import rules
 from lobby.teambattles import wire as m
+from lobby.teambattles.vocab import ACCEPTANCE_EVENTS
 from lobby.teambattles.client import TeamBattlesClient, new_idempotency_key
 from lobby.teambattles.requests import (
     AcceptanceRecord,
@@ -74,7 +75,7 @@ def match_facts(match: m.MatchDetail, game_id: str, players: Iterable[str] = ())
         publish = rules.PublishStatus.DRAFT
     return rules.MatchFacts(
         id=match.id,
-        status=rules.MatchStatus(match.status.value),
+        status=match.status,
         publish_status=publish,
         game_id=game_id,
         game_mode=match.game_mode,
@@ -145,13 +146,13 @@ def offer_from_match(match: m.MatchDetail, kind: OfferKind) -> Offer:
 
 def closed_outcome(match: m.MatchDetail, my_team_ids: frozenset[str]) -> str:
     accepted = match.accepted_team
-    if match.status == m.MatchStatus.CANCELLED:
+    if match.status == MatchStatus.CANCELLED:
         return "The match was cancelled."
     if accepted is not None:
         if accepted.id in my_team_ids:
             return f"Your team {accepted.name} will play it."
         return f"{accepted.name} will play it."
-    if match.status != m.MatchStatus.PENDING:
+    if match.status != MatchStatus.PENDING:
         return f"The match is {match.status.value}."
     return "The match is no longer open."
 
@@ -319,7 +320,7 @@ class TeamBattlesBackend:
 
     async def _offer_kind(self, match: m.MatchDetail, mine: _Mine) -> OfferKind | None:
         """What offer ``match`` is to me, or None if it is none."""
-        if match.status != m.MatchStatus.PENDING or match.accepted_team is not None:
+        if match.status != MatchStatus.PENDING or match.accepted_team is not None:
             return None
         if match.publish_status.upper() != rules.PublishStatus.PUBLISHED:
             return None
@@ -365,9 +366,9 @@ class TeamBattlesBackend:
         """PENDING matches that challenge one of my teams."""
         my_ids = (await self._context()).led
         out: list[m.MatchDetail] = []
-        filters = m.MatchesRequestBody(num_items=100, include_statuses=[m.MatchStatus.PENDING.value])
+        filters = m.MatchesRequestBody(num_items=100, include_statuses=[MatchStatus.PENDING])
         async for item in self.client.user_matches(filters):
-            if item.status != m.MatchStatus.PENDING:
+            if item.status != MatchStatus.PENDING:
                 continue
             if my_ids is not None and item.creator_team is not None and item.creator_team.id in my_ids:
                 continue
@@ -758,7 +759,7 @@ class TeamBattlesBackend:
         data = event.data.get("data") if isinstance(event.data.get("data"), dict) else None
         if data is None:
             return None
-        if event.type.startswith("emulator.acceptance."):
+        if event.type in ACCEPTANCE_EVENTS:
             self._apply_acceptance_event(event.type, data)
         raw = data.get("match")
         if not isinstance(raw, dict):

@@ -30,7 +30,8 @@ from typing import Any
 
 from lobby import paths
 from lobby.teambattles.vocab import AcceptanceStatus
-from lobby.teambattles.wire import MatchDetail, MatchStatus
+from lobby.core.answers import MatchStatus
+from lobby.teambattles.wire import MatchDetail
 
 FILE_NAME = "teambattles-requests.sqlite3"
 

@@ -107,3 +107,102 @@ class AcceptanceStatus(StrEnum):
     DECLINED = "DECLINED"
     SUPERSEDED = "SUPERSEDED"
     CANCELLED = "CANCELLED"
+
+
+# --- what a match and its people are described with ---------------------------------------------
+
+
+class Region(StrEnum):
+    NONE = "NONE"
+    NA_EAST = "NA_EAST"
+    NA_WEST = "NA_WEST"
+    EU = "EU"
+    ASIA = "ASIA"
+    OCEANIA = "OCEANIA"
+    SOUTH_AMERICA = "SOUTH_AMERICA"
+    MIDDLE_EAST = "MIDDLE_EAST"
+    AFRICA = "AFRICA"
+
+
+class Platform(StrEnum):
+    PC = "PC"
+    XBOX = "XBOX"
+    PLAYSTATION = "PLAYSTATION"
+    CONSOLE_ONLY = "CONSOLE_ONLY"
+    CROSSPLAY = "CROSSPLAY"
+
+
+class MatchType(StrEnum):
+    XP_ONLY = "XP_ONLY"
+    WAGER = "WAGER"
+
+
+class CreateMapPreferenceMode(StrEnum):
+    """The map preference modes a new match may take: the answers' two, and MANUAL."""
+
+    PREFERRED = "PREFERRED"
+    VETO = "VETO"
+    MANUAL = "MANUAL"
+
+
+class MapSelectionType(StrEnum):
+    COMPETITIVE = "COMPETITIVE"
+    FLEX = "FLEX"
+
+
+class InputDevice(StrEnum):
+    ALL = "ALL"
+    CONTROLLER = "CONTROLLER"
+    KB_M = "KB_M"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    LIMITED = "limited"
+    PRIVATE = "private"
+
+
+class RosterType(StrEnum):
+    ACTIVE = "ACTIVE"
+    BENCH = "BENCH"
+
+
+class AttendanceStatus(StrEnum):
+    ATTENDING = "ATTENDING"
+    NOT_ATTENDING = "NOT_ATTENDING"
+    TENTATIVE = "TENTATIVE"
+
+
+# --- events ---------------------------------------------------------------------------------------
+
+
+class EventType(StrEnum):
+    """The ``event`` of each TeamBattles event on the emulator's stream.
+
+    The first six are the service's own webhooks; the ``emulator.*`` ones are the emulator's
+    own, for what the service announces to nobody but the one who did it.
+    """
+
+    MATCH_CREATED = "match.created"
+    MATCH_PUBLISHED = "match.published"
+    MATCH_ACCEPTED = "match.accepted"
+    ROSTER_UPDATED = "roster.updated"
+    MATCH_CANCELLED = "match.cancelled"
+    MATCH_STARTED = "match.started"
+    ACCEPTANCE_CREATED = "emulator.acceptance.created"
+    ACCEPTANCE_DECLINED = "emulator.acceptance.declined"
+    ACCEPTANCE_SUPERSEDED = "emulator.acceptance.superseded"
+    ACCEPTANCE_CANCELLED = "emulator.acceptance.cancelled"
+    CHALLENGE_ACCEPTED = "emulator.challenge.accepted"
+    CHALLENGE_REFUSED = "emulator.challenge.refused"
+
+
+#: The events that carry an ``acceptance`` and say what became of it.
+ACCEPTANCE_EVENTS = frozenset(
+    {
+        EventType.ACCEPTANCE_CREATED,
+        EventType.ACCEPTANCE_DECLINED,
+        EventType.ACCEPTANCE_SUPERSEDED,
+        EventType.ACCEPTANCE_CANCELLED,
+    }
+)

@@ -4,17 +4,35 @@ Field names follow the published contract exactly (camelCase on the wire, snake_
 aliases). Every model forbids fields the contract does not name, and a field the contract
 requires has no default, so an answer that drifts from the contract fails loudly as a
 :class:`~lobby.core.errors.ProtocolError` instead of being half-understood.
-Request models are dumped with ``wire()``: aliases, no unset optional fields.
+Request models are dumped with ``wire()``: aliases, no unset optional fields. The closed sets
+of words (statuses, regions, platforms, ...) are the enums of :mod:`lobby.teambattles.vocab` and
+:mod:`lobby.core.answers`.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+from lobby.core.answers import MapPreferenceMode, MatchStatus, PublishStatus
+from lobby.teambattles.vocab import (
+    DISCOVER_LIMIT_MAX,
+    DISCOVER_LIMIT_MIN,
+    USER_MATCHES_NUM_ITEMS_MAX,
+    USER_MATCHES_NUM_ITEMS_MIN,
+    AttendanceStatus,
+    CreateMapPreferenceMode,
+    InputDevice,
+    MapSelectionType,
+    MatchType,
+    Platform,
+    Region,
+    RosterType,
+    Visibility,
+)
 
 
 def _utc(value: datetime) -> datetime:
@@ -23,31 +41,6 @@ def _utc(value: datetime) -> datetime:
 
 #: A point in time as the service sends it (ISO 8601); always timezone-aware here.
 WireTime = Annotated[datetime, AfterValidator(_utc)]
-
-Visibility = Literal["public", "limited", "private"]
-RosterType = Literal["ACTIVE", "BENCH"]
-AttendanceStatus = Literal["ATTENDING", "NOT_ATTENDING", "TENTATIVE"]
-Platform = Literal["PC", "XBOX", "PLAYSTATION", "CONSOLE_ONLY", "CROSSPLAY"]
-Region = Literal[
-    "NONE", "NA_EAST", "NA_WEST", "EU", "ASIA", "OCEANIA", "SOUTH_AMERICA", "MIDDLE_EAST", "AFRICA"
-]
-MatchType = Literal["XP_ONLY", "WAGER"]
-MapPreferenceMode = Literal["PREFERRED", "VETO"]
-CreateMapPreferenceMode = Literal["PREFERRED", "VETO", "MANUAL"]
-MapSelectionType = Literal["COMPETITIVE", "FLEX"]
-InputDevice = Literal["ALL", "CONTROLLER", "KB_M"]
-PublishStatus = Literal["DRAFT", "PUBLISHED", "ARCHIVED"]
-
-
-class MatchStatus(StrEnum):
-    PENDING = "PENDING"
-    ACCEPTED = "ACCEPTED"
-    READY = "READY"
-    IN_PROGRESS = "IN_PROGRESS"
-    COMPLETED = "COMPLETED"
-    CANCELLED = "CANCELLED"
-    DISPUTED = "DISPUTED"
-    FORFEITED = "FORFEITED"
 
 
 class Wire(BaseModel):
@@ -176,6 +169,8 @@ class Team(Wire):
 class MatchDetail(Wire):
     id: str
     status: MatchStatus
+    # The contract types these four as plain text in answers (the vocabulary's values only in
+    # requests): kept as text, so a value new to lobby is shown, not a protocol error.
     publish_status: str
     game: GameRef
     game_mode: str
@@ -215,7 +210,7 @@ class MatchDiscoverBody(Wire):
     scheduled_before: str | None = None
     league_id: str | None = None
     league_season_id: str | None = None
-    limit: int | None = Field(default=None, ge=1, le=100)
+    limit: int | None = Field(default=None, ge=DISCOVER_LIMIT_MIN, le=DISCOVER_LIMIT_MAX)
     cursor: str | None = None
 
 
@@ -229,10 +224,12 @@ class MatchDiscoverPage(Wire):
 class MatchesRequestBody(Wire):
     """Filters of ``POST /user/matches``."""
 
-    num_items: int | None = Field(default=None, ge=1, le=100)
+    num_items: int | None = Field(
+        default=None, ge=USER_MATCHES_NUM_ITEMS_MIN, le=USER_MATCHES_NUM_ITEMS_MAX
+    )
     cursor: str | None = None
-    include_statuses: list[str] | None = None
-    exclude_statuses: list[str] | None = None
+    include_statuses: list[MatchStatus] | None = None
+    exclude_statuses: list[MatchStatus] | None = None
     game_id: str | None = None
     scheduled_after: str | None = None
     scheduled_before: str | None = None

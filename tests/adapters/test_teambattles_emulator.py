@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lobby.core.answers import AcceptanceDraft
+from lobby.core.answers import AcceptanceDraft, MatchStatus
 from lobby.core.errors import (
     AuthenticationFailed,
     Conflict,
@@ -485,11 +485,11 @@ async def test_challenges_are_accepted_or_refused(backend: TeamBattlesBackend) -
     said = await backend.accept("tbm_tide_challenge_tigers", AcceptanceDraft.build("paper-tigers", ["you", "lu"]))
     assert "accepted" in said
     match = await backend.client.get_match("tbm_tide_challenge_tigers")
-    assert match.status == m.MatchStatus.ACCEPTED and match.accepted_team and match.accepted_team.id == "t_tigers"
+    assert match.status == MatchStatus.ACCEPTED and match.accepted_team and match.accepted_team.id == "t_tigers"
 
     assert "refused" in await backend.reject("tbm_vipers_challenge_owls", "Busy that night.")
     refused = await backend.client.get_match("tbm_vipers_challenge_owls")
-    assert refused.status != m.MatchStatus.PENDING or refused.challenged_team is None
+    assert refused.status != MatchStatus.PENDING or refused.challenged_team is None
 
     with pytest.raises(InvalidRequest, match="nothing to refuse"):
         await backend.reject("tbm_vipers_hp", None)

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from lobby.core.answers import MapPreferenceMode, MatchStatus
 from lobby.core.errors import (
     AuthenticationFailed,
     Conflict,
@@ -22,6 +23,7 @@ from lobby.core.errors import (
 from lobby.net.retry import retry_after_seconds
 from lobby.teambattles import wire as m
 from lobby.teambattles.errors import error_from_response
+from lobby.teambattles.vocab import Platform, Region
 from tests.conftest import CONTRACTS
 
 CONTRACT = json.loads((CONTRACTS / "teambattles-openapi-subset.nodoc.json").read_text())
@@ -91,12 +93,12 @@ def test_fields_and_required_set_match_the_contract(model: type[BaseModel], sche
 
 
 def test_enums_match_the_contract() -> None:
-    assert {s.value for s in m.MatchStatus} == set(SCHEMAS["MatchStatus"]["enum"])
+    assert {s.value for s in MatchStatus} == set(SCHEMAS["MatchStatus"]["enum"])
     body = SCHEMAS["AcceptMatchRequestBody"]["properties"]
-    assert set(m.MapPreferenceMode.__args__) == set(body["mapPreferenceMode"]["enum"])  # type: ignore[attr-defined]
+    assert {s.value for s in MapPreferenceMode} == set(body["mapPreferenceMode"]["enum"])
     discover = SCHEMAS["MatchDiscoverBody"]["properties"]
-    assert set(m.Region.__args__) == set(discover["region"]["enum"])  # type: ignore[attr-defined]
-    assert set(m.Platform.__args__) == set(discover["platform"]["enum"])  # type: ignore[attr-defined]
+    assert {s.value for s in Region} == set(discover["region"]["enum"])
+    assert {s.value for s in Platform} == set(discover["platform"]["enum"])
 
 
 def test_request_bodies_leave_out_unset_fields_and_use_wire_names() -> None:
