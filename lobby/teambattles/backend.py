@@ -21,7 +21,7 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +46,16 @@ from lobby.net.transports import shared_transport
 from lobby.teambattles import rules
 from lobby.teambattles import wire as m
 from lobby.teambattles.vocab import ACCEPTANCE_EVENTS
+from lobby.teambattles.matches import (
+    acceptance_body,
+    bench_body,
+    closed_outcome,
+    describe_violations,
+    game_facts,
+    match_facts,
+    offer_from_match,
+    role_of,
+)
 from lobby.teambattles.client import TeamBattlesClient, new_idempotency_key
 from lobby.teambattles.requests import (
     AcceptanceRecord,
@@ -57,104 +67,6 @@ log = logging.getLogger("lobby.teambattles.connect")
 
 #: How long the teams and the game catalog are trusted before being fetched again.
 CACHE_SECONDS = 300.0
-
-
-def role_of(wire_role: str) -> rules.TeamRole:
-    """A membership role as the domain names it (``co-captain`` and ``CO_CAPTAIN`` alike)."""
-    norm = wire_role.strip().upper().replace("-", "_").replace(" ", "_")
-    try:
-        return rules.TeamRole(norm)
-    except ValueError:
-        return rules.TeamRole.MEMBER
-
-
-def match_facts(match: m.MatchDetail, game_id: str, players: Iterable[str] = ()) -> rules.MatchFacts:
-    try:
-        publish = rules.PublishStatus(match.publish_status.upper())
-    except ValueError:
-        publish = rules.PublishStatus.DRAFT
-    return rules.MatchFacts(
-        id=match.id,
-        status=match.status,
-        publish_status=publish,
-        game_id=game_id,
-        game_mode=match.game_mode,
-        team_size=match.team_size,
-        creator_team_id=match.creator_team.id if match.creator_team else None,
-        accepted_team_id=match.accepted_team.id if match.accepted_team else None,
-        challenged_team_id=match.challenged_team.id if match.challenged_team else None,
-        scheduled_at=match.scheduled_at,
-        player_ids=frozenset(players),
-    )
-
-
-def game_facts(entry: m.GameCatalogEntry | None, game_id: str) -> rules.GameFacts:
-    if entry is None:
-        return rules.GameFacts(id=game_id, maps={}, mode_pools={})
-    return rules.GameFacts(
-        id=game_id,
-        maps={mp.id: mp.is_released for mp in entry.maps},
-        mode_pools={
-            mode.id: tuple(entry.pool(mode.id)) for mode in entry.modes if entry.pool(mode.id)
-        },
-        mode_ids=frozenset(mode.id for mode in entry.modes),
-    )
-
-
-def describe_violations(violations: list[rules.Violation]) -> str:
-    """One paragraph for a person: what is wrong, every problem once."""
-    seen: list[str] = []
-    for v in violations:
-        if v.details not in seen:
-            seen.append(v.details)
-    return "Not sent: " + " ".join(seen)
-
-
-def offer_from_match(match: m.MatchDetail, kind: OfferKind) -> Offer:
-    creator = match.creator_team
-    who = f"{creator.name} [{creator.tag}]" if creator else "unknown team"
-    size = f"{match.team_size}v{match.team_size}"
-    facts = {
-        "game": match.game.name_key,
-        "gameId": match.game.id,
-        "mode": match.game_mode,
-        "teamSize": str(match.team_size),
-        "bestOf": str(match.best_of),
-        "creatorTeam": creator.name if creator else "",
-        "creatorTeamId": creator.id if creator else "",
-    }
-    for key, value in (
-        ("matchType", match.match_type),
-        ("platform", match.platform),
-        ("region", match.region),
-    ):
-        if value:
-            facts[key] = value
-    if match.challenged_team is not None:
-        facts["challengedTeam"] = match.challenged_team.name
-        facts["challengedTeamId"] = match.challenged_team.id
-    verb = "challenges you" if kind is OfferKind.TEAMBATTLES_CHALLENGE else "looks for an opponent"
-    return Offer(
-        kind=kind,
-        id=match.id,
-        title=f"{who} {verb}: {match.game.name_key} {match.game_mode} {size}",
-        status=match.status.value,
-        deadline=match.scheduled_at,
-        facts=facts,
-    )
-
-
-def closed_outcome(match: m.MatchDetail, my_team_ids: frozenset[str]) -> str:
-    accepted = match.accepted_team
-    if match.status == MatchStatus.CANCELLED:
-        return "The match was cancelled."
-    if accepted is not None:
-        if accepted.id in my_team_ids:
-            return f"Your team {accepted.name} will play it."
-        return f"{accepted.name} will play it."
-    if match.status != MatchStatus.PENDING:
-        return f"The match is {match.status.value}."
-    return "The match is no longer open."
 
 
 @dataclasses.dataclass(frozen=True)
@@ -810,20 +722,3 @@ class TeamBattlesBackend:
                     outcome, status = "The match is no longer open.", "UNKNOWN"
                 yield OfferClosed(kind=old.kind, id=gone_id, status=status, outcome=outcome)
             await self._sleep(self.poll_interval)
-
-
-def bench_body(draft: rules.AcceptanceDraft) -> list[m.BenchPlayer] | None:
-    return [m.BenchPlayer(id=b.user_id, priority=b.priority) for b in draft.bench] or None
-
-
-def acceptance_body(draft: rules.AcceptanceDraft) -> m.AcceptMatchRequestBody:
-    """The wire body for a checked draft."""
-    return m.AcceptMatchRequestBody(
-        team_id=draft.team_id,
-        active_roster=list(draft.active_roster),
-        bench_roster=bench_body(draft),
-        disputed_rules=dict(draft.disputed_rules) or None,
-        map_preference_mode=draft.map_mode.value if draft.map_mode else None,
-        selected_maps=list(draft.selected_maps) or None,
-        message=draft.message,
-    )

@@ -8,7 +8,6 @@ before anything is sent.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -20,26 +19,6 @@ class AcceptanceFactsSource(Protocol):
     """A backend that can describe, for one match, each team of mine that could answer it."""
 
     async def acceptance_facts(self, match_id: str) -> list[rules.AcceptanceFacts]: ...
-
-
-def eligible_teams(facts: Sequence[rules.AcceptanceFacts]) -> list[rules.AcceptanceFacts]:
-    """The teams offered in the form: for a challenge the challenged team; otherwise teams I
-    lead (when who I am is known) that play the match's game and did not create it."""
-    out = []
-    for f in facts:
-        match, team = f.match, f.team
-        if match.is_challenge:
-            if team.id == match.challenged_team_id:
-                out.append(f)
-            continue
-        if team.id == match.creator_team_id:
-            continue
-        if rules.rule_team_plays_game(team, match.game_id):
-            continue
-        if f.owner_id and team.members and not rules.leads_team(f.owner_id, team):
-            continue
-        out.append(f)
-    return out
 
 
 def problems(

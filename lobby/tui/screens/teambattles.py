@@ -22,7 +22,8 @@ from lobby.core.errors import BackendError
 from lobby.core.offers import Offer, OfferKind
 from lobby.teambattles import rules
 from lobby.teambattles.vocab import MESSAGE_MAX_LENGTH
-from lobby.tui.forms import AcceptanceFactsSource, eligible_teams, problems
+from lobby.teambattles.matches import eligible_teams
+from lobby.tui.forms import AcceptanceFactsSource, problems
 from lobby.tui.safe import BRIEF, MESSAGE, brief, clean, plain
 from lobby.tui.store import Entry, Key
 from lobby.tui.widgets.countdown import Countdown
