@@ -4,7 +4,9 @@ TeamBattles has no route that lists a match's acceptances and none that withdraw
 acceptanceId the service returns is remembered here, with the match, the team, the body sent
 and the time, in a small SQLite file in the user state directory (each write one transaction,
 so a crash never leaves half a record). Records are kept per profile, so requests made against
-the emulator never mix with real ones.
+the emulator never mix with real ones. The file is in WAL mode: reading it never waits for a
+writer and never blocks one. The running backend keeps the records in memory
+(:mod:`lobby.teambattles.request_book`) and writes here from a worker thread.
 
 Each record carries a status derived from what the service shows (:func:`derive_status`):
 
@@ -18,6 +20,7 @@ Each record carries a status derived from what the service shows (:func:`derive_
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
@@ -104,12 +107,71 @@ def derive_status(
     return known, None
 
 
+def updated(
+    record: AcceptanceRecord, status: AcceptanceStatus, note: str | None, at: datetime
+) -> AcceptanceRecord | None:
+    """``record`` with a new status (and note, when given), or None when nothing changes: a
+    settled status is never overwritten, and the same status without a new note is no news."""
+    if record.status in SETTLED and status != record.status:
+        return None
+    if record.status == status and (note is None or note == record.note):
+        return None
+    return dataclasses.replace(
+        record, status=status, note=record.note if note is None else note, updated_at=at
+    )
+
+
+#: What the emulator's acceptance events say became of a request, in words.
+_EVENT_NOTES = {
+    AcceptanceStatus.DECLINED: "The creator declined it.",
+    AcceptanceStatus.SUPERSEDED: "The creator approved another team.",
+    AcceptanceStatus.CANCELLED: "The match was cancelled.",
+    AcceptanceStatus.APPROVED: "Approved.",
+}
+
+
+def status_from_event(acceptance: object) -> tuple[str, AcceptanceStatus, str | None] | None:
+    """``(acceptance id, status, note)`` from the ``acceptance`` of one of the emulator's
+    acceptance events, or None when it says nothing lobby understands."""
+    if not isinstance(acceptance, Mapping) or not isinstance(acceptance.get("id"), str):
+        return None
+    try:
+        status = AcceptanceStatus(str(acceptance.get("status", "")).upper())
+    except ValueError:
+        return None
+    note = _EVENT_NOTES.get(status)
+    reply = acceptance.get("responseMessage")
+    if isinstance(reply, str) and reply and note:
+        note = f"{note} Reply: {reply}"
+    return acceptance["id"], status, note
+
+
 def _ts(value: datetime) -> float:
     return value.timestamp()
 
 
 def _dt(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+_SELECT = (
+    "SELECT acceptance_id, match_id, team_id, payload, submitted_at, idempotency_key, status,"
+    " note, updated_at FROM acceptances WHERE profile = ?"
+)
+
+
+def _record(row: tuple[Any, ...]) -> AcceptanceRecord:
+    return AcceptanceRecord(
+        acceptance_id=row[0],
+        match_id=row[1],
+        team_id=row[2],
+        payload=json.loads(row[3]),
+        submitted_at=_dt(row[4]) or datetime.now(UTC),
+        idempotency_key=row[5],
+        status=AcceptanceStatus(row[6]),
+        note=row[7],
+        updated_at=_dt(row[8]),
+    )
 
 
 class RequestStore:
@@ -123,18 +185,30 @@ class RequestStore:
     def __repr__(self) -> str:
         return f"RequestStore({str(self.path)!r}, profile={self.profile!r})"
 
+    def _ensure(self) -> None:
+        """Create the file (owner-only), its tables and WAL mode, once."""
+        if self._ready:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fresh = not self.path.exists()
+        with closing(sqlite3.connect(self.path, timeout=10)) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+        if fresh and os.name == "posix":
+            os.chmod(self.path, 0o600)
+        self._ready = True
+
     @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        if not self._ready:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fresh = not self.path.exists()
-            with closing(sqlite3.connect(self.path, timeout=10)) as db:
-                db.executescript(_SCHEMA)
-            if fresh and os.name == "posix":
-                os.chmod(self.path, 0o600)
-            self._ready = True
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        self._ensure()
         with closing(sqlite3.connect(self.path, timeout=10, isolation_level=None)) as db:
             db.execute("PRAGMA busy_timeout=10000")
+            yield db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taking the write lock at once."""
+        with self._connection() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
@@ -146,7 +220,7 @@ class RequestStore:
     def add(self, record: AcceptanceRecord) -> AcceptanceRecord:
         """Remember a submitted request. The same acceptanceId twice (a replayed submission) is
         kept once; the first record wins."""
-        with self._db() as db:
+        with self._write() as db:
             db.execute(
                 "INSERT OR IGNORE INTO acceptances (profile, acceptance_id, match_id, team_id,"
                 " payload, idempotency_key, submitted_at, status, note, updated_at)"
@@ -169,28 +243,14 @@ class RequestStore:
         return found
 
     def _rows(self, where: str = "", params: tuple[Any, ...] = ()) -> list[AcceptanceRecord]:
-        with self._db() as db:
+        """Records read in one statement: a snapshot of the WAL file, without any lock that
+        could keep a writer waiting."""
+        with self._connection() as db:
             rows = db.execute(
-                "SELECT acceptance_id, match_id, team_id, payload, submitted_at, idempotency_key,"
-                " status, note, updated_at FROM acceptances WHERE profile = ?"
-                + where
-                + " ORDER BY submitted_at DESC, acceptance_id",
+                _SELECT + where + " ORDER BY submitted_at DESC, acceptance_id",
                 (self.profile, *params),
             ).fetchall()
-        return [
-            AcceptanceRecord(
-                acceptance_id=r[0],
-                match_id=r[1],
-                team_id=r[2],
-                payload=json.loads(r[3]),
-                submitted_at=_dt(r[4]) or datetime.now(UTC),
-                idempotency_key=r[5],
-                status=AcceptanceStatus(r[6]),
-                note=r[7],
-                updated_at=_dt(r[8]),
-            )
-            for r in rows
-        ]
+        return [_record(r) for r in rows]
 
     def all(self) -> list[AcceptanceRecord]:
         """Every request of this profile, newest first."""
@@ -218,22 +278,16 @@ class RequestStore:
         at: datetime | None = None,
     ) -> bool:
         """Record a new status; True if it changed. A settled status is never overwritten."""
-        when = _ts(at or datetime.now(UTC))
-        with self._db() as db:
+        with self._write() as db:
             row = db.execute(
-                "SELECT status, note FROM acceptances WHERE profile = ? AND acceptance_id = ?",
-                (self.profile, acceptance_id),
+                _SELECT + " AND acceptance_id = ?", (self.profile, acceptance_id)
             ).fetchone()
-            if row is None:
-                return False
-            old = AcceptanceStatus(row[0])
-            if old in SETTLED and status != old:
-                return False
-            if old == status and (note is None or note == row[1]):
+            new = None if row is None else updated(_record(row), status, note, at or datetime.now(UTC))
+            if new is None:
                 return False
             db.execute(
-                "UPDATE acceptances SET status = ?, note = COALESCE(?, note), updated_at = ?"
+                "UPDATE acceptances SET status = ?, note = ?, updated_at = ?"
                 " WHERE profile = ? AND acceptance_id = ?",
-                (status.value, note, when, self.profile, acceptance_id),
+                (new.status.value, new.note, _ts(new.updated_at or new.submitted_at), self.profile, acceptance_id),
             )
         return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from lobby import paths
+from lobby.core.backend import MyRequest
 from lobby.teambattles import wire as m
+from lobby.teambattles.request_book import MyRequests
 from lobby.teambattles.requests import (
     FILE_NAME,
     AcceptanceRecord,
@@ -88,3 +91,55 @@ def test_settled_statuses_stay(tmp_path: Path) -> None:
     assert store.pending_team_ids("mt_1") == frozenset()
     assert not store.set_status("acc_unknown", S.APPROVED)
     assert got.as_json()["status"] == "declined"
+
+
+# --- the book the running backend keeps ------------------------------------------------------------
+
+
+async def test_the_book_answers_from_memory_and_pushes_each_change(tmp_path: Path) -> None:
+    RequestStore("p", tmp_path / "r.sqlite3").add(record("acc_0"))
+    book = MyRequests(RequestStore("p", tmp_path / "r.sqlite3"))
+    pushed: list[MyRequest] = []
+    book.subscribe(pushed.append)
+    assert book.current() == []  # nothing read yet, and reading is not done here
+    await book.load()
+    assert [r.acceptance_id for r in book.current()] == ["acc_0"] and len(pushed) == 1
+
+    await book.add(record("acc_1", team="t2"))
+    assert [p.acceptance_id for p in pushed] == ["acc_0", "acc_1"]
+    assert book.pending_team_ids("mt_1") == {"t1", "t2"}
+    assert {r.acceptance_id for r in RequestStore("p", tmp_path / "r.sqlite3").all()} == {"acc_0", "acc_1"}
+
+    assert book.set_status("acc_1", S.DECLINED, "The creator declined it.", T0)
+    assert not book.set_status("acc_1", S.PENDING, None, T0)  # settled
+    assert (pushed[-1].acceptance_id, pushed[-1].status) == ("acc_1", S.DECLINED) and len(pushed) == 3
+    await book.aclose()
+    stored = RequestStore("p", tmp_path / "r.sqlite3").get("acc_1")
+    assert stored is not None and stored.status is S.DECLINED and stored.note == "The creator declined it."
+
+
+async def test_a_subscriber_that_left_hears_nothing(tmp_path: Path) -> None:
+    book = MyRequests(RequestStore("p", tmp_path / "r.sqlite3"))
+    pushed: list[MyRequest] = []
+    stop = book.subscribe(pushed.append)
+    await book.add(record("acc_1"))
+    stop()
+    book.set_status("acc_1", S.CANCELLED, None, T0)
+    await book.aclose()
+    assert [p.status for p in pushed] == [S.PENDING]
+
+
+def test_reading_never_waits_for_a_writer(tmp_path: Path) -> None:
+    store = RequestStore("p", tmp_path / "r.sqlite3")
+    store.add(record())
+    writer = sqlite3.connect(tmp_path / "r.sqlite3", isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+        writer.execute("UPDATE acceptances SET note = 'half done'")
+        # Read at once from the last committed state; waiting for the lock would fail the test
+        # ("database is locked") rather than return.
+        [kept] = RequestStore("p", tmp_path / "r.sqlite3").all()
+        assert kept.note is None
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
