@@ -13,12 +13,16 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from lobby.core.offers import Offer
+    from lobby.teambattles.backend import TeamBattlesBackend
 
 T = TypeVar("T")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this area's sub-commands."""
     p = sub.add_parser("matches", help="list open TeamBattles matches and challenges you can answer")
     p.add_argument("--json", action="store_true", help="print JSON instead of one line per match")
@@ -93,7 +97,7 @@ def parse_bench(text: str) -> list[tuple[str, float]]:
     return out
 
 
-def _run(make: Callable[[Any], Awaitable[T]]) -> T:
+def _run(make: Callable[[TeamBattlesBackend], Awaitable[T]]) -> T:
     """Open the backend of the active profile, run ``make(backend)``, close it; every backend
     failure becomes one plain line."""
     from lobby.cli import CliError
@@ -159,7 +163,7 @@ def _table(rows: list[list[str]]) -> str:
 def run_matches(args: argparse.Namespace) -> int:
     from lobby.core.offers import OfferKind
 
-    async def fetch(backend: Any) -> tuple[list[Any], datetime]:
+    async def fetch(backend: TeamBattlesBackend) -> tuple[list[Offer], datetime]:
         return await backend.list_offers(), backend.clock.now()
 
     offers, now = _run(fetch)
@@ -208,13 +212,9 @@ def run_accept_match(args: argparse.Namespace) -> int:
         message=args.message,
     )
 
-    async def send(backend: Any) -> str:
-        match = await backend.client.get_match(args.match)
-        if match.challenged_team is not None:
-            await backend.accept_challenge(args.match, draft, match=match)
-            return f"Challenge {match.id} accepted."
-        record = await backend.submit(args.match, draft, match=match)
-        return str(record.acceptance_id)
+    async def send(backend: TeamBattlesBackend) -> str:
+        record = await backend.send(args.match, draft)
+        return f"Challenge {args.match} accepted." if record is None else record.acceptance_id
 
     from lobby.tui.safe import clean
 

@@ -142,7 +142,12 @@ class MatchFacts:
 
 @dataclass(frozen=True, slots=True)
 class TeamFacts:
-    """A team and the roles of its active members (user id -> role)."""
+    """A team and the roles of its active members (user id -> role).
+
+    Facts built by someone who cannot see everything say so: ``roster_known`` is False when the
+    members are hidden from them, and ``in_organization`` is True for a team of an organization
+    whose owner (who leads the team without being on it) they cannot name.
+    """
 
     id: str
     game_id: str | None
@@ -150,6 +155,8 @@ class TeamFacts:
     organization_owner_id: str | None = None
     competitive_banned: bool = False
     name: str = ""
+    roster_known: bool = True
+    in_organization: bool = False
 
     def label(self) -> str:
         return self.name or self.id

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from lobby.core.answers import AcceptanceDraft, AcceptanceFacts, Violation
 from lobby.core.offers import Change, Offer
 
 
@@ -70,6 +72,26 @@ class TicketOutcomes(Protocol):
         ...
 
 
+class AcceptanceDesk(Protocol):
+    """Where a captain's acceptance drafts are judged (TeamBattles): the facts of a match for
+    each team that could answer it, the teams to offer, and what the client can judge itself."""
+
+    async def acceptance_facts(self, match_id: str) -> Sequence[AcceptanceFacts]:
+        """One AcceptanceFacts per team of mine that could answer ``match_id``."""
+        ...
+
+    def offered(self, facts: Sequence[AcceptanceFacts]) -> list[AcceptanceFacts]:
+        """The teams to offer, of those ``facts`` describe, in the order to offer them."""
+        ...
+
+    def violations(
+        self, draft: AcceptanceDraft, facts: AcceptanceFacts, now: datetime
+    ) -> list[Violation]:
+        """Every rule ``draft`` breaks at ``now`` that the client can judge; the service
+        judges the rest."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Capabilities:
     """What a backend can do besides offers; None where it cannot."""
@@ -80,6 +102,8 @@ class Capabilities:
     requests: RequestBook | None = None
     #: Outcomes of answered tickets (FlexMatch).
     outcomes: TicketOutcomes | None = None
+    #: The facts and judgement of acceptance drafts (TeamBattles).
+    acceptance: AcceptanceDesk | None = None
 
 
 NO_CAPABILITIES = Capabilities()

@@ -66,6 +66,6 @@ def open_backend(
     return TeamBattlesBackend(
         client,
         requests=RequestStore(name, requests_path),
-        user=user or getattr(tb, "user", None),
+        user=user or tb.user,
         feed_url=feed,
     )

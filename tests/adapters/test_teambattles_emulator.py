@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from collections.abc import AsyncIterator, Iterator
 from importlib import resources
 from pathlib import Path
@@ -18,6 +19,7 @@ import httpx
 import pytest
 
 from lobby.core.answers import AcceptanceDraft, MatchStatus
+from lobby.core.backend import MyRequest
 from lobby.core.errors import (
     AuthenticationFailed,
     Conflict,
@@ -30,6 +32,7 @@ from lobby.core.offers import OfferClosed, OfferKind, OfferUpdated
 from lobby.emulator.runtime import EmulatorConfig
 from lobby.emulator.server import EmulatorThread
 from lobby.net.retry import RetryPolicy
+from lobby.teambattles import rules
 from lobby.teambattles import wire as m
 from lobby.teambattles.backend import TeamBattlesBackend
 from lobby.teambattles.client import TeamBattlesClient
@@ -212,6 +215,89 @@ async def test_an_organization_owner_off_the_roster_is_left_to_the_service(backe
     # from your key: the client cannot judge it and lets the service decide.
     record = await backend.submit("tbm_vipers_hp", AcceptanceDraft.build("owl-academy", ["u_sam", "u_tom", "u_uma", "u_vi"]))
     assert acceptances(emulator) == [(record.acceptance_id, "t_academy", "PENDING")]
+
+
+class Counting(httpx.AsyncBaseTransport):
+    """Forwards every request over a real connection and notes its method and path."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.seen: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(f"{request.method} {request.url.path}")
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.fixture
+def rule_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Each run of a whole rule check on the client, by name: the real functions, counted where
+    a check starts (a check that runs another as its part counts once). The emulator, serving
+    from its own thread, checks too; those runs are its own."""
+    runs: list[str] = []
+    depth = [0]
+    client_thread = threading.get_ident()
+    for name in ("check_acceptance", "check_challenge_response", "check_challenge_refusal"):
+        real = getattr(rules, name)
+
+        def counted(*args, _real=real, _name=name, **kw):  # type: ignore[no-untyped-def]
+            if threading.get_ident() != client_thread:
+                return _real(*args, **kw)
+            if not depth[0]:
+                runs.append(_name)
+            depth[0] += 1
+            try:
+                return _real(*args, **kw)
+            finally:
+                depth[0] -= 1
+
+        monkeypatch.setattr(rules, name, counted)
+    return runs
+
+
+async def test_a_send_after_the_form_checks_the_draft_once_and_asks_the_service_once(
+    emulator: EmulatorThread, rule_checks: list[str]
+) -> None:
+    transport = Counting()
+    backend = TeamBattlesBackend(client_for(emulator, YOU, transport=transport), requests=RequestStore("emulator"), user="you")
+    draft = AcceptanceDraft.build("t_owls", OWLS_4)
+    async with backend:
+        await backend.list_offers()
+        desk = backend.capabilities.acceptance
+        offered = {f.team.id: f for f in desk.offered(await desk.acceptance_facts("tbm_vipers_hp"))}
+        owls = offered["t_owls"]  # the form, shown for Night Owls
+        assert desk.violations(draft, owls, backend.client.now()) == []
+        transport.seen.clear()
+        rule_checks.clear()
+        said = await backend.accept("tbm_vipers_hp", draft)
+    assert transport.seen == ["POST /api/v1/matches/tbm_vipers_hp/accept"]
+    assert rule_checks == ["check_acceptance"]
+    [(acceptance_id, _, _)] = acceptances(emulator, "tbm_vipers_hp")
+    assert acceptance_id in said
+
+
+async def test_answering_a_challenge_after_the_form_asks_the_service_once(
+    emulator: EmulatorThread, rule_checks: list[str]
+) -> None:
+    transport = Counting()
+    backend = TeamBattlesBackend(client_for(emulator, YOU, transport=transport), requests=RequestStore("emulator"), user="you")
+    async with backend:
+        await backend.list_offers()
+        desk = backend.capabilities.acceptance
+        for match_id in ("tbm_vipers_challenge_owls", "tbm_tide_challenge_tigers"):
+            desk.offered(await desk.acceptance_facts(match_id))
+        transport.seen.clear()
+        rule_checks.clear()
+        assert "refused" in await backend.reject("tbm_vipers_challenge_owls", "Busy that night.")
+        assert "accepted" in await backend.accept("tbm_tide_challenge_tigers", AcceptanceDraft.build("t_tigers", ["u_you", "u_lu"]))
+    assert transport.seen == [
+        "POST /api/v1/matches/tbm_vipers_challenge_owls/challenges/refuse",
+        "POST /api/v1/matches/tbm_tide_challenge_tigers/challenges/accept",
+    ]
+    assert rule_checks == ["check_challenge_refusal", "check_challenge_response"]
 
 
 # --- errors from the service -----------------------------------------------------------------------
@@ -425,8 +511,8 @@ async def test_cancelled_when_the_start_passes_unanswered(backend: TeamBattlesBa
 
 async def test_declined_is_learned_from_the_event_stream(backend: TeamBattlesBackend, viper: Creator) -> None:
     mine = await _request(backend)
-    seen: asyncio.Queue[AcceptanceRecord] = asyncio.Queue()
-    backend._on_request = seen.put_nowait
+    seen: asyncio.Queue[MyRequest] = asyncio.Queue()
+    backend.capabilities.requests.subscribe(seen.put_nowait)
     changes: list[object] = []
 
     async def follow() -> None:
