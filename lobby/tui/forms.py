@@ -1,44 +1,43 @@
-"""The TeamBattles form's logic, free of widgets: which teams may answer, and what is wrong.
+"""The TeamBattles form's state, free of widgets: the teams it offers and what is wrong.
 
-The checks are the shared domain rules (the very functions the emulator enforces), given the
-facts the backend gathered; the form runs them on every change, so each violation is explained
-before anything is sent.
+Everything service-specific comes from the backend's acceptance desk
+(:attr:`lobby.core.backend.Capabilities.acceptance`): the facts of the match for each team that
+could answer it, the teams to offer, and the violations the client can judge, from the very rule
+functions the service's emulator enforces. The form asks for them on every change, so each
+violation is explained before anything is sent.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
-from typing import Protocol, runtime_checkable
 
-from lobby.teambattles import rules
-
-
-@runtime_checkable
-class AcceptanceFactsSource(Protocol):
-    """A backend that can describe, for one match, each team of mine that could answer it."""
-
-    async def acceptance_facts(self, match_id: str) -> list[rules.AcceptanceFacts]: ...
+from lobby.core.answers import AcceptanceDraft, AcceptanceFacts, Violation
+from lobby.core.backend import AcceptanceDesk
 
 
-def problems(
-    draft: rules.AcceptanceDraft, facts: rules.AcceptanceFacts, now: datetime
-) -> list[rules.Violation]:
-    """Every rule ``draft`` breaks for this team and match at ``now``.
+class AcceptanceForm:
+    """The teams one match may be answered for, and the violations of a draft."""
 
-    What the client cannot judge fairly is left to the service: leadership when it does not
-    know who the key belongs to, and the roster when the team's members are hidden from it.
-    """
-    facts = dataclasses.replace(facts, now=now)
-    if facts.match.is_challenge:
-        found = rules.check_challenge_response(facts.owner_id, draft.roster, facts.match, facts.team, now)
-    else:
-        found = rules.check_acceptance(draft, facts)
-    out = []
-    for v in found:
-        if v.code == rules.ErrorCode.NOT_TEAM_LEADER and not facts.owner_id:
-            continue
-        if not facts.team.members and v.field in ("activeRoster", "benchRoster"):
-            continue
-        out.append(v)
-    return out
+    def __init__(self, desk: AcceptanceDesk | None) -> None:
+        self.desk = desk
+        #: The teams offered, by id, in the order to offer them.
+        self.teams: dict[str, AcceptanceFacts] = {}
+
+    async def load(self, match_id: str) -> str | None:
+        """Learn the teams offered for ``match_id``; a sentence saying why none can be, or None.
+
+        The backend's own failure is raised as it is (a BackendError)."""
+        if self.desk is None:
+            return "This backend cannot describe your teams, so the form cannot be filled in here."
+        found = await self.desk.acceptance_facts(match_id)
+        self.teams = {f.team.id: f for f in self.desk.offered(found)}
+        return None
+
+    def problems(self, draft: AcceptanceDraft, now: datetime) -> list[Violation]:
+        """Every rule ``draft`` breaks for its team and the match at ``now``."""
+        facts = self.teams.get(draft.team_id)
+        if self.desk is None or facts is None:
+            return []
+        return self.desk.violations(draft, facts, now)
+
+

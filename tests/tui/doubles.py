@@ -4,12 +4,14 @@ snapshots. Flow tests use the real adapters against the emulator instead."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
 
-from lobby.core.backend import NO_CAPABILITIES
+from lobby.core.backend import NO_CAPABILITIES, Capabilities
 from lobby.core.errors import BackendError
 from lobby.core.offers import Change, Offer, OfferKind
+from lobby.teambattles import matches
 from lobby.core import answers
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -192,11 +194,19 @@ def match_facts(offer: Offer) -> answers.MatchFacts:
 
 
 class FixedTeamBattles(FixedBackend):
-    """FixedBackend plus the facts the acceptance form needs, for the demo's teams."""
+    """FixedBackend plus an acceptance desk for the demo's teams: fixed facts, judged by the real
+    TeamBattles functions (the teams offered, the violations the client can judge)."""
 
     def __init__(self, offers: Iterable[Offer] = (), **kw) -> None:
         super().__init__("teambattles", offers, **kw)
         self.facts_error: BackendError | None = None
+        self.capabilities = Capabilities(acceptance=self)
+
+    def offered(self, facts):
+        return matches.eligible_teams(facts)
+
+    def violations(self, draft, facts, now):
+        return matches.judge(draft, dataclasses.replace(facts, now=now))
 
     async def acceptance_facts(self, match_id: str) -> list[answers.AcceptanceFacts]:
         if self.facts_error is not None:

@@ -1,12 +1,14 @@
 """Accepting a TeamBattles match (a request to the creator) or a direct challenge.
 
-The form keeps every choice across failures; the shared domain rules explain each violation as
-it happens; submit runs in a worker and shows that it is busy; at the scheduled start the offer
-expires and submit is disabled.
+The form keeps every choice across failures; the backend's acceptance desk explains each
+violation as it happens (the draft is checked once more, by the backend, when it is sent);
+submit runs in a worker and shows that it is busy; at the scheduled start the offer expires and
+submit is disabled.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
@@ -18,14 +20,13 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Label, Select, Static
 
+from lobby.core.answers import AcceptanceDraft, AcceptanceFacts, Violation
 from lobby.core.errors import BackendError
 from lobby.core.offers import Offer, OfferKind
-from lobby.teambattles import rules
 from lobby.teambattles.vocab import MESSAGE_MAX_LENGTH
-from lobby.teambattles.matches import eligible_teams
-from lobby.tui.forms import AcceptanceFactsSource, problems
+from lobby.tui.forms import AcceptanceForm
 from lobby.tui.safe import BRIEF, MESSAGE, brief, clean, plain
-from lobby.tui.store import Entry, Key
+from lobby.tui.store import Applied, Entry, Key
 from lobby.tui.widgets.countdown import Countdown
 from lobby.tui.widgets.disputed_rules import DisputedRules
 from lobby.tui.widgets.form_input import FormInput
@@ -42,7 +43,7 @@ FACT = 60
 HEAD = 120
 
 
-def _facts_line(facts) -> str:
+def _facts_line(facts: Mapping[str, str]) -> str:
     """"Skyline Strike · hardpoint · 4v4 · best of 3 · EU · PC · SCRIM" (what is known)."""
     size = facts.get("teamSize")
     parts = [
@@ -77,11 +78,16 @@ class TeamBattlesScreen(Screen[None]):
     def __init__(self, key: Key) -> None:
         super().__init__()
         self.key = key
-        self.facts: dict[str, rules.AcceptanceFacts] = {}
+        self.form = AcceptanceForm(None)
         self.loaded = False
         self.load_error: str | None = None
         self.sent_note: str | None = None
-        self.current: list[rules.Violation] = []
+        self.current: list[Violation] = []
+
+    @property
+    def facts(self) -> dict[str, AcceptanceFacts]:
+        """The teams offered, by id."""
+        return self.form.teams
 
     @property
     def lobby(self) -> LobbyApp:
@@ -131,27 +137,24 @@ class TeamBattlesScreen(Screen[None]):
         self.lobby.ticked.subscribe(self, lambda _: self._validate())
         self.load_facts()
 
-    def _changed(self, applied: list) -> None:
+    def _changed(self, applied: list[Applied]) -> None:
         if not applied or any(a.key == self.key for a in applied):
-            self._validate()
+            self._show()
 
     @work(exclusive=True, group="facts")
     async def load_facts(self) -> None:
         entry = self.entry
         backend = self.lobby.backend(entry.backend) if entry else None
         loading = self.query_one("#tb-loading", Static)
-        if not isinstance(backend, AcceptanceFactsSource):
-            self.load_error = "This backend cannot describe your teams, so the form cannot be filled in here."
+        self.form = AcceptanceForm(backend.capabilities.acceptance if backend is not None else None)
+        try:
+            self.load_error = await self.form.load(self.key[1])
+        except BackendError as exc:
+            self.load_error = brief(exc.message, MESSAGE)
         else:
-            try:
-                found = await backend.acceptance_facts(self.key[1])
-            except BackendError as exc:
-                self.load_error = brief(exc.message, MESSAGE)
-            else:
-                self.facts = {f.team.id: f for f in eligible_teams(found)}
-                if not self.facts:
-                    game = entry.offer.facts.get("game", "this game") if entry else "this game"
-                    self.load_error = f"You lead no team that can answer this: none of your teams plays {brief(game, FACT)}."
+            if self.load_error is None and not self.facts:
+                game = entry.offer.facts.get("game", "this game") if entry else "this game"
+                self.load_error = f"You lead no team that can answer this: none of your teams plays {brief(game, FACT)}."
         if self.load_error is not None:
             loading.update(Text(self.load_error, style="bold red"))
             self._validate()
@@ -208,16 +211,16 @@ class TeamBattlesScreen(Screen[None]):
         value = self.query_one("#team", Select).value
         return value if isinstance(value, str) else None
 
-    def draft(self) -> rules.AcceptanceDraft | None:
+    def draft(self) -> AcceptanceDraft | None:
         team_id = self.team_id()
         if team_id is None:
             return None
         roster = self.query_one("#roster", RosterEditor)
         if self.is_challenge:
-            return rules.AcceptanceDraft.build(team_id, roster.active, roster.bench_entries())
+            return AcceptanceDraft.build(team_id, roster.active, roster.bench_entries())
         picker = self.query_one("#maps", MapPicker)
         message = self.query_one("#message", MessageField).value
-        return rules.AcceptanceDraft.build(
+        return AcceptanceDraft.build(
             team_id,
             roster.active,
             roster.bench_entries(),
@@ -276,19 +279,20 @@ class TeamBattlesScreen(Screen[None]):
         )
 
     def watch_busy(self) -> None:
-        self._validate()
+        self._show()
 
     def watch_error(self) -> None:
-        self._validate()
+        self._show()
 
     def _validate(self) -> None:
-        entry = self.entry
+        """Check the draft as it stands now (after a change, and as time passes), and show it."""
         draft = self.draft()
-        team_id = self.team_id()
-        if draft is not None and team_id is not None:
-            self.current = problems(draft, self.facts[team_id], self.lobby.clock.now())
-        else:
-            self.current = []
+        self.current = [] if draft is None else self.form.problems(draft, self.lobby.clock.now())
+        self._show()
+
+    def _show(self) -> None:
+        """Show the last check, the state of sending and what can be done."""
+        entry = self.entry
         panel = self.query_one("#tb-violations", Static)
         text = Text()
         if self.loaded:
@@ -345,14 +349,15 @@ class TeamBattlesScreen(Screen[None]):
             self.action_refuse()
 
     def action_submit(self) -> None:
-        self._validate()
+        # Every change and every tick checked the draft already: the backend checks it once more
+        # as it sends it, so submitting runs the rules once.
         draft = self.draft()
         if draft is None or not self.can_submit():
             return
         self.send(draft)
 
     @work(exclusive=True, group="answer")
-    async def send(self, draft: rules.AcceptanceDraft) -> None:
+    async def send(self, draft: AcceptanceDraft) -> None:
         entry = self.entry
         backend = self.lobby.backend(entry.backend) if entry else None
         if backend is None or entry is None:
