@@ -198,9 +198,8 @@ class TeamBattlesClient:
         if clean != error.message:
             error.message = clean
             error.args = (clean,)
-        details = getattr(error, "details", None)
-        if isinstance(details, str):
-            error.details = self._key.redact(details)  # type: ignore[attr-defined]
+        if error.details is not None:
+            error.details = self._key.redact(error.details)
         return error
 
     async def _write(

@@ -122,7 +122,7 @@ def error_from_response(response: httpx.Response) -> BackendError:
             err = Throttled(message, retry_after=wait, code=code, status=status)
         else:
             err = cls(message, code=code, status=status)
-    err.details = details  # type: ignore[attr-defined]
+    err.details = details
     return err
 
 

@@ -57,7 +57,7 @@ class ApiKey:
     def __hash__(self) -> int:
         return hash(("ApiKey", self._value))
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("an ApiKey cannot be pickled")
 
 

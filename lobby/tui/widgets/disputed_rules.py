@@ -49,7 +49,7 @@ class RuleList(OptionList):
         if isinstance(editor, DisputedRules) and self.highlighted is not None:
             option_id = self.get_option_at_index(self.highlighted).id
             if option_id is not None:
-                editor.remove(option_id)
+                editor.remove_rule(option_id)
 
 
 class DisputedRules(Vertical):
@@ -104,7 +104,7 @@ class DisputedRules(Vertical):
         self.rules[name] = parse_value(raw_value)
         self._redraw()
 
-    def remove(self, name: str) -> None:
+    def remove_rule(self, name: str) -> None:
         self.rules.pop(name, None)
         self._redraw()
 

@@ -83,6 +83,6 @@ class MapPicker(Vertical):
         self.set_class(self.mode is None, "-no-mode")
         self.post_message(self.Changed(self))
 
-    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
+    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged[str]) -> None:
         event.stop()
         self.post_message(self.Changed(self))
