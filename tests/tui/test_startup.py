@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 import lobby.cli
 import lobby.cli.app
+import lobby.cli.profiles
 from lobby.core.clock import FrozenClock
 from lobby.core.errors import Unavailable
 from lobby.tui import app as app_module
@@ -113,7 +114,7 @@ async def test_an_unknown_profile_keeps_the_current_backends():
         clock=FrozenClock(T0),
         profile="emulator",
         profiles=["emulator", "nope"],
-        connect=lambda name: lobby.cli.app.stream_profile(_settings(), name),
+        connect=lambda name: lobby.cli.profiles.stream_profile(_settings(), name),
         still=True,
     )
     async with app.run_test(size=(80, 24)) as pilot:
