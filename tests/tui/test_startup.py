@@ -13,8 +13,9 @@ import lobby.cli.app
 import lobby.cli.profiles
 from lobby.core.clock import FrozenClock
 from lobby.core.errors import Unavailable
-from lobby.tui import app as app_module
-from lobby.tui.app import FIRST_PAINT_ENV, LobbyApp
+from lobby.tui import switching
+from lobby.tui.app import LobbyApp
+from lobby.tui.probe import FIRST_PAINT_ENV
 from lobby.tui.messages import Health
 from lobby.tui.widgets.backend_bar import BackendBar
 
@@ -80,7 +81,7 @@ async def test_backends_come_one_at_a_time_and_keep_their_order():
 
 
 async def test_a_slow_backend_does_not_hold_back_the_next(monkeypatch):
-    monkeypatch.setattr(app_module, "NEXT_BACKEND_AFTER", 0.05)
+    monkeypatch.setattr(switching, "NEXT_BACKEND_AFTER", 0.05)
     flex, _ = demo_offers()
 
     async def connect(profile: str):
