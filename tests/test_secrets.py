@@ -18,7 +18,7 @@ from lobby.config import GameLiftProfile, Profile, Settings, config_file
 from lobby.core.errors import AuthenticationFailed, BackendError
 from lobby.emulator.runtime import EmulatorConfig
 from lobby.emulator.server import EmulatorThread
-from lobby.flexmatch.connect import open_backend as open_flexmatch
+from lobby.cli.profiles import flexmatch_backend as open_flexmatch
 from lobby.flexmatch.signing import CredentialSource, resolve_aws
 from lobby.teambattles.client import TeamBattlesClient
 from lobby.teambattles.keys import ApiKey, check_key, load_api_key
@@ -111,7 +111,7 @@ def test_a_malformed_key_is_refused_without_showing_it():
 
 
 async def test_the_teambattles_client_and_backend_show_no_key(tb_canary_key):
-    from lobby.teambattles.connect import open_backend as open_teambattles
+    from lobby.cli.profiles import open_teambattles
 
     client = TeamBattlesClient("http://127.0.0.1:9/api/v1", load_api_key("emulator", keyring_lookup=None))
     try:

@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Answer GameLift FlexMatch and TeamBattles match offers before they expire.",
     )
     parser.add_argument("--version", action="version", version=f"lobby {__version__}")
+    parser.set_defaults(func=None)  # no sub-command: the console
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for area in (emulator, flexmatch, teambattles, moderate):
         area.register(sub)
@@ -63,7 +64,7 @@ def _main(argv: Sequence[str] | None) -> int:
             )
             return 2
         args = build_parser().parse_args(words)
-    if getattr(args, "func", None) is None:
+    if args.func is None:
         # `lobby` alone opens the console. While it starts, the cyclic garbage collector would
         # walk the objects that imports create again and again (about a fifth of the start-up
         # CPU, for next to no garbage): it is off until the console is up
@@ -80,9 +81,11 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"lobby: {clean(str(exc), multiline=True)}", file=sys.stderr)  # may quote a server
         return 1
     except ValueError as exc:  # pydantic's ValidationError of the settings, never echoing values
-        if type(exc).__name__ != "ValidationError" or getattr(exc, "title", "") != "Settings":
+        from pydantic import ValidationError
+
+        if not isinstance(exc, ValidationError) or exc.title != "Settings":
             raise
-        first = exc.errors()[0]  # type: ignore[attr-defined]
+        first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         print(f"lobby: the lobby settings are invalid at {where}: {first['msg']}", file=sys.stderr)
         return 1

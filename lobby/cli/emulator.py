@@ -9,11 +9,15 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from lobby import paths
 
+if TYPE_CHECKING:
+    from lobby.emulator.runtime import EmulatorConfig
 
-def register(sub: argparse._SubParsersAction) -> None:
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("emulator", help="serve the FlexMatch and TeamBattles emulator")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
     p.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
@@ -72,7 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.set_defaults(func=run_demo_keys)
 
 
-def _config(args: argparse.Namespace, **extra: object):
+def _config(args: argparse.Namespace, **extra: Any) -> EmulatorConfig:
     from lobby.cli import CliError
     from lobby.emulator.runtime import EmulatorConfig
     from lobby.emulator.scenario import ScenarioError, load_scenario
@@ -177,7 +181,7 @@ def _print_events(url: str) -> None:
                 print(describe_event(sse.event, json.loads(sse.data)), flush=True)
 
 
-def describe_event(kind: str, payload: dict) -> str:
+def describe_event(kind: str, payload: dict[str, Any]) -> str:
     """One human line for an event of either service."""
     stamp = datetime.fromtimestamp(time.time(), UTC).strftime("%H:%M:%S")
     if payload.get("source") == "aws.gamelift":

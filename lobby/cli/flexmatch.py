@@ -12,13 +12,17 @@ import json
 import math
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Coroutine, Sequence
+from typing import TYPE_CHECKING, Any
 
-from lobby import paths
+if TYPE_CHECKING:
+    from lobby.config import Profile
+    from lobby.core.clock import Clock
+    from lobby.flexmatch.backend import FlexMatchBackend
+    from lobby.flexmatch.tickets import TicketBook, TicketView
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add this area's sub-commands."""
     t = sub.add_parser(
         "tickets",
@@ -59,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 # --- wiring ---------------------------------------------------------------------------------------
 
 
-def _profile():
+def _profile() -> tuple[str, Profile]:
     from pydantic import ValidationError
 
     from lobby.cli import CliError
@@ -75,16 +79,13 @@ def _profile():
         raise CliError(str(exc)) from None
 
 
-async def _open(profile, players: Sequence[str] | None):
-    from lobby.flexmatch.connect import open_backend
+async def _open(profile: Profile, players: Sequence[str] | None) -> FlexMatchBackend:
+    from lobby.cli.profiles import flexmatch_backend
 
-    emulator_url = None
-    if profile.kind == "emulator" and profile.gamelift.endpoint_url is None:
-        emulator_url = paths.read_emulator_announcement()
-    return await open_backend(profile, emulator_url=emulator_url, players=players)
+    return await flexmatch_backend(profile, players=players)
 
 
-def _run(coro) -> int:
+def _run(coro: Coroutine[Any, Any, int]) -> int:
     from lobby.cli import CliError
     from lobby.core.errors import BackendError
 
@@ -157,7 +158,7 @@ async def _tickets(args: argparse.Namespace) -> int:
     return _emit(_table(rows))
 
 
-def ticket_json(book, ticket, clock) -> dict[str, Any]:
+def ticket_json(book: TicketBook, ticket: TicketView, clock: Clock) -> dict[str, Any]:
     """One ticket for ``--json``. Keys are stable; absent facts are null."""
     answers = book.answers(ticket) if ticket.match_id else {}
     progress = book.progress(ticket)

@@ -11,14 +11,15 @@ from functools import partial
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
 from textual.markup import escape
 
 from lobby.tui.safe import brief, clean
-from lobby.tui.store import FILTER_FACTS
+from lobby.tui.store import FILTER_FACTS, Key
 
 if TYPE_CHECKING:
     from lobby.tui.app import LobbyApp
+    from lobby.tui.screens.home import HomeScreen
 
 #: (words to match, help, callback)
 Command = tuple[str, str, Callable[[], object]]
@@ -53,7 +54,7 @@ class LobbyCommands(Provider):
                 )
         if app.filters.active:
             yield ("Clear the filters", "Show every open match again", self._clear_filters)
-        if app._connect is not None:
+        if app.can_switch:
             for profile in app.profiles:
                 if profile != app.profile:
                     yield (
@@ -62,7 +63,7 @@ class LobbyCommands(Provider):
                         partial(app.switch_profile, profile),
                     )
 
-    def _home(self):
+    def _home(self) -> HomeScreen | None:
         from lobby.tui.screens.home import HomeScreen
 
         app = self.lobby
@@ -70,7 +71,7 @@ class LobbyCommands(Provider):
             app.pop_screen()
         return app.screen if isinstance(app.screen, HomeScreen) else None
 
-    def _jump(self, key) -> None:
+    def _jump(self, key: Key) -> None:
         self._home()
         self.lobby.open_offer(key)
 
@@ -97,7 +98,7 @@ class LobbyCommands(Provider):
                 yield Hit(score, _highlight(matcher, words), callback, text=words, help=escape(help_text))
 
 
-def _highlight(matcher, words: str) -> Text:
+def _highlight(matcher: Matcher, words: str) -> Text:
     """The matched letters highlighted, the rest literal."""
     text = Text(words)
     _, offsets = matcher.fuzzy_search.match(matcher.query, words)

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from lobby.core.backend import MyRequest
 from lobby.core.clock import Clock
 from lobby.core.offers import Change, Offer, OfferClosed, OfferKind, OfferUpdated
 
@@ -32,20 +33,12 @@ def key_of(offer: Offer | OfferClosed) -> Key:
     return (offer.kind, offer.id)
 
 
-@dataclass(frozen=True)
-class RequestState:
-    """A request I sent for this offer, as the backend records it (TeamBattles acceptances)."""
-
-    acceptance_id: str
-    status: str
-    note: str | None = None
-    team_id: str | None = None
-
-    def words(self) -> str:
-        status = self.status.lower()
-        if status == "pending" and not self.note:
-            return "pending: waiting for the creator's answer"
-        return f"{status}: {self.note}" if self.note else status
+def request_words(request: MyRequest) -> str:
+    """Where a request I sent stands, in words for "My requests"."""
+    status = request.status.lower()
+    if status == "pending" and not request.note:
+        return "pending: waiting for the creator's answer"
+    return f"{status}: {request.note}" if request.note else status
 
 
 @dataclass
@@ -64,7 +57,7 @@ class Entry:
     #: Remaining time when first seen: the scale of the countdown bar.
     window: float | None = None
     #: The request the backend remembers sending for this offer, if any.
-    request: RequestState | None = None
+    request: MyRequest | None = None
 
     @property
     def key(self) -> Key:
@@ -86,7 +79,7 @@ class Entry:
     @property
     def status_words(self) -> str:
         if self.request is not None:
-            return self.request.words()
+            return request_words(self.request)
         if self.closed is not None:
             return self.closed.outcome or self.closed.status
         return self.offer.status
@@ -206,9 +199,10 @@ class OfferStore:
             entry.answered = True
             entry.answer_note = note
 
-    def note_request(self, backend: str, match_id: str, request: RequestState) -> Applied | None:
-        """The backend's record of a request I sent for match ``match_id`` (possibly in an
-        earlier session, for a match no longer offered). None when nothing changed."""
+    def note_request(self, backend: str, request: MyRequest) -> Applied | None:
+        """The backend's record of a request I sent (possibly in an earlier session, for a match
+        no longer offered). None when nothing changed."""
+        match_id = request.match_id
         entry = None
         for kind in (OfferKind.TEAMBATTLES_MATCH, OfferKind.TEAMBATTLES_CHALLENGE):
             entry = self._entries.get((kind, match_id))

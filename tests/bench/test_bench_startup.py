@@ -46,7 +46,7 @@ from pathlib import Path
 import pytest
 
 from lobby.cli.app import demo_identity
-from lobby.tui.app import FIRST_PAINT_ENV
+from lobby.tui.probe import FIRST_PAINT_ENV
 
 RUNS = int(os.environ.get("LOBBY_BENCH_STARTUP_RUNS", "9"))
 ALSO = dict(

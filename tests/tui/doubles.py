@@ -1,14 +1,15 @@
 """A small in-memory OfferBackend serving fixed offers: an honest double for layout tests and
-snapshots. Flow tests use the real adapters against the emulator instead."""
+snapshots, with a real in-memory RequestBook. Flow tests use the real adapters against the
+emulator instead."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
-from lobby.core.backend import NO_CAPABILITIES, Capabilities
+from lobby.core.backend import Capabilities, FeedState, MyRequest, RequestBook, Unsubscribe
 from lobby.core.errors import BackendError
 from lobby.core.offers import Change, Offer, OfferKind
 from lobby.teambattles import matches
@@ -17,8 +18,43 @@ from lobby.core import answers
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
+class MemoryRequestBook:
+    """The requests a backend recorded, in memory, pushed to each subscriber as they change."""
+
+    def __init__(self, requests: Iterable[MyRequest] = ()) -> None:
+        self._requests = {r.acceptance_id: r for r in requests}
+        self._listeners: list[Callable[[MyRequest], None]] = []
+        #: How many times current() was read.
+        self.reads = 0
+
+    def current(self) -> list[MyRequest]:
+        self.reads += 1
+        return list(self._requests.values())
+
+    def subscribe(self, listener: Callable[[MyRequest], None]) -> Unsubscribe:
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._listeners)
+
+    def record(self, request: MyRequest) -> None:
+        """A request was sent, or its status changed: every subscriber hears of it."""
+        self._requests[request.acceptance_id] = request
+        for listener in list(self._listeners):
+            listener(request)
+
+
 class FixedBackend:
-    """Serves ``offers``; ``changes`` yields what tests put on :attr:`queue`."""
+    """Serves ``offers``; ``changes`` yields what tests put on :attr:`queue`. With ``requests``,
+    each answer is recorded there as a pending request; ``feed`` is its feed's state (None:
+    it has no feed)."""
 
     def __init__(
         self,
@@ -29,6 +65,8 @@ class FixedBackend:
         hang: bool = False,
         answer_error: BackendError | None = None,
         note: str = "Recorded.",
+        requests: RequestBook | None = None,
+        feed: FeedState | None = None,
     ) -> None:
         self.name = name
         self.offers = list(offers)
@@ -39,7 +77,16 @@ class FixedBackend:
         self.queue: asyncio.Queue[Change] = asyncio.Queue()
         self.calls: list[tuple[str, str, object]] = []
         self.closed = False
-        self.capabilities = NO_CAPABILITIES
+        self.requests = requests
+        self.feed = feed
+
+    @property
+    def capabilities(self) -> Capabilities:
+        feed_state = None if self.feed is None else self._feed_state
+        return Capabilities(feed_state=feed_state, requests=self.requests)
+
+    def _feed_state(self) -> FeedState:
+        return self.feed or FeedState.CLOSED
 
     async def list_offers(self) -> list[Offer]:
         if self.hang:
@@ -56,6 +103,8 @@ class FixedBackend:
         self.calls.append(("accept", offer_id, answer))
         if self.answer_error is not None:
             raise self.answer_error
+        if isinstance(self.requests, MemoryRequestBook):
+            self.requests.record(MyRequest(match_id=offer_id, acceptance_id=f"acc-{offer_id}", status="PENDING"))
         return self.note
 
     async def reject(self, offer_id: str, answer: object) -> str:
@@ -200,7 +249,10 @@ class FixedTeamBattles(FixedBackend):
     def __init__(self, offers: Iterable[Offer] = (), **kw) -> None:
         super().__init__("teambattles", offers, **kw)
         self.facts_error: BackendError | None = None
-        self.capabilities = Capabilities(acceptance=self)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return dataclasses.replace(super().capabilities, acceptance=self)
 
     def offered(self, facts):
         return matches.eligible_teams(facts)

@@ -7,7 +7,8 @@ import json
 import os
 
 from lobby import paths
-from lobby.cli.app import FailedBackend, build_app, demo_app, demo_identity
+from lobby.cli.app import build_app, demo_app, demo_identity
+from lobby.cli.profiles import FailedBackend
 from lobby.config import Settings
 from lobby.tui.messages import Health
 

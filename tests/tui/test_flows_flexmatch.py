@@ -15,7 +15,8 @@ from textual.widgets import Static
 from lobby.config import GameLiftProfile, Profile
 from lobby.core.offers import OfferKind
 from lobby.flexmatch.client import FlexMatchClient
-from lobby.flexmatch.connect import FlexMatchBackend, open_backend
+from lobby.cli.profiles import flexmatch_backend as open_backend
+from lobby.flexmatch.backend import FlexMatchBackend
 from lobby.flexmatch.lifecycle import TicketStatus
 from lobby.tui.app import LobbyApp
 from lobby.tui.screens.confirm import ConfirmScreen

@@ -22,7 +22,7 @@ from lobby.config import GameLiftProfile, Profile
 from lobby.core.clock import FrozenClock
 from lobby.core.offers import OfferKind, OfferUpdated
 from lobby.emulator.runtime import EmulatorConfig
-from lobby.flexmatch.connect import open_backend
+from lobby.cli.profiles import flexmatch_backend as open_backend
 from lobby.moderation import Board
 from lobby.moderation.board import Kind
 from lobby.moderation.sources import EmulatorSource

@@ -10,10 +10,12 @@ from textual.widgets import Static
 
 import lobby.cli
 import lobby.cli.app
+import lobby.cli.profiles
 from lobby.core.clock import FrozenClock
 from lobby.core.errors import Unavailable
-from lobby.tui import app as app_module
-from lobby.tui.app import FIRST_PAINT_ENV, LobbyApp
+from lobby.tui import switching
+from lobby.tui.app import LobbyApp
+from lobby.tui.probe import FIRST_PAINT_ENV
 from lobby.tui.messages import Health
 from lobby.tui.widgets.backend_bar import BackendBar
 
@@ -79,7 +81,7 @@ async def test_backends_come_one_at_a_time_and_keep_their_order():
 
 
 async def test_a_slow_backend_does_not_hold_back_the_next(monkeypatch):
-    monkeypatch.setattr(app_module, "NEXT_BACKEND_AFTER", 0.05)
+    monkeypatch.setattr(switching, "NEXT_BACKEND_AFTER", 0.05)
     flex, _ = demo_offers()
 
     async def connect(profile: str):
@@ -113,7 +115,7 @@ async def test_an_unknown_profile_keeps_the_current_backends():
         clock=FrozenClock(T0),
         profile="emulator",
         profiles=["emulator", "nope"],
-        connect=lambda name: lobby.cli.app.stream_profile(_settings(), name),
+        connect=lambda name: lobby.cli.profiles.stream_profile(_settings(), name),
         still=True,
     )
     async with app.run_test(size=(80, 24)) as pilot:

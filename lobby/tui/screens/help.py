@@ -38,7 +38,7 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,f1,question_mark", "dismiss", "Close", id="lobby.help.close"),
     ]
 
-    def __init__(self, beneath: Screen) -> None:
+    def __init__(self, beneath: Screen[object]) -> None:
         super().__init__()
         self.beneath = beneath
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
@@ -14,7 +15,7 @@ from lobby.core.clock import Clock
 from lobby.core.offers import OfferKind
 from lobby.tui.messages import Health, backend_label
 from lobby.tui.safe import BRIEF, brief, clean, plain
-from lobby.tui.store import FILTER_FACTS, Entry
+from lobby.tui.store import FILTER_FACTS, Entry, request_words
 from lobby.tui.widgets.backend_bar import BackendBar, describe
 from lobby.tui.widgets.countdown import countdown_text
 from lobby.tui.widgets.filter_bar import FilterBar
@@ -60,7 +61,7 @@ def _left(entry: Entry, clock: Clock) -> Text:
     return countdown_text(entry.offer.deadline, clock)
 
 
-def _fact(name: str):
+def _fact(name: str) -> Callable[[Entry, Clock], Text]:
     def render(entry: Entry, clock: Clock) -> Text:
         return plain(entry.offer.facts.get(name, "-"))
 
@@ -75,7 +76,7 @@ def _size(entry: Entry, clock: Clock) -> Text:
 def _status(entry: Entry, clock: Clock) -> Text:
     offer = entry.offer
     if entry.request is not None:
-        text = plain(entry.request.words())
+        text = plain(request_words(entry.request))
     elif entry.closed is not None:
         text = plain(entry.closed.outcome or entry.closed.status)
     elif offer.kind is OfferKind.FLEXMATCH_TICKET and offer.progress is not None:

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
-
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Label, ProgressBar, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from lobby.core.errors import BackendError
+from lobby.core.backend import OfferBackend
 from lobby.core.offers import Offer
-from lobby.tui.safe import BRIEF, MESSAGE, brief, clean, plain
-from lobby.tui.store import REQUIRES_ACCEPTANCE, Entry, Key
+from lobby.tui.safe import BRIEF, brief, clean, plain
+from lobby.tui.screens.answer import AnswerScreen
+from lobby.tui.store import REQUIRES_ACCEPTANCE, Applied, Entry, Key
 from lobby.tui.widgets.big_countdown import BigCountdown
-
-if TYPE_CHECKING:
-    from lobby.tui.app import LobbyApp
 
 #: Offer facts that describe where to connect once a match is placed, in display order.
 CONNECTION_FACTS = (
@@ -120,7 +113,7 @@ def outcome_words(entry: Entry, *, expired: bool, error: str | None) -> tuple[Te
     return Text("Choose who you answer for, then Accept (a) or Reject (r)."), "-info"
 
 
-class TicketScreen(Screen[None]):
+class TicketScreen(AnswerScreen):
     """The answer screen of one FlexMatch ticket."""
 
     BINDINGS = [
@@ -129,21 +122,9 @@ class TicketScreen(Screen[None]):
         Binding("escape", "back", "Back", id="lobby.back"),
     ]
 
-    busy: reactive[bool] = reactive(False)
-    error: reactive[str | None] = reactive(None)
-
     def __init__(self, key: Key) -> None:
-        super().__init__()
-        self.key = key
+        super().__init__(key)
         self._ready = False
-
-    @property
-    def lobby(self) -> LobbyApp:
-        return cast("LobbyApp", self.app)
-
-    @property
-    def entry(self) -> Entry | None:
-        return self.lobby.store.get(self.key)
 
     def compose(self) -> ComposeResult:
         entry = self.entry
@@ -191,7 +172,7 @@ class TicketScreen(Screen[None]):
         self._refresh_state()
         self.query_one("#players", SelectionList).focus()
 
-    def _changed(self, applied: list) -> None:
+    def _changed(self, applied: list[Applied]) -> None:
         if not applied or any(a.key == self.key for a in applied):
             self._refresh_state()
 
@@ -306,31 +287,21 @@ class TicketScreen(Screen[None]):
 
         self.app.push_screen(ConfirmScreen("Reject the match?", question, yes="Reject", no="Keep"), confirmed)
 
-    @work(exclusive=True, group="answer")
-    async def send(self, accept: bool, players: list[str]) -> None:
-        entry = self.entry
-        if entry is None:
-            return
-        backend = self.lobby.backend(entry.backend)
-        if backend is None:
-            self.error = "the backend of this offer is gone (the profile was switched)."
-            return
-        self.error = None
-        self.busy = True
-        try:
+    def send(self, accept: bool, players: list[str]) -> None:
+        """Accept or reject the match for ``players``, in the answer worker."""
+        answer = tuple(players)
+
+        async def send(backend: OfferBackend, offer_id: str) -> str:
             if accept:
-                note = await backend.accept(entry.offer.id, tuple(players))
-            else:
-                note = await backend.reject(entry.offer.id, tuple(players))
-        except BackendError as exc:
-            self.error = clean(exc.message)
-            self.notify(brief(exc.message, MESSAGE), title="Answer not recorded", severity="error", markup=False)
-        else:
+                return await backend.accept(offer_id, answer)
+            return await backend.reject(offer_id, answer)
+
+        def sent(note: str) -> None:
             self.lobby.answered(self.key, clean(note) if note else None)
             verb = "Accepted" if accept else "Rejected"
             self.notify(f"{verb} for {brief(', '.join(players))}.", markup=False)
-        finally:
-            self.busy = False
+
+        self.answer(send, refused="Answer not recorded", sent=sent)
 
     def action_back(self) -> None:
         self.dismiss(None)

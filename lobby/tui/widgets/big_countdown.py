@@ -10,6 +10,7 @@ from textual.widgets import Digits, Label, ProgressBar
 
 from lobby.core.clock import Clock, remaining
 from lobby.tui import timefmt
+from lobby.tui.services import console_of
 
 
 class BigCountdown(Vertical):
@@ -52,9 +53,9 @@ class BigCountdown(Vertical):
         yield Label(self.caption)
 
     def on_mount(self) -> None:
-        ticked = getattr(self.app, "ticked", None)
-        if ticked is not None:
-            ticked.subscribe(self, lambda _: self.tick())
+        console = console_of(self)
+        if console is not None:
+            console.ticked.subscribe(self, lambda _: self.tick())
         self.tick()
 
     def set_deadline(self, deadline: datetime | None, window: float | None) -> None:

@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from lobby.core.clock import Clock, remaining
 from lobby.tui import timefmt
+from lobby.tui.services import console_of
 
 
 def countdown_text(deadline: datetime | None, clock: Clock, *, expired_word: str = "expired") -> Text:
@@ -51,9 +52,9 @@ class Countdown(Static):
         self.set_reactive(Countdown.deadline, deadline)
 
     def on_mount(self) -> None:
-        ticked = getattr(self.app, "ticked", None)
-        if ticked is not None:
-            ticked.subscribe(self, lambda _: self.tick())
+        console = console_of(self)
+        if console is not None:
+            console.ticked.subscribe(self, lambda _: self.tick())
         self.tick()
 
     def watch_deadline(self) -> None:
