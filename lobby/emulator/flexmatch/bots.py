@@ -173,8 +173,8 @@ class DemoBots:
     # --- helpers ---------------------------------------------------------------------------------
 
     def _rule_set_of(self, config_name: str) -> Any:
-        config = self.service.configuration(config_name)
-        return None if config is None else self.service.rule_set(config.rule_set_name)
+        config = self.service.catalog.configuration(config_name)
+        return None if config is None else self.service.catalog.rule_set(config.rule_set_name)
 
     def _call(self, operation: str, params: dict[str, Any]) -> None:
         try:

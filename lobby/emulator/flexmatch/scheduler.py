@@ -1,0 +1,141 @@
+"""The FlexMatch scheduler's job: everything due at a given time (expired acceptance rounds,
+timed-out requests, queued tickets that start searching, finished placements, matchmaking),
+and when something is next due."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lobby.emulator.flexmatch import notifications as ev
+from lobby.emulator.flexmatch.agenda import Agenda
+from lobby.emulator.flexmatch.catalog import Catalog
+from lobby.emulator.flexmatch.lifecycle import REASON_TIMED_OUT, Lifecycle, wait_ms
+from lobby.emulator.flexmatch.matches import Matches
+from lobby.emulator.flexmatch.matchmaker import form_match
+from lobby.emulator.flexmatch.placement import Placement
+from lobby.emulator.flexmatch.records import TICKET_COLUMNS, Config, Ticket
+from lobby.emulator.flexmatch.rounds import Rounds
+from lobby.emulator.store import Store
+from lobby.flexmatch.lifecycle import TicketStatus
+
+S = TicketStatus
+
+
+@dataclass(slots=True)
+class Scheduler:
+    store: Store
+    catalog: Catalog
+    rounds: Rounds
+    agenda: Agenda
+    lifecycle: Lifecycle
+    matches: Matches
+    placement: Placement
+    _next_due: float | None = field(default=None, init=False)
+
+    def tick(self, now: float) -> float | None:
+        """Do everything due at ``now``; return when something is next due (None: nothing)."""
+        agenda = self.agenda
+        if not agenda.dirty and (self._next_due is None or now < self._next_due):
+            return self._next_due
+        extra: list[float | None] = []
+        for _ in range(8):  # consequences (bot actions, returned tickets) settle in one call
+            agenda.dirty = False
+            self._step(now)
+            extra = [job(now) for job in agenda.jobs]
+            if not agenda.dirty:
+                break
+        nxt = self._earliest(now, extra)
+        self._next_due = nxt
+        return nxt
+
+    def _step(self, now: float) -> None:
+        try:
+            self._step_in_transaction(now)
+        except BaseException:
+            self.agenda.to_match = None  # rolled back: look at every configuration next time
+            self.rounds.clear()
+            raise
+
+    def _step_in_transaction(self, now: float) -> None:
+        with self.store.transaction() as db:
+            for (match_id,) in db.execute(
+                "SELECT match_id FROM fm_matches WHERE status='PROPOSED' AND deadline <= ?"
+                " ORDER BY deadline, seq",
+                (now,),
+            ).fetchall():
+                self.matches.expire_match(db, match_id, now)
+            late = db.execute(
+                f"SELECT {TICKET_COLUMNS} FROM fm_tickets WHERE status IN ('QUEUED', 'SEARCHING')"
+                " AND request_deadline <= ? ORDER BY request_deadline, seq",
+                (now,),
+            ).fetchall()
+            for row in late:
+                t = Ticket.from_row(row)
+                config = self.catalog.config_for(t.config_name)
+                message = "No match was found before the request timed out."
+                self.lifecycle.set_status(db, t, S.TIMED_OUT, now, reason=REASON_TIMED_OUT, message=message)
+                self.lifecycle.emit_ticket(
+                    ev.TIMED_OUT, t, config, now, reason=REASON_TIMED_OUT, message=message,
+                    ruleEvaluationMetrics=self.lifecycle.metrics(config, 0),
+                )  # fmt: skip
+            queued = db.execute(
+                f"SELECT {TICKET_COLUMNS} FROM fm_tickets WHERE status='QUEUED'"
+                " AND queued_until <= ? ORDER BY seq",
+                (now,),
+            ).fetchall()
+            for row in queued:
+                t = Ticket.from_row(row)
+                config = self.catalog.config_for(t.config_name)
+                self.lifecycle.set_status(db, t, S.SEARCHING, now)
+                self.lifecycle.emit_ticket(ev.SEARCHING, t, config, now, estimatedWaitMillis=wait_ms(t))
+            for (match_id,) in db.execute(
+                "SELECT match_id FROM fm_matches WHERE status='PLACING' AND due <= ?"
+                " ORDER BY due, seq",
+                (now,),
+            ).fetchall():
+                self.placement.place(db, match_id, now)
+            wanted, self.agenda.to_match = self.agenda.to_match, set()
+            for (config_name,) in db.execute(
+                "SELECT DISTINCT config_name FROM fm_tickets WHERE status='SEARCHING'"
+            ).fetchall():
+                if wanted is None or config_name in wanted:
+                    self._matchmake(db, self.catalog.config_for(config_name), now)
+
+    def _matchmake(self, db: Any, config: Config, now: float) -> None:
+        rule_set = self.catalog.rule_set(config.rule_set_name)
+        if rule_set is None:  # pragma: no cover
+            return
+        pool = [
+            Ticket.from_row(r)
+            for r in db.execute(
+                f"SELECT {TICKET_COLUMNS} FROM fm_tickets WHERE status='SEARCHING'"
+                " AND config_name=? ORDER BY searching_since, seq",
+                (config.name,),
+            )
+        ]
+        while pool:
+            formed = form_match(rule_set, pool)
+            if formed is None:
+                return
+            chosen = [t for t in pool if t.ticket_id in formed]
+            self.matches.propose(db, config, chosen, formed, now)
+            pool = [t for t in pool if t.ticket_id not in formed]
+
+    def _earliest(self, now: float, extra: Iterable[float | None]) -> float | None:
+        row = self.store.query_one(
+            "SELECT"
+            " (SELECT MIN(deadline) FROM fm_matches WHERE status='PROPOSED'),"
+            " (SELECT MIN(due) FROM fm_matches WHERE status='PLACING'),"
+            " (SELECT MIN(queued_until) FROM fm_tickets WHERE status='QUEUED'),"
+            # The deadline index holds only these two statuses: the IN term lets it be used.
+            " (SELECT MIN(request_deadline) FROM fm_tickets"
+            "  WHERE status IN ('QUEUED', 'SEARCHING') AND status='QUEUED'),"
+            " (SELECT MIN(request_deadline) FROM fm_tickets"
+            "  WHERE status IN ('QUEUED', 'SEARCHING') AND status='SEARCHING')"
+        )
+        times = [t for t in (*(row or ()), *extra) if t is not None]
+        if not times:
+            return None
+        return max(min(times), now + 0.001)
