@@ -146,6 +146,7 @@ class Matches:
     def propose(
         self, db: Any, config: Config, tickets: list[Ticket], teams: dict[str, str], now: float
     ) -> None:
+        """Propose ``tickets`` as a match, each player on the team ``teams`` names for them."""
         match_id = str(uuid.uuid4())
         required = config.acceptance_required
         deadline = now + (config.acceptance_timeout or 0) if required else None
@@ -164,9 +165,8 @@ class Matches:
         )
         waits = []
         for t in tickets:
-            team = teams[t.ticket_id]
             for player in t.players:
-                player["Team"] = team
+                player["Team"] = teams[player["PlayerId"]]
             t.match_id = match_id
             t.rounds += 1
             waits.append(now - t.start_time)

@@ -1,18 +1,98 @@
-"""The matchmaker: which searching tickets of one configuration make a match.
+"""The matchmaker: which searching tickets of one configuration make matches.
 
-FIFO per configuration: searching tickets, oldest first, are placed whole on a team until every
-team of the rule set has its minimum; that set of tickets is proposed as a match. Only ``teams``
-of a rule set are evaluated; other rules and ``AdditionalPlayerCount`` are stored and reported,
-not applied.
+A pure function of a :class:`Pool` (the searching tickets of one configuration, with each
+ticket's players, their attributes and latencies, and how long it has waited; the configuration;
+its rule set, parsed; the time now) to the matches it proposes (:class:`ProposedMatch`, teams
+to players). It reads and writes nothing: the scheduler loads the pool and stores what comes
+back. Any function of this shape (:data:`Matchmaker`) can take its place.
+
+Today's (:func:`find_matches`) is FIFO: searching tickets, in line order, are placed whole on
+a team until every team of the rule set has its minimum; that set of tickets is proposed as a
+match, and the rest of the line is matched again. Only ``teams`` of a rule set are evaluated;
+its other rules and expansions, players' attributes and latencies, and the configuration's
+``AdditionalPlayerCount`` are not applied.
 """
 
 from __future__ import annotations
 
-from lobby.emulator.flexmatch.records import Ticket
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lobby.emulator.flexmatch.records import Config
 from lobby.emulator.flexmatch.rulesets import RuleSet
 
 
-def form_match(rule_set: RuleSet, pool: list[Ticket], budget: int = 5_000) -> dict[str, str] | None:
+@dataclass(frozen=True, slots=True)
+class Player:
+    player_id: str
+    #: ``PlayerAttributes`` as the request gave them: name -> AttributeValue
+    #: (``{"S": ...}``, ``{"N": ...}``, ``{"SL": [...]}`` or ``{"SDM": {...}}``).
+    attributes: Mapping[str, Any]
+    #: ``LatencyInMs``: region -> milliseconds.
+    latencies: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchingTicket:
+    ticket_id: str
+    #: Its players, who always share a team.
+    players: tuple[Player, ...]
+    #: When the ticket was made (its ``StartTime``): ``now - start_time`` is its wait.
+    start_time: float
+    #: When it last began searching (again, after a dropped match).
+    searching_since: float
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """One configuration's searching tickets, and what deciding on them may use."""
+
+    configuration: Config
+    #: The configuration's rule set: its teams, and the whole parsed body in ``document``.
+    rule_set: RuleSet
+    #: In line order: longest searching first.
+    tickets: Sequence[SearchingTicket]
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class ProposedMatch:
+    #: The ids of its tickets, in the order the match lists them.
+    tickets: tuple[str, ...]
+    #: Team name -> the ids of its players.
+    teams: Mapping[str, tuple[str, ...]]
+
+
+#: A matchmaker: the matches to propose from a pool, no ticket in two of them.
+Matchmaker = Callable[[Pool], list[ProposedMatch]]
+
+
+def find_matches(pool: Pool) -> list[ProposedMatch]:
+    """The matches of the FIFO matchmaker, in the order they were found."""
+    found: list[ProposedMatch] = []
+    line = list(pool.tickets)
+    while line:
+        formed = form_match(pool.rule_set, line)
+        if formed is None:
+            break
+        teams: dict[str, list[str]] = {team.name: [] for team in pool.rule_set.teams}
+        for ticket in line:
+            if ticket.ticket_id in formed:
+                teams[formed[ticket.ticket_id]].extend(p.player_id for p in ticket.players)
+        found.append(
+            ProposedMatch(
+                tickets=tuple(t.ticket_id for t in line if t.ticket_id in formed),
+                teams={name: tuple(players) for name, players in teams.items()},
+            )
+        )
+        line = [t for t in line if t.ticket_id not in formed]
+    return found
+
+
+def form_match(
+    rule_set: RuleSet, pool: Sequence[SearchingTicket], budget: int = 5_000
+) -> dict[str, str] | None:
     """{ticket id: team} for the first set of searching tickets, oldest preferred, that gives
     every team at least its minimum without passing any maximum; None if there is none.
 

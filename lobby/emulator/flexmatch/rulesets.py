@@ -2,14 +2,16 @@
 
 The emulator evaluates only the ``teams`` of a rule set (how many teams, how many players in
 each). ``playerAttributes``, ``rules``, ``expansions`` and ``algorithm`` are checked for shape
-and kept, but do not influence matchmaking. Rule names are reported in the
-``ruleEvaluationMetrics`` of events.
+and handed to the matchmaker with the rest of the body (:attr:`RuleSet.document`), but today's
+matchmaker does not apply them. Rule names are reported in the ``ruleEvaluationMetrics`` of
+events.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 #: The largest match a rule set may describe (FlexMatch's large-match ceiling).
@@ -34,6 +36,8 @@ class Team:
 class RuleSet:
     teams: tuple[Team, ...]  # quantity already expanded
     rule_names: tuple[str, ...]
+    #: The whole body, parsed (its rules, expansions, algorithm, player attributes ...).
+    document: Mapping[str, Any] = field(compare=False, repr=False)
 
     @property
     def min_players(self) -> int:
@@ -144,4 +148,4 @@ def parse_rule_set(body: str) -> RuleSet:
             raise RuleSetError(f"{key} must be a list.")
     if "algorithm" in doc and not isinstance(doc["algorithm"], dict):
         raise RuleSetError("algorithm must be an object.")
-    return RuleSet(tuple(teams), tuple(rule_names))
+    return RuleSet(tuple(teams), tuple(rule_names), doc)

@@ -13,7 +13,7 @@ from lobby.emulator.flexmatch.agenda import Agenda
 from lobby.emulator.flexmatch.catalog import Catalog
 from lobby.emulator.flexmatch.lifecycle import REASON_TIMED_OUT, Lifecycle, wait_ms
 from lobby.emulator.flexmatch.matches import Matches
-from lobby.emulator.flexmatch.matchmaker import form_match
+from lobby.emulator.flexmatch.matchmaker import Matchmaker, Player, Pool, SearchingTicket, find_matches
 from lobby.emulator.flexmatch.placement import Placement
 from lobby.emulator.flexmatch.records import TICKET_COLUMNS, Config, Ticket
 from lobby.emulator.flexmatch.rounds import Rounds
@@ -32,6 +32,8 @@ class Scheduler:
     lifecycle: Lifecycle
     matches: Matches
     placement: Placement
+    #: Which searching tickets make matches (given what the database holds, stores nothing).
+    matchmaker: Matchmaker = find_matches
     _next_due: float | None = field(default=None, init=False)
 
     def tick(self, now: float) -> float | None:
@@ -107,21 +109,21 @@ class Scheduler:
         rule_set = self.catalog.rule_set(config.rule_set_name)
         if rule_set is None:  # pragma: no cover
             return
-        pool = [
-            Ticket.from_row(r)
-            for r in db.execute(
-                f"SELECT {TICKET_COLUMNS} FROM fm_tickets WHERE status='SEARCHING'"
-                " AND config_name=? ORDER BY searching_since, seq",
-                (config.name,),
+        line = {
+            t.ticket_id: t
+            for t in (
+                Ticket.from_row(r)
+                for r in db.execute(
+                    f"SELECT {TICKET_COLUMNS} FROM fm_tickets WHERE status='SEARCHING'"
+                    " AND config_name=? ORDER BY searching_since, seq",
+                    (config.name,),
+                )
             )
-        ]
-        while pool:
-            formed = form_match(rule_set, pool)
-            if formed is None:
-                return
-            chosen = [t for t in pool if t.ticket_id in formed]
-            self.matches.propose(db, config, chosen, formed, now)
-            pool = [t for t in pool if t.ticket_id not in formed]
+        }
+        pool = Pool(config, rule_set, [searching(t) for t in line.values()], now)
+        for match in self.matchmaker(pool):
+            teams = {player: team for team, players in match.teams.items() for player in players}
+            self.matches.propose(db, config, [line[t] for t in match.tickets], teams, now)
 
     def _earliest(self, now: float, extra: Iterable[float | None]) -> float | None:
         row = self.store.query_one(
@@ -139,3 +141,14 @@ class Scheduler:
         if not times:
             return None
         return max(min(times), now + 0.001)
+
+
+def searching(t: Ticket) -> SearchingTicket:
+    """A searching ticket as the matchmaker sees it."""
+    assert t.searching_since is not None  # set whenever a ticket starts searching
+    return SearchingTicket(
+        t.ticket_id,
+        tuple(Player(p["PlayerId"], p.get("PlayerAttributes", {}), p.get("LatencyInMs", {})) for p in t.players),
+        t.start_time,
+        t.searching_since,
+    )
