@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from lobby.emulator.store import Store
 from lobby.emulator.teambattles.scenario import GameSpec, TeamBattlesScenario
-from lobby.teambattles.rules import TeamRole
+from lobby.teambattles.rules import BenchEntry, TeamRole
 
 COMPONENT = "teambattles"
 SEEDED_META = "teambattles.seeded"
@@ -352,3 +354,20 @@ def add_player(
             position,
         ),
     )
+
+
+def add_roster(
+    db: sqlite3.Connection,
+    match_id: str,
+    team_id: str,
+    active: Iterable[str],
+    bench: Iterable[dict[str, Any]],
+) -> None:
+    for user in active:
+        add_player(db, match_id, team_id, user, "ACTIVE", None)
+    for entry in sorted(bench, key=lambda b: b["priority"]):
+        add_player(db, match_id, team_id, entry["id"], "BENCH", entry["priority"])
+
+
+def bench_from(entries: Sequence[BenchEntry]) -> list[dict[str, Any]]:
+    return [{"id": b.user_id, "priority": b.priority} for b in entries]
