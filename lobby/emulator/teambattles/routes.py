@@ -24,6 +24,7 @@ from lobby.emulator.teambattles.auth import ApiKey, authenticate, authorize
 from lobby.emulator.teambattles.errors import ApiError, invalid
 from lobby.emulator.teambattles.matches import NewMatch
 from lobby.emulator.teambattles.projections import OBJECTIVES
+from lobby.emulator.teambattles.queries import DiscoverFilter, UserMatchesFilter
 from lobby.emulator.teambattles.ratelimit import RateLimiter
 from lobby.emulator.teambattles.service import TeamBattles
 from lobby.emulator.teambattles.wire import MAX_BODY_BYTES, Body, iso, parse_iso, parse_json
@@ -139,7 +140,7 @@ def discover_matches(call: Call) -> dict[str, Any]:
         game = s.lookups.game(game_id or slug or "")
         game_filter = game.convex_id if game else "\x00no such game"
     b.string("leagueSeasonId")
-    data, nxt = s.reads.discover(
+    f = DiscoverFilter(
         game_id=game_filter,
         platform=b.string("platform", enum=PLATFORMS),
         region=b.string("region", enum=REGIONS),
@@ -151,13 +152,13 @@ def discover_matches(call: Call) -> dict[str, Any]:
         or DISCOVER_LIMIT_DEFAULT,
         cursor=b.nullable_cursor(),
     )
+    data, nxt = s.reads.discover(f)
     return {"data": data, "nextCursor": nxt, "hasMore": nxt is not None, "timestamp": call.now()}
 
 
 def list_user_matches(call: Call) -> dict[str, Any]:
     b = call.body
-    page, done, cont = call.service.reads.user_matches(
-        call.owner,
+    f = UserMatchesFilter(
         num_items=b.integer(
             "numItems", minimum=USER_MATCHES_NUM_ITEMS_MIN, maximum=USER_MATCHES_NUM_ITEMS_MAX
         )
@@ -172,6 +173,7 @@ def list_user_matches(call: Call) -> dict[str, Any]:
         created_before=_when(b, "createdBefore"),
         opponent=b.string("opponentId"),
     )
+    page, done, cont = call.service.reads.user_matches(call.owner, f)
     return {"page": page, "isDone": done, "continueCursor": cont}
 
 
