@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from lobby.core.clock import Clock
@@ -12,7 +13,7 @@ from lobby.emulator.flexmatch.agenda import Agenda
 from lobby.emulator.flexmatch.catalog import Catalog
 from lobby.emulator.flexmatch.errors import InvalidRequestException, NotFoundException
 from lobby.emulator.flexmatch.names import Arns, dedupe, resource_name
-from lobby.emulator.flexmatch.paging import MAX_PAGE, make_token, read_token
+from lobby.emulator.flexmatch.paging import MAX_PAGE, page_of, read_token
 from lobby.emulator.flexmatch.records import Config
 from lobby.emulator.flexmatch.rendering import render_config, render_rule_set
 from lobby.emulator.flexmatch.rulesets import RuleSetError, parse_rule_set
@@ -73,11 +74,7 @@ class Configurations:
             ordered = self.store.query(
                 "SELECT name, body, creation_time FROM fm_rule_sets ORDER BY name"
             )
-        page = ordered[offset : offset + limit]
-        out: dict[str, Any] = {"RuleSets": [render_rule_set(self.arns, r) for r in page]}
-        if offset + limit < len(ordered):
-            out["NextToken"] = make_token(offset + limit, "rulesets")
-        return out
+        return page_of(ordered, offset, limit, "rulesets", "RuleSets", partial(render_rule_set, self.arns))
 
     def validate_rule_set(self, p: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -199,11 +196,7 @@ class Configurations:
         if names is not None:
             order = {n: i for i, n in enumerate(names)}
             configs.sort(key=lambda c: order[c.name])
-        page = configs[offset : offset + limit]
-        out: dict[str, Any] = {"Configurations": [render_config(self.arns, c) for c in page]}
-        if offset + limit < len(configs):
-            out["NextToken"] = make_token(offset + limit, "configurations")
-        return out
+        return page_of(configs, offset, limit, "configurations", "Configurations", partial(render_config, self.arns))
 
     def update_configuration(self, p: dict[str, Any]) -> dict[str, Any]:
         name = resource_name(p["Name"])

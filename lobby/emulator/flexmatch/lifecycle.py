@@ -113,6 +113,48 @@ class Lifecycle:
                 [(t.ticket_id,) for t in tickets],
             )
 
+    # --- one ticket's moves with their events ---------------------------------------------------
+
+    def start_searching(self, db: Any, t: Ticket, now: float) -> None:
+        """A queued ticket's queue time is over: it searches."""
+        config = self.catalog.config_for(t.config_name)
+        self.set_status(db, t, S.SEARCHING, now)
+        self.emit_ticket(ev.SEARCHING, t, config, now, estimatedWaitMillis=wait_ms(t))
+
+    def search_again(self, db: Any, t: Ticket, now: float, why: str) -> None:
+        """The match ``t`` was proposed for was dropped (``why``); its players all accepted."""
+        config = self.catalog.config_for(t.config_name)
+        self.set_status(
+            db, t, S.SEARCHING, now, clear_match=True, reason=REASON_MATCH_DROPPED,
+            message=f"The proposed match was dropped because {why}; searching again.",
+        )  # fmt: skip
+        self.emit_ticket(ev.SEARCHING, t, config, now, estimatedWaitMillis="NOT_AVAILABLE")
+
+    def time_out(self, db: Any, t: Ticket, now: float) -> None:
+        """``t`` found no match within its configuration's RequestTimeoutSeconds."""
+        config = self.catalog.config_for(t.config_name)
+        message = "No match was found before the request timed out."
+        self.set_status(db, t, S.TIMED_OUT, now, reason=REASON_TIMED_OUT, message=message)
+        self.emit_ticket(
+            ev.TIMED_OUT, t, config, now, reason=REASON_TIMED_OUT, message=message,
+            ruleEvaluationMetrics=self.metrics(config, 0),
+        )  # fmt: skip
+
+    def cancel(self, db: Any, t: Ticket, now: float, message: str, *, dropped: str | None = None) -> None:
+        """Cancel ``t`` (``message`` says why); ``dropped`` names the match it leaves, if any."""
+        config = self.catalog.config_for(t.config_name)
+        self.set_status(
+            db, t, S.CANCELLED, now, clear_match=dropped is not None, reason=REASON_CANCELLED,
+            message=message,
+        )  # fmt: skip
+        fields: dict[str, Any] = {"reason": REASON_CANCELLED, "message": message}
+        if dropped is not None:
+            fields["matchId"] = dropped
+        fields["ruleEvaluationMetrics"] = self.metrics(config, 0)
+        self.emit_ticket(ev.CANCELLED, t, config, now, **fields)
+
+    # --- events ----------------------------------------------------------------------------------
+
     def emit_ticket(self, kind: str, t: Ticket, config: Config, now: float, **fields: Any) -> None:
         self.notifier.emit(
             kind,

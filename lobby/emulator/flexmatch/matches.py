@@ -20,7 +20,7 @@ from lobby.emulator.flexmatch import notifications as ev
 from lobby.emulator.flexmatch.agenda import Agenda
 from lobby.emulator.flexmatch.catalog import Catalog
 from lobby.emulator.flexmatch.errors import GameLiftError, InvalidRequestException
-from lobby.emulator.flexmatch.lifecycle import REASON_CANCELLED, REASON_MATCH_DROPPED, Lifecycle
+from lobby.emulator.flexmatch.lifecycle import Lifecycle
 from lobby.emulator.flexmatch.names import Arns
 from lobby.emulator.flexmatch.records import TICKET_COLUMNS, Config, Ticket
 from lobby.emulator.flexmatch.rounds import ANSWER, Proposal, Rounds
@@ -343,13 +343,7 @@ class Matches:
             mine = [ANSWER[a] for a in answers[t.ticket_id].values()]
             target = S.CANCELLED if t.ticket_id in stopped else after_dropped_match(mine)
             if target is S.SEARCHING:
-                self.lifecycle.set_status(
-                    db, t, S.SEARCHING, now, clear_match=True, reason=REASON_MATCH_DROPPED,
-                    message=f"The proposed match was dropped because {why}; searching again.",
-                )  # fmt: skip
-                self.lifecycle.emit_ticket(
-                    ev.SEARCHING, t, config, now, estimatedWaitMillis="NOT_AVAILABLE"
-                )
+                self.lifecycle.search_again(db, t, now, why)
             else:
                 message = stopped.get(t.ticket_id) or (
                     "A player of this ticket did not accept the proposed match in time."
@@ -357,13 +351,7 @@ class Matches:
                     or PlayerAnswer.REJECTED not in mine
                     else "A player of this ticket rejected the proposed match."
                 )
-                self.lifecycle.set_status(
-                    db, t, target, now, clear_match=True, reason=REASON_CANCELLED, message=message
-                )
-                self.lifecycle.emit_ticket(
-                    ev.CANCELLED, t, config, now, reason=REASON_CANCELLED, message=message,
-                    matchId=match_id, ruleEvaluationMetrics=self.lifecycle.metrics(config, 0),
-                )  # fmt: skip
+                self.lifecycle.cancel(db, t, now, message, dropped=match_id)
 
 
 def _custom_event_data(custom: str | None) -> str:

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from lobby.core.clock import Clock
-from lobby.emulator.flexmatch import notifications as ev
 from lobby.emulator.flexmatch.agenda import Agenda
 from lobby.emulator.flexmatch.catalog import Catalog
 from lobby.emulator.flexmatch.errors import GameLiftError, InvalidRequestException, NotFoundException
-from lobby.emulator.flexmatch.lifecycle import REASON_CANCELLED, Lifecycle
+from lobby.emulator.flexmatch.lifecycle import Lifecycle
 from lobby.emulator.flexmatch.matches import Matches
 from lobby.emulator.flexmatch.names import Arns, dedupe, resource_name
 from lobby.emulator.flexmatch.records import TICKET_COLUMNS, Ticket
@@ -236,9 +235,4 @@ class Matchmaking:
                 db, t.match_id, AcceptanceOutcome.REJECTED, now, stopped={t.ticket_id: message}
             )
             return
-        config = self.catalog.config_for(t.config_name)
-        self.lifecycle.set_status(db, t, S.CANCELLED, now, reason=REASON_CANCELLED, message=message)
-        self.lifecycle.emit_ticket(
-            ev.CANCELLED, t, config, now, reason=REASON_CANCELLED, message=message,
-            ruleEvaluationMetrics=self.lifecycle.metrics(config, 0),
-        )  # fmt: skip
+        self.lifecycle.cancel(db, t, now, message)

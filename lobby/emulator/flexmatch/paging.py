@@ -5,11 +5,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from lobby.emulator.flexmatch.errors import InvalidRequestException
 
 #: The most items a Describe* answer holds.
 MAX_PAGE = 10
+
+T = TypeVar("T")
 
 
 def make_token(offset: int, kind: str) -> str:
@@ -30,3 +34,14 @@ def read_token(token: str | None, kind: str) -> int:
             "NextToken is not a token returned by an earlier call of this operation."
         ) from None
     return offset
+
+
+def page_of(
+    items: Sequence[T], offset: int, limit: int, kind: str, member: str, render: Callable[[T], dict[str, Any]]
+) -> dict[str, Any]:
+    """The answer listing ``items[offset:offset + limit]`` under ``member``, with the
+    ``NextToken`` of the rest if there is more."""
+    out: dict[str, Any] = {member: [render(item) for item in items[offset : offset + limit]]}
+    if offset + limit < len(items):
+        out["NextToken"] = make_token(offset + limit, kind)
+    return out

@@ -8,10 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lobby.emulator.flexmatch import notifications as ev
 from lobby.emulator.flexmatch.agenda import Agenda
 from lobby.emulator.flexmatch.catalog import Catalog
-from lobby.emulator.flexmatch.lifecycle import REASON_TIMED_OUT, Lifecycle, wait_ms
+from lobby.emulator.flexmatch.lifecycle import Lifecycle
 from lobby.emulator.flexmatch.matches import Matches
 from lobby.emulator.flexmatch.matchmaker import Matchmaker, Player, Pool, SearchingTicket, find_matches
 from lobby.emulator.flexmatch.placement import Placement
@@ -74,24 +73,14 @@ class Scheduler:
                 (now,),
             ).fetchall()
             for row in late:
-                t = Ticket.from_row(row)
-                config = self.catalog.config_for(t.config_name)
-                message = "No match was found before the request timed out."
-                self.lifecycle.set_status(db, t, S.TIMED_OUT, now, reason=REASON_TIMED_OUT, message=message)
-                self.lifecycle.emit_ticket(
-                    ev.TIMED_OUT, t, config, now, reason=REASON_TIMED_OUT, message=message,
-                    ruleEvaluationMetrics=self.lifecycle.metrics(config, 0),
-                )  # fmt: skip
+                self.lifecycle.time_out(db, Ticket.from_row(row), now)
             queued = db.execute(
                 f"SELECT {TICKET_COLUMNS} FROM fm_tickets WHERE status='QUEUED'"
                 " AND queued_until <= ? ORDER BY seq",
                 (now,),
             ).fetchall()
             for row in queued:
-                t = Ticket.from_row(row)
-                config = self.catalog.config_for(t.config_name)
-                self.lifecycle.set_status(db, t, S.SEARCHING, now)
-                self.lifecycle.emit_ticket(ev.SEARCHING, t, config, now, estimatedWaitMillis=wait_ms(t))
+                self.lifecycle.start_searching(db, Ticket.from_row(row), now)
             for (match_id,) in db.execute(
                 "SELECT match_id FROM fm_matches WHERE status='PLACING' AND due <= ?"
                 " ORDER BY due, seq",
