@@ -154,12 +154,7 @@ class Projections:
         wins = sum(1 for r in played if r[0] == t["id"])
         draws = sum(1 for r in played if r[0] is None)
         return {
-            "id": t["id"],
-            "slug": t["slug"],
-            "name": t["name"],
-            "tag": t["tag"],
-            "avatarUrl": None,
-            "visibility": t["visibility"],
+            **summary(t),
             "description": t["description"],
             "bannerUrl": None,
             "gameId": t["game_id"],
@@ -180,14 +175,7 @@ class Projections:
         o = self.store.query_one("SELECT * FROM tb_organizations WHERE id = ?", (org_id,))
         if o is None:
             return None
-        return {
-            "id": o["id"],
-            "slug": o["slug"],
-            "name": o["name"],
-            "tag": o["tag"],
-            "avatarUrl": None,
-            "visibility": o["visibility"],
-        }
+        return summary(o)
 
     def catalog_entry(self, g: GameSpec) -> dict[str, Any]:
         return {
@@ -252,3 +240,15 @@ class Projections:
             "createdAt": iso(a["created_at"]),
             "decidedAt": iso(a["decided_at"]),
         }
+
+
+def summary(row: sqlite3.Row) -> dict[str, Any]:
+    """What a team's and an organization's shapes both open with."""
+    return {
+        "id": row["id"],
+        "slug": row["slug"],
+        "name": row["name"],
+        "tag": row["tag"],
+        "avatarUrl": None,
+        "visibility": row["visibility"],
+    }

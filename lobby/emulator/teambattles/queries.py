@@ -65,21 +65,15 @@ def discover_query(f: DiscoverFilter, now: float) -> Query:
     else:
         sql += " AND league_id = ?"
         params.append(f.league_id)
-    for column, value in (
-        ("game_id", f.game_id),
-        ("platform", f.platform),
-        ("region", f.region),
-        ("match_type", f.match_type),
-    ):
-        if value is not None:
-            sql += f" AND {column} = ?"
-            params.append(value)
-    if f.after is not None:
-        sql += " AND scheduled_at >= ?"
-        params.append(f.after)
-    if f.before is not None:
-        sql += " AND scheduled_at <= ?"
-        params.append(f.before)
+    sql += _given(
+        params,
+        ("game_id = ?", f.game_id),
+        ("platform = ?", f.platform),
+        ("region = ?", f.region),
+        ("match_type = ?", f.match_type),
+        ("scheduled_at >= ?", f.after),
+        ("scheduled_at <= ?", f.before),
+    )
     if f.cursor is not None:
         key, seq = decode_cursor(f.cursor, (float, int))
         sql += (
@@ -111,18 +105,14 @@ def user_matches_query(user_id: str, teams: Sequence[str], f: UserMatchesFilter)
     if exc:
         sql += f" AND status NOT IN ({','.join('?' * len(exc))})"
         params += exc
-    if f.game_id is not None:
-        sql += " AND game_id = ?"
-        params.append(f.game_id)
-    for clause, value in (
+    sql += _given(
+        params,
+        ("game_id = ?", f.game_id),
         ("scheduled_at >= ?", f.scheduled_after),
         ("scheduled_at <= ?", f.scheduled_before),
         ("created_at >= ?", f.created_after),
         ("created_at <= ?", f.created_before),
-    ):
-        if value is not None:
-            sql += f" AND {clause}"
-            params.append(value)
+    )
     if f.opponent is not None:
         sql += (
             " AND ? IN (creator_team_id, COALESCE(accepted_team_id, ''),"
@@ -158,3 +148,14 @@ def user_teams_query(user_id: str) -> Query:
         " WHERE m.user_id = ? AND m.active = 1 AND t.active = 1 ORDER BY m.rowid",
         [user_id],
     )
+
+
+def _given(params: list[Any], *conditions: tuple[str, Any]) -> str:
+    """`` AND <condition>`` for each condition whose value is given (not None), that value
+    appended to ``params``."""
+    sql = ""
+    for condition, value in conditions:
+        if value is not None:
+            sql += f" AND {condition}"
+            params.append(value)
+    return sql

@@ -9,7 +9,7 @@ from lobby.core.clock import Clock
 from lobby.emulator.store import Store
 from lobby.emulator.teambattles.errors import ApiError
 from lobby.emulator.teambattles.lookups import Lookups
-from lobby.emulator.teambattles.projections import Projections
+from lobby.emulator.teambattles.projections import Projections, summary
 from lobby.emulator.teambattles.queries import (
     DiscoverFilter,
     UserMatchesFilter,
@@ -75,12 +75,7 @@ class Reads:
                 continue
             out.append(
                 {
-                    "id": t["id"],
-                    "slug": t["slug"],
-                    "name": t["name"],
-                    "tag": t["tag"],
-                    "avatarUrl": None,
-                    "visibility": t["visibility"],
+                    **summary(t),
                     "role": t["role"],
                     "joinedAt": iso(t["joined_at"]),
                     "organization": org,
