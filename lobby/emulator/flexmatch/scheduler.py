@@ -126,7 +126,7 @@ class Scheduler:
             " (SELECT MIN(request_deadline) FROM fm_tickets"
             "  WHERE status IN ('QUEUED', 'SEARCHING') AND status='SEARCHING')"
         )
-        times = [t for t in (*(row or ()), *extra) if t is not None]
+        times: list[float] = [t for t in (*(row or ()), *extra) if t is not None]
         if not times:
             return None
         return max(min(times), now + 0.001)
