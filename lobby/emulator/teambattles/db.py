@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from lobby.emulator.store import Store
-from lobby.emulator.teambattles.scenario import GameSpec, TeamBattlesScenario
+from lobby.emulator.teambattles.scenario import GameSpec, MemberSpec, TeamBattlesScenario, TeamSpec
 from lobby.teambattles.rules import BenchEntry, TeamRole
 
 COMPONENT = "teambattles"
@@ -183,10 +183,10 @@ def seed(store: Store, scenario: TeamBattlesScenario, now: float) -> bool:
     with store.transaction() as db:
         if db.execute("SELECT value FROM meta WHERE key = ?", (SEEDED_META,)).fetchone():
             return False
-        for position, game in enumerate(scenario.games):
+        for position, listed in enumerate(scenario.games):
             db.execute(
                 "INSERT INTO tb_games (id, convex_id, position, doc) VALUES (?, ?, ?, ?)",
-                (game.id, game.convex_id, position, game_doc(game)),
+                (listed.id, listed.convex_id, position, game_doc(listed)),
             )
         for i, user in enumerate(scenario.users):
             db.execute(
@@ -306,12 +306,12 @@ def seed(store: Store, scenario: TeamBattlesScenario, now: float) -> bool:
     return True
 
 
-def _by_role(team):  # type: ignore[no-untyped-def]
+def _by_role(team: TeamSpec) -> list[MemberSpec]:
     order = {TeamRole.CAPTAIN: 0, TeamRole.CO_CAPTAIN: 1, TeamRole.MEMBER: 2}
     return sorted(team.members, key=lambda m: order[TeamRole(m.role)])
 
 
-def _captain(team) -> str:  # type: ignore[no-untyped-def]
+def _captain(team: TeamSpec) -> str:
     return next(m.user for m in team.members if TeamRole(m.role) == TeamRole.CAPTAIN)
 
 
