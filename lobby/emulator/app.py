@@ -64,7 +64,7 @@ def serving_app(app: FastAPI) -> faults.FaultLayer:
 def _fault_injector(config: EmulatorConfig, scenario: Scenario) -> faults.FaultInjector:
     settings = faults.FaultSettings(
         rate=config.fault_rate,
-        kinds=config.fault_kinds,  # type: ignore[arg-type]
+        kinds=config.fault_kinds,
         seed=config.fault_seed,
         delay_seconds=config.fault_delay,
         after_share=config.fault_after_share,
@@ -82,8 +82,10 @@ def _install_control_routes(app: FastAPI, runtime: Runtime) -> None:
             "lastEventId": runtime.events.last_id(),
         }
 
-    @app.get("/_emulator/events", include_in_schema=False)
-    async def events(request: Request, after: int | None = None, source: str | None = None):
+    @app.get("/_emulator/events", include_in_schema=False, response_model=None)
+    async def events(
+        request: Request, after: int | None = None, source: str | None = None
+    ) -> JSONResponse | StreamingResponse:
         """Server-Sent Events: every event after ``Last-Event-ID`` (or ``?after=``)."""
         start = after
         header = request.headers.get("last-event-id")
@@ -115,8 +117,8 @@ def _install_control_routes(app: FastAPI, runtime: Runtime) -> None:
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
-    @app.post("/_emulator/clock", include_in_schema=False)
-    async def advance_clock(request: Request):
+    @app.post("/_emulator/clock", include_in_schema=False, response_model=None)
+    async def advance_clock(request: Request) -> JSONResponse | dict[str, float]:
         """Move the emulator's clock forward: {"advanceSeconds": N}. Only with time travel."""
         clock = runtime.clock
         if not runtime.config.time_travel or not hasattr(clock, "advance"):

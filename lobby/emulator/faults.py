@@ -66,10 +66,10 @@ from lobby.teambattles.rules import ErrorCode as E
 log = logging.getLogger("lobby.emulator.faults")
 
 Kind = Literal["500", "503", "throttle", "slow", "drop"]
-KINDS: tuple[str, ...] = ("500", "503", "throttle", "slow", "drop")
+KINDS: tuple[Kind, ...] = ("500", "503", "throttle", "slow", "drop")
 Service = Literal["flexmatch", "teambattles"]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
-SERVICES: tuple[str, ...] = ("flexmatch", "teambattles")
+SERVICES: tuple[Service, ...] = ("flexmatch", "teambattles")
 BEFORE = "before"
 AFTER = "after"
 
@@ -326,7 +326,7 @@ async def _drop(send: Send) -> None:
         if getattr(cycle, "disconnected", True):
             break
         await asyncio.sleep(0)
-    if hasattr(cycle, "disconnected"):
+    if cycle is not None and hasattr(cycle, "disconnected"):
         cycle.disconnected = True
 
 

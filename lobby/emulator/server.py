@@ -12,6 +12,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
@@ -48,7 +49,7 @@ class _Server(uvicorn.Server):
         super().__init__(config)
         self.runtime = runtime
 
-    def handle_exit(self, sig: int, frame: object) -> None:
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self.runtime.stopping.set()
         self.runtime.poke()
         super().handle_exit(sig, frame)

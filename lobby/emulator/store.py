@@ -46,8 +46,8 @@ class Store:
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         self._depth = 0
-        self._after_commit: list[Callable[[], None]] = []
-        self._after_rollback: list[Callable[[], None]] = []
+        self._after_commit: list[Callable[[], object]] = []
+        self._after_rollback: list[Callable[[], object]] = []
         self._transaction = _Transaction(self)
         #: The open group transaction (it holds the lock once more until it commits), the
         #: thread running a grouped request now (0: none), whether the current outermost
@@ -142,7 +142,7 @@ class Store:
             self._lock.release()  # the group's own hold
             group._finish(failed)
 
-    def after_commit(self, callback: Callable[[], None]) -> None:
+    def after_commit(self, callback: Callable[[], object]) -> None:
         """Run ``callback`` once the current transaction commits (now, if there is none; in a
         grouped request, once the open group commits)."""
         with self._lock:
@@ -151,7 +151,7 @@ class Store:
                 return
         callback()
 
-    def after_rollback(self, callback: Callable[[], None]) -> None:
+    def after_rollback(self, callback: Callable[[], object]) -> None:
         """Run ``callback`` if the current transaction rolls back (never, if there is none):
         how in-memory mirrors of the database forget what the database did not keep."""
         with self._lock:
@@ -256,7 +256,8 @@ class Store:
         with self._lock:
             if self._group is not None and self._grouping != threading.get_ident():
                 self._flush()
-            return self._conn.execute(sql, params).fetchone()
+            row: sqlite3.Row | None = self._conn.execute(sql, params).fetchone()
+            return row
 
     # --- small key/value metadata --------------------------------------------------------------
 
@@ -326,9 +327,8 @@ class _Grouped:
         self._outer = self._store._grouping
         self._store._grouping = threading.get_ident()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> bool:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
         self._store._grouping = self._outer
-        return False
 
 
 class _Checkpointer:
@@ -410,6 +410,5 @@ class _Transaction:
     def __enter__(self) -> sqlite3.Connection:
         return self._store._begin()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> bool:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
         self._store._end(exc_type is not None)
-        return False

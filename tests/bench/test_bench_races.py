@@ -34,6 +34,8 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "emulator"))
 
 from races_helpers import EVENT_STATUS, NEW_MATCH, captains, every_event  # noqa: E402
 
+from lobby.flexmatch.lifecycle import EventType
+
 TEAMS = 50
 MATCHES = 40
 ROUNDS = 250
@@ -274,7 +276,7 @@ async def flexmatch_campaign(url: str) -> Counter[str]:
         for _, event in stream(url, "aws.gamelift"):
             detail = event["detail"]
             target = EVENT_STATUS.get(detail["type"])
-            if detail["type"] == "AcceptMatchCompleted":
+            if detail["type"] == EventType.ACCEPT_MATCH_COMPLETED:
                 completions[detail["matchId"]].append(detail["acceptance"])
             if target is not None:
                 for ticket in detail["tickets"]:

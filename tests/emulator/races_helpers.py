@@ -12,6 +12,7 @@ from httpx_sse import ServerSentEvent, connect_sse
 from teambattles_helpers import EVERY_SCOPE
 
 from lobby.emulator.scenario import load_scenario
+from lobby.flexmatch.lifecycle import EventType
 
 GAME = "gm_skyline"
 
@@ -31,13 +32,13 @@ NEW_MATCH = {
 
 #: The status each FlexMatch event puts the tickets it lists in (None: the event moves no ticket).
 EVENT_STATUS = {
-    "MatchmakingSearching": "SEARCHING",
-    "PotentialMatchCreated": "REQUIRES_ACCEPTANCE",
-    "AcceptMatch": "REQUIRES_ACCEPTANCE",
-    "MatchmakingSucceeded": "COMPLETED",
-    "MatchmakingCancelled": "CANCELLED",
-    "MatchmakingTimedOut": "TIMED_OUT",
-    "MatchmakingFailed": "FAILED",
+    EventType.SEARCHING: "SEARCHING",
+    EventType.POTENTIAL_MATCH_CREATED: "REQUIRES_ACCEPTANCE",
+    EventType.ACCEPT_MATCH: "REQUIRES_ACCEPTANCE",
+    EventType.SUCCEEDED: "COMPLETED",
+    EventType.CANCELLED: "CANCELLED",
+    EventType.TIMED_OUT: "TIMED_OUT",
+    EventType.FAILED: "FAILED",
 }
 
 

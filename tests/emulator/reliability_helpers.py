@@ -34,7 +34,7 @@ from httpx_sse import connect_sse
 from lobby.core.errors import BackendError
 from lobby.emulator.scenario import load_scenario
 from lobby.flexmatch.client import FlexMatchClient
-from lobby.flexmatch.lifecycle import TicketStatus
+from lobby.flexmatch.lifecycle import EventType, TicketStatus
 from lobby.flexmatch.signing import CredentialSource
 from lobby.net.retry import RetryPolicy
 from lobby.teambattles import wire as m
@@ -237,7 +237,7 @@ class Campaign:
         state: dict[str, bool | None] = {}
         for _, data in events:
             detail = data.get("detail", {}) if data.get("source") == "aws.gamelift" else {}
-            if detail.get("type") != "AcceptMatch":
+            if detail.get("type") != EventType.ACCEPT_MATCH:
                 continue
             for ticket in detail.get("tickets", []):
                 for player in ticket.get("players", []):

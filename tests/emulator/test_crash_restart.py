@@ -27,6 +27,7 @@ from reliability_helpers import OWLS_ACTIVE, YOU, match_ids, read_events, scenar
 
 from lobby.core.errors import BackendError
 from lobby.flexmatch.client import FlexMatchClient
+from lobby.flexmatch.lifecycle import EventType
 from lobby.flexmatch.signing import CredentialSource
 from lobby.net.retry import RetryPolicy
 from lobby.net.stream import EventFeed
@@ -139,7 +140,7 @@ def accepted_in_events(events: list[tuple[str, dict]]) -> set[str]:
     out = set()
     for _, data in events:
         detail = data.get("detail", {})
-        if data.get("source") == "aws.gamelift" and detail.get("type") == "AcceptMatch":
+        if data.get("source") == "aws.gamelift" and detail.get("type") == EventType.ACCEPT_MATCH:
             for ticket in detail.get("tickets", []):
                 out |= {p["playerId"] for p in ticket.get("players", []) if p.get("accepted") is True}
     return out
@@ -281,9 +282,9 @@ async def test_deadlines_that_passed_while_down_time_out_and_pending_ones_keep_t
     outcomes = {
         e["detail"]["matchId"]: e["detail"]["acceptance"]
         for e in events
-        if e["detail"]["type"] == "AcceptMatchCompleted"
+        if e["detail"]["type"] == EventType.ACCEPT_MATCH_COMPLETED
     }
     assert sorted(outcomes.values()) == ["Accepted", "TimedOut"]
-    cancelled = [e for e in events if e["detail"]["type"] == "MatchmakingCancelled"]
+    cancelled = [e for e in events if e["detail"]["type"] == EventType.CANCELLED]
     assert [t["ticketId"] for e in cancelled for t in e["detail"]["tickets"]] == ["st-b"]
     assert json.dumps(events)  # the log reads back whole after the kill

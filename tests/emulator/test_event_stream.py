@@ -10,6 +10,7 @@ from lobby.emulator.events import GAMELIFT, TEAMBATTLES, EventLog
 from lobby.emulator.runtime import EmulatorConfig
 from lobby.emulator.server import EmulatorThread
 from lobby.emulator.store import Store
+from lobby.flexmatch.lifecycle import EventType
 
 
 def read_events(url: str, n: int, last_event_id: int | None = None, query: str = "") -> list:
@@ -67,11 +68,11 @@ def test_sse_delivers_live_events_and_filters_by_source(emulator):
 
     def later():
         emulator.runtime.events.append(TEAMBATTLES, "match.published", {"i": 1})
-        emulator.runtime.events.append(GAMELIFT, "MatchmakingSearching", {"i": 2})
+        emulator.runtime.events.append(GAMELIFT, EventType.SEARCHING, {"i": 2})
 
     threading.Timer(0.2, later).start()
     got = read_events(emulator.url, 1, query=f"?source={GAMELIFT}")
-    assert [(e, p) for _, e, p in got] == [("MatchmakingSearching", {"i": 2})]
+    assert [(e, p) for _, e, p in got] == [(EventType.SEARCHING, {"i": 2})]
 
 
 def test_bad_resume_and_source_are_plain_400s(emulator):

@@ -8,6 +8,7 @@ from flexmatch_helpers import advance, config_for, gamelift, gamelift_events
 
 from lobby.core.clock import FrozenClock
 from lobby.emulator.server import EmulatorThread
+from lobby.flexmatch.lifecycle import EventType
 
 T0 = float(int(time.time()))
 
@@ -77,15 +78,15 @@ def test_bots_queue_the_human_and_never_answer_for_them(tmp_path):
     (tmp_path / "a").mkdir()
     events = run(tmp_path, "a", steps=80)
     types = [e["detail"]["type"] for e in events]
-    assert "PotentialMatchCreated" in types and "MatchmakingSucceeded" in types
+    assert EventType.POTENTIAL_MATCH_CREATED in types and EventType.SUCCEEDED in types
     human_offers = [
         e for e in events
-        if e["detail"]["type"] == "PotentialMatchCreated"
+        if e["detail"]["type"] == EventType.POTENTIAL_MATCH_CREATED
         and any(p["playerId"] == "me" for t in e["detail"]["tickets"] for p in t["players"])
     ]  # fmt: skip
     assert human_offers, "the human party was never offered a match"
     for event in events:
-        if event["detail"]["type"] == "AcceptMatch":
+        if event["detail"]["type"] == EventType.ACCEPT_MATCH:
             answered = {
                 p["playerId"] for t in event["detail"]["tickets"] for p in t["players"] if "accepted" in p
             }
@@ -94,7 +95,7 @@ def test_bots_queue_the_human_and_never_answer_for_them(tmp_path):
     # accepted goes back to searching.
     cancelled = [
         e for e in events
-        if e["detail"]["type"] == "MatchmakingCancelled" and e["detail"]["tickets"][0]["players"][0]["playerId"] == "me"
+        if e["detail"]["type"] == EventType.CANCELLED and e["detail"]["tickets"][0]["players"][0]["playerId"] == "me"
     ]  # fmt: skip
     assert cancelled
     # After the pause, the bots queue the human again.

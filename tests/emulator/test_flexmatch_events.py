@@ -21,6 +21,7 @@ from flexmatch_helpers import (
 from httpx_sse import connect_sse
 
 from lobby.emulator.server import EmulatorThread
+from lobby.flexmatch.lifecycle import EventType
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 CONFIG_ARN = "arn:aws:gamelift:us-east-1:123456789012:matchmakingconfiguration/{}"
@@ -46,13 +47,13 @@ def test_a_full_accept_flow_in_order(emulator, gl):
     accept(gl, "t-2", "p2")
     advance(emulator, 30)
     assert detail_types(emulator) == [
-        "MatchmakingSearching",
-        "MatchmakingSearching",
-        "PotentialMatchCreated",
-        "AcceptMatch",
-        "AcceptMatch",
-        "AcceptMatchCompleted",
-        "MatchmakingSucceeded",
+        EventType.SEARCHING,
+        EventType.SEARCHING,
+        EventType.POTENTIAL_MATCH_CREATED,
+        EventType.ACCEPT_MATCH,
+        EventType.ACCEPT_MATCH,
+        EventType.ACCEPT_MATCH_COMPLETED,
+        EventType.SUCCEEDED,
     ]
     events = gamelift_events(emulator)
     for event in events:
@@ -119,7 +120,7 @@ def test_a_rejection_and_a_timeout(emulator, gl):
     accept(gl, "a", "p1")
     accept(gl, "b", "p2", reject=True)
     assert detail_types(emulator, mark) == [
-        "AcceptMatch", "AcceptMatch", "AcceptMatchCompleted", "MatchmakingSearching", "MatchmakingCancelled",
+        EventType.ACCEPT_MATCH, EventType.ACCEPT_MATCH, EventType.ACCEPT_MATCH_COMPLETED, EventType.SEARCHING, EventType.CANCELLED,
     ]  # fmt: skip
     events = [e["detail"] for e in gamelift_events(emulator, mark)]
     assert {p["playerId"]: p["accepted"] for t in events[1]["tickets"] for p in t["players"]} == {
@@ -135,7 +136,7 @@ def test_a_rejection_and_a_timeout(emulator, gl):
     mark = emulator.runtime.events.last_id()
     advance(emulator, 11)  # nobody answers
     assert detail_types(emulator, mark) == [
-        "AcceptMatchCompleted", "MatchmakingCancelled", "MatchmakingCancelled",
+        EventType.ACCEPT_MATCH_COMPLETED, EventType.CANCELLED, EventType.CANCELLED,
     ]  # fmt: skip
     assert gamelift_events(emulator, mark)[0]["detail"]["acceptance"] == "TimedOut"
 
@@ -148,7 +149,7 @@ def test_timed_out_and_stopped_tickets(emulator, gl):
     gl.stop_matchmaking(TicketId="stopped")
     advance(emulator, 6)
     types = detail_types(emulator)
-    assert types[-2:] == ["MatchmakingCancelled", "MatchmakingTimedOut"]
+    assert types[-2:] == [EventType.CANCELLED, EventType.TIMED_OUT]
     timed_out = gamelift_events(emulator)[-1]["detail"]
     assert timed_out["reason"] == "TimedOut" and timed_out["tickets"][0]["ticketId"] == "slow"
 
@@ -160,7 +161,7 @@ def test_a_failed_placement(tmp_path):
         start(gl, "f", "f-1", "p1")
         start(gl, "f", "f-2", "p2")
         advance(emu, 30)
-        assert detail_types(emu)[-1] == "MatchmakingFailed"
+        assert detail_types(emu)[-1] == EventType.FAILED
         failed = gamelift_events(emu)[-1]["detail"]
         assert failed["reason"] and failed["message"] and len(failed["tickets"]) == 2
         listed = gl.describe_matchmaking(TicketIds=["f-1"])["TicketList"][0]

@@ -38,7 +38,7 @@ def check(runtime, service) -> None:
         f" WHERE (p.active = 1) != (t.status IN {ACTIVE})"
     )
     assert stale[0] == 0, "a player's active flag disagrees with the ticket status"
-    for proposal in service._proposals.values():  # the in-memory rounds mirror the database
+    for proposal in service.rounds.by_match.values():  # the in-memory rounds mirror the database
         for player_id, (ticket_id, answer, _) in proposal.players.items():
             row = store.query_one(
                 "SELECT answer FROM fm_ticket_players WHERE ticket_id=? AND player_id=?",

@@ -19,6 +19,7 @@ from flexmatch_helpers import (
 
 from lobby.core.clock import FrozenClock
 from lobby.emulator.server import EmulatorThread
+from lobby.flexmatch.lifecycle import EventType
 
 
 def test_acceptance_deadlines_survive_a_restart(tmp_path):
@@ -50,7 +51,7 @@ def test_acceptance_deadlines_survive_a_restart(tmp_path):
         }
         after = detail_types(emu)
         assert after[: len(before)] == before
-        assert after[len(before) :] == ["AcceptMatchCompleted", "MatchmakingSearching", "MatchmakingCancelled"]
+        assert after[len(before) :] == [EventType.ACCEPT_MATCH_COMPLETED, EventType.SEARCHING, EventType.CANCELLED]
         accept(gl, "l-1", "p3")  # the answer given before the restart is remembered
         assert detail_types(emu) == after
         advance(emu, 499)  # t0 + 599: one second before the original deadline

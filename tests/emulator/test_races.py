@@ -28,6 +28,7 @@ from teambattles_helpers import TB, error_of
 
 from lobby.emulator.runtime import EmulatorConfig
 from lobby.emulator.server import EmulatorThread
+from lobby.flexmatch.lifecycle import EventType
 
 # --- TeamBattles ----------------------------------------------------------------------------------
 
@@ -347,9 +348,9 @@ def status_from_events(stream: list[dict[str, Any]]) -> dict[str, str]:
         detail = event["detail"]
         kind = detail["type"]
         target = EVENT_STATUS.get(kind)
-        if kind == "PotentialMatchCreated" and not detail["acceptanceRequired"]:
+        if kind == EventType.POTENTIAL_MATCH_CREATED and not detail["acceptanceRequired"]:
             target = "PLACING"
-        if kind == "AcceptMatchCompleted" and detail["acceptance"] == "Accepted":
+        if kind == EventType.ACCEPT_MATCH_COMPLETED and detail["acceptance"] == "Accepted":
             target = "PLACING"
         if target is not None:
             for ticket in detail["tickets"]:
@@ -448,7 +449,7 @@ def test_the_last_accept_races_the_deadline(fm_emu: EmulatorThread):
 
     completions: dict[str, list[str]] = defaultdict(list)
     for event in stream:
-        if event["detail"]["type"] == "AcceptMatchCompleted":
+        if event["detail"]["type"] == EventType.ACCEPT_MATCH_COMPLETED:
             completions[event["detail"]["matchId"]].append(event["detail"]["acceptance"])
     assert len(completions) == ROUNDS * MATCHES
     assert all(len(v) == 1 for v in completions.values()), "a match ended twice"

@@ -19,6 +19,7 @@ from flexmatch_helpers import JSON_HEADERS, advance, config_for, gamelift, rule_
 from lobby.emulator.app import create_app, serving_app
 from lobby.emulator.server import EmulatorThread
 from lobby.emulator.store import CommitGroup, Store
+from lobby.flexmatch.lifecycle import EventType
 
 #: Guards against hangs only; nothing asserts on elapsed time.
 HANG = 30
@@ -38,10 +39,10 @@ def open_store(path: Path) -> Store:
     return store
 
 
-def outside(path: Path, sql: str) -> list[Any]:
+def outside(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
     """What another connection (another process, a restart) sees: committed rows only."""
     with sqlite3.connect(path) as other:
-        return other.execute(sql).fetchall()
+        return other.execute(sql, params).fetchall()
 
 
 @pytest.fixture
@@ -215,7 +216,7 @@ async def test_concurrent_accepts_over_http_are_all_answered_and_all_kept(tmp_pa
         # Answered means committed: another connection sees every answer and every event now.
         rows = outside(db, "SELECT player_id FROM fm_ticket_players WHERE answer='ACCEPTED'")
         assert sorted(r[0] for r in rows) == sorted(p for _, p in pairs[1:])
-        events = outside(db, "SELECT COUNT(*) FROM events WHERE type='AcceptMatch'")
+        events = outside(db, "SELECT COUNT(*) FROM events WHERE type=?", (EventType.ACCEPT_MATCH.value,))
         assert events == [(len(pairs) - 1,)]
         described = client.describe_matchmaking(TicketIds=[pairs[0][0]])["TicketList"][0]
         assert described["Status"] == "REQUIRES_ACCEPTANCE"
@@ -269,11 +270,11 @@ async def test_a_failed_group_commit_answers_500_and_the_acceptance_can_be_sent_
     status, answer = await accept()
     assert status == 500 and answer["__type"] == "InternalServiceException"
     assert outside(db, "SELECT answer FROM fm_ticket_players WHERE player_id='p0'") == [(None,)]
-    assert outside(db, "SELECT COUNT(*) FROM events WHERE type='AcceptMatch'") == [(0,)]
+    assert outside(db, "SELECT COUNT(*) FROM events WHERE type=?", (EventType.ACCEPT_MATCH.value,)) == [(0,)]
     status, answer = await accept()
     assert (status, answer) == (200, {})
     assert outside(db, "SELECT answer FROM fm_ticket_players WHERE player_id='p0'") == [("ACCEPTED",)]
-    assert outside(db, "SELECT COUNT(*) FROM events WHERE type='AcceptMatch'") == [(1,)]
+    assert outside(db, "SELECT COUNT(*) FROM events WHERE type=?", (EventType.ACCEPT_MATCH.value,)) == [(1,)]
     store.close()
 
 
@@ -288,6 +289,7 @@ async def test_a_match_completed_by_concurrent_accepts_completes_once(tmp_path: 
         assert [a.status_code for a in answers] == [200] * players
         tickets = client.describe_matchmaking(TicketIds=[t for t, _ in pairs])["TicketList"]
         assert {t["Status"] for t in tickets} == {"COMPLETED"}
-        kinds = outside(db, "SELECT type, COUNT(*) FROM events WHERE type IN"
-                            " ('AcceptMatch', 'AcceptMatchCompleted', 'MatchmakingSucceeded') GROUP BY type")  # fmt: skip
-        assert dict(kinds) == {"AcceptMatch": players, "AcceptMatchCompleted": 1, "MatchmakingSucceeded": 1}
+        wanted = (EventType.ACCEPT_MATCH, EventType.ACCEPT_MATCH_COMPLETED, EventType.SUCCEEDED)
+        kinds = outside(db, "SELECT type, COUNT(*) FROM events WHERE type IN (?, ?, ?) GROUP BY type",
+                        tuple(kind.value for kind in wanted))  # fmt: skip
+        assert dict(kinds) == {EventType.ACCEPT_MATCH: players, EventType.ACCEPT_MATCH_COMPLETED: 1, EventType.SUCCEEDED: 1}

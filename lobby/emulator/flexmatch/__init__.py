@@ -4,7 +4,10 @@ Smithy RPC v2 CBOR, a matchmaker, acceptance timers, events and demo bots.
 Modules:
 
 - :mod:`.model`: the packaged GameLift service model, compiled into request checkers;
-- :mod:`.service`: the operations and the ticket lifecycle (the only writer of FlexMatch state);
+- :mod:`.service`: the one entry point of the operations (the only writer of FlexMatch state),
+  put together from :mod:`.configurations` and :mod:`.matchmaking` (the operations),
+  :mod:`.lifecycle`, :mod:`.matches` and :mod:`.placement` (how tickets and matches move),
+  :mod:`.scheduler` and :mod:`.matchmaker` (what is due, and which tickets make a match);
 - :mod:`.protocol`: the HTTP endpoints of both wire protocols;
 - :mod:`.sigv4`: optional signature verification;
 - :mod:`.notifications`: the EventBridge-shaped events;

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import logging
 import random
-from typing import Any
+from typing import Any, TypedDict
 
 from lobby.emulator.flexmatch.errors import GameLiftError
+from lobby.emulator.flexmatch.rulesets import RuleSet
 from lobby.emulator.flexmatch.scenario import FlexMatchScenario
 from lobby.emulator.flexmatch.service import FlexMatchService
 
@@ -43,6 +44,14 @@ PENDING_ANSWERS = (
 )
 
 
+class _State(TypedDict):
+    """What the bots keep between runs (in the store's meta table)."""
+
+    next: float | None  # when the next bot party is queued
+    count: int  # bot parties queued so far
+    parties: dict[str, int]  # human party (its index) -> tickets it was queued with
+
+
 class DemoBots:
     def __init__(self, service: FlexMatchService, scenario: FlexMatchScenario) -> None:
         self.service = service
@@ -57,7 +66,7 @@ class DemoBots:
         ]
 
     def __call__(self, now: float) -> float | None:
-        due: list[float] = []
+        due: list[float | None] = []
         due.append(self._answer(now))
         due.append(self._queue_bots(now))
         due.extend(self._queue_humans(now))
@@ -95,8 +104,9 @@ class DemoBots:
 
     # --- queueing --------------------------------------------------------------------------------
 
-    def _state(self) -> dict[str, Any]:
-        return self.store.get_meta(STATE_KEY) or {"next": None, "count": 0, "parties": {}}
+    def _state(self) -> _State:
+        stored: _State | None = self.store.get_meta(STATE_KEY)
+        return stored or {"next": None, "count": 0, "parties": {}}
 
     def _busy_players(self) -> set[str]:
         return {r[0] for r in self.store.query("SELECT player_id FROM fm_ticket_players WHERE active=1")}
@@ -172,9 +182,9 @@ class DemoBots:
 
     # --- helpers ---------------------------------------------------------------------------------
 
-    def _rule_set_of(self, config_name: str) -> Any:
-        config = self.service.configuration(config_name)
-        return None if config is None else self.service.rule_set(config.rule_set_name)
+    def _rule_set_of(self, config_name: str) -> RuleSet | None:
+        config = self.service.catalog.configuration(config_name)
+        return None if config is None else self.service.catalog.rule_set(config.rule_set_name)
 
     def _call(self, operation: str, params: dict[str, Any]) -> None:
         try:

@@ -23,11 +23,11 @@ import asyncio
 import json
 import logging
 import math
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import cbor2
 from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lobby.emulator.flexmatch.errors import (
     GameLiftError,
@@ -43,10 +43,6 @@ from lobby.emulator.flexmatch.sigv4 import SigV4Verifier
 from lobby.emulator.store import CommitGroup
 
 log = logging.getLogger("lobby.emulator.flexmatch")
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 JSON_CONTENT_TYPES = frozenset({JSON_CONTENT_TYPE, "application/x-amz-json-1.0", "application/json"})
@@ -78,7 +74,7 @@ def _too_large() -> RequestEntityTooLargeException:
 async def _read_body(receive: Receive) -> bytes:
     """The whole request body; refused once it passes :data:`MAX_BODY_BYTES`, without reading on."""
     message = await receive()
-    body = message.get("body", b"")
+    body: bytes = message.get("body", b"")
     if not message.get("more_body"):
         if len(body) > MAX_BODY_BYTES:
             raise _too_large()
@@ -310,7 +306,7 @@ class FastPath:
 
     __slots__ = ("app", "json", "cbor")
 
-    def __init__(self, app: Callable[..., Awaitable[None]], json: JsonEndpoint, cbor: CborEndpoint) -> None:
+    def __init__(self, app: ASGIApp, json: JsonEndpoint, cbor: CborEndpoint) -> None:
         self.app = app
         self.json = json
         self.cbor = cbor

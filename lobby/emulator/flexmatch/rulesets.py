@@ -2,14 +2,16 @@
 
 The emulator evaluates only the ``teams`` of a rule set (how many teams, how many players in
 each). ``playerAttributes``, ``rules``, ``expansions`` and ``algorithm`` are checked for shape
-and kept, but do not influence matchmaking. Rule names are reported in the
-``ruleEvaluationMetrics`` of events.
+and handed to the matchmaker with the rest of the body (:attr:`RuleSet.document`), but today's
+matchmaker does not apply them. Rule names are reported in the ``ruleEvaluationMetrics`` of
+events.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 #: The largest match a rule set may describe (FlexMatch's large-match ceiling).
@@ -34,6 +36,8 @@ class Team:
 class RuleSet:
     teams: tuple[Team, ...]  # quantity already expanded
     rule_names: tuple[str, ...]
+    #: The whole body, parsed (its rules, expansions, algorithm, player attributes ...).
+    document: Mapping[str, Any] = field(compare=False, repr=False)
 
     @property
     def min_players(self) -> int:
@@ -48,8 +52,9 @@ class RuleSet:
         return max(t.max_players for t in self.teams)
 
 
-def _int(value: Any) -> bool:
-    return type(value) is int
+def _at_least_one(value: object) -> int | None:
+    """``value`` if it is a whole number (a bool is not) of at least 1, else None."""
+    return value if type(value) is int and value >= 1 else None
 
 
 def parse_rule_set(body: str) -> RuleSet:
@@ -91,15 +96,16 @@ def parse_rule_set(body: str) -> RuleSet:
         if name in seen:
             raise RuleSetError(f"Team name {name!r} is used twice; team names must be unique.")
         seen.add(name)
-        lo, hi = team.get("minPlayers"), team.get("maxPlayers")
-        if not _int(hi) or hi < 1:
+        hi = _at_least_one(team.get("maxPlayers"))
+        if hi is None:
             raise RuleSetError(f"Team {name!r} needs maxPlayers, a whole number of at least 1.")
-        if not _int(lo) or lo < 1:
+        lo = _at_least_one(team.get("minPlayers"))
+        if lo is None:
             raise RuleSetError(f"Team {name!r} needs minPlayers, a whole number of at least 1.")
         if lo > hi:
             raise RuleSetError(f"Team {name!r} has minPlayers {lo} above its maxPlayers {hi}.")
-        quantity = team.get("quantity", 1)
-        if not _int(quantity) or quantity < 1:
+        quantity = _at_least_one(team.get("quantity", 1))
+        if quantity is None:
             raise RuleSetError(f"Team {name!r} has a quantity that is not a whole number of at least 1.")
         if quantity == 1:
             teams.append(Team(name, lo, hi))
@@ -144,4 +150,4 @@ def parse_rule_set(body: str) -> RuleSet:
             raise RuleSetError(f"{key} must be a list.")
     if "algorithm" in doc and not isinstance(doc["algorithm"], dict):
         raise RuleSetError("algorithm must be an object.")
-    return RuleSet(tuple(teams), tuple(rule_names))
+    return RuleSet(tuple(teams), tuple(rule_names), doc)

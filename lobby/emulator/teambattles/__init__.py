@@ -18,7 +18,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from lobby.emulator.runtime import Runtime
-from lobby.emulator.teambattles import db
+from lobby.emulator.teambattles import db, idempotency
 from lobby.emulator.teambattles.bots import Bots
 from lobby.emulator.teambattles.idempotency import TTL_SECONDS
 from lobby.emulator.teambattles.ratelimit import RateLimiter
@@ -37,15 +37,15 @@ def install(app: FastAPI, runtime: Runtime, scenario: TeamBattlesScenario) -> No
     fresh = db.seed(runtime.store, scenario, runtime.clock.timestamp())
     service = TeamBattles(runtime, scenario)
     if fresh:
-        service.announce_seeded([match.id for match in scenario.matches])
+        service.webhooks.announce_seeded([match.id for match in scenario.matches])
     api = Api(runtime, service, RateLimiter(scenario.rate_limits))
     register(app, api)
     app.state.teambattles = service
 
-    runtime.add_ticker("teambattles.schedule", service.tick)
+    runtime.add_ticker("teambattles.schedule", service.matches.tick)
 
     def purge(now: float) -> float:
-        service.purge_idempotency(now, TTL_SECONDS)
+        idempotency.purge(runtime.store, now, TTL_SECONDS)
         return now + _PURGE_EVERY
 
     runtime.add_ticker("teambattles.idempotency", purge)

@@ -13,8 +13,9 @@ import random
 from typing import Any
 
 from lobby.emulator.teambattles.errors import ApiError
+from lobby.emulator.teambattles.matches import NewMatch
 from lobby.emulator.teambattles.scenario import BotSpec, TeamBattlesScenario
-from lobby.emulator.teambattles.service import NewMatch, TeamBattles
+from lobby.emulator.teambattles.service import TeamBattles
 from lobby.teambattles.rules import BenchEntry, RosterDraft
 
 log = logging.getLogger("lobby.emulator.teambattles.bots")
@@ -42,7 +43,7 @@ class Bots:
     def tick(self, now: float) -> float | None:
         nxt: float | None = None
         for bot in self.scenario.bots:
-            led = self.service.teams_led_by(bot.user)
+            led = self.service.lookups.teams_led_by(bot.user)
             if not led:
                 continue
             nxt = _earliest(nxt, self._answer(bot, led, now))
@@ -72,11 +73,11 @@ class Bots:
             approve = rng.random() < bot.approve_ratio
             try:
                 if approve:
-                    self.service.approve(
+                    self.service.acceptances.approve(
                         bot.user, row["match_id"], row["id"], rng.choice(APPROVE_REPLIES)
                     )
                 else:
-                    self.service.decline(
+                    self.service.acceptances.decline(
                         bot.user, row["match_id"], row["id"], rng.choice(DECLINE_REPLIES)
                     )
             except ApiError as err:  # the match moved on meanwhile: nothing to answer
@@ -114,13 +115,13 @@ class Bots:
     def _post_one(self, bot: BotSpec, led: list[str], now: float, rng: random.Random) -> None:
         s = self.service
         team_id = rng.choice(led)
-        team = s.team_facts(team_id)
-        game = s.game(team.game_id or "")
+        team = s.lookups.team_facts(team_id)
+        game = s.lookups.game(team.game_id or "")
         if game is None or game.coming_soon or not game.modes:
             return
         mode = rng.choice(game.modes)
         size = game.default_team_size
-        members = [m["id"] for m in s.members(team_id)]
+        members = [m["id"] for m in s.lookups.members(team_id)]
         if len(members) < size:
             return
         bench = tuple(BenchEntry(u, float(i + 1)) for i, u in enumerate(members[size:]))
@@ -145,6 +146,6 @@ class Bots:
             publish_status="PUBLISHED",
         )
         try:
-            s.create_match(bot.user, new)
+            s.matches.create_match(bot.user, new)
         except ApiError as err:
             log.debug("bot %s could not post a match: %s", bot.user, err.code)

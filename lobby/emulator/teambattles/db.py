@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from lobby.emulator.store import Store
-from lobby.emulator.teambattles.scenario import GameSpec, TeamBattlesScenario
-from lobby.teambattles.rules import TeamRole
+from lobby.emulator.teambattles.scenario import GameSpec, MemberSpec, TeamBattlesScenario, TeamSpec
+from lobby.teambattles.rules import BenchEntry, TeamRole
 
 COMPONENT = "teambattles"
 SEEDED_META = "teambattles.seeded"
@@ -181,10 +183,10 @@ def seed(store: Store, scenario: TeamBattlesScenario, now: float) -> bool:
     with store.transaction() as db:
         if db.execute("SELECT value FROM meta WHERE key = ?", (SEEDED_META,)).fetchone():
             return False
-        for position, game in enumerate(scenario.games):
+        for position, listed in enumerate(scenario.games):
             db.execute(
                 "INSERT INTO tb_games (id, convex_id, position, doc) VALUES (?, ?, ?, ?)",
-                (game.id, game.convex_id, position, game_doc(game)),
+                (listed.id, listed.convex_id, position, game_doc(listed)),
             )
         for i, user in enumerate(scenario.users):
             db.execute(
@@ -304,12 +306,12 @@ def seed(store: Store, scenario: TeamBattlesScenario, now: float) -> bool:
     return True
 
 
-def _by_role(team):  # type: ignore[no-untyped-def]
+def _by_role(team: TeamSpec) -> list[MemberSpec]:
     order = {TeamRole.CAPTAIN: 0, TeamRole.CO_CAPTAIN: 1, TeamRole.MEMBER: 2}
     return sorted(team.members, key=lambda m: order[TeamRole(m.role)])
 
 
-def _captain(team) -> str:  # type: ignore[no-untyped-def]
+def _captain(team: TeamSpec) -> str:
     return next(m.user for m in team.members if TeamRole(m.role) == TeamRole.CAPTAIN)
 
 
@@ -352,3 +354,20 @@ def add_player(
             position,
         ),
     )
+
+
+def add_roster(
+    db: sqlite3.Connection,
+    match_id: str,
+    team_id: str,
+    active: Iterable[str],
+    bench: Iterable[dict[str, Any]],
+) -> None:
+    for user in active:
+        add_player(db, match_id, team_id, user, "ACTIVE", None)
+    for entry in sorted(bench, key=lambda b: b["priority"]):
+        add_player(db, match_id, team_id, entry["id"], "BENCH", entry["priority"])
+
+
+def bench_from(entries: Sequence[BenchEntry]) -> list[dict[str, Any]]:
+    return [{"id": b.user_id, "priority": b.priority} for b in entries]

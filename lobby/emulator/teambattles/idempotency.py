@@ -98,3 +98,9 @@ def run_once(
                 ),
             )
         return answer
+
+
+def purge(store: Store, now: float, ttl: float) -> None:
+    """Forget the answers recorded ``ttl`` seconds ago or earlier."""
+    with store.transaction() as db:
+        db.execute("DELETE FROM tb_idempotency WHERE created_at <= ?", (now - ttl,))

@@ -22,8 +22,11 @@ from lobby.emulator.runtime import Runtime
 from lobby.emulator.teambattles import idempotency
 from lobby.emulator.teambattles.auth import ApiKey, authenticate, authorize
 from lobby.emulator.teambattles.errors import ApiError, invalid
+from lobby.emulator.teambattles.matches import NewMatch
+from lobby.emulator.teambattles.projections import OBJECTIVES
+from lobby.emulator.teambattles.queries import DiscoverFilter, UserMatchesFilter
 from lobby.emulator.teambattles.ratelimit import RateLimiter
-from lobby.emulator.teambattles.service import OBJECTIVES, NewMatch, TeamBattles
+from lobby.emulator.teambattles.service import TeamBattles
 from lobby.emulator.teambattles.wire import MAX_BODY_BYTES, Body, iso, parse_iso, parse_json
 from lobby.teambattles.rules import (
     BEST_OF_VALUES,
@@ -115,7 +118,7 @@ def _ok(call: Call, **fields: Any) -> dict[str, Any]:
 def list_games(call: Call) -> dict[str, Any]:
     s = call.service
     return {
-        "games": [s.catalog_entry(g) for g in s.games()],
+        "games": [s.projections.catalog_entry(g) for g in s.lookups.games()],
         "objectives": OBJECTIVES,
         "timestamp": call.now(),
     }
@@ -134,10 +137,10 @@ def discover_matches(call: Call) -> dict[str, Any]:
         raise invalid("Give gameId or gameSlug, not both.")
     game_filter = None
     if game_id is not None or slug is not None:
-        game = s.game(game_id or slug or "")
+        game = s.lookups.game(game_id or slug or "")
         game_filter = game.convex_id if game else "\x00no such game"
     b.string("leagueSeasonId")
-    data, nxt = s.discover(
+    f = DiscoverFilter(
         game_id=game_filter,
         platform=b.string("platform", enum=PLATFORMS),
         region=b.string("region", enum=REGIONS),
@@ -149,13 +152,13 @@ def discover_matches(call: Call) -> dict[str, Any]:
         or DISCOVER_LIMIT_DEFAULT,
         cursor=b.nullable_cursor(),
     )
+    data, nxt = s.reads.discover(f)
     return {"data": data, "nextCursor": nxt, "hasMore": nxt is not None, "timestamp": call.now()}
 
 
 def list_user_matches(call: Call) -> dict[str, Any]:
     b = call.body
-    page, done, cont = call.service.user_matches(
-        call.owner,
+    f = UserMatchesFilter(
         num_items=b.integer(
             "numItems", minimum=USER_MATCHES_NUM_ITEMS_MIN, maximum=USER_MATCHES_NUM_ITEMS_MAX
         )
@@ -170,23 +173,24 @@ def list_user_matches(call: Call) -> dict[str, Any]:
         created_before=_when(b, "createdBefore"),
         opponent=b.string("opponentId"),
     )
+    page, done, cont = call.service.reads.user_matches(call.owner, f)
     return {"page": page, "isDone": done, "continueCursor": cont}
 
 
 def list_ongoing(call: Call) -> dict[str, Any]:
-    return {"matches": call.service.ongoing(call.owner), "timestamp": call.now()}
+    return {"matches": call.service.reads.ongoing(call.owner), "timestamp": call.now()}
 
 
 def get_match(call: Call) -> dict[str, Any]:
-    match = call.service.visible_match(call.params["matchId"], call.owner)
-    return {"match": call.service.match_detail(match), "timestamp": call.now()}
+    match = call.service.lookups.visible_match(call.params["matchId"], call.owner)
+    return {"match": call.service.projections.match_detail(match), "timestamp": call.now()}
 
 
 def get_players(call: Call) -> dict[str, Any]:
-    match = call.service.visible_match(call.params["matchId"], call.owner)
+    match = call.service.lookups.visible_match(call.params["matchId"], call.owner)
     return {
         "matchId": match["id"],
-        "players": call.service.players(match["id"]),
+        "players": call.service.projections.players(match["id"]),
         "timestamp": call.now(),
     }
 
@@ -203,14 +207,14 @@ def create_acceptance(call: Call) -> dict[str, Any]:
         message=b.text("message"),
         disputed_rules=b.mapping("disputedRules") or {},
     )
-    acceptance_id = call.service.create_acceptance(call.owner, call.params["matchId"], draft)
+    acceptance_id = call.service.acceptances.create_acceptance(call.owner, call.params["matchId"], draft)
     return _ok(call, acceptanceId=acceptance_id)
 
 
 def approve_acceptance(call: Call) -> dict[str, Any]:
     b = call.body
     maps = b.strings("availableMaps") if b.has("availableMaps") else None
-    call.service.approve(
+    call.service.acceptances.approve(
         call.owner,
         call.params["matchId"],
         call.params["acceptanceId"],
@@ -221,7 +225,7 @@ def approve_acceptance(call: Call) -> dict[str, Any]:
 
 
 def decline_acceptance(call: Call) -> dict[str, Any]:
-    call.service.decline(
+    call.service.acceptances.decline(
         call.owner,
         call.params["matchId"],
         call.params["acceptanceId"],
@@ -236,12 +240,12 @@ def accept_challenge(call: Call) -> dict[str, Any]:
         active=b.strings("activeRoster", required=True, min_items=1, item_min_length=1),
         bench=b.bench(),
     )
-    call.service.accept_challenge(call.owner, call.params["matchId"], roster)
+    call.service.acceptances.accept_challenge(call.owner, call.params["matchId"], roster)
     return _ok(call)
 
 
 def refuse_challenge(call: Call) -> dict[str, Any]:
-    call.service.refuse_challenge(call.owner, call.params["matchId"], call.body.text("reason"))
+    call.service.acceptances.refuse_challenge(call.owner, call.params["matchId"], call.body.text("reason"))
     return _ok(call)
 
 
@@ -312,36 +316,36 @@ def create_match(call: Call) -> dict[str, Any]:
     )
     if new.league_id is not None:
         raise ApiError(E.NOT_FOUND, f"No league {new.league_id!r}.", status=404)
-    match_id = call.service.create_match(call.owner, new)
+    match_id = call.service.matches.create_match(call.owner, new)
     return _ok(call, matchId=match_id)
 
 
 def publish_match(call: Call) -> dict[str, Any]:
-    call.service.publish(call.owner, call.params["matchId"])
+    call.service.matches.publish(call.owner, call.params["matchId"])
     return _ok(call)
 
 
 def cancel_match(call: Call) -> dict[str, Any]:
     match_id = call.params["matchId"]
-    call.service.cancel(call.owner, match_id, call.body.text("reason"))
+    call.service.matches.cancel(call.owner, match_id, call.body.text("reason"))
     return _ok(call, matchId=match_id)
 
 
 def get_team(call: Call) -> dict[str, Any]:
     s = call.service
-    team = s.team_for_viewer(call.params["identifier"], call.owner, roster=False)
-    return {"team": s.team_profile(team, call.owner), "timestamp": call.now()}
+    team = s.lookups.team_for_viewer(call.params["identifier"], call.owner, roster=False)
+    return {"team": s.projections.team_profile(team, call.owner), "timestamp": call.now()}
 
 
 def list_members(call: Call) -> dict[str, Any]:
     s = call.service
-    team = s.team_for_viewer(call.params["identifier"], call.owner, roster=True)
-    members = s.member_rows(team["id"])
+    team = s.lookups.team_for_viewer(call.params["identifier"], call.owner, roster=True)
+    members = s.projections.member_rows(team["id"])
     return {"members": members, "count": len(members), "timestamp": call.now()}
 
 
 def list_user_teams(call: Call) -> dict[str, Any]:
-    teams = call.service.user_teams(call.owner, call.params["identifier"])
+    teams = call.service.reads.user_teams(call.owner, call.params["identifier"])
     return {"teams": teams, "count": len(teams), "timestamp": call.now()}
 
 

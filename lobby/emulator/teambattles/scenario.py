@@ -257,28 +257,28 @@ class TeamBattlesScenario(BaseModel):
         for k in self.keys:
             if k.owner not in users:
                 raise ValueError(f"key {k.label or k.key[:12]}: unknown owner {k.owner}")
-        for m in self.matches:
-            team = teams.get(m.creator_team)
+        for match in self.matches:
+            team = teams.get(match.creator_team)
             if team is None:
-                raise ValueError(f"match {m.id}: unknown creator team {m.creator_team}")
+                raise ValueError(f"match {match.id}: unknown creator team {match.creator_team}")
             game = by_game[team.game]
-            mode = next((x for x in game.modes if x.id == m.game_mode), None)
+            mode = next((x for x in game.modes if x.id == match.game_mode), None)
             if mode is None:
-                raise ValueError(f"match {m.id}: game {game.id} has no mode {m.game_mode}")
-            size = m.team_size or game.default_team_size
+                raise ValueError(f"match {match.id}: game {game.id} has no mode {match.game_mode}")
+            size = match.team_size or game.default_team_size
             if len(team.members) < size:
-                raise ValueError(f"match {m.id}: {team.id} has fewer than {size} members")
-            for other in (m.challenged_team, m.accepted_team):
+                raise ValueError(f"match {match.id}: {team.id} has fewer than {size} members")
+            for other in (match.challenged_team, match.accepted_team):
                 if other is not None:
                     if other not in teams or other == team.id:
-                        raise ValueError(f"match {m.id}: bad opponent {other}")
+                        raise ValueError(f"match {match.id}: bad opponent {other}")
                     if len(teams[other].members) < size:
-                        raise ValueError(f"match {m.id}: {other} has fewer than {size} members")
-            if (m.status == "PENDING") != (m.accepted_team is None):
-                raise ValueError(f"match {m.id}: an accepted_team goes with a non-PENDING status")
-            for map_id in m.selected_maps:
+                        raise ValueError(f"match {match.id}: {other} has fewer than {size} members")
+            if (match.status == "PENDING") != (match.accepted_team is None):
+                raise ValueError(f"match {match.id}: an accepted_team goes with a non-PENDING status")
+            for map_id in match.selected_maps:
                 if map_id not in mode.maps:
-                    raise ValueError(f"match {m.id}: map {map_id} is not in the {mode.id} pool")
+                    raise ValueError(f"match {match.id}: map {map_id} is not in the {mode.id} pool")
         for b in self.bots:
             if b.user not in users:
                 raise ValueError(f"bot: unknown user {b.user}")
