@@ -223,7 +223,7 @@ class _Checker:
         if raw is None:
             return []
         if not isinstance(raw, list):
-            self.problem(section, None, f"{section} must be a list, not {_kind(raw)}.")
+            self.problem(section, None, f"The {section} section must be a list, not {_kind(raw)}.")
             return []
         return raw
 
@@ -233,11 +233,11 @@ class _Checker:
         for i, item in enumerate(self.items("playerAttributes", raw)):
             section = f"playerAttributes[{i}]"
             if not isinstance(item, Mapping):
-                self.problem(section, None, f"{section} must be an object with a name and a type.")
+                self.problem(section, None, f"The entry {section} must be an object with a name and a type.")
                 continue
             name = item.get("name")
             if not isinstance(name, str) or not name.strip():
-                self.problem(section, "name", f"{section} needs a non-empty string name.")
+                self.problem(section, "name", f"The entry {section} needs a non-empty string name.")
                 continue
             section = f"playerAttributes[{name}]"
             if name in self.attributes:
@@ -280,12 +280,12 @@ class _Checker:
         for i, item in enumerate(raw):
             section = f"teams[{i}]"
             if not isinstance(item, Mapping):
-                self.problem(section, None, f"{section} must be an object with name, minPlayers and maxPlayers.")
+                self.problem(section, None, f"The entry {section} must be an object with name, minPlayers and maxPlayers.")
                 ok = False
                 continue
             name = item.get("name")
             if not isinstance(name, str) or not name.strip():
-                self.problem(section, "name", f"{section} needs a non-empty string name.")
+                self.problem(section, "name", f"The entry {section} needs a non-empty string name.")
                 ok = False
                 continue
             section = f"teams[{name}]"
@@ -317,15 +317,24 @@ class _Checker:
                 concrete.extend(
                     Team(f"{d.name}_{n}", d.name, d.min_players, d.max_players) for n in range(1, d.quantity + 1)
                 )
-        names: set[str] = set()
+        made_by: dict[str, str] = {}
+        quantities = {d.name: d.quantity for d in self.definitions}
         for team in concrete:
-            if team.name in names:
-                self.problem(
-                    f"teams[{team.definition}]", "quantity",
-                    f"Team {team.definition!r} makes a team named {team.name!r}, which another team already uses.",
-                )  # fmt: skip
+            other = made_by.get(team.name)
+            if other is not None:
+                if quantities[team.definition] == 1:
+                    self.problem(
+                        f"teams[{team.definition}]", "name",
+                        f"Team name {team.name!r} is also the name of a team that team {other!r} makes with its quantity.",
+                    )  # fmt: skip
+                else:
+                    self.problem(
+                        f"teams[{team.definition}]", "quantity",
+                        f"Team {team.definition!r} makes with its quantity a team named {team.name!r}, a name team "
+                        f"{other!r} already has.",
+                    )  # fmt: skip
                 return
-            names.add(team.name)
+            made_by[team.name] = team.definition
         total = sum(t.max_players for t in concrete)
         if total > MAX_MATCH_PLAYERS:
             self.problem(
@@ -357,7 +366,7 @@ class _Checker:
         if raw is None:
             raw = {}
         if not isinstance(raw, Mapping):
-            self.problem(section, None, f"algorithm must be an object, not {_kind(raw)}.")
+            self.problem(section, None, f"The algorithm section must be an object, not {_kind(raw)}.")
             return None
         ok = True
 
@@ -367,7 +376,7 @@ class _Checker:
             if value not in allowed:
                 self.problem(
                     section, field,
-                    f"algorithm.{field} is {value!r}; use one of " + ", ".join(allowed) + ".",
+                    f"The algorithm's {field} is {value!r}; use one of " + ", ".join(allowed) + ".",
                 )  # fmt: skip
                 ok = False
                 return default
@@ -381,7 +390,7 @@ class _Checker:
         if ok and BATCHING[batching] != strategy:
             self.problem(
                 section, "batchingPreference",
-                f'algorithm.batchingPreference {batching!r} is valid only with strategy "{BATCHING[batching]}", '
+                f'The algorithm\'s batchingPreference {batching!r} is valid only with strategy "{BATCHING[batching]}", '
                 f'and the strategy is "{strategy}".',
             )  # fmt: skip
             ok = False
@@ -389,7 +398,7 @@ class _Checker:
         if "sortByAttributes" in raw:
             value = raw["sortByAttributes"]
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                self.problem(section, "sortByAttributes", "algorithm.sortByAttributes must be a list of attribute names.")
+                self.problem(section, "sortByAttributes", "The algorithm's sortByAttributes must be a list of attribute names.")
                 ok = False
             else:
                 sort_by = tuple(value)
@@ -397,31 +406,31 @@ class _Checker:
                     if attribute not in self.attributes:
                         self.problem(
                             section, "sortByAttributes",
-                            f"algorithm.sortByAttributes names {attribute!r}, which playerAttributes does not declare.",
+                            f"The algorithm's sortByAttributes names {attribute!r}, which playerAttributes does not declare.",
                         )  # fmt: skip
                         ok = False
         if batching == "sorted" and not sort_by:
-            self.problem(section, "sortByAttributes", 'algorithm.batchingPreference "sorted" needs sortByAttributes.')
+            self.problem(section, "sortByAttributes", 'The algorithm\'s batchingPreference "sorted" needs sortByAttributes.')
             ok = False
         balanced = raw.get("balancedAttribute")
         if balanced is not None and not isinstance(balanced, str):
-            self.problem(section, "balancedAttribute", "algorithm.balancedAttribute must be an attribute name.")
+            self.problem(section, "balancedAttribute", "The algorithm's balancedAttribute must be an attribute name.")
             ok, balanced = False, None
         if strategy == "balanced" and balanced is None:
-            self.problem(section, "balancedAttribute", 'algorithm.strategy "balanced" needs a balancedAttribute.')
+            self.problem(section, "balancedAttribute", 'The algorithm\'s strategy "balanced" needs a balancedAttribute.')
             ok = False
         if balanced is not None:
             declared = self.attributes.get(balanced)
             if declared is None:
                 self.problem(
                     section, "balancedAttribute",
-                    f"algorithm.balancedAttribute names {balanced!r}, which playerAttributes does not declare.",
+                    f"The algorithm's balancedAttribute names {balanced!r}, which playerAttributes does not declare.",
                 )  # fmt: skip
                 ok = False
             elif declared.type != "number":
                 self.problem(
                     section, "balancedAttribute",
-                    f"algorithm.balancedAttribute {balanced!r} is a {declared.type}; it must be a number attribute.",
+                    f"The algorithm's balancedAttribute {balanced!r} is a {declared.type}; it must be a number attribute.",
                 )  # fmt: skip
                 ok = False
         if self.teams_ok and self.large and strategy != "balanced":
@@ -450,11 +459,11 @@ class _Checker:
         for i, item in enumerate(self.items("rules", raw)):
             section = f"rules[{i}]"
             if not isinstance(item, Mapping):
-                self.problem(section, None, f"{section} must be an object with a name and a type.")
+                self.problem(section, None, f"The entry {section} must be an object with a name and a type.")
                 continue
             name = item.get("name")
             if not isinstance(name, str) or not name.strip():
-                self.problem(section, "name", f"{section} needs a non-empty string name.")
+                self.problem(section, "name", f"The entry {section} needs a non-empty string name.")
                 continue
             section = f"rules[{name}]"
             if name in names:
@@ -663,7 +672,7 @@ class _Checker:
         for i, item in enumerate(self.items("expansions", raw)):
             section = f"expansions[{i}]"
             if not isinstance(item, Mapping):
-                self.problem(section, None, f"{section} must be an object with a target and steps.")
+                self.problem(section, None, f"The entry {section} must be an object with a target and steps.")
                 continue
             target = self.expansion_target(section, item.get("target"), by_name, definitions)
             if target is None:
@@ -675,7 +684,7 @@ class _Checker:
             )
             clash = next((seen[k] for k in keys if k in seen), None)
             if clash is not None:
-                self.problem(section, "target", f"{section} expands {target}, which expansions[{clash}] already expands.")
+                self.problem(section, "target", f"The expansion {section} expands {target}, which expansions[{clash}] already expands.")
                 continue
             seen.update((k, i) for k in keys)
             steps = self.expansion_steps(section, item.get("steps"), target, by_name, definitions)
@@ -687,7 +696,7 @@ class _Checker:
         self, section: str, raw: object, rules: Mapping[str, Rule], definitions: Mapping[str, TeamDefinition]
     ) -> ExpansionTarget | None:
         if not isinstance(raw, str):
-            self.problem(section, "target", f"{section} needs a target such as rules[<rule>].maxDistance or teams[<team>].minPlayers.")
+            self.problem(section, "target", f"The expansion {section} needs a target such as rules[<rule>].maxDistance or teams[<team>].minPlayers.")
             return None
         match = _RULE_TARGET.match(raw)
         if match:
@@ -695,17 +704,17 @@ class _Checker:
             rule = rules.get(name)
             if rule is None:
                 if name not in self.rule_names:
-                    self.problem(section, "target", f"{section} targets {raw!r}, but no rule is named {name!r}.")
+                    self.problem(section, "target", f"The expansion {section} targets {raw!r}, but no rule is named {name!r}.")
                 return None
             if rule.type == "compound":
-                self.problem(section, "target", f"{section} targets the compound rule {name!r}; expand the rules it combines instead.")
+                self.problem(section, "target", f"The expansion {section} targets the compound rule {name!r}; expand the rules it combines instead.")
                 return None
             allowed = EXPANDABLE.get(rule.type, ())
             if field not in allowed:
                 what = ", ".join(allowed) if allowed else "none"
                 self.problem(
                     section, "target",
-                    f"{section} targets {field} of the {rule.type} rule {name!r}; the properties an expansion can "
+                    f"The expansion {section} targets {field} of the {rule.type} rule {name!r}; the properties an expansion can "
                     f"relax there are: {what}.",
                 )  # fmt: skip
                 return None
@@ -715,18 +724,18 @@ class _Checker:
             names = tuple(n.strip() for n in match.group(1).split(","))
             field = match.group(2)
             if field not in ("minPlayers", "maxPlayers"):
-                self.problem(section, "target", f"{section} targets {field} of a team; teams expand minPlayers or maxPlayers.")
+                self.problem(section, "target", f"The expansion {section} targets {field} of a team; teams expand minPlayers or maxPlayers.")
                 return None
             missing = [n for n in names if n not in definitions]
             if missing and self.teams_ok:
-                self.problem(section, "target", f"{section} targets team {missing[0]!r}, which the rule set does not define.")
+                self.problem(section, "target", f"The expansion {section} targets team {missing[0]!r}, which the rule set does not define.")
                 return None
             if missing:
                 return None
             return TeamTarget(names, cast(Literal["minPlayers", "maxPlayers"], field))
         self.problem(
             section, "target",
-            f"{section} targets {raw!r}, which is neither rules[<rule>].<property> nor teams[<team>].minPlayers "
+            f"The expansion {section} targets {raw!r}, which is neither rules[<rule>].<property> nor teams[<team>].minPlayers "
             "or .maxPlayers.",
         )  # fmt: skip
         return None
@@ -740,7 +749,7 @@ class _Checker:
         definitions: Mapping[str, TeamDefinition],
     ) -> list[ExpansionStep] | None:
         if not isinstance(raw, list) or not raw:
-            self.problem(section, "steps", f"{section} needs steps: a list of at least one waitTimeSeconds and value.")
+            self.problem(section, "steps", f"The expansion {section} needs steps: a list of at least one waitTimeSeconds and value.")
             return None
         steps: list[ExpansionStep] = []
         last = -1.0
@@ -748,24 +757,24 @@ class _Checker:
         for j, step in enumerate(raw):
             where = f"steps[{j}]"
             if not isinstance(step, Mapping):
-                self.problem(section, where, f"{section} {where} must be an object with waitTimeSeconds and value.")
+                self.problem(section, where, f"In {section}, {where} must be an object with waitTimeSeconds and value.")
                 ok = False
                 continue
             wait = _as_number(step.get("waitTimeSeconds")) if _is_number(step.get("waitTimeSeconds")) else None
             if wait is None or wait < 0:
-                self.problem(section, f"{where}.waitTimeSeconds", f"{section} {where} needs waitTimeSeconds, a number of at least 0.")
+                self.problem(section, f"{where}.waitTimeSeconds", f"In {section}, {where} needs waitTimeSeconds, a number of at least 0.")
                 ok = False
                 continue
             if wait <= last:
                 self.problem(
                     section, f"{where}.waitTimeSeconds",
-                    f"{section} {where} waits {wait:g} seconds, not longer than the step before it; each step must "
+                    f"In {section}, {where} waits {wait:g} seconds, not longer than the step before it; each step must "
                     "wait longer than the one before.",
                 )  # fmt: skip
                 ok = False
             last = wait
             if "value" not in step:
-                self.problem(section, f"{where}.value", f"{section} {where} needs a value.")
+                self.problem(section, f"{where}.value", f"In {section}, {where} needs a value.")
                 ok = False
                 continue
             value = self.step_value(section, f"{where}.value", step["value"], target, rules, definitions)
@@ -787,15 +796,15 @@ class _Checker:
         if isinstance(target, TeamTarget):
             value = _whole(raw, 1)
             if value is None:
-                self.problem(section, where, f"{section} {where} for {target} must be a whole number of at least 1.")
+                self.problem(section, where, f"In {section}, {where} for {target} must be a whole number of at least 1.")
                 return None
             for name in target.teams:
                 d = definitions[name]
                 if target.field == "minPlayers" and value > d.max_players:
-                    self.problem(section, where, f"{section} {where} sets minPlayers of team {name!r} to {value}, above its maxPlayers {d.max_players}.")
+                    self.problem(section, where, f"In {section}, {where} sets minPlayers of team {name!r} to {value}, above its maxPlayers {d.max_players}.")
                     return None
                 if target.field == "maxPlayers" and value < d.min_players:
-                    self.problem(section, where, f"{section} {where} sets maxPlayers of team {name!r} to {value}, below its minPlayers {d.min_players}.")
+                    self.problem(section, where, f"In {section}, {where} sets maxPlayers of team {name!r} to {value}, below its minPlayers {d.min_players}.")
                     return None
             if target.field == "maxPlayers":
                 total = sum(
@@ -805,7 +814,7 @@ class _Checker:
                 if total > limit:
                     self.problem(
                         section, where,
-                        f"{section} {where} would let the teams hold {total} players, more than the {limit} this "
+                        f"In {section}, {where} would let the teams hold {total} players, more than the {limit} this "
                         f"{'large' if self.large else 'small'} match allows.",
                     )  # fmt: skip
                     return None
@@ -814,7 +823,7 @@ class _Checker:
         if target.field in ("minCount", "maxCount"):
             count = _whole(raw, 0)
             if count is None:
-                self.problem(section, where, f"{section} {where} for {target} must be a whole number of at least 0.")
+                self.problem(section, where, f"In {section}, {where} for {target} must be a whole number of at least 0.")
                 return None
             return float(count)
         if target.field == "referenceValue":
@@ -828,25 +837,25 @@ class _Checker:
                 if reference is not None and base is not None and not isinstance(base, Expr) and not isinstance(
                     reference, Expr
                 ) and type(base) is not type(reference):
-                    self.problem(section, where, f"{section} {where} must be of the same type as the rule's referenceValue.")
+                    self.problem(section, where, f"In {section}, {where} must be of the same type as the rule's referenceValue.")
                     return None
             elif isinstance(rule, CollectionRule) and rule.operation == "contains":
                 reference = raw if isinstance(raw, str) else None
                 if reference is None:
-                    self.problem(section, where, f"{section} {where} must be a string, as the rule's referenceValue is.")
+                    self.problem(section, where, f"In {section}, {where} must be a string, as the rule's referenceValue is.")
             elif isinstance(rule, CollectionRule) and rule.operation == "reference_intersection_count":
                 reference = probe.list_reference("referenceValue", raw)
             else:
-                self.problem(section, where, f"{section} targets the referenceValue of {rule.name!r}, which has none to relax.")
+                self.problem(section, where, f"The expansion {section} targets the referenceValue of {rule.name!r}, which has none to relax.")
                 return None
             if probe.failed or reference is None:
                 for p in probe.problems:
-                    self.problem(section, where, f"{section} {where}: {p}")
+                    self.problem(section, where, f"In {section}, {where}: {p}")
                 return None
             return reference
         number = _as_number(raw)
         if number is None or number < 0:
-            self.problem(section, where, f"{section} {where} for {target} must be a number of at least 0.")
+            self.problem(section, where, f"In {section}, {where} for {target} must be a number of at least 0.")
             return None
         return number
 
