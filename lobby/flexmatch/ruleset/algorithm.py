@@ -45,7 +45,7 @@ from lobby.flexmatch.ruleset.evaluate import (
     placement_region,
 )
 from lobby.flexmatch.ruleset.expansions import Level
-from lobby.flexmatch.ruleset.rules import CompiledRule
+from lobby.flexmatch.ruleset.rules import BatchDistanceCompiled, CompiledRule
 from lobby.flexmatch.ruleset.explain import FormedMatch, TickResult, TicketReport, metrics, ticket_report
 from lobby.flexmatch.ruleset import expressions as ex
 from lobby.flexmatch.ruleset.model import (
@@ -59,8 +59,8 @@ from lobby.flexmatch.ruleset.players import Ticket
 
 #: Most tickets given back, one by one, to make a complete match pass.
 MAX_TRIMS = 64
-#: An anchor stops trying candidates after this many refused in a row (at least), or twice
-#: its match's player slots: candidates come best first, so later ones rarely do better.
+#: An anchor stops trying candidates after this many refused in a row, plus one for every two
+#: player slots of its match: candidates come best first, so later ones rarely do better.
 PATIENCE = 16
 _NONE = object()
 
@@ -200,9 +200,11 @@ class _Index:
     """
 
     def __init__(self, engine: Engine, batch: list[Prepared]) -> None:
-        plan = _plan(engine)
+        plan = _plan(engine, batch)
         self.kind: str = plan[0] if plan is not None else "age"
         self.key: SortKey | None = plan[1] if plan is not None else None
+        #: The index of the batchDistance rule whose maxDistance bounds a "nearest" order.
+        self.gap_rule = plan[2] if plan is not None else None
         self.region_filter = engine.region_filter
         groups: dict[int, list[Prepared]] = {}
         if self.region_filter:
@@ -231,26 +233,34 @@ class _Index:
         for part in self.parts_of(ticket):
             part.order.remove(ticket)
 
-    def candidates(self, anchor: Prepared, n: int) -> Iterator[Prepared]:
+    def candidates(self, anchor: Prepared, n: int, gap: list[float] | None = None) -> Iterator[Prepared]:
+        """Up to ``n`` candidates for an anchor, best first; a "nearest" order stops past
+        ``gap[0]`` from the anchor's key (the caller may narrow it as the match grows)."""
         parts = self.parts_of(anchor)
         if self.kind == "window":
             assert self.key is not None
-            return _by_window(self._merged(parts, anchor, 4 * n, "age"), anchor, n, self.key)
-        return self._merged(parts, anchor, n, self.kind)
+            return _by_window(self._merged(parts, anchor, 4 * n, "age", None), anchor, n, self.key)
+        return self._merged(parts, anchor, n, self.kind, gap if self.kind == "nearest" else None)
 
-    def _merged(self, parts: list[_Part], anchor: Prepared, n: int, kind: str) -> Iterator[Prepared]:
+    def _merged(
+        self, parts: list[_Part], anchor: Prepared, n: int, kind: str, gap: list[float] | None
+    ) -> Iterator[Prepared]:
         streams = [_ranked(part, anchor, kind) for part in parts]
         if not streams:
             return
         if len(streams) == 1:  # a partition holds each ticket once
-            for count, (_, t) in enumerate(streams[0], 1):
+            for count, (rank, t) in enumerate(streams[0], 1):
+                if gap is not None and rank[0] > gap[0]:
+                    return
                 yield t
                 if count >= n:
                     return
             return
         merged: Iterator[Ranked] = heapq.merge(*streams, key=lambda r: r[0])
         seen: set[int] = set()
-        for _, t in merged:
+        for rank, t in merged:
+            if gap is not None and rank[0] > gap[0]:
+                return
             if t.seq in seen:
                 continue
             seen.add(t.seq)
@@ -269,9 +279,20 @@ def _ranked(part: _Part, anchor: Prepared, kind: str) -> Iterator[Ranked]:
     order = part.order
     items, end = order.items, order.end
     if kind == "age":
+        # The tickets after the anchor in age order first, then the older ones: these are still
+        # here because they failed as anchors, and trying them first would let a pile of them
+        # at the head of the pool hold up every later anchor.
+        i = order.position.get(anchor.seq)
+        if i is None:  # the anchor is not in this partition
+            for t in order.forward(order.head):
+                yield ((t.start, t.seq) < (anchor.start, anchor.seq), t.start, t.seq), t
+            return
+        for t in order.forward(order.next[i]):
+            yield (False, t.start, t.seq), t
         for t in order.forward(order.head):
-            if t is not anchor:
-                yield (t.start, t.seq), t
+            if t is anchor:
+                return
+            yield (True, t.start, t.seq), t
         return
     if kind in ("ascending", "descending"):
         descending = kind == "descending"
@@ -356,33 +377,50 @@ def _by_window(pool_source: Iterator[Prepared], anchor: Prepared, n: int, key: S
 SortKey = Callable[[Prepared, Prepared], Any]
 
 
-def _plan(engine: Engine) -> tuple[str, SortKey] | None:
-    """How an engine's batches order candidates: (kind, key(anchor, ticket)), or None for age."""
+def _plan(engine: Engine, batch: list[Prepared]) -> tuple[str, SortKey, int | None] | None:
+    """How a batch orders candidates: (kind, key(anchor, ticket), gap rule), or None for age
+    order. When the key is the attribute of a numeric batchDistance rule, the gap rule is that
+    rule's index: no candidate further from the anchor than its maxDistance can pass."""
     sorts = [r for r in engine.rules if isinstance(r, (AbsoluteSortRule, DistanceSortRule))]
     if sorts:
         first = sorts[0]
         if len(sorts) == 1 and first.map_key is None:
             key = _attribute_key(first.sort_attribute, first.party_aggregation)
             if isinstance(first, DistanceSortRule):
-                return ("nearest" if first.sort_direction == "ascending" else "farthest"), key
-            return ("ascending" if first.sort_direction == "ascending" else "descending"), key
-        return "window", _lexicographic(sorts)
+                return ("nearest" if first.sort_direction == "ascending" else "farthest"), key, None
+            return ("ascending" if first.sort_direction == "ascending" else "descending"), key, None
+        return "window", _lexicographic(sorts), None
     algorithm = engine.algorithm
     if algorithm.batching_preference == "sorted":
         attributes = algorithm.sort_by_attributes
-        return "nearest", lambda anchor, t: tuple(_attribute_key(a, "avg")(t, t) for a in attributes)
-    for rule in engine.rules:
-        if isinstance(rule, BatchDistanceRule) and engine.types.get(rule.batch_attribute) == "number":
-            return "nearest", _attribute_key(rule.batch_attribute, rule.party_aggregation)
+        return "nearest", lambda anchor, t: tuple(_attribute_key(a, "avg")(t, t) for a in attributes), None
+    numeric = [
+        r for r in engine.rules if isinstance(r, BatchDistanceRule) and engine.types.get(r.batch_attribute) == "number"
+    ]
+    if numeric:
+        # Nearest first by the most selective one: the widest spread of values in the batch
+        # for the distance it allows.
+        def selectivity(rule: BatchDistanceRule) -> float:
+            key = _attribute_key(rule.batch_attribute, rule.party_aggregation)
+            values = [v for v in (key(t, t) for t in batch) if v is not None]
+            spread = float(max(values) - min(values)) if values else 0.0
+            return spread / max(rule.max_distance or 0.0, 1e-9)
+
+        best = max(numeric, key=selectivity)
+        return "nearest", _attribute_key(best.batch_attribute, best.party_aggregation), engine.rules.index(best)
     if algorithm.balanced_attribute is not None:
-        return "nearest", _attribute_key(algorithm.balanced_attribute, "avg")
+        return "nearest", _attribute_key(algorithm.balanced_attribute, "avg"), None
     for rule in engine.rules:
         if isinstance(rule, DistanceRule):
             for text in rule.measurements:
                 numbers = [a for a in ex.attributes_of(ex.parse(text)) if engine.types.get(a) == "number"]
                 if numbers:
-                    return "nearest", _attribute_key(numbers[0], rule.party_aggregation)
+                    return "nearest", _attribute_key(numbers[0], rule.party_aggregation), None
     return None
+
+
+def _batch_limit(rule: object) -> float:
+    return rule.max_distance if isinstance(rule, BatchDistanceCompiled) else math.inf
 
 
 def _attribute_key(attribute: str, aggregation: str) -> SortKey:
@@ -477,20 +515,35 @@ class _Builder:
         self.rule_count = len(engine.rules)
         self.names = tuple(r.name for r in engine.rules)
         self.team_count = len(engine.team_names)
-        self.patience = max(PATIENCE, 2 * engine.max_players)
+        self.patience = PATIENCE + engine.max_players // 2
+        #: Seqs of tickets taken into a failed attempt of the current pass (see :meth:`build`).
+        self.passed_over: set[int] = set()
+        #: The current anchor's candidate bound and the rule behind it (see :meth:`run`).
+        self.gap: list[float] | None = None
+        self.gap_rule: int | None = None
 
     def run(self, batch: list[Prepared]) -> None:
         if not batch:
             return
         index = _Index(self.engine, batch)
+        self.passed_over = set()
         for anchor in sorted(batch, key=lambda t: (t.start, t.seq)):
-            if anchor.matched:
+            if anchor.matched or anchor.seq in self.passed_over:
                 continue
             if self.limit is not None and len(self.matches) >= self.limit:
                 if anchor.seq not in self.notes:
                     self.notes[anchor.seq] = [f"The tick stopped at its limit of {self.limit} matches first."]
                 continue
-            attempt = self.build(anchor, index.candidates(anchor, self.window))
+            gap: list[float] | None = None
+            if index.gap_rule is not None:
+                # By the newest ticket, the match is never looser than with the tickets it has
+                # (see build, which narrows this as they come); by the oldest, an older
+                # candidate could loosen it as far as the last step.
+                levels = self.engine.levels
+                level = levels.levels[-1] if self.engine.oldest else levels.at(max(0.0, self.now - anchor.start))
+                gap = [_batch_limit(level.rules[index.gap_rule])]
+            self.gap, self.gap_rule = gap, index.gap_rule
+            attempt = self.build(anchor, index.candidates(anchor, self.window, gap))
             if attempt is None:
                 continue
             for team in attempt.teams:
@@ -526,6 +579,8 @@ class _Builder:
                     continue
             if self.place(attempt, candidate):
                 refused = 0
+                if self.gap is not None and self.gap_rule is not None and not self.engine.oldest:
+                    self.gap[0] = _batch_limit(self.level(attempt).rules[self.gap_rule])
                 if region_filter:
                     shared = [s & m for s, m in zip(shared, masks, strict=True)]
                 if attempt.full:
@@ -534,9 +589,18 @@ class _Builder:
                 refused += 1
                 if refused >= patience or attempt.full:
                     break
+        taken = [t for t, _ in attempt.added if t is not anchor]
         done = self.finish(attempt, anchor)
         if done is None:
             self.settle(attempt)
+            # The tickets this attempt took in have had their neighbourhood tried: they stay
+            # candidates for later anchors but are not anchors themselves in this pass.
+            why = self.notes[anchor.seq][0]
+            for t in taken:
+                self.passed_over.add(t.seq)
+                self.notes.setdefault(
+                    t.seq, [f"It was taken into the match tried around ticket {anchor.ticket_id}, which failed: {why}"]
+                )
         return done
 
     def skip(self, attempt: _Attempt, rule: int, ticket: Prepared) -> None:
@@ -548,7 +612,8 @@ class _Builder:
 
     def place(self, attempt: _Attempt, ticket: Prepared) -> bool:
         """Add a ticket to the first team (in fill order) where no rule fails for good. Rule
-        checks stop at the first enforced rule that fails; only the rules asked are counted."""
+        checks stop at the first enforced rule that fails; only the rules asked are counted,
+        for the attempt and (unless it is the anchor) for the ticket."""
         level = self.level(attempt, ticket)
         fill, size = attempt.fill, ticket.size
         lows, highs = level.team_min, level.team_max
@@ -559,17 +624,22 @@ class _Builder:
         if len(order) > 1:
             order.sort(key=lambda j: (fill[j] >= lows[j], fill[j] - highs[j], j))
         teams = attempt.teams
+        counts = attempt.counts
+        if ticket is attempt.anchor:
+            mine = None
+        else:
+            if ticket.tally is None:
+                ticket.tally = [[0, 0] for _ in range(self.rule_count)]
+            mine = ticket.tally
         blocked = [False] * self.rule_count
         if level.whole:
             # Rules blind to teams: asked once, whichever team the ticket would join.
-            asked: list[CompiledRule] = []
             refused = False
             states = attempt.states
             scratch = teams[order[0]] if level.whole_reads_teams else None
             if scratch is not None:
                 scratch.append(ticket)
             for rule in level.whole:
-                asked.append(rule)
                 if rule.incremental:
                     state = states.get(rule, _NONE)
                     if state is _NONE:
@@ -580,33 +650,39 @@ class _Builder:
                     failed = rule.broken(rule.fold(state, ticket))
                 else:
                     failed = rule.blocks(teams, blocked)
-                blocked[rule.index] = failed
+                i = rule.index
+                blocked[i] = failed
+                k = 1 if failed else 0
+                counts[i][k] += 1
+                if mine is not None:
+                    mine[i][k] += 1
                 if failed and rule.enforced:
                     refused = True
                     break
             if scratch is not None:
                 scratch.pop()
-            self.count(attempt, asked, blocked, ticket)
             if refused:
                 return False
         for j in order:
             team = teams[j]
             team.append(ticket)
-            asked = []
             refused = False
             for rule in level.per_team:
-                asked.append(rule)
-                failed = blocked[rule.index] = rule.blocks(teams, blocked)
+                i = rule.index
+                failed = blocked[i] = rule.blocks(teams, blocked)
+                k = 1 if failed else 0
+                counts[i][k] += 1
+                if mine is not None:
+                    mine[i][k] += 1
                 if failed and rule.enforced:
                     refused = True
                     break
-            if asked:
-                self.count(attempt, asked, blocked, ticket)
             if not refused:
                 fill[j] += size
                 attempt.added.append((ticket, j))
-                for rule, state in attempt.states.items():
-                    attempt.states[rule] = rule.fold(state, ticket)
+                states = attempt.states
+                for rule, state in states.items():
+                    states[rule] = rule.fold(state, ticket)
                 attempt.full = all(f >= h for f, h in zip(fill, highs, strict=True))
                 if ticket.start > attempt.newest:
                     attempt.newest = ticket.start

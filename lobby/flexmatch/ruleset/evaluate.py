@@ -122,7 +122,7 @@ class Prepared:
         self.player_ids = tuple(p.player_id for p in ticket.players)
         self._types = engine.types
         self.cache: dict[str, tuple[Any, ...]] = {}
-        self._latency: dict[str, dict[str, float]] = {}
+        self._latency: dict[str, Mapping[str, float]] = {}
         self.masks: dict[str, int] = {}
         self._loose: list[int] | None = None
         self.problems: list[str] = []
@@ -188,13 +188,13 @@ class Prepared:
         """Each player's own value of an attribute."""
         return self.values(attribute, "")
 
-    def latency(self, aggregation: str) -> dict[str, float]:
+    def latency(self, aggregation: str) -> Mapping[str, float]:
         """The ticket's latency per region its every player reports, aggregated over a party."""
         found = self._latency.get(aggregation)
         if found is None:
             players = self.ticket.players
             if len(players) == 1:
-                found = {r: float(ms) for r, ms in players[0].latencies.items()}
+                found = players[0].latencies  # one player: the aggregate is the player's own
             else:
                 regions = set(players[0].latencies) if players else set()
                 for p in players[1:]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import operator
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from lobby.flexmatch.ruleset import expressions as ex
@@ -49,7 +49,7 @@ class TicketLike(ex.TicketView, Protocol):
 
     def player_values(self, attribute: str) -> tuple[Any, ...]: ...
 
-    def latency(self, aggregation: str) -> dict[str, float]: ...
+    def latency(self, aggregation: str) -> Mapping[str, float]: ...
 
     @property
     def masks(self) -> dict[str, int]: ...
