@@ -28,15 +28,23 @@ Reading a body
     no distanceReference measures from the lowest latency ("min"). A batchDistance rule on a
     number attribute without maxDistance requires equal values; on a string attribute,
     maxDistance is ignored and all values must be equal. Compound rules may not name sort rules
-    (they never pass or fail), as they may not name batchDistance rules.
+    (they never pass or fail), as they may not name batchDistance rules. A string
+    referenceValue that starts like a property expression (``teams[`` or ``name(``) is one;
+    any other is a literal. Comparisons order numbers only; = and != also compare strings.
+    contains takes a literal string; reference_intersection_count a list of strings, one
+    string, or an expression giving a list of strings. Property expressions have no syntax to
+    pick a key of a string_number_map (only sort rules read maps, through mapKey), and
+    expansions target rules and teams only (not the algorithm).
 
 Values
+    Every value a measurement gives must pass (a list of team averages: each average).
+    ``count(teams[x].players)`` counts players, a party's each.
     A ticket's players keep their own values for string, string-list and map attributes.
     For a number attribute, partyAggregation (default avg) makes a party count as one value,
     its players' average (or min, or max); in a collection rule, "union" (default) or
     "intersection" makes a party's string lists one list. A player without a declared
     attribute gets its default, or the ticket can never match; a player without latency data
-    can never match a rule set with a latency rule. ``stddev`` is the population standard
+    can never match a rule set with a latency rule (inside a compound rule too). ``stddev`` is the population standard
     deviation; aggregations skip missing values (an empty team has no average), and a rule
     whose reference value is missing passes. Collection measurements are read as collections:
     a list of strings is one collection, a list of lists is one collection per entry, a list
@@ -51,16 +59,22 @@ Judging
     use, the one with the lowest average latency.
 
 Building (see :mod:`.algorithm` for the details)
-    Deterministic: "random" batching keeps one batch in age order. Candidates for the oldest
-    ticket come nearest-first from a sorted index (sort rules, sorted batching, a numeric
-    batchDistance or balancedAttribute, or the attribute a distance rule measures), at most
-    ``window`` of them. While a match grows, a candidate is refused when a rule fails for good;
-    rules that depend on team counts or sums, and lower bounds more players could still meet,
-    are judged on the complete match, and the builder gives back recently added tickets until
-    the complete match passes. The expansion level is recomputed at each step from the
-    tickets then in the match (``newest``: adding a new ticket restarts the clock). Teams fill
-    below-minimum first, then most open slots first. backfillPriority is accepted and has no
-    effect (there are no backfill tickets).
+    Deterministic: "random" batching keeps one batch (split by string batchDistance values,
+    and by region under a latency rule) in age order. Anchors go oldest first; candidates
+    come best first from a sorted index (sort rules, sorted batching, a numeric batchDistance
+    or balancedAttribute, or the attribute a distance rule measures; else age, younger than
+    the anchor first), at most ``window`` of them, and an anchor gives up after a run of
+    refusals. A ticket taken into a failed attempt is not an anchor again in the same tick.
+    While a match grows, a candidate is refused when a rule fails for good; rules that depend
+    on team counts or sums, and lower bounds more players could still meet, are judged on the
+    complete match, and the builder gives back recently added tickets until the complete
+    match passes. The expansion level is recomputed at each step from the tickets then in the
+    match (``newest``: adding a new ticket restarts the clock). Teams fill below-minimum
+    first, then most open slots first. Rule evaluation metrics count the rule checks made
+    while the match was built (checks stop at the first enforced rule that fails) and the
+    final check of the complete match; a leftover ticket's report counts the checks made
+    with it, as anchor or candidate. backfillPriority is accepted and has no effect (there are
+    no backfill tickets).
 """
 
 from lobby.flexmatch.ruleset.algorithm import default_window, form_matches

@@ -10,14 +10,25 @@ How this module makes that fast and deterministic (the guide leaves it open):
 
 - Batches. One batch, except: tickets whose string ``batchDistance`` attributes differ never
   share a batch; with ``batchingPreference`` "fastestRegion" tickets are batched by the region
-  where their latency is lowest, then what is left is tried again as one batch.
+  where their latency is lowest, then what is left is tried again as one batch. With a latency
+  rule, a batch is also split by region (a ticket in each region where it could ever meet the
+  rule's loosest maxLatency), and an anchor's candidates come from its own regions only.
 - Candidates. Each anchor tries at most ``window`` candidates, taken from a sorted index of its
   batch rather than the whole pool: by the first sort rule (distanceSort nearest to the anchor
-  first, absoluteSort in its direction); else by ``sortByAttributes`` position when batching is
-  "sorted"; else nearest first by the attribute of a numeric ``batchDistance`` rule, by the
-  ``balancedAttribute``, or by the number attribute a distance rule measures; else by age.
-  Equal keys go oldest first. Removing a matched ticket is O(1), so a tick costs about
-  tickets x window rule checks, never tickets squared.
+  first, absoluteSort in its direction; several sort rules, or a map attribute, order a window
+  of candidates by all of them); else by ``sortByAttributes`` position when batching is
+  "sorted"; else nearest first by the attribute of the most selective numeric
+  ``batchDistance`` rule (then never past its maxDistance), by the ``balancedAttribute``, or by
+  the number attribute a distance rule measures; else by age, the tickets younger than the
+  anchor first. Equal keys go oldest first. An anchor stops after a run of refused candidates
+  (16, plus one per two player slots of its match). Removing a matched ticket is O(1), so a
+  tick costs about tickets x window rule checks, never tickets squared.
+- Anchors. In age order; a ticket taken into a failed attempt is not an anchor itself in the
+  same pass (its neighbourhood has just been tried) but stays a candidate for later anchors.
+- Checks. While a match grows, rules blind to teams (latency, batchDistance, and rules whose
+  expressions flatten every team) are asked once per candidate, the others once per team
+  tried; the first enforced rule that fails ends the checks (rule metrics count the rules
+  asked).
 - Teams. A ticket goes first to a team below its minimum, then to the team with the most open
   slots (the large-match fill order the guide describes, used for every match).
 - Completion. A rule judged only on the complete match (team counts, sums, a collection's

@@ -59,8 +59,10 @@ def player_from_wire(raw: Mapping[str, Any]) -> Player:
     player_id = raw.get("PlayerId")
     if not isinstance(player_id, str):
         raise WireError("A player needs a string PlayerId.")
-    attributes = raw.get("PlayerAttributes") or {}
-    latencies = raw.get("LatencyInMs") or {}
+    attributes = raw.get("PlayerAttributes")
+    latencies = raw.get("LatencyInMs")
+    attributes = {} if attributes is None else attributes
+    latencies = {} if latencies is None else latencies
     if not isinstance(attributes, Mapping) or not isinstance(latencies, Mapping):
         raise WireError("PlayerAttributes and LatencyInMs must be objects.")
     lat: dict[str, float] = {}
