@@ -197,6 +197,8 @@ INVALID: list[tuple[str, dict[str, Any] | str, str, str | None, str]] = [
                                                  {"name": "a", "minPlayers": 1, "maxPlayers": 1, "quantity": 2}]},
      "teams[a]", "quantity", "a name team 'a_2' already has"),
     ("over 200", body([("a", 1, 150), ("b", 1, 60)]), "teams", "maxPlayers", "at most 200"),
+    ("huge quantity", body() | {"teams": [{"name": "a", "minPlayers": 1, "maxPlayers": 1, "quantity": 10**9}]},
+     "teams", "maxPlayers", "hold up to 1000000000 players"),
     ("large needs balanced", body([("a", 1, 30), ("b", 1, 30)]), "algorithm", "strategy", 'needs algorithm.strategy "balanced"'),
     ("attribute type", body(playerAttributes=[{"name": "skill", "type": "float"}]), "playerAttributes[skill]", "type",
      "has type 'float'"),

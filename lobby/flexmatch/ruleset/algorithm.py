@@ -661,12 +661,8 @@ class _Builder:
                     failed = rule.broken(rule.fold(state, ticket))
                 else:
                     failed = rule.blocks(teams, blocked)
-                i = rule.index
-                blocked[i] = failed
-                k = 1 if failed else 0
-                counts[i][k] += 1
-                if mine is not None:
-                    mine[i][k] += 1
+                blocked[rule.index] = failed
+                _record(counts, mine, rule.index, failed)
                 if failed and rule.enforced:
                     refused = True
                     break
@@ -679,12 +675,8 @@ class _Builder:
             team.append(ticket)
             refused = False
             for rule in level.per_team:
-                i = rule.index
-                failed = blocked[i] = rule.blocks(teams, blocked)
-                k = 1 if failed else 0
-                counts[i][k] += 1
-                if mine is not None:
-                    mine[i][k] += 1
+                failed = blocked[rule.index] = rule.blocks(teams, blocked)
+                _record(counts, mine, rule.index, failed)
                 if failed and rule.enforced:
                     refused = True
                     break
@@ -801,6 +793,14 @@ class _Builder:
         )
         teams = {name: tuple(t.ticket_id for t in team) for name, team in zip(engine.team_names, attempt.teams, strict=True)}
         self.matches.append(FormedMatch(teams, metrics(self.names, attempt.counts), evaluation))
+
+
+def _record(counts: list[list[int]], mine: list[list[int]] | None, rule: int, failed: bool) -> None:
+    """Count one check of a rule for an attempt and, unless None, a candidate."""
+    k = 1 if failed else 0
+    counts[rule][k] += 1
+    if mine is not None:
+        mine[rule][k] += 1
 
 
 def _rebalance(teams: list[ex.Team], fill: list[int], attribute: str) -> list[ex.Team] | None:

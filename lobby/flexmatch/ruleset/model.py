@@ -179,8 +179,7 @@ class BatchDistanceRule:
 
 
 @dataclass(frozen=True, slots=True)
-class AbsoluteSortRule:
-    type: ClassVar[str] = "absoluteSort"
+class _SortFields:
     name: str
     sort_direction: SortDirection
     sort_attribute: str
@@ -190,14 +189,17 @@ class AbsoluteSortRule:
 
 
 @dataclass(frozen=True, slots=True)
-class DistanceSortRule:
+class AbsoluteSortRule(_SortFields):
+    """Candidates ordered by the attribute's value (for a map, at the anchor's min or max key)."""
+
+    type: ClassVar[str] = "absoluteSort"
+
+
+@dataclass(frozen=True, slots=True)
+class DistanceSortRule(_SortFields):
+    """Candidates ordered by their attribute's distance from the anchor's."""
+
     type: ClassVar[str] = "distanceSort"
-    name: str
-    sort_direction: SortDirection
-    sort_attribute: str
-    map_key: MapKey | None = None
-    party_aggregation: NumberAggregation = "avg"
-    description: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal, TypeVar, cast
 
 from lobby.flexmatch.ruleset import compound as statements
@@ -227,22 +227,36 @@ class _Checker:
             return []
         return raw
 
-    # --- playerAttributes ------------------------------------------------------------------------
-
-    def read_attributes(self, raw: object) -> None:
-        for i, item in enumerate(self.items("playerAttributes", raw)):
-            section = f"playerAttributes[{i}]"
+    def named(
+        self, key: str, raw: list[Any], shape: str, taken: set[str], twice: str
+    ) -> Iterator[tuple[int, str, Mapping[str, Any]]]:
+        """The entries of a list section that are objects with a new, non-empty string name,
+        as (position, name, entry); problems with the others are reported. ``twice`` words
+        the problem of a repeated name ({name} stands for it)."""
+        for i, item in enumerate(raw):
+            section = f"{key}[{i}]"
             if not isinstance(item, Mapping):
-                self.problem(section, None, f"The entry {section} must be an object with a name and a type.")
+                self.problem(section, None, f"The entry {section} must be an object with {shape}.")
                 continue
             name = item.get("name")
             if not isinstance(name, str) or not name.strip():
                 self.problem(section, "name", f"The entry {section} needs a non-empty string name.")
                 continue
-            section = f"playerAttributes[{name}]"
-            if name in self.attributes:
-                self.problem(section, "name", f"Player attribute {name!r} is declared twice; names must be unique.")
+            if name in taken:
+                self.problem(f"{key}[{name}]", "name", twice.format(name=repr(name)))
                 continue
+            taken.add(name)
+            yield i, name, item
+
+    # --- playerAttributes ------------------------------------------------------------------------
+
+    def read_attributes(self, raw: object) -> None:
+        entries = self.named(
+            "playerAttributes", self.items("playerAttributes", raw), "a name and a type", set(),
+            "Player attribute {name} is declared twice; names must be unique.",
+        )  # fmt: skip
+        for _, name, item in entries:
+            section = f"playerAttributes[{name}]"
             kind = item.get("type")
             if kind not in ATTRIBUTE_TYPES:
                 self.problem(
@@ -275,25 +289,14 @@ class _Checker:
         if not isinstance(raw, list) or not raw:
             self.problem("teams", None, "The rule set needs teams: a list of at least one team.")
             return
-        seen: set[str] = set()
+        before = len(self.problems)
         ok = True
-        for i, item in enumerate(raw):
-            section = f"teams[{i}]"
-            if not isinstance(item, Mapping):
-                self.problem(section, None, f"The entry {section} must be an object with name, minPlayers and maxPlayers.")
-                ok = False
-                continue
-            name = item.get("name")
-            if not isinstance(name, str) or not name.strip():
-                self.problem(section, "name", f"The entry {section} needs a non-empty string name.")
-                ok = False
-                continue
+        entries = self.named(
+            "teams", raw, "name, minPlayers and maxPlayers", set(),
+            "Team name {name} is used twice; team names must be unique.",
+        )  # fmt: skip
+        for _, name, item in entries:
             section = f"teams[{name}]"
-            if name in seen:
-                self.problem(section, "name", f"Team name {name!r} is used twice; team names must be unique.")
-                ok = False
-                continue
-            seen.add(name)
             low = self.whole(section, "minPlayers", item.get("minPlayers"), f"Team {name!r}", 1)
             high = self.whole(section, "maxPlayers", item.get("maxPlayers"), f"Team {name!r}", 1)
             quantity = 1
@@ -307,7 +310,14 @@ class _Checker:
                 ok = False
                 continue
             self.definitions.append(TeamDefinition(name, low, high, quantity))
-        if not ok:
+        if not ok or len(self.problems) > before:
+            return
+        total = sum(d.max_players * d.quantity for d in self.definitions)
+        if total > MAX_MATCH_PLAYERS:
+            self.problem(
+                "teams", "maxPlayers",
+                f"The teams hold up to {total} players; a match may hold at most {MAX_MATCH_PLAYERS}.",
+            )  # fmt: skip
             return
         concrete: list[Team] = []
         for d in self.definitions:
@@ -335,13 +345,6 @@ class _Checker:
                     )  # fmt: skip
                 return
             made_by[team.name] = team.definition
-        total = sum(t.max_players for t in concrete)
-        if total > MAX_MATCH_PLAYERS:
-            self.problem(
-                "teams", "maxPlayers",
-                f"The teams hold up to {total} players; a match may hold at most {MAX_MATCH_PLAYERS}.",
-            )  # fmt: skip
-            return
         self.teams = concrete
         self.teams_ok = True
         self.large = total > SMALL_MATCH_MAX_PLAYERS
@@ -455,21 +458,12 @@ class _Checker:
 
     def read_rules(self, raw: object) -> list[Rule]:
         rules: list[Rule] = []
-        names = self.rule_names
-        for i, item in enumerate(self.items("rules", raw)):
-            section = f"rules[{i}]"
-            if not isinstance(item, Mapping):
-                self.problem(section, None, f"The entry {section} must be an object with a name and a type.")
-                continue
-            name = item.get("name")
-            if not isinstance(name, str) or not name.strip():
-                self.problem(section, "name", f"The entry {section} needs a non-empty string name.")
-                continue
+        entries = self.named(
+            "rules", self.items("rules", raw), "a name and a type", self.rule_names,
+            "Rule name {name} is used twice; rule names must be unique.",
+        )  # fmt: skip
+        for i, name, item in entries:
             section = f"rules[{name}]"
-            if name in names:
-                self.problem(section, "name", f"Rule name {name!r} is used twice; rule names must be unique.")
-                continue
-            names.add(name)
             self.rule_order[name] = i
             kind = item.get("type")
             if kind not in RULE_TYPES:
