@@ -127,6 +127,8 @@ def holds(spec: Spec, name: str, match: dict[str, list[Ticket]], values: dict[st
     if kind == "or":
         a, b = params
         return holds(spec, a, match, values) or holds(spec, b, match, values)
+    if kind == "sort":
+        return True
     raise AssertionError(kind)
 
 
@@ -180,8 +182,11 @@ def specs(draw: st.DrawFn) -> Spec:
     spec = Spec(body)
     if draw(st.booleans()):
         body["algorithm"] = {"expansionAgeSelection": draw(st.sampled_from(["newest", "oldest"]))}
-        if draw(st.booleans()):
-            body["algorithm"].update(strategy="balanced", balancedAttribute="skill", batchingPreference="largestPopulation")
+        batching = draw(st.sampled_from(["random", "sorted", "largestPopulation", "fastestRegion"]))
+        if batching in ("largestPopulation", "fastestRegion"):
+            body["algorithm"].update(strategy="balanced", balancedAttribute="skill", batchingPreference=batching)
+        elif batching == "sorted":
+            body["algorithm"].update(batchingPreference="sorted", sortByAttributes=["mode", "skill"])
     how = st.sampled_from(["avg", "min", "max"])
     expandable: list[tuple[str, str, float]] = []
     kinds = draw(st.lists(st.sampled_from(
@@ -241,6 +246,11 @@ def specs(draw: st.DrawFn) -> Spec:
                     "referenceValue": f"count(teams[{names[1]}].players)"}  # fmt: skip
             spec.kinds[name] = (kind, names[0], names[1])
         body["rules"].append({"name": name, **rule})
+    if draw(st.booleans()):  # a sort rule orders candidates and constrains nothing
+        kind = draw(st.sampled_from(["absoluteSort", "distanceSort"]))
+        body["rules"].append({"name": "Order", "type": kind, "sortAttribute": "skill",
+                              "sortDirection": draw(st.sampled_from(["ascending", "descending"]))})  # fmt: skip
+        spec.kinds["Order"] = ("sort",)
     combinable = [r["name"] for r in body["rules"] if r["type"] in ("distance", "comparison", "collection", "latency")]
     if len(combinable) >= 2 and draw(st.booleans()):
         a, b = combinable[:2]
