@@ -9,6 +9,7 @@ from ruleset_helpers import party, solo
 from lobby.flexmatch.ruleset import expressions as ex
 from lobby.flexmatch.ruleset import parse_rule_set
 from lobby.flexmatch.ruleset.evaluate import engine_for
+from lobby.flexmatch.ruleset.rules import Regions
 
 RULES = parse_rule_set(
     {
@@ -41,7 +42,8 @@ def match(aggregation: str = "avg") -> list[ex.Team]:
     blue = [p("b1", 40, ("b",)), p("b2", 60, ("b", "d"))]
     duo = party("t1", 0, {"skill": 1.0, "modes": ("x", "y"), "map": "m", "prefs": {}},
                 {"skill": 3.0, "modes": ("y",), "map": "m", "prefs": {}})  # fmt: skip
-    teams = [[ENGINE.prepare(t, i) for i, t in enumerate(team)] for team in (red, blue, [duo], [])]
+    regions = Regions()
+    teams = [[ENGINE.prepare(t, i, regions) for i, t in enumerate(team)] for team in (red, blue, [duo], [])]
     return [ex.Team(team) for team in teams]
 
 

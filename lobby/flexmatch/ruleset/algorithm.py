@@ -56,7 +56,7 @@ from lobby.flexmatch.ruleset.evaluate import (
     placement_region,
 )
 from lobby.flexmatch.ruleset.expansions import Level
-from lobby.flexmatch.ruleset.rules import BatchDistanceCompiled, CompiledRule
+from lobby.flexmatch.ruleset.rules import BatchDistanceCompiled, CompiledRule, Regions
 from lobby.flexmatch.ruleset.explain import FormedMatch, TickResult, TicketReport, metrics, ticket_report
 from lobby.flexmatch.ruleset import expressions as ex
 from lobby.flexmatch.ruleset.model import (
@@ -98,8 +98,9 @@ def form_matches(
     prepared: list[Prepared] = []
     notes: dict[int, list[str]] = {}
     seen: set[str] = set()
+    regions = Regions()
     for seq, ticket in enumerate(searching):
-        p = engine.prepare(ticket, seq)
+        p = engine.prepare(ticket, seq, regions)
         if ticket.ticket_id in seen:
             p.problems.append("The ticket is given twice; only its first copy is matched.")
         seen.add(ticket.ticket_id)

@@ -23,7 +23,7 @@ from lobby.flexmatch.ruleset import expressions as ex
 from lobby.flexmatch.ruleset.expansions import Level, Levels
 from lobby.flexmatch.ruleset.model import AttributeValue, LatencyRule, RuleSet
 from lobby.flexmatch.ruleset.players import Ticket
-from lobby.flexmatch.ruleset.rules import LatencyCompiled, region_bit, region_name
+from lobby.flexmatch.ruleset.rules import LatencyCompiled, Regions
 
 def _mean(values: Sequence[float]) -> float:
     return math.fsum(values) / len(values)
@@ -71,8 +71,8 @@ class Engine:
         start = min(starts) if self.oldest else max(starts)
         return max(0.0, now - start)
 
-    def prepare(self, ticket: Ticket, seq: int = 0) -> Prepared:
-        return Prepared(ticket, seq, self)
+    def prepare(self, ticket: Ticket, seq: int, regions: Regions) -> Prepared:
+        return Prepared(ticket, seq, self, regions)
 
 
 def _latency_limit(rule: object) -> float:
@@ -110,11 +110,12 @@ class Prepared:
 
     __slots__ = (
         "ticket", "ticket_id", "start", "seq", "size", "player_ids", "_players", "_types",
-        "cache", "_latency", "masks", "_loose", "problems", "tally", "matched",
+        "cache", "_latency", "masks", "regions", "_loose", "problems", "tally", "matched",
     )  # fmt: skip
 
-    def __init__(self, ticket: Ticket, seq: int, engine: Engine) -> None:
+    def __init__(self, ticket: Ticket, seq: int, engine: Engine, regions: Regions) -> None:
         self.ticket = ticket
+        self.regions = regions
         self.ticket_id = ticket.ticket_id
         self.start = float(ticket.start_time)
         self.seq = seq
@@ -205,7 +206,7 @@ class Prepared:
         return found
 
     def mask(self, max_latency: float, aggregation: str) -> int:
-        """The regions (bits, see :func:`region_bit`) where the ticket's latency is at most
+        """The regions (bits, see :class:`Regions`) where the ticket's latency is at most
         ``max_latency``; also kept in ``masks`` under :func:`mask_key`."""
         key = mask_key(max_latency, aggregation)
         found = self.masks.get(key)
@@ -213,7 +214,7 @@ class Prepared:
             found = 0
             for region, ms in self.latency(aggregation).items():
                 if ms <= max_latency:
-                    found |= 1 << region_bit(region)
+                    found |= 1 << self.regions.bit(region)
             self.masks[key] = found
         return found
 
@@ -326,7 +327,7 @@ def placement_region(engine: Engine, level: Level, teams: Sequence[ex.Team]) -> 
     bit = 0
     while mask > 0 and mask >> bit:
         if mask >> bit & 1:
-            name = region_name(bit)
+            name = tickets[0].regions.names[bit]
             average = math.fsum(t.latency("avg")[name] * t.size for t in tickets) / sum(t.size for t in tickets)
             if best is None or (average, name) < best:
                 best = (average, name)
@@ -343,11 +344,12 @@ def evaluate_match(rule_set: RuleSet, teams: Mapping[str, Sequence[Ticket]], now
     if unknown:
         raise ValueError(f"The rule set has no team named {unknown[0]!r}.")
     seq = 0
+    regions = Regions()
     prepared: list[ex.Team] = []
     for name in engine.team_names:
         team = ex.Team()
         for ticket in teams.get(name, ()):
-            team.append(engine.prepare(ticket, seq))
+            team.append(engine.prepare(ticket, seq, regions))
             seq += 1
         prepared.append(team)
     wait = engine.wait([t.start for team in prepared for t in team], now)

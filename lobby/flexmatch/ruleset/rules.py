@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import operator
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -53,6 +52,9 @@ class TicketLike(ex.TicketView, Protocol):
 
     @property
     def masks(self) -> dict[str, int]: ...
+
+    @property
+    def regions(self) -> Regions: ...
 
     def mask(self, max_latency: float, aggregation: str) -> int: ...
 
@@ -387,7 +389,8 @@ class LatencyCompiled(CompiledRule):
         bit = 0
         while mask >> bit:
             if mask >> bit & 1:
-                values = [t.latency(self.aggregation)[_REGION_NAMES[bit]] for t in tickets]
+                region = tickets[0].regions.names[bit]
+                values = [t.latency(self.aggregation)[region] for t in tickets]
                 ref = min(values) if self.reference == "min" else math.fsum(values) / len(values)
                 if all(abs(v - ref) <= self.max_distance for v in values):
                     return bit
@@ -395,26 +398,22 @@ class LatencyCompiled(CompiledRule):
         return None
 
 
-#: Region names by bit, shared by every prepared ticket (see :func:`region_bit`).
-_REGION_NAMES: list[str] = []
-_REGION_BITS: dict[str, int] = {}
-_REGION_LOCK = threading.Lock()
+class Regions:
+    """Bits standing for region names in latency masks, assigned on first sight and shared by
+    the tickets of one evaluation (so a tick's masks never grow with regions seen before)."""
 
+    __slots__ = ("bits", "names")
 
-def region_bit(region: str) -> int:
-    """The bit standing for a region in latency masks (assigned on first sight)."""
-    bit = _REGION_BITS.get(region)
-    if bit is None:
-        with _REGION_LOCK:
-            bit = _REGION_BITS.get(region)
-            if bit is None:
-                bit = _REGION_BITS[region] = len(_REGION_NAMES)
-                _REGION_NAMES.append(region)
-    return bit
+    def __init__(self) -> None:
+        self.bits: dict[str, int] = {}
+        self.names: list[str] = []
 
-
-def region_name(bit: int) -> str:
-    return _REGION_NAMES[bit]
+    def bit(self, region: str) -> int:
+        found = self.bits.get(region)
+        if found is None:
+            found = self.bits[region] = len(self.names)
+            self.names.append(region)
+        return found
 
 
 class BatchDistanceCompiled(CompiledRule):
