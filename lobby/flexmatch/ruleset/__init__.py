@@ -71,9 +71,11 @@ Building (see :mod:`.algorithm` for the details)
     match passes. The expansion level is recomputed at each step from the tickets then in the
     match (``newest``: adding a new ticket restarts the clock). Teams fill below-minimum
     first, then most open slots first. Rule evaluation metrics count the rule checks made
-    while the match was built (checks stop at the first enforced rule that fails) and the
-    final check of the complete match; a leftover ticket's report counts the checks made
-    with it, as anchor or candidate. backfillPriority is accepted and has no effect (there are
+    while the match was built (one per ticket tried, per team for rules that read teams;
+    checks stop at the first enforced rule that fails), and the checks of the complete match
+    for rules judged only there (a rule checked while building counts there only when it
+    fails); sort rules count nothing. A leftover ticket's report counts the checks made with
+    it, as anchor or candidate. backfillPriority is accepted and has no effect (there are
     no backfill tickets).
 """
 

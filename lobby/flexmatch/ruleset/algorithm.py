@@ -752,7 +752,10 @@ class _Builder:
             reasons = [] if over else judge(level, attempt.teams)
             failed = [reason is not None for reason in reasons]
             if reasons:
-                self.count(attempt, level.rules, failed, None)
+                # The complete match's check counts for the rules judged only there, and for a
+                # rule checked while building only if it fails now.
+                judged = [r for r in level.rules if failed[r.index] or (not r.gates and not r.sorts)]
+                self.count(attempt, judged, failed, None)
             if not over and not any(failed[r.index] for r in level.enforced):
                 self.emit(attempt, level, reasons)
                 return attempt

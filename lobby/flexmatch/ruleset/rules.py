@@ -88,7 +88,7 @@ class CompiledRule:
     """A rule ready to evaluate. ``enforced`` is false for rules that only a compound rule uses
     (FlexMatch judges those through the compound rule) and for sort rules."""
 
-    __slots__ = ("name", "index", "type", "enforced", "gates", "whole_match", "incremental")
+    __slots__ = ("name", "index", "type", "enforced", "gates", "whole_match", "incremental", "sorts")
 
     def __init__(self, rule: Rule, index: int, enforced: bool) -> None:
         self.name = rule.name
@@ -101,6 +101,8 @@ class CompiledRule:
         self.whole_match = False
         #: Whether :meth:`fold` and :meth:`broken` can stand for :meth:`blocks`.
         self.incremental = False
+        #: Whether it is a sort rule (it orders candidates and never passes or fails).
+        self.sorts = rule.type in ("absoluteSort", "distanceSort")
 
     def violation(self, teams: Teams, outcomes: Sequence[bool]) -> Violation | None:
         """What makes the complete match fail the rule; None when it passes."""
