@@ -20,6 +20,7 @@ import httpx
 from pydantic import ValidationError
 
 from lobby.core.clock import Clock, SystemClock
+from lobby.core.events import EventSource
 from lobby.core.errors import BackendError, InvalidRequest, NotFound, ProtocolError
 from lobby.core.offers import Change, Offer, OfferUpdated
 from lobby.flexmatch import errors as faults
@@ -37,7 +38,6 @@ from lobby.net.stream import EventFeed, FeedEvent, Handshake, NotAnEmulator, han
 
 #: AWS guidance: poll DescribeMatchmaking no more often than this.
 MIN_POLL_INTERVAL = 10.0
-GAMELIFT_SOURCE = "aws.gamelift"
 
 
 class FlexMatchBackend:
@@ -196,7 +196,7 @@ class FlexMatchBackend:
 
     def _fold(self, event: FeedEvent) -> list[Change]:
         self.last_event_id = max(self.last_event_id, event.id)
-        if event.data.get("source") != GAMELIFT_SOURCE:
+        if event.data.get("source") != EventSource.GAMELIFT:
             return []
         try:
             parsed = MatchmakingEvent.model_validate(event.data)
@@ -214,7 +214,7 @@ class FlexMatchBackend:
         feed = EventFeed(
             self.client.http,
             self.feed_url or "",
-            sources=[GAMELIFT_SOURCE],
+            sources=[EventSource.GAMELIFT],
             last_event_id=self.last_event_id,
             on_state=self._set_feed_state,
             sleep=self._sleep,

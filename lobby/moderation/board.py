@@ -21,7 +21,8 @@ from enum import StrEnum
 from typing import Any
 
 from lobby.flexmatch.lifecycle import EventType, PlayerAnswer, TicketStatus, after_dropped_match
-from lobby.moderation.events import GAMELIFT, TEAMBATTLES, ModEvent, parse_time
+from lobby.core.events import EventSource
+from lobby.moderation.events import ModEvent, parse_time
 from lobby.moderation.stats import ROUND_ACCEPTED, Snapshot, Stats
 
 
@@ -232,9 +233,9 @@ class Board:
         self._seen[event.uid] = None
         if len(self._seen) > self._remember:
             self._seen.popitem(last=False)
-        if event.source == GAMELIFT:
+        if event.source is EventSource.GAMELIFT:
             done = self._flexmatch(event)
-        elif event.source == TEAMBATTLES:
+        elif event.source is EventSource.TEAMBATTLES:
             done = self._teambattles(event)
         else:
             done = False

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-GAMELIFT = "aws.gamelift"
-TEAMBATTLES = "teambattles"
+from lobby.core.events import EventSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +29,7 @@ class ModEvent:
 
     #: What makes two deliveries the same event.
     uid: str
-    #: ``aws.gamelift`` or ``teambattles``.
-    source: str
+    source: EventSource
     #: ``detail.type`` (FlexMatch) or ``event`` (TeamBattles).
     type: str
     #: When it happened, epoch seconds (the event's own time when it carries one).
@@ -95,7 +93,7 @@ def unwrap(payload: Any, *, fallback_id: str | None = None, received: float = 0.
         sent = parse_time(payload.get("Timestamp"))
         return unwrap(payload["Message"], fallback_id=inner_fallback, received=sent or received)
     detail = payload.get("detail")
-    if payload.get("source") == GAMELIFT and isinstance(detail, dict):
+    if payload.get("source") == EventSource.GAMELIFT and isinstance(detail, dict):
         kind = detail.get("type")
         if not isinstance(kind, str):
             return None
@@ -105,7 +103,7 @@ def unwrap(payload: Any, *, fallback_id: str | None = None, received: float = 0.
         when = parse_time(payload.get("time"))
         return ModEvent(
             uid=uid,
-            source=GAMELIFT,
+            source=EventSource.GAMELIFT,
             type=kind,
             time=when if when is not None else received,
             body=detail,
@@ -119,6 +117,6 @@ def unwrap(payload: Any, *, fallback_id: str | None = None, received: float = 0.
             return None
         when = parse_time(payload.get("created_at"))
         return ModEvent(
-            uid=uid, source=TEAMBATTLES, type=kind, time=when if when is not None else received, body=data
+            uid=uid, source=EventSource.TEAMBATTLES, type=kind, time=when if when is not None else received, body=data
         )
     return None
