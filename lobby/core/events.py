@@ -1,4 +1,4 @@
-"""Events as every part of lobby names them: who sent them.
+"""Events as every part of lobby reads them: who sent them, and when they happened.
 
 The emulator's stream, EventBridge envelopes and the filters of ``GET /_emulator/events``
 (``?source=aws.gamelift,teambattles``) all name an event's sender with the same words.
@@ -6,7 +6,9 @@ The emulator's stream, EventBridge envelopes and the filters of ``GET /_emulator
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 
 class EventSource(StrEnum):
@@ -16,3 +18,23 @@ class EventSource(StrEnum):
     GAMELIFT = "aws.gamelift"
     #: TeamBattles webhook-shaped events.
     TEAMBATTLES = "teambattles"
+
+
+def parse_time(value: Any) -> float | None:
+    """An ISO 8601 time (``Z`` allowed) or epoch seconds to epoch seconds; None if unreadable."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()

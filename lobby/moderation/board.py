@@ -21,8 +21,8 @@ from enum import StrEnum
 from typing import Any
 
 from lobby.flexmatch.lifecycle import EventType, PlayerAnswer, TicketStatus, after_dropped_match
-from lobby.core.events import EventSource
-from lobby.moderation.events import ModEvent, parse_time
+from lobby.core.events import EventSource, parse_time
+from lobby.moderation.events import ModEvent
 from lobby.moderation.stats import ROUND_ACCEPTED, Snapshot, Stats
 
 

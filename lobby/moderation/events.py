@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from lobby.core.events import EventSource
+from lobby.core.events import EventSource, parse_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,26 +37,6 @@ class ModEvent:
     body: dict[str, Any]
     #: FlexMatch: the configuration named by the envelope's ``resources`` ARN.
     configuration: str | None = None
-
-
-def parse_time(value: Any) -> float | None:
-    """An ISO 8601 time (``Z`` allowed) or epoch seconds to epoch seconds; None if unreadable."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
 
 
 def _configuration(resources: Any) -> str | None:
