@@ -16,7 +16,7 @@ from synthetic import (
 
 from lobby.flexmatch.lifecycle import EventType
 from lobby.moderation import Board, Column, TableModel, unwrap
-from lobby.moderation.board import FINAL_STATUSES, Kind
+from lobby.moderation.rows import FINAL_STATUSES, Kind
 from lobby.moderation.stats import Stats, percentile
 
 T0 = 1_767_268_800.0  # 2026-01-01 12:00:00 UTC

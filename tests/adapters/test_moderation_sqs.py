@@ -17,7 +17,7 @@ from synthetic import flexmatch_event, sns_wrap
 from lobby.core.errors import NotConfigured
 from lobby.flexmatch.lifecycle import EventType
 from lobby.moderation import Board
-from lobby.moderation.board import Kind
+from lobby.moderation.rows import Kind
 from lobby.moderation.sqs import SqsSource, region_of
 from lobby.core.backend import FeedState
 

@@ -14,7 +14,7 @@ from textual.widgets import Input
 from lobby.core.clock import FrozenClock
 from lobby.flexmatch.lifecycle import EventType
 from lobby.moderation import Board, Column, ReplaySource, unwrap
-from lobby.moderation.board import Kind
+from lobby.moderation.rows import Kind
 from lobby.core.backend import FeedState
 from lobby.tui.moderator.app import ModeratorApp
 from lobby.tui.moderator.detail import ModerationDetailScreen

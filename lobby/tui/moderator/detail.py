@@ -16,7 +16,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from lobby.core.clock import Clock
-from lobby.moderation.board import Board, Key, Kind, Row, TimelineEntry
+from lobby.moderation.board import Board
+from lobby.moderation.rows import Key, Kind, Row, TimelineEntry
 from lobby.tui.moderator.format import clock_time, day_time, duration, status_label
 from lobby.tui.moderator.table import who
 from lobby.tui.safe import brief, plain

@@ -24,7 +24,8 @@ from textual.widgets import Footer, Input
 
 from lobby.core.clock import Clock, SystemClock
 from lobby.core.errors import BackendError
-from lobby.moderation.board import Board, Key
+from lobby.moderation.board import Board
+from lobby.moderation.rows import Key
 from lobby.moderation.sources import ModerationSource
 from lobby.moderation.view import COLUMNS, Column, TableModel
 from lobby.tui.moderator.header import HeaderFacts, ModerationHeader

@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from lobby.moderation.board import FINAL_STATUSES, STATUS_ORDER
+from lobby.moderation.rows import FINAL_STATUSES, STATUS_ORDER
 from lobby.tui.moderator.format import HEADER_WORDS, count
 
 
