@@ -22,12 +22,14 @@ class EventSource(StrEnum):
 
 def parse_time(value: Any) -> float | None:
     """An ISO 8601 time (``Z`` allowed) or epoch seconds to epoch seconds; None if unreadable."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
+    if isinstance(value, str):
+        return _parse_text(value) if value else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):  # a tuple: cheaper than int | float
         return float(value)
-    if not isinstance(value, str) or not value:
-        return None
+    return None
+
+
+def _parse_text(value: str) -> float | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from datetime import UTC, datetime
 
 import httpx
-from pydantic import ValidationError
 
 from lobby.core.clock import Clock, SystemClock
 from lobby.core.events import EventSource
@@ -26,13 +25,10 @@ from lobby.core.offers import Change, Offer, OfferUpdated
 from lobby.flexmatch import errors as faults
 from lobby.flexmatch.client import FlexMatchClient
 from lobby.flexmatch.lifecycle import TicketStatus
-from lobby.flexmatch.tickets import TicketBook, TicketView
-from lobby.flexmatch.wire import (
-    AcceptanceType,
-    MatchmakingEvent,
-    MatchmakingTicket,
-    Player,
-)
+from lobby.flexmatch.fold import Ticket
+from lobby.flexmatch.notifications import read_event
+from lobby.flexmatch.tickets import TicketBook
+from lobby.flexmatch.wire import AcceptanceType, MatchmakingTicket, Player
 from lobby.core.backend import Capabilities, FeedState
 from lobby.net.stream import EventFeed, FeedEvent, Handshake, NotAnEmulator, handshake
 
@@ -147,10 +143,10 @@ class FlexMatchBackend:
         for ticket_id in ticket_ids:
             self.book.know(ticket_id)
 
-    def tickets(self, *, live_only: bool = True) -> list[TicketView]:
-        """Every ticket known, mine or not (for people who watch all of them)."""
+    def tickets(self, *, live_only: bool = True) -> list[Ticket]:
+        """Every ticket known, mine or not (for people who watch all of them), oldest first."""
         found = self.book.live() if live_only else list(self.book.tickets.values())
-        return sorted(found, key=lambda t: (t.start_time or datetime.min.replace(tzinfo=UTC), t.ticket_id))
+        return sorted(found, key=lambda t: (t.started_at if t.started_at is not None else -math.inf, t.ticket_id))
 
     async def sync(self) -> list[Change]:
         """Bring the book up to now: the event stream up to its last event, or one poll."""
@@ -198,9 +194,8 @@ class FlexMatchBackend:
         self.last_event_id = max(self.last_event_id, event.id)
         if event.data.get("source") != EventSource.GAMELIFT:
             return []
-        try:
-            parsed = MatchmakingEvent.model_validate(event.data)
-        except (ValidationError, ValueError):
+        parsed = read_event(event.data)
+        if parsed is None:
             self.unreadable_events += 1
             return []
         return self.book.apply(parsed, str(event.id), now=self.clock.now())

@@ -10,7 +10,8 @@ from lobby.core.events import EventSource
 from lobby.core.offers import OfferClosed, OfferUpdated
 from lobby.flexmatch.lifecycle import EventType, TicketStatus
 from lobby.flexmatch.tickets import TicketBook
-from lobby.flexmatch.wire import MatchmakingEvent, MatchmakingTicket
+from lobby.flexmatch.notifications import MatchmakingEvent, read_event
+from lobby.flexmatch.wire import MatchmakingTicket
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 ARN = "arn:aws:gamelift:us-east-1:123456789012:matchmakingconfiguration/duel"
@@ -22,7 +23,7 @@ def iso(dt: datetime) -> str:
 
 def event(kind: str, tickets: dict[str, dict[str, bool | None]], *, at: datetime = T0, **detail) -> MatchmakingEvent:
     """tickets: ticket id -> {player id: accepted (None = not answered)}."""
-    return MatchmakingEvent.model_validate(
+    envelope = read_event(
         {
             "version": "0",
             "id": "e",
@@ -47,6 +48,8 @@ def event(kind: str, tickets: dict[str, dict[str, bool | None]], *, at: datetime
             },
         }
     )
+    assert envelope is not None
+    return envelope
 
 
 MATCH = {"t-a": {"alice": None}, "t-b": {"bob": None, "bea": None}}
