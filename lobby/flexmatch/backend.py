@@ -43,7 +43,8 @@ class FlexMatchBackend:
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(feed_state=lambda: self.feed_state or FeedState.CONNECTING)
+        """The state of the event stream, and where answered tickets went (the book)."""
+        return self._capabilities
 
     def __init__(
         self,
@@ -73,6 +74,7 @@ class FlexMatchBackend:
         self._acceptance_timeouts: dict[str, int | None] = {}
         #: Events that were not matchmaking events lobby can read (counted, then ignored).
         self.unreadable_events = 0
+        self._capabilities = Capabilities(feed_state=self._feed_state_now, outcomes=self.book)
 
     def __repr__(self) -> str:
         return f"FlexMatchBackend(endpoint={self.client.endpoint!r}, feed={self.feed_url!r})"
@@ -199,6 +201,9 @@ class FlexMatchBackend:
             self.unreadable_events += 1
             return []
         return self.book.apply(parsed, str(event.id), now=self.clock.now())
+
+    def _feed_state_now(self) -> FeedState:
+        return self.feed_state or FeedState.CONNECTING
 
     def _set_feed_state(self, state: FeedState) -> None:
         self.feed_state = state

@@ -10,15 +10,17 @@ every player's answer (known only from events), and the acceptance deadline.
 configured, as a moderator sees them). A ticket of mine in REQUIRES_ACCEPTANCE is an
 :class:`~lobby.core.offers.Offer`; each update to the book returns the
 :class:`~lobby.core.offers.Change` s it caused, in order. Where a ticket ended reads as one
-sentence of :mod:`~lobby.flexmatch.outcomes`.
+sentence of :mod:`~lobby.flexmatch.outcomes`, the book being the backend's
+:class:`~lobby.core.backend.TicketOutcomes`.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from lobby.core.backend import TicketOutcome
 from lobby.core.offers import Change, Offer, OfferClosed, OfferKind, OfferUpdated
 from lobby.flexmatch.fold import Proposal, Ticket, TicketFold
 from lobby.flexmatch.lifecycle import AcceptanceOutcome, EventType, PlayerAnswer, TicketStatus
@@ -94,6 +96,13 @@ class TicketBook:
     def offers(self) -> list[Offer]:
         found = [o for t in self.tickets.values() if (o := self.offer(t)) is not None]
         return sorted(found, key=lambda o: (o.deadline is None, o.deadline.timestamp() if o.deadline else 0.0, o.id))
+
+    def outcome(self, ticket_id: str, players: Sequence[str]) -> TicketOutcome | None:
+        """Where the ticket stands, in a sentence for ``players`` (no I/O); None if unknown."""
+        ticket = self.get(ticket_id)
+        if ticket is None:
+            return None
+        return TicketOutcome(ticket_id=ticket_id, status=ticket.status.value, sentence=sentence(ticket, players))
 
     # --- learning from events ----------------------------------------------------------------
 
