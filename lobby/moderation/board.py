@@ -15,9 +15,10 @@ Times are epoch seconds taken from the events themselves; "now" comes from the c
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from lobby.core.events import EventSource
+from lobby.flexmatch.lifecycle import PlayerAnswer
 from lobby.moderation.events import ModEvent
 from lobby.moderation.ledger import Ledger
 from lobby.moderation.matches import MatchRows
@@ -42,6 +43,10 @@ class Board(Ledger):
         )
         self._tickets = TicketRows(self)
         self._matches = MatchRows(self)
+        self._folds: dict[str, Callable[[ModEvent], bool]] = {
+            EventSource.GAMELIFT: self._tickets.apply,
+            EventSource.TEAMBATTLES: self._matches.apply,
+        }
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._remember = remember_ids
         self.applied = 0
@@ -52,8 +57,8 @@ class Board(Ledger):
 
     # --- reading ------------------------------------------------------------------------------
 
-    def answers(self, key: Key) -> dict[str, bool | None]:
-        """A ticket's players' answers in its current or last proposed match (None: not yet)."""
+    def answers(self, key: Key) -> dict[str, PlayerAnswer]:
+        """A ticket's players' answers in its current or last proposed match."""
         row = self.rows.get(key)
         return self._tickets.answers(row) if row is not None else {}
 
@@ -73,13 +78,8 @@ class Board(Ledger):
         self._seen[event.uid] = None
         if len(self._seen) > self._remember:
             self._seen.popitem(last=False)
-        if event.source is EventSource.GAMELIFT:
-            done = self._tickets.apply(event)
-        elif event.source is EventSource.TEAMBATTLES:
-            done = self._matches.apply(event)
-        else:
-            done = False
-        if not done:
+        fold = self._folds.get(event.source)
+        if fold is None or not fold(event):
             self.ignored += 1
             return False
         self.applied += 1

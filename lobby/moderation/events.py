@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lobby.core.events import EventSource, parse_time
+from lobby.flexmatch.notifications import configuration_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,14 +38,6 @@ class ModEvent:
     body: dict[str, Any]
     #: FlexMatch: the configuration named by the envelope's ``resources`` ARN.
     configuration: str | None = None
-
-
-def _configuration(resources: Any) -> str | None:
-    if isinstance(resources, list):
-        for arn in resources:
-            if isinstance(arn, str) and ":matchmakingconfiguration/" in arn:
-                return arn.split(":matchmakingconfiguration/", 1)[1]
-    return None
 
 
 def _own_id(payload: dict[str, Any], fallback_id: str | None) -> str | None:
@@ -86,7 +79,7 @@ def unwrap(payload: Any, *, fallback_id: str | None = None, received: float = 0.
             type=kind,
             time=when if when is not None else received,
             body=detail,
-            configuration=_configuration(payload.get("resources")),
+            configuration=configuration_of(payload.get("resources")),
         )
     data = payload.get("data")
     kind = payload.get("event")

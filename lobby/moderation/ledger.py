@@ -12,7 +12,7 @@ import bisect
 from collections import Counter, OrderedDict
 
 from lobby.moderation.events import ModEvent
-from lobby.moderation.rows import WAITING, Key, Kind, Row, TimelineEntry, is_final
+from lobby.moderation.rows import INITIAL_STATUS, WAITING, Key, Row, TimelineEntry, is_final
 from lobby.moderation.stats import Snapshot, Stats
 
 
@@ -90,7 +90,7 @@ class Ledger:
         key = (kind, item_id)
         row = self.rows.get(key)
         if row is None:
-            initial = "QUEUED" if kind == Kind.TICKET else "PENDING"
+            initial = INITIAL_STATUS[kind]
             row = self.rows[key] = Row(kind=kind, id=item_id, status=initial, created=created, status_since=created)
             self.live_counts[initial] += 1
         return row
@@ -100,7 +100,9 @@ class Ledger:
         self.changed.add(row.key)
 
     def note(self, row: Row, event: ModEvent, text: str) -> None:
-        entries = self._timelines.setdefault(row.key, [])
+        entries = self._timelines.get(row.key)
+        if entries is None:
+            entries = self._timelines[row.key] = []
         entry = TimelineEntry(event.time, event.uid, event.type, text)
         if not entries or entries[-1].time <= entry.time:
             entries.append(entry)
@@ -112,11 +114,18 @@ class Ledger:
     def set_status(self, row: Row, status: str, when: float, *, provisional: bool = False) -> None:
         """Move ``row`` to ``status`` at ``when``, unless that would go back in time or leave
         a confirmed final status."""
-        final = is_final(row.kind, status)
         if not row.live and not row.provisional:
             return  # a finished item never changes again
         if when < row.status_since:
             return  # a late event: the row already moved past it
+        if row.status == status and (provisional or not row.provisional):
+            return
+        self.moved(row, status, when, provisional=provisional)
+
+    def moved(self, row: Row, status: str, when: float, *, provisional: bool = False) -> None:
+        """``row`` is in ``status`` since ``when`` (whether it may be is the caller's to
+        decide): count it there, and as finished once its final status is confirmed."""
+        final = is_final(row.kind, status)
         if row.status == status:
             if row.provisional and not provisional:
                 row.provisional = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from lobby.flexmatch.lifecycle import TicketStatus
 
@@ -44,8 +45,13 @@ STATUS_ORDER: tuple[str, ...] = (
 )
 FINAL_STATUSES = FLEXMATCH_FINAL | TEAMBATTLES_FINAL
 
+#: The status a row starts in, and the final statuses, by kind.
+INITIAL_STATUS: dict[str, str] = {Kind.TICKET: "QUEUED", Kind.MATCH: "PENDING"}
+_FINAL: dict[str, frozenset[str]] = {Kind.TICKET: FLEXMATCH_FINAL, Kind.MATCH: TEAMBATTLES_FINAL}
+
+
 def is_final(kind: str, status: str) -> bool:
-    return status in (FLEXMATCH_FINAL if kind == Kind.TICKET else TEAMBATTLES_FINAL)
+    return status in _FINAL[kind]
 
 
 @dataclass(slots=True, eq=False)
@@ -83,10 +89,11 @@ class Row:
     matched: bool = False
     #: Team ids seen on a match (to filter by), besides the names in ``teams``.
     team_ids: tuple[str, ...] = ()
+    #: (kind, id), made once: every change of a row is recorded under it.
+    key: Key = field(init=False, repr=False)
 
-    @property
-    def key(self) -> Key:
-        return (self.kind, self.id)
+    def __post_init__(self) -> None:
+        self.key = (self.kind, self.id)
 
     @property
     def live(self) -> bool:
@@ -99,8 +106,9 @@ class Row:
         return [name or uid for uid, name in self.players.items()]
 
 
-@dataclass(frozen=True, slots=True)
-class TimelineEntry:
+class TimelineEntry(NamedTuple):
+    """One line of a row's timeline (a named tuple: one is made per row an event concerns)."""
+
     time: float
     uid: str
     type: str
