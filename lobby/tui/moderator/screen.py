@@ -147,7 +147,7 @@ class ModeratorScreen(Screen[None]):
     def feed_state(self) -> str:
         if self.problem is not None:
             return "failed"
-        return str(getattr(self.source, "state", "connecting"))
+        return str(self.source.state)
 
     def frame(self, *, figures: bool = False) -> None:
         """Catch up with the board: move changed rows, repaint; figures now and then."""
@@ -187,7 +187,7 @@ class ModeratorScreen(Screen[None]):
 
     def _show_figures(self) -> None:
         snapshot = self.board.snapshot(self.clock.timestamp())
-        last = getattr(self.source, "last_event_id", None)
+        last = self.source.last_event_id
         self.header.show(
             HeaderFacts(
                 state=self.feed_state,
