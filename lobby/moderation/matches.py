@@ -35,13 +35,14 @@ class MatchRows:
         row.match_id = row.id
         if created is not None and created < row.created:
             row.created = created
-        game = match.get("game") if isinstance(match.get("game"), dict) else {}
-        name = game.get("nameKey") or game.get("id") or ""
+        game = match.get("game")
+        name = (game.get("nameKey") or game.get("id") or "") if isinstance(game, dict) else ""
         mode = match.get("gameMode") or ""
         group = " · ".join(str(x) for x in (name, mode) if x)
         if group:
             row.group = group
-        teams, team_ids = [], []
+        teams: list[str] = []
+        team_ids: list[str] = []
         for field_name in ("creatorTeam", "acceptedTeam", "challengedTeam"):
             team = match.get(field_name)
             if isinstance(team, dict):
@@ -86,10 +87,9 @@ class MatchRows:
         return True
 
 
-
 def _teambattles_words(kind: str, data: dict[str, Any]) -> str:
-    acceptance = data.get("acceptance") if isinstance(data.get("acceptance"), dict) else {}
-    team = acceptance.get("teamId") or data.get("teamId") or ""
+    acceptance = data.get("acceptance")
+    team = (acceptance.get("teamId") if isinstance(acceptance, dict) else None) or data.get("teamId") or ""
     reason = data.get("reason") if isinstance(data.get("reason"), str) else ""
     words = {
         "match.created": "Match created.",
