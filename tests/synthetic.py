@@ -14,6 +14,9 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from lobby.core.events import EventSource
+from lobby.flexmatch.lifecycle import AcceptanceOutcome, EventType
+
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
@@ -44,7 +47,7 @@ def _tickets(tickets: Sequence[TicketSpec], answers: bool) -> list[dict[str, Any
 
 
 def flexmatch_event(
-    kind: str,
+    kind: EventType,
     *,
     uid: str,
     time: float,
@@ -54,13 +57,13 @@ def flexmatch_event(
 ) -> dict[str, Any]:
     """An EventBridge "GameLift Matchmaking Event" envelope; ``detail`` adds members such as
     matchId, acceptanceRequired, acceptanceTimeout, acceptance, reason, message."""
-    body: dict[str, Any] = {"type": kind, "tickets": _tickets(tickets, kind == "AcceptMatch")}
+    body: dict[str, Any] = {"type": kind, "tickets": _tickets(tickets, kind == EventType.ACCEPT_MATCH)}
     body.update({k: v for k, v in detail.items() if v is not None})
     return {
         "version": "0",
         "id": uid,
         "detail-type": "GameLift Matchmaking Event",
-        "source": "aws.gamelift",
+        "source": EventSource.GAMELIFT,
         "account": ACCOUNT,
         "time": iso(time),
         "region": REGION,
@@ -175,7 +178,7 @@ class SyntheticLobby:
     def _search(self, ticket: tuple[str, float, list[str], str]) -> dict[str, Any]:
         self.searching.append(ticket)
         return flexmatch_event(
-            "MatchmakingSearching", uid=self._uid(), time=self.now, tickets=[self._spec(ticket)], configuration=ticket[3]
+            EventType.SEARCHING, uid=self._uid(), time=self.now, tickets=[self._spec(ticket)], configuration=ticket[3]
         )
 
     def initial(self) -> list[dict[str, Any]]:
@@ -195,7 +198,7 @@ class SyntheticLobby:
             match_id, tickets, _ = self.placing.pop(0)
             out.append(
                 flexmatch_event(
-                    "MatchmakingSucceeded",
+                    EventType.SUCCEEDED,
                     uid=self._uid(),
                     time=self.now,
                     tickets=[self._spec(t, team) for t, team in zip(tickets, ("red", "blue"), strict=False)],
@@ -219,22 +222,26 @@ class SyntheticLobby:
                         continue
                     answers[player] = rng.random() > 0.02
                     specs = [self._spec(t, team, answers) for t, team in zip(tickets, ("red", "blue"), strict=False)]
-                    out.append(flexmatch_event("AcceptMatch", uid=self._uid(), time=self.now, tickets=specs, configuration=config, matchId=match_id))
+                    out.append(flexmatch_event(EventType.ACCEPT_MATCH, uid=self._uid(), time=self.now, tickets=specs, configuration=config, matchId=match_id))
                     budget -= 1
                     if answers[player] is False:
                         break
                 pending = [p for p, a in answers.items() if a is None]
             if pending and self.now < deadline and all(a is not False for a in answers.values()):
                 continue
-            outcome = "Rejected" if any(a is False for a in answers.values()) else ("Accepted" if all(answers.values()) else "TimedOut")
+            outcome = (
+                AcceptanceOutcome.REJECTED
+                if any(a is False for a in answers.values())
+                else (AcceptanceOutcome.ACCEPTED if all(answers.values()) else AcceptanceOutcome.TIMED_OUT)
+            )
             del self.proposed[match_id]
             out.append(
                 flexmatch_event(
-                    "AcceptMatchCompleted", uid=self._uid(), time=self.now, tickets=specs, configuration=config, matchId=match_id, acceptance=outcome
+                    EventType.ACCEPT_MATCH_COMPLETED, uid=self._uid(), time=self.now, tickets=specs, configuration=config, matchId=match_id, acceptance=outcome
                 )
             )
             budget -= 1
-            if outcome == "Accepted":
+            if outcome is AcceptanceOutcome.ACCEPTED:
                 self.placing.append((match_id, tickets, self.now))
             else:
                 for ticket in tickets:
@@ -244,7 +251,7 @@ class SyntheticLobby:
                     else:
                         out.append(
                             flexmatch_event(
-                                "MatchmakingCancelled",
+                                EventType.CANCELLED,
                                 uid=self._uid(),
                                 time=self.now,
                                 tickets=[self._spec(ticket)],
@@ -266,7 +273,7 @@ class SyntheticLobby:
             self.proposed[match_id] = ([a, b], answers, self.now + 30, rng.random() < 0.05)
             out.append(
                 flexmatch_event(
-                    "PotentialMatchCreated",
+                    EventType.POTENTIAL_MATCH_CREATED,
                     uid=self._uid(),
                     time=self.now,
                     tickets=[self._spec(a, "red"), self._spec(b, "blue")],
@@ -302,7 +309,7 @@ def sample_lobby(t0: float) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     n = 0
 
-    def fm(kind: str, at: float, tickets: Sequence[TicketSpec], configuration: str = "ranked-5v5", **detail: Any) -> None:
+    def fm(kind: EventType, at: float, tickets: Sequence[TicketSpec], configuration: str = "ranked-5v5", **detail: Any) -> None:
         nonlocal n
         n += 1
         out.append(flexmatch_event(kind, uid=f"sample-{n:04d}", time=at, tickets=tickets, configuration=configuration, **detail))
@@ -318,22 +325,22 @@ def sample_lobby(t0: float) -> list[dict[str, Any]]:
     # A five-a-side proposal, 5 of 7 accepted, 25 s left.
     ayla = ("t-ayla-0001", t0 - 95, ["captain-ayla", "mate-bruno", "mate-chen"])
     bots = ("t-bots-0012", t0 - 70, ["bot-012", "bot-013", "bot-014", "bot-015"])
-    fm("MatchmakingSearching", ayla[1], [tk(*ayla)])
-    fm("MatchmakingSearching", bots[1], [tk(*bots)])
+    fm(EventType.SEARCHING, ayla[1], [tk(*ayla)])
+    fm(EventType.SEARCHING, bots[1], [tk(*bots)])
     pair = [tk(*ayla, team="red"), tk(*bots, team="blue")]
-    fm("PotentialMatchCreated", t0 - 20, pair, matchId="m-7f3a91", acceptanceRequired=True, acceptanceTimeout=45)
+    fm(EventType.POTENTIAL_MATCH_CREATED, t0 - 20, pair, matchId="m-7f3a91", acceptanceRequired=True, acceptanceTimeout=45)
     said: dict[str, bool] = {}
     for i, player in enumerate(["bot-012", "captain-ayla", "bot-013", "mate-bruno", "bot-014"]):
         said[player] = True
-        fm("AcceptMatch", t0 - 18 + i * 2, [tk(*ayla, team="red", answers=said), tk(*bots, team="blue", answers=said)], matchId="m-7f3a91")
+        fm(EventType.ACCEPT_MATCH, t0 - 18 + i * 2, [tk(*ayla, team="red", answers=said), tk(*bots, team="blue", answers=said)], matchId="m-7f3a91")
     # A duel with 8 s left, 1 of 2 accepted.
     dara = ("t-dara-0002", t0 - 64, ["mate-dara"])
     b29 = ("t-bot-0029", t0 - 61, ["bot-029"])
-    fm("MatchmakingSearching", dara[1], [tk(*dara)], "duel-1v1")
-    fm("MatchmakingSearching", b29[1], [tk(*b29)], "duel-1v1")
+    fm(EventType.SEARCHING, dara[1], [tk(*dara)], "duel-1v1")
+    fm(EventType.SEARCHING, b29[1], [tk(*b29)], "duel-1v1")
     duel = [tk(*dara, team="challenger"), tk(*b29, team="defender")]
-    fm("PotentialMatchCreated", t0 - 52, duel, "duel-1v1", matchId="m-d0e1", acceptanceRequired=True, acceptanceTimeout=60)
-    fm("AcceptMatch", t0 - 40, [tk(*dara, team="challenger"), tk(*b29, team="defender", answers={"bot-029": True})], "duel-1v1", matchId="m-d0e1")
+    fm(EventType.POTENTIAL_MATCH_CREATED, t0 - 52, duel, "duel-1v1", matchId="m-d0e1", acceptanceRequired=True, acceptanceTimeout=60)
+    fm(EventType.ACCEPT_MATCH, t0 - 40, [tk(*dara, team="challenger"), tk(*b29, team="defender", answers={"bot-029": True})], "duel-1v1", matchId="m-d0e1")
     # Searching, for a while or just now.
     for ticket_id, start, players, config in (
         ("t-bot-0031", t0 - 12, ["bot-031"], "arena-3v3"),
@@ -341,33 +348,33 @@ def sample_lobby(t0: float) -> list[dict[str, Any]]:
         ("t-bot-0044", t0 - 3, ["bot-044"], "skirmish-ffa"),
         ("t-bot-0047", t0 - 41, ["bot-047", "bot-048", "bot-049"], "arena-3v3"),
     ):
-        fm("MatchmakingSearching", start, [tk(ticket_id, start, players)], config)
+        fm(EventType.SEARCHING, start, [tk(ticket_id, start, players)], config)
     # Literal text: markup and escapes in a player id.
     evil = ("t-odd-0666", t0 - 33, ["[b]mallory[/b]\x1b]0;pwned\x07\x1b[31m"])
-    fm("MatchmakingSearching", evil[1], [tk(*evil)], "arena-3v3")
+    fm(EventType.SEARCHING, evil[1], [tk(*evil)], "arena-3v3")
     # Accepted and being placed; earlier: completed, rejected, timed out.
     e50 = ("t-bot-0050", t0 - 80, ["bot-050"])
     e51 = ("t-bot-0051", t0 - 78, ["bot-051"])
     pair = [tk(*e50, team="challenger"), tk(*e51, team="defender")]
-    fm("PotentialMatchCreated", t0 - 30, pair, "duel-1v1", matchId="m-5051", acceptanceRequired=True, acceptanceTimeout=60)
+    fm(EventType.POTENTIAL_MATCH_CREATED, t0 - 30, pair, "duel-1v1", matchId="m-5051", acceptanceRequired=True, acceptanceTimeout=60)
     both = {"bot-050": True, "bot-051": True}
-    fm("AcceptMatch", t0 - 4, [tk(*e50, team="challenger", answers=both), tk(*e51, team="defender", answers=both)], "duel-1v1", matchId="m-5051")
-    fm("AcceptMatchCompleted", t0 - 4, pair, "duel-1v1", matchId="m-5051", acceptance="Accepted")
+    fm(EventType.ACCEPT_MATCH, t0 - 4, [tk(*e50, team="challenger", answers=both), tk(*e51, team="defender", answers=both)], "duel-1v1", matchId="m-5051")
+    fm(EventType.ACCEPT_MATCH_COMPLETED, t0 - 4, pair, "duel-1v1", matchId="m-5051", acceptance=AcceptanceOutcome.ACCEPTED)
     done = [tk("t-bot-0060", t0 - 150, ["bot-060"], "challenger"), tk("t-bot-0061", t0 - 140, ["bot-061"], "defender")]
-    fm("PotentialMatchCreated", t0 - 120, done, "duel-1v1", matchId="m-6061", acceptanceRequired=True, acceptanceTimeout=60)
-    fm("AcceptMatchCompleted", t0 - 110, done, "duel-1v1", matchId="m-6061", acceptance="Accepted")
-    fm("MatchmakingSucceeded", t0 - 100, done, "duel-1v1", matchId="m-6061", gameSessionInfo={"ipAddress": "10.0.4.2", "port": 7777})
+    fm(EventType.POTENTIAL_MATCH_CREATED, t0 - 120, done, "duel-1v1", matchId="m-6061", acceptanceRequired=True, acceptanceTimeout=60)
+    fm(EventType.ACCEPT_MATCH_COMPLETED, t0 - 110, done, "duel-1v1", matchId="m-6061", acceptance=AcceptanceOutcome.ACCEPTED)
+    fm(EventType.SUCCEEDED, t0 - 100, done, "duel-1v1", matchId="m-6061", gameSessionInfo={"ipAddress": "10.0.4.2", "port": 7777})
     no = [tk("t-bot-0070", t0 - 170, ["bot-070"], "red"), tk("t-bot-0071", t0 - 160, ["bot-071"], "blue")]
-    fm("PotentialMatchCreated", t0 - 90, no, matchId="m-7071", acceptanceRequired=True, acceptanceTimeout=45)
-    fm("AcceptMatch", t0 - 85, [tk("t-bot-0070", t0 - 170, ["bot-070"], "red", {"bot-070": False}), no[1]], matchId="m-7071")
-    fm("AcceptMatchCompleted", t0 - 85, no, matchId="m-7071", acceptance="Rejected")
-    fm("MatchmakingCancelled", t0 - 85, [no[0]], reason="CANCELLED", message="A player rejected the match.")
-    fm("MatchmakingSearching", t0 - 85, [tk("t-bot-0071", t0 - 160, ["bot-071"])])
+    fm(EventType.POTENTIAL_MATCH_CREATED, t0 - 90, no, matchId="m-7071", acceptanceRequired=True, acceptanceTimeout=45)
+    fm(EventType.ACCEPT_MATCH, t0 - 85, [tk("t-bot-0070", t0 - 170, ["bot-070"], "red", {"bot-070": False}), no[1]], matchId="m-7071")
+    fm(EventType.ACCEPT_MATCH_COMPLETED, t0 - 85, no, matchId="m-7071", acceptance=AcceptanceOutcome.REJECTED)
+    fm(EventType.CANCELLED, t0 - 85, [no[0]], reason="CANCELLED", message="A player rejected the match.")
+    fm(EventType.SEARCHING, t0 - 85, [tk("t-bot-0071", t0 - 160, ["bot-071"])])
     late = [tk("t-bot-0080", t0 - 260, ["bot-080"], "red"), tk("t-bot-0081", t0 - 250, ["bot-081"], "blue")]
-    fm("PotentialMatchCreated", t0 - 240, late, matchId="m-8081", acceptanceRequired=True, acceptanceTimeout=45)
-    fm("AcceptMatchCompleted", t0 - 195, late, matchId="m-8081", acceptance="TimedOut")
+    fm(EventType.POTENTIAL_MATCH_CREATED, t0 - 240, late, matchId="m-8081", acceptanceRequired=True, acceptanceTimeout=45)
+    fm(EventType.ACCEPT_MATCH_COMPLETED, t0 - 195, late, matchId="m-8081", acceptance=AcceptanceOutcome.TIMED_OUT)
     for spec in late:
-        fm("MatchmakingTimedOut", t0 - 195, [spec], reason="TIMEOUT", message="No answer in time.")
+        fm(EventType.TIMED_OUT, t0 - 195, [spec], reason="TIMEOUT", message="No answer in time.")
 
     # TeamBattles.
     vipers = match_doc("tbm_vipers_hp", creator=("t_vipers", "Crimson Vipers"), created=t0 - 900, scheduled=t0 + 1800)

@@ -18,11 +18,15 @@ import json
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lobby import paths
 
+if TYPE_CHECKING:
+    from lobby.moderation.sources import ModerationSource
 
-def register(sub: argparse._SubParsersAction) -> None:
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     m = sub.add_parser(
         "moderate",
         help="watch every live FlexMatch ticket and TeamBattles match (read-only)",
@@ -71,7 +75,7 @@ def _feed_arguments(p: argparse.ArgumentParser) -> None:
 # --- `lobby moderate` ------------------------------------------------------------------------------
 
 
-def build_source(args: argparse.Namespace):
+def build_source(args: argparse.Namespace) -> ModerationSource:
     """The event source the arguments describe (the running emulator by default)."""
     from lobby.cli import CliError
 
@@ -116,8 +120,7 @@ def run_moderate(args: argparse.Namespace) -> int:
     from lobby.tui.moderator.app import ModeratorApp
 
     source = build_source(args)
-    clock = getattr(source, "clock", None)
-    ModeratorApp(source, clock=clock, window=args.window, keep_finished=args.keep_finished).run()
+    ModeratorApp(source, clock=source.clock, window=args.window, keep_finished=args.keep_finished).run()
     return 0
 
 
@@ -136,11 +139,17 @@ def is_loopback(host: str) -> bool:
 def moderate_command(args: argparse.Namespace) -> str:
     """The `lobby moderate` command line each browser session runs."""
     argv = [sys.executable, "-m", "lobby", "moderate"]
-    for flag in ("emulator", "sqs", "region", "endpoint_url", "aws_profile"):
-        value = getattr(args, flag, None)
+    given = {
+        "--emulator": args.emulator,
+        "--sqs": args.sqs,
+        "--region": args.region,
+        "--endpoint-url": args.endpoint_url,
+        "--aws-profile": args.aws_profile,
+    }
+    for flag, value in given.items():
         if value:
-            argv += [f"--{flag.replace('_', '-')}", str(value)]
-    if getattr(args, "replay", None) is not None:
+            argv += [flag, str(value)]
+    if args.replay is not None:
         argv += ["--replay", str(args.replay.resolve())]
     argv += ["--window", str(args.window), "--keep-finished", str(args.keep_finished)]
     return shlex.join(argv)

@@ -13,31 +13,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from datetime import UTC, datetime
 
 import httpx
-from pydantic import ValidationError
 
 from lobby.core.clock import Clock, SystemClock
+from lobby.core.events import EventSource
 from lobby.core.errors import BackendError, InvalidRequest, NotFound, ProtocolError
 from lobby.core.offers import Change, Offer, OfferUpdated
 from lobby.flexmatch import errors as faults
 from lobby.flexmatch.client import FlexMatchClient
 from lobby.flexmatch.lifecycle import TicketStatus
-from lobby.flexmatch.tickets import TicketBook, TicketView
-from lobby.flexmatch.wire import (
-    AcceptanceType,
-    MatchmakingEvent,
-    MatchmakingTicket,
-    Player,
-)
+from lobby.flexmatch.fold import Ticket
+from lobby.flexmatch.notifications import read_event
+from lobby.flexmatch.tickets import TicketBook
+from lobby.flexmatch.wire import AcceptanceType, MatchmakingTicket, Player
 from lobby.core.backend import Capabilities, FeedState
 from lobby.net.stream import EventFeed, FeedEvent, Handshake, NotAnEmulator, handshake
 
 #: AWS guidance: poll DescribeMatchmaking no more often than this.
 MIN_POLL_INTERVAL = 10.0
-GAMELIFT_SOURCE = "aws.gamelift"
 
 
 class FlexMatchBackend:
@@ -47,7 +43,8 @@ class FlexMatchBackend:
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(feed_state=lambda: self.feed_state or FeedState.CONNECTING)
+        """The state of the event stream, and where answered tickets went (the book)."""
+        return self._capabilities
 
     def __init__(
         self,
@@ -77,6 +74,7 @@ class FlexMatchBackend:
         self._acceptance_timeouts: dict[str, int | None] = {}
         #: Events that were not matchmaking events lobby can read (counted, then ignored).
         self.unreadable_events = 0
+        self._capabilities = Capabilities(feed_state=self._feed_state_now, outcomes=self.book)
 
     def __repr__(self) -> str:
         return f"FlexMatchBackend(endpoint={self.client.endpoint!r}, feed={self.feed_url!r})"
@@ -147,10 +145,10 @@ class FlexMatchBackend:
         for ticket_id in ticket_ids:
             self.book.know(ticket_id)
 
-    def tickets(self, *, live_only: bool = True) -> list[TicketView]:
-        """Every ticket known, mine or not (for people who watch all of them)."""
+    def tickets(self, *, live_only: bool = True) -> list[Ticket]:
+        """Every ticket known, mine or not (for people who watch all of them), oldest first."""
         found = self.book.live() if live_only else list(self.book.tickets.values())
-        return sorted(found, key=lambda t: (t.start_time or datetime.min.replace(tzinfo=UTC), t.ticket_id))
+        return sorted(found, key=lambda t: (t.started_at if t.started_at is not None else -math.inf, t.ticket_id))
 
     async def sync(self) -> list[Change]:
         """Bring the book up to now: the event stream up to its last event, or one poll."""
@@ -196,14 +194,16 @@ class FlexMatchBackend:
 
     def _fold(self, event: FeedEvent) -> list[Change]:
         self.last_event_id = max(self.last_event_id, event.id)
-        if event.data.get("source") != GAMELIFT_SOURCE:
+        if event.data.get("source") != EventSource.GAMELIFT:
             return []
-        try:
-            parsed = MatchmakingEvent.model_validate(event.data)
-        except (ValidationError, ValueError):
+        parsed = read_event(event.data)
+        if parsed is None:
             self.unreadable_events += 1
             return []
         return self.book.apply(parsed, str(event.id), now=self.clock.now())
+
+    def _feed_state_now(self) -> FeedState:
+        return self.feed_state or FeedState.CONNECTING
 
     def _set_feed_state(self, state: FeedState) -> None:
         self.feed_state = state
@@ -214,7 +214,7 @@ class FlexMatchBackend:
         feed = EventFeed(
             self.client.http,
             self.feed_url or "",
-            sources=[GAMELIFT_SOURCE],
+            sources=[EventSource.GAMELIFT],
             last_event_id=self.last_event_id,
             on_state=self._set_feed_state,
             sleep=self._sleep,

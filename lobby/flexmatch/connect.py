@@ -25,15 +25,16 @@ from lobby.core.errors import NotConfigured
 from lobby.flexmatch.backend import MIN_POLL_INTERVAL, FlexMatchBackend
 from lobby.flexmatch.client import FlexMatchClient, regional_endpoint
 from lobby.flexmatch.signing import EMULATOR_CREDENTIALS, CredentialSource
-from lobby.flexmatch.tickets import TicketBook, TicketView
+from lobby.flexmatch.fold import Ticket
+from lobby.flexmatch.tickets import TicketBook
 
 __all__ = [
     "MIN_POLL_INTERVAL",
     "CredentialSource",
     "FlexMatchBackend",
     "FlexMatchClient",
+    "Ticket",
     "TicketBook",
-    "TicketView",
     "open_backend",
 ]
 

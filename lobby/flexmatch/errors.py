@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import TypedDict
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -28,6 +29,13 @@ from lobby.core.errors import (
 from lobby.flexmatch.signing import HOW_TO_CONFIGURE
 from lobby.flexmatch.wire import ErrorBody
 from lobby.net.retry import retry_after_seconds
+
+
+class _Said(TypedDict):
+    """What every error made from an answer carries: the service's code and the status."""
+
+    code: str | None
+    status: int
 
 #: Throttling codes of the AWS SDKs' standard retry mode.
 THROTTLING_CODES = frozenset(
@@ -125,7 +133,7 @@ def from_response(
     message = clean(raw_message, secrets)
     said = f" {message}" if message else ""
     label = code or f"HTTP {status}"
-    kw = {"code": code, "status": status}
+    kw: _Said = {"code": code, "status": status}
 
     if code in AUTH_CODES or (code is None and status == 401):
         if code in ("ExpiredToken", "ExpiredTokenException"):

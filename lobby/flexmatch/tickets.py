@@ -1,77 +1,32 @@
-"""What lobby knows about FlexMatch tickets, and how that knowledge becomes offers and changes.
+"""What the captain knows about FlexMatch tickets, and how that knowledge becomes offers and changes.
 
 GameLift has no call that lists tickets by player: a client learns ticket ids from matchmaking
-events (which carry every ticket with its players) or from tickets it started itself. The
+events (folded by :class:`~lobby.flexmatch.fold.TicketFold`, which also serves the moderator's
+board) or from tickets it started itself (DescribeMatchmaking answers, folded here). The
 :class:`TicketBook` keeps both, per ticket: status, players and teams, the proposed match with
 every player's answer (known only from events), and the acceptance deadline.
 
 "My" tickets are those holding one of the configured players (every ticket when none are
 configured, as a moderator sees them). A ticket of mine in REQUIRES_ACCEPTANCE is an
 :class:`~lobby.core.offers.Offer`; each update to the book returns the
-:class:`~lobby.core.offers.Change` s it caused, in order.
+:class:`~lobby.core.offers.Change` s it caused, in order. Where a ticket ended reads as one
+sentence of :mod:`~lobby.flexmatch.outcomes`, the book being the backend's
+:class:`~lobby.core.backend.TicketOutcomes`.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
+from lobby.core.backend import TicketOutcome
 from lobby.core.offers import Change, Offer, OfferClosed, OfferKind, OfferUpdated
-from lobby.flexmatch.lifecycle import (
-    AcceptanceOutcome,
-    EventType,
-    PlayerAnswer,
-    TicketStatus,
-    acceptance_progress,
-    after_dropped_match,
-)
-from lobby.flexmatch.wire import MatchmakingEvent, MatchmakingTicket
-
-
-@dataclass
-class MatchView:
-    """A proposed match: every player of every ticket in it, with their answers."""
-
-    match_id: str
-    answers: dict[str, PlayerAnswer] = field(default_factory=dict)
-    ticket_ids: list[str] = field(default_factory=list)
-
-    @property
-    def progress(self) -> tuple[int, int]:
-        return acceptance_progress(self.answers.values())
-
-
-@dataclass
-class TicketView:
-    ticket_id: str
-    status: TicketStatus
-    configuration: str | None = None
-    #: player id -> team (None until a match assigns one), in ticket order.
-    players: dict[str, str | None] = field(default_factory=dict)
-    start_time: datetime | None = None
-    match_id: str | None = None
-    deadline: datetime | None = None
-    #: True when the deadline is lobby's estimate (no PotentialMatchCreated event was seen).
-    deadline_estimated: bool = False
-    reason: str | None = None
-    message: str | None = None
-    #: "address:port" of the game session once the match succeeded.
-    game_session: str | None = None
-    player_sessions: dict[str, str] = field(default_factory=dict)
-    #: When the book last saw this ticket still looking for a match (bounds estimated deadlines).
-    last_seen_searching: datetime | None = None
-    first_seen_awaiting: datetime | None = None
-    #: The status was inferred from a dropped match (the rule in the domain); the service's
-    #: own next word on the ticket may still correct it.
-    provisional: bool = False
-    event_id: str | None = None
-
-    @property
-    def settled(self) -> bool:
-        """Finished for good: nothing will change this ticket any more."""
-        return self.status.terminal and not self.provisional
+from lobby.flexmatch.fold import Proposal, Ticket, TicketFold
+from lobby.flexmatch.lifecycle import AcceptanceOutcome, EventType, PlayerAnswer, TicketStatus
+from lobby.flexmatch.notifications import MatchmakingEvent, game_address
+from lobby.flexmatch.outcomes import dropped, sentence
+from lobby.flexmatch.wire import MatchmakingTicket
 
 
 class TicketBook:
@@ -79,42 +34,46 @@ class TicketBook:
 
     def __init__(self, players: Iterable[str] = (), *, keep_finished: int = 5000) -> None:
         self.players = frozenset(players)
-        self.tickets: dict[str, TicketView] = {}
-        self.matches: dict[str, MatchView] = {}
+        self.fold = TicketFold()
         self._finished: OrderedDict[str, None] = OrderedDict()
         self._keep_finished = keep_finished
 
+    @property
+    def tickets(self) -> dict[str, Ticket]:
+        return self.fold.tickets
+
+    @property
+    def matches(self) -> dict[str, Proposal]:
+        return self.fold.proposals
+
     # --- questions ---------------------------------------------------------------------------
 
-    def is_mine(self, ticket: TicketView) -> bool:
+    def is_mine(self, ticket: Ticket) -> bool:
         return not self.players or not self.players.isdisjoint(ticket.players)
 
-    def my_players(self, ticket: TicketView) -> tuple[str, ...]:
+    def my_players(self, ticket: Ticket) -> tuple[str, ...]:
         if not self.players:
             return tuple(ticket.players)
         return tuple(p for p in ticket.players if p in self.players)
 
-    def get(self, ticket_id: str) -> TicketView | None:
-        return self.tickets.get(ticket_id)
+    def get(self, ticket_id: str) -> Ticket | None:
+        return self.fold.get(ticket_id)
 
-    def live(self) -> list[TicketView]:
+    def live(self) -> list[Ticket]:
         return [t for t in self.tickets.values() if t.status.active]
 
     def pollable_ids(self) -> list[str]:
         """Tickets worth asking GameLift about: mine and not finished."""
         return [t.ticket_id for t in self.tickets.values() if not t.settled and self.is_mine(t)]
 
-    def progress(self, ticket: TicketView) -> tuple[int, int] | None:
-        match = self.matches.get(ticket.match_id) if ticket.match_id else None
-        return match.progress if match and match.answers else None
+    def progress(self, ticket: Ticket) -> tuple[int, int] | None:
+        return self.fold.progress(ticket)
 
-    def answers(self, ticket: TicketView) -> dict[str, PlayerAnswer]:
+    def answers(self, ticket: Ticket) -> dict[str, PlayerAnswer]:
         """This ticket's players' answers in the current match (PENDING when unknown)."""
-        match = self.matches.get(ticket.match_id) if ticket.match_id else None
-        known = match.answers if match else {}
-        return {p: known.get(p, PlayerAnswer.PENDING) for p in ticket.players}
+        return self.fold.answers(ticket)
 
-    def offer(self, ticket: TicketView) -> Offer | None:
+    def offer(self, ticket: Ticket) -> Offer | None:
         """The offer a ticket of mine makes while it awaits acceptance."""
         if ticket.status is not TicketStatus.REQUIRES_ACCEPTANCE or not self.is_mine(ticket):
             return None
@@ -138,104 +97,37 @@ class TicketBook:
         found = [o for t in self.tickets.values() if (o := self.offer(t)) is not None]
         return sorted(found, key=lambda o: (o.deadline is None, o.deadline.timestamp() if o.deadline else 0.0, o.id))
 
+    def outcome(self, ticket_id: str, players: Sequence[str]) -> TicketOutcome | None:
+        """Where the ticket stands, in a sentence for ``players`` (no I/O); None if unknown."""
+        ticket = self.get(ticket_id)
+        if ticket is None:
+            return None
+        return TicketOutcome(ticket_id=ticket_id, status=ticket.status.value, sentence=sentence(ticket, players))
+
     # --- learning from events ----------------------------------------------------------------
 
     def apply(self, event: MatchmakingEvent, event_id: str | None = None, *, now: datetime | None = None) -> list[Change]:
         """Fold one matchmaking event into the book; return the changes to my offers."""
         detail = event.detail
-        kind = detail.type
-        when = event.time or now
-        outcome: dict[str, str] = {}
-
-        match = None
-        if detail.match_id:
-            match = self.matches.get(detail.match_id)
-            if match is None and kind in (EventType.POTENTIAL_MATCH_CREATED, EventType.ACCEPT_MATCH):
-                match = self.matches[detail.match_id] = MatchView(detail.match_id)
+        when = event.at if event.at is not None else (now.timestamp() if now is not None else None)
         # An answer changes the progress shown on every ticket of the match, named or not.
-        affected = list(dict.fromkeys([t.ticket_id for t in detail.tickets] + (match.ticket_ids if match else [])))
+        affected = self.fold.touched(detail)
         before = {tid: self._offer_of(tid) for tid in affected}
-
-        for wt in detail.tickets:
-            ticket = self.know(wt.ticket_id, event.configuration_name)
-            if wt.start_time and not ticket.start_time:
-                ticket.start_time = wt.start_time
-            for p in wt.players:
-                if p.player_id not in ticket.players or p.team:
-                    ticket.players[p.player_id] = p.team or ticket.players.get(p.player_id)
-                if p.player_session_id:
-                    ticket.player_sessions[p.player_id] = p.player_session_id
-            ticket.event_id = event_id
+        folded = self.fold.apply(detail, when, event.configuration_name)
+        round_dropped = detail.type is EventType.ACCEPT_MATCH_COMPLETED and detail.acceptance != AcceptanceOutcome.ACCEPTED
+        changes: list[Change] = []
+        for ticket in folded.tickets:
             if ticket.settled:
-                continue  # a finished ticket never changes again
-            ticket.provisional = False
-
-            if kind == EventType.SEARCHING:
-                ticket.status = TicketStatus.SEARCHING
-                ticket.last_seen_searching = when
-                ticket.deadline = None
-                ticket.deadline_estimated = False
-            elif kind == EventType.POTENTIAL_MATCH_CREATED:
-                ticket.match_id = detail.match_id
-                if match is not None and wt.ticket_id not in match.ticket_ids:
-                    match.ticket_ids.append(wt.ticket_id)
-                    for p in wt.players:
-                        match.answers.setdefault(p.player_id, PlayerAnswer.PENDING)
-                if detail.acceptance_required:
-                    ticket.status = TicketStatus.REQUIRES_ACCEPTANCE
-                    ticket.first_seen_awaiting = when
-                    if when is not None and detail.acceptance_timeout is not None:
-                        ticket.deadline = when + timedelta(seconds=detail.acceptance_timeout)
-                        ticket.deadline_estimated = False
-            elif kind == EventType.ACCEPT_MATCH:
-                if match is not None:
-                    for p in wt.players:
-                        if p.accepted is not None:
-                            match.answers[p.player_id] = PlayerAnswer.ACCEPTED if p.accepted else PlayerAnswer.REJECTED
-                        else:
-                            match.answers.setdefault(p.player_id, PlayerAnswer.PENDING)
-            elif kind == EventType.ACCEPT_MATCH_COMPLETED:
-                result = detail.acceptance or ""
-                if result == AcceptanceOutcome.ACCEPTED:
-                    ticket.status = TicketStatus.PLACING
-                    outcome[wt.ticket_id] = "Every player accepted; the match is being placed."
-                else:
-                    ticket.status = after_dropped_match(self.answers(ticket).values())
-                    ticket.provisional = True
-                    why = "A player rejected the match" if result == AcceptanceOutcome.REJECTED else "The acceptance window closed"
-                    then = "this ticket searches again" if ticket.status is TicketStatus.SEARCHING else "this ticket is cancelled"
-                    outcome[wt.ticket_id] = f"{why}; {then}."
-                ticket.deadline = None
-            elif kind == EventType.SUCCEEDED:
-                ticket.status = TicketStatus.COMPLETED
-                info = detail.game_session_info
-                if info is not None:
-                    host = info.dns_name or info.ip_address
-                    if host and info.port:
-                        ticket.game_session = f"{host}:{info.port}"
-                    for p in info.players:
-                        if p.player_session_id and p.player_id in ticket.players:
-                            ticket.player_sessions[p.player_id] = p.player_session_id
-                outcome[wt.ticket_id] = (
-                    f"The match is ready at {ticket.game_session}." if ticket.game_session else "The match is ready."
-                )
-            elif kind in (EventType.CANCELLED, EventType.TIMED_OUT, EventType.FAILED):
-                ticket.status = {
-                    EventType.CANCELLED: TicketStatus.CANCELLED,
-                    EventType.TIMED_OUT: TicketStatus.TIMED_OUT,
-                    EventType.FAILED: TicketStatus.FAILED,
-                }[EventType(kind)]
-                ticket.reason, ticket.message = detail.reason, detail.message
-                outcome[wt.ticket_id] = _ended(ticket)
-            if ticket.settled:
-                ticket.deadline = None
                 self._finish(ticket.ticket_id)
-
-        return [
-            c
-            for tid in list(dict.fromkeys(affected + [t.ticket_id for t in detail.tickets]))
-            if (c := self._change(tid, before.get(tid), outcome.get(tid), event_id)) is not None
-        ]
+        for tid in dict.fromkeys(affected + [t.ticket_id for t in folded.tickets]):
+            now_known = self.tickets.get(tid)
+            if now_known is None:
+                continue  # forgotten: it finished long ago
+            outcome = dropped(detail.acceptance, now_known.status) if round_dropped else None
+            change = self._change(now_known, before.get(tid), outcome, event_id)
+            if change is not None:
+                changes.append(change)
+        return changes
 
     # --- learning from tickets (StartMatchmaking, DescribeMatchmaking) ------------------------
 
@@ -251,76 +143,71 @@ class TicketBook:
         Without events there is no deadline on the wire: it is estimated as the acceptance
         timeout after the last moment the ticket was seen still searching (or its start).
         """
+        at = now.timestamp()
         ticket = self.know(wire.ticket_id, wire.configuration_name)
-        before = self._offer_of(wire.ticket_id)
+        before = self.offer(ticket)
         for p in wire.players:
             if p.player_id:
                 ticket.players[p.player_id] = p.team or ticket.players.get(p.player_id)
-        if wire.start_time and not ticket.start_time:
-            ticket.start_time = wire.start_time
+        if wire.start_time and ticket.started_at is None:
+            ticket.started_at = wire.start_time.timestamp()
         if ticket.settled:
             return []
+        searching = wire.status in (TicketStatus.QUEUED, TicketStatus.SEARCHING)
         if ticket.status is wire.status and not ticket.provisional:
-            if wire.status in (TicketStatus.QUEUED, TicketStatus.SEARCHING):
-                ticket.last_seen_searching = now
+            if searching:
+                ticket.searching_seen_at = at
             if wire.status is not TicketStatus.REQUIRES_ACCEPTANCE:
                 return []
-        ticket.provisional = False
         previous = ticket.status
-        ticket.status = wire.status
+        if ticket.status is not wire.status:
+            ticket.enter(wire.status, None)
+        ticket.provisional = False
         ticket.reason, ticket.message = wire.status_reason, wire.status_message
         outcome = None
-        if wire.status in (TicketStatus.QUEUED, TicketStatus.SEARCHING):
-            ticket.last_seen_searching = now
-            ticket.deadline = None
+        if searching:
+            ticket.searching_seen_at = at
+            ticket.deadline_at = None
         elif wire.status is TicketStatus.REQUIRES_ACCEPTANCE:
             if previous is not TicketStatus.REQUIRES_ACCEPTANCE:
-                ticket.first_seen_awaiting = now
-            if ticket.deadline is None and acceptance_timeout is not None:
-                ticket.deadline = _estimate_deadline(ticket, now, acceptance_timeout)
+                ticket.awaiting_seen_at = at
+            if ticket.deadline_at is None and acceptance_timeout is not None:
+                ticket.deadline_at = _estimate_deadline(ticket, at, acceptance_timeout)
                 ticket.deadline_estimated = True
         else:
-            ticket.deadline = None
+            ticket.deadline_at = None
             info = wire.game_session_connection_info
             if info is not None:
-                host = info.dns_name or info.ip_address
-                if host and info.port:
-                    ticket.game_session = f"{host}:{info.port}"
+                ticket.game_session = game_address(info.dns_name, info.ip_address, info.port) or ticket.game_session
                 for s in info.matched_player_sessions:
                     if s.player_id and s.player_session_id:
                         ticket.player_sessions[s.player_id] = s.player_session_id
-            outcome = _ended(ticket)
+            outcome = sentence(ticket)
         if ticket.settled:
             self._finish(ticket.ticket_id)
-        change = self._change(wire.ticket_id, before, outcome, None)
+        change = self._change(ticket, before, outcome, None)
         return [change] if change is not None else []
 
     # --- internals ---------------------------------------------------------------------------
 
-    def know(self, ticket_id: str, configuration: str | None = None) -> TicketView:
+    def know(self, ticket_id: str, configuration: str | None = None) -> Ticket:
         """The ticket's entry, created (QUEUED, nothing known) on first mention."""
-        ticket = self.tickets.get(ticket_id)
-        if ticket is None:
-            ticket = self.tickets[ticket_id] = TicketView(ticket_id, TicketStatus.QUEUED)
-        if configuration and not ticket.configuration:
-            ticket.configuration = configuration
-        return ticket
+        return self.fold.know(ticket_id, configuration)
 
     def _offer_of(self, ticket_id: str) -> Offer | None:
         ticket = self.tickets.get(ticket_id)
         return self.offer(ticket) if ticket is not None else None
 
-    def _change(self, ticket_id: str, before: Offer | None, outcome: str | None, event_id: str | None) -> Change | None:
-        ticket = self.tickets[ticket_id]
+    def _change(self, ticket: Ticket, before: Offer | None, outcome: str | None, event_id: str | None) -> Change | None:
         after = self.offer(ticket)
         if after is not None:
             return OfferUpdated(offer=after, event_id=event_id) if after != before else None
         if before is not None:
             return OfferClosed(
                 kind=OfferKind.FLEXMATCH_TICKET,
-                id=ticket_id,
+                id=ticket.ticket_id,
                 status=ticket.status.value,
-                outcome=outcome or _ended(ticket),
+                outcome=outcome or sentence(ticket),
                 event_id=event_id,
             )
         return None
@@ -330,37 +217,15 @@ class TicketBook:
         self._finished.move_to_end(ticket_id)
         while len(self._finished) > self._keep_finished:
             old, _ = self._finished.popitem(last=False)
-            gone = self.tickets.pop(old, None)
-            if gone is not None and gone.match_id:
-                match = self.matches.get(gone.match_id)
-                if match is not None and all(
-                    t not in self.tickets or self.tickets[t].settled for t in match.ticket_ids
-                ):
-                    del self.matches[gone.match_id]
+            self.fold.forget(old)
 
 
-def _estimate_deadline(ticket: TicketView, now: datetime, timeout: int) -> datetime:
+def _estimate_deadline(ticket: Ticket, now: float, timeout: int) -> float:
     """The earliest the deadline can be: the proposal came after the ticket was last seen
     searching (or started). If that is already past while the ticket still awaits, the bound
     is useless; then assume the proposal came when the ticket was first seen awaiting."""
-    window = timedelta(seconds=timeout)
-    since = ticket.last_seen_searching or ticket.start_time
-    first = ticket.first_seen_awaiting or now
-    if since is not None and since + window > first:
-        return since + window
-    return first + window
-
-
-def _ended(ticket: TicketView) -> str:
-    status = ticket.status
-    why = f" ({ticket.message or ticket.reason})" if (ticket.message or ticket.reason) else ""
-    return {
-        TicketStatus.QUEUED: "The ticket is queued again.",
-        TicketStatus.SEARCHING: "The match was dropped; the ticket searches again.",
-        TicketStatus.PLACING: "Every player accepted; the match is being placed.",
-        TicketStatus.COMPLETED: f"The match is ready at {ticket.game_session}." if ticket.game_session else "The match is ready.",
-        TicketStatus.CANCELLED: f"The ticket was cancelled{why}.",
-        TicketStatus.TIMED_OUT: f"The ticket timed out before a match was found{why}.",
-        TicketStatus.FAILED: f"Matchmaking failed{why}.",
-        TicketStatus.REQUIRES_ACCEPTANCE: "The ticket awaits acceptance.",
-    }[status]
+    since = ticket.searching_seen_at if ticket.searching_seen_at is not None else ticket.started_at
+    first = ticket.awaiting_seen_at if ticket.awaiting_seen_at is not None else now
+    if since is not None and since + timeout > first:
+        return since + timeout
+    return first + timeout

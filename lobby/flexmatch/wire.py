@@ -4,7 +4,7 @@ Members are snake_case in Python and PascalCase on the wire (aliases). Unknown m
 ignored so a service that grows new fields does not break lobby. Timestamps arrive as epoch
 seconds and become timezone-aware UTC datetimes.
 
-Events (EventBridge envelopes, camelCase members, ISO 8601 times) are modelled at the end.
+Matchmaking events (EventBridge envelopes) are read by :mod:`~lobby.flexmatch.notifications`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-from pydantic.alias_generators import to_camel, to_pascal
+from pydantic.alias_generators import to_pascal
 
 from lobby.flexmatch.lifecycle import TicketStatus
 
@@ -34,16 +34,7 @@ def _epoch(value: Any) -> Any:
     return value
 
 
-def _iso(value: Any) -> Any:
-    """An ISO 8601 string (what events send; a trailing Z included) to an aware UTC datetime."""
-    if isinstance(value, str):
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return _epoch(value)
-
-
 Timestamp = Annotated[datetime, BeforeValidator(_epoch)]
-EventTime = Annotated[datetime, BeforeValidator(_iso)]
 
 
 class Wire(BaseModel):
@@ -267,69 +258,3 @@ class ErrorBody(BaseModel):
     @property
     def text(self) -> str | None:
         return self.message or self.message_upper
-
-
-# --- events (EventBridge "GameLift Matchmaking Event") ----------------------------------------
-
-
-class Event(BaseModel):
-    """camelCase members, as in the events GameLift publishes."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
-
-
-class EventPlayer(Event):
-    player_id: str
-    team: str | None = None
-    #: AcceptMatch events only: True/False once answered, absent while not.
-    accepted: bool | None = None
-    player_session_id: str | None = None
-
-
-class EventTicket(Event):
-    ticket_id: str
-    start_time: EventTime | None = None
-    players: list[EventPlayer] = Field(default_factory=list)
-
-
-class EventGameSession(Event):
-    game_session_arn: str | None = None
-    ip_address: str | None = None
-    dns_name: str | None = None
-    port: int | None = None
-    players: list[EventPlayer] = Field(default_factory=list)
-
-
-class EventDetail(Event):
-    type: str
-    tickets: list[EventTicket] = Field(default_factory=list)
-    match_id: str | None = None
-    acceptance_required: bool | None = None
-    acceptance_timeout: int | None = None
-    acceptance: str | None = None
-    reason: str | None = None
-    message: str | None = None
-    game_session_info: EventGameSession | None = None
-    estimated_wait_millis: Any = None
-    custom_event_data: str | None = None
-
-
-class MatchmakingEvent(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
-
-    id: str | None = None
-    detail_type: str | None = Field(default=None, alias="detail-type")
-    source: str | None = None
-    time: EventTime | None = None
-    region: str | None = None
-    resources: list[str] = Field(default_factory=list)
-    detail: EventDetail
-
-    @property
-    def configuration_name(self) -> str | None:
-        """The configuration, read from the ARN among ``resources``."""
-        for arn in self.resources:
-            marker = ":matchmakingconfiguration/"
-            if marker in arn:
-                return arn.split(marker, 1)[1]
-        return None

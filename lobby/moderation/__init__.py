@@ -2,14 +2,17 @@
 
 - ``events``: the carriers (emulator stream, SQS with or without SNS, TeamBattles webhooks)
   unwrapped into one :class:`ModEvent` with an id to deduplicate by;
-- ``board``: the :class:`Board` of rows, timelines and windowed figures (``stats``);
+- ``board``: the :class:`Board` that applies each event once, folding FlexMatch events
+  (``tickets``) and TeamBattles events (``matches``) into the rows (``rows``), timelines and
+  windowed figures (``stats``) its ``ledger`` keeps;
 - ``view``: the filtered, sorted :class:`TableModel` a screen draws;
 - ``sources``: where events come from (the emulator, recorded events) and ``sqs`` (real AWS).
 
 No Textual here; the screens live in ``lobby.tui.moderator``.
 """
 
-from lobby.moderation.board import Board, Key, Kind, Row, TimelineEntry
+from lobby.moderation.board import Board
+from lobby.moderation.rows import Key, Kind, Row, TimelineEntry
 from lobby.moderation.events import ModEvent, unwrap
 from lobby.moderation.sources import EmulatorSource, ModerationSource, ReplaySource
 from lobby.moderation.stats import Snapshot, Stats

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-GAMELIFT = "aws.gamelift"
-TEAMBATTLES = "teambattles"
+from lobby.core.events import EventSource, parse_time
+from lobby.flexmatch.notifications import configuration_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +29,7 @@ class ModEvent:
 
     #: What makes two deliveries the same event.
     uid: str
-    #: ``aws.gamelift`` or ``teambattles``.
-    source: str
+    source: EventSource
     #: ``detail.type`` (FlexMatch) or ``event`` (TeamBattles).
     type: str
     #: When it happened, epoch seconds (the event's own time when it carries one).
@@ -40,34 +38,6 @@ class ModEvent:
     body: dict[str, Any]
     #: FlexMatch: the configuration named by the envelope's ``resources`` ARN.
     configuration: str | None = None
-
-
-def parse_time(value: Any) -> float | None:
-    """An ISO 8601 time (``Z`` allowed) or epoch seconds to epoch seconds; None if unreadable."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
-
-
-def _configuration(resources: Any) -> str | None:
-    if isinstance(resources, list):
-        for arn in resources:
-            if isinstance(arn, str) and ":matchmakingconfiguration/" in arn:
-                return arn.split(":matchmakingconfiguration/", 1)[1]
-    return None
 
 
 def _own_id(payload: dict[str, Any], fallback_id: str | None) -> str | None:
@@ -95,7 +65,7 @@ def unwrap(payload: Any, *, fallback_id: str | None = None, received: float = 0.
         sent = parse_time(payload.get("Timestamp"))
         return unwrap(payload["Message"], fallback_id=inner_fallback, received=sent or received)
     detail = payload.get("detail")
-    if payload.get("source") == GAMELIFT and isinstance(detail, dict):
+    if payload.get("source") == EventSource.GAMELIFT and isinstance(detail, dict):
         kind = detail.get("type")
         if not isinstance(kind, str):
             return None
@@ -105,11 +75,11 @@ def unwrap(payload: Any, *, fallback_id: str | None = None, received: float = 0.
         when = parse_time(payload.get("time"))
         return ModEvent(
             uid=uid,
-            source=GAMELIFT,
+            source=EventSource.GAMELIFT,
             type=kind,
             time=when if when is not None else received,
             body=detail,
-            configuration=_configuration(payload.get("resources")),
+            configuration=configuration_of(payload.get("resources")),
         )
     data = payload.get("data")
     kind = payload.get("event")
@@ -119,6 +89,6 @@ def unwrap(payload: Any, *, fallback_id: str | None = None, received: float = 0.
             return None
         when = parse_time(payload.get("created_at"))
         return ModEvent(
-            uid=uid, source=TEAMBATTLES, type=kind, time=when if when is not None else received, body=data
+            uid=uid, source=EventSource.TEAMBATTLES, type=kind, time=when if when is not None else received, body=data
         )
     return None

@@ -17,12 +17,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
-from lobby.core.clock import SystemClock
+from lobby.core.clock import Clock, SystemClock
 from lobby.moderation.events import ModEvent, unwrap
 from lobby.core.backend import FeedState
 from lobby.net.stream import EventFeed, NotAnEmulator, handshake
@@ -30,11 +30,28 @@ from lobby.net.stream import EventFeed, NotAnEmulator, handshake
 
 @runtime_checkable
 class ModerationSource(Protocol):
+    """Events for the moderator's board, and where their feed stands."""
+
     #: Who the events come from, in a few words ("emulator at http://127.0.0.1:8000").
     description: str
+    #: Where the feed stands; the screen reads it every frame.
     state: FeedState
 
-    def events(self) -> AsyncIterator[ModEvent]: ...
+    @property
+    def last_event_id(self) -> int | None:
+        """The last event id read, which a reconnect resumes after; None for a source
+        without such ids."""
+        ...
+
+    @property
+    def clock(self) -> Clock | None:
+        """The time of the events' own service (the emulator's, which tests may move
+        forward), or None when this machine's clock is the one."""
+        ...
+
+    def events(self) -> AsyncGenerator[ModEvent, None]:
+        """The events, each yielded once the previous one was applied."""
+        ...
 
     async def aclose(self) -> None: ...
 
@@ -56,7 +73,7 @@ class EmulatorSource:
         self.url = url.rstrip("/")
         self.description = f"emulator at {self.url}"
         self.state = FeedState.CONNECTING
-        self.last_event_id = last_event_id
+        self.last_event_id: int = last_event_id
         self.skipped = 0
         self._transport = transport
         self._max_backoff = max_backoff
@@ -77,7 +94,7 @@ class EmulatorSource:
     def _set_state(self, state: FeedState) -> None:
         self.state = state
 
-    async def events(self) -> AsyncIterator[ModEvent]:
+    async def events(self) -> AsyncGenerator[ModEvent, None]:
         options: dict[str, Any] = {}
         if self._read_timeout is not None:
             options["read_timeout"] = self._read_timeout
@@ -128,12 +145,15 @@ class ReplaySource:
         self.items = list(items)
         self.description = description
         self.state = state
+        #: Recorded events carry no stream ids, and their times are read by this machine's clock.
+        self.last_event_id: int | None = None
+        self.clock: Clock | None = None
         self.pace = pace
         self.hold = hold
         self.drained = asyncio.Event()
         self.taken = 0
 
-    async def events(self) -> AsyncIterator[ModEvent]:
+    async def events(self) -> AsyncGenerator[ModEvent, None]:
         start = time.perf_counter()
         for n, item in enumerate(self.items):
             if self.pace:

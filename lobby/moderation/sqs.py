@@ -23,7 +23,7 @@ import contextlib
 import json
 import random
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,6 +40,7 @@ from lobby.core.errors import (
     Unavailable,
 )
 from lobby.core.backend import FeedState
+from lobby.core.clock import Clock
 from lobby.flexmatch.signing import CredentialSource, SigV4
 from lobby.moderation.events import ModEvent, unwrap
 
@@ -132,6 +133,9 @@ class SqsSource:
         self.queue_name = urlsplit(queue_url).path.rstrip("/").rsplit("/", 1)[-1] or queue_url
         self.description = f"SQS queue {self.queue_name} ({self.region})"
         self.state = FeedState.CONNECTING
+        #: SQS messages carry no stream ids; event times are AWS's, read by this machine's clock.
+        self.last_event_id: int | None = None
+        self.clock: Clock | None = None
         self.wait_seconds = max(0, min(wait_seconds, MAX_WAIT))
         self.max_messages = max(1, min(max_messages, MAX_MESSAGES))
         self.visibility_timeout = visibility_timeout
@@ -198,7 +202,7 @@ class SqsSource:
 
     # --- the source ----------------------------------------------------------------------------
 
-    async def events(self) -> AsyncIterator[ModEvent]:
+    async def events(self) -> AsyncGenerator[ModEvent, None]:
         auth = SigV4(self._credentials, self.region, service="sqs")
         timeout = httpx.Timeout(10.0, read=self.wait_seconds + 10.0)
         async with httpx.AsyncClient(auth=auth, timeout=timeout, transport=self._transport) as http:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from typing import TypeVar
 
-#: How an acceptance round ended, as AcceptMatchCompleted spells it.
-ROUND_ACCEPTED = "Accepted"
-ROUND_REJECTED = "Rejected"
-ROUND_TIMED_OUT = "TimedOut"
+from lobby.flexmatch.lifecycle import AcceptanceOutcome
+
+_Fact = TypeVar("_Fact")
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float | None:
@@ -71,7 +71,7 @@ class Stats:
     # --- recording ---------------------------------------------------------------------------
 
     @staticmethod
-    def _add(queue: deque, item: tuple) -> None:
+    def _add(queue: deque[tuple[float, _Fact]], item: tuple[float, _Fact]) -> None:
         # Events arrive nearly in time order; keep the deque sorted for cheap pruning.
         if not queue or queue[-1][0] <= item[0]:
             queue.append(item)
@@ -124,9 +124,9 @@ class Stats:
             window=self.window,
             live={k: v for k, v in live.items() if v},
             finished=dict(finished),
-            accepted=outcomes[ROUND_ACCEPTED],
-            rejected=outcomes[ROUND_REJECTED],
-            timed_out=outcomes[ROUND_TIMED_OUT],
+            accepted=outcomes[AcceptanceOutcome.ACCEPTED],
+            rejected=outcomes[AcceptanceOutcome.REJECTED],
+            timed_out=outcomes[AcceptanceOutcome.TIMED_OUT],
             median_to_match=percentile(waits, 0.5),
             p95_to_match=percentile(waits, 0.95),
             matched=len(waits),

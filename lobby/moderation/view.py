@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 from enum import StrEnum
 from typing import Any
 
-from lobby.moderation.board import FINAL_STATUSES, STATUS_ORDER, Board, Key, Row
+from lobby.moderation.board import Board
+from lobby.moderation.rows import FINAL_STATUSES, STATUS_ORDER, Key, Row
 
 _RANK = {status: i for i, status in enumerate(STATUS_ORDER)}
 

@@ -45,7 +45,7 @@ class RetryPolicy:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         if isinstance(error, Throttled) and error.retry_after is not None:
             return min(max(error.retry_after, 0.0), self.max_retry_after)
-        return self.rng.random() * min(self.base * 2 ** (attempt - 1), self.cap)
+        return self.rng.random() * min(self.base * 2.0 ** (attempt - 1), self.cap)
 
     def should_retry(self, attempt: int, error: BackendError) -> bool:
         if attempt >= self.max_attempts or not error.retryable:

@@ -17,7 +17,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,11 +146,11 @@ class EventFeed:
             if self._on_state is not None:
                 self._on_state(state)
 
-    def events(self) -> AsyncIterator[FeedEvent]:
+    def events(self) -> AsyncGenerator[FeedEvent, None]:
         """The events, forever; same as iterating the feed itself."""
         return self.__aiter__()
 
-    async def __aiter__(self) -> AsyncIterator[FeedEvent]:
+    async def __aiter__(self) -> AsyncGenerator[FeedEvent, None]:
         failures = 0
         try:
             while True:

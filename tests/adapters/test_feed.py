@@ -14,10 +14,11 @@ from lobby.core.errors import (
     PermissionDenied,
     Unavailable,
 )
-from lobby.emulator.events import GAMELIFT, TEAMBATTLES
 from lobby.emulator.runtime import EmulatorConfig
 from lobby.emulator.server import EmulatorThread
 from lobby.core.backend import FeedState
+from lobby.core.events import EventSource
+from lobby.flexmatch.lifecycle import EventType
 from lobby.net.stream import EventFeed
 
 
@@ -62,13 +63,13 @@ def stream(body: bytes) -> httpx.Response:
 
 async def test_reads_backlog_then_live_events_filtered_by_source(emulator):
     log = emulator.runtime.events
-    log.append(GAMELIFT, "MatchmakingSearching", {"n": 1})
-    log.append(TEAMBATTLES, "match.published", {"n": 2})
+    log.append(EventSource.GAMELIFT, EventType.SEARCHING, {"n": 1})
+    log.append(EventSource.TEAMBATTLES, "match.published", {"n": 2})
     async with httpx.AsyncClient() as client:
-        feed = EventFeed(client, emulator.url, sources=[GAMELIFT])
+        feed = EventFeed(client, emulator.url, sources=[EventSource.GAMELIFT])
         first = await take(feed, 1)
-        log.append(TEAMBATTLES, "match.published", {"n": 3})
-        log.append(GAMELIFT, "PotentialMatchCreated", {"n": 4})
+        log.append(EventSource.TEAMBATTLES, "match.published", {"n": 3})
+        log.append(EventSource.GAMELIFT, EventType.POTENTIAL_MATCH_CREATED, {"n": 4})
         second = await take(feed, 1)
     assert [(e.type, e.data["n"]) for e in first + second] == [
         ("MatchmakingSearching", 1),
@@ -85,14 +86,14 @@ async def test_resumes_across_an_emulator_restart_without_gaps_or_repeats(tmp_pa
     try:
         seeded = emu.runtime.events.last_id()  # the scenario's own events come first
         for n in range(3):
-            emu.runtime.events.append(GAMELIFT, "T", {"n": n})
+            emu.runtime.events.append(EventSource.GAMELIFT, "T", {"n": n})
         async with httpx.AsyncClient() as client:
             feed = EventFeed(client, emu.url, on_state=states.append, max_backoff=0.05, last_event_id=seeded)
             events = feed.events()
             got = [await anext(events) for _ in range(2)]
             await asyncio.to_thread(emu.stop)  # the stream breaks; the feed reconnects
             emu = await asyncio.to_thread(EmulatorThread(config, port=port).start)
-            emu.runtime.events.append(GAMELIFT, "T", {"n": 3})
+            emu.runtime.events.append(EventSource.GAMELIFT, "T", {"n": 3})
             got += [await anext(events) for _ in range(2)]
             await events.aclose()
     finally:
@@ -105,7 +106,7 @@ async def test_resumes_across_an_emulator_restart_without_gaps_or_repeats(tmp_pa
 
 
 async def test_starts_after_a_given_event_id(emulator):
-    ids = [emulator.runtime.events.append(GAMELIFT, "T", {"n": n}) for n in range(4)]
+    ids = [emulator.runtime.events.append(EventSource.GAMELIFT, "T", {"n": n}) for n in range(4)]
     async with httpx.AsyncClient() as client:
         got = await take(EventFeed(client, emulator.url, last_event_id=ids[1]), 2)
     assert [e.data["n"] for e in got] == [2, 3]

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from lobby.core.events import EventSource
 from lobby.core.offers import OfferClosed, OfferUpdated
-from lobby.flexmatch.lifecycle import TicketStatus
+from lobby.flexmatch.lifecycle import EventType, TicketStatus
 from lobby.flexmatch.tickets import TicketBook
-from lobby.flexmatch.wire import MatchmakingEvent, MatchmakingTicket
+from lobby.flexmatch.notifications import MatchmakingEvent, read_event
+from lobby.flexmatch.wire import MatchmakingTicket
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 ARN = "arn:aws:gamelift:us-east-1:123456789012:matchmakingconfiguration/duel"
@@ -21,12 +23,12 @@ def iso(dt: datetime) -> str:
 
 def event(kind: str, tickets: dict[str, dict[str, bool | None]], *, at: datetime = T0, **detail) -> MatchmakingEvent:
     """tickets: ticket id -> {player id: accepted (None = not answered)}."""
-    return MatchmakingEvent.model_validate(
+    envelope = read_event(
         {
             "version": "0",
             "id": "e",
             "detail-type": "GameLift Matchmaking Event",
-            "source": "aws.gamelift",
+            "source": EventSource.GAMELIFT,
             "time": iso(at),
             "resources": [ARN],
             "detail": {
@@ -46,15 +48,17 @@ def event(kind: str, tickets: dict[str, dict[str, bool | None]], *, at: datetime
             },
         }
     )
+    assert envelope is not None
+    return envelope
 
 
 MATCH = {"t-a": {"alice": None}, "t-b": {"bob": None, "bea": None}}
 
 
 def propose(book: TicketBook) -> list:
-    book.apply(event("MatchmakingSearching", {"t-a": {"alice": None}}, at=T0 - timedelta(seconds=5)))
+    book.apply(event(EventType.SEARCHING, {"t-a": {"alice": None}}, at=T0 - timedelta(seconds=5)))
     return book.apply(
-        event("PotentialMatchCreated", MATCH, matchId="m-1", acceptanceRequired=True, acceptanceTimeout=30)
+        event(EventType.POTENTIAL_MATCH_CREATED, MATCH, matchId="m-1", acceptanceRequired=True, acceptanceTimeout=30)
     )
 
 
@@ -65,7 +69,7 @@ def test_wire_timestamps_become_aware_datetimes_and_unknown_members_are_ignored(
     assert ticket.start_time == datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
     assert ticket.status is TicketStatus.SEARCHING and ticket.player_ids == ["p"]
     assert "p" not in repr(ticket.players[0])  # player ids are sensitive
-    ev = event("MatchmakingSearching", {"t": {"p": None}})
+    ev = event(EventType.SEARCHING, {"t": {"p": None}})
     assert ev.time == T0 and ev.configuration_name == "duel"
 
 
@@ -77,10 +81,10 @@ def test_a_proposal_is_an_offer_with_deadline_and_progress_for_my_tickets_only()
     assert (offer.id, offer.status, offer.players) == ("t-a", "REQUIRES_ACCEPTANCE", ("alice",))
     assert offer.deadline == T0 + timedelta(seconds=30)
     assert offer.progress == (0, 3) and offer.facts["configuration"] == "duel"
-    changes = book.apply(event("AcceptMatch", {"t-b": {"bob": True, "bea": None}}, matchId="m-1"))
+    changes = book.apply(event(EventType.ACCEPT_MATCH, {"t-b": {"bob": True, "bea": None}}, matchId="m-1"))
     # Only t-b is named, but the progress of my offer on t-a changed with it.
     assert [(c.offer.id, c.offer.progress) for c in changes] == [("t-a", (1, 3))]
-    changes = book.apply(event("AcceptMatch", {"t-a": {"alice": True}}, matchId="m-1"))
+    changes = book.apply(event(EventType.ACCEPT_MATCH, {"t-a": {"alice": True}}, matchId="m-1"))
     assert [c.offer.progress for c in changes] == [(2, 3)]
 
 
@@ -88,13 +92,13 @@ def test_everyone_accepting_closes_the_offer_as_placing_then_completed():
     book = TicketBook(["alice"])
     propose(book)
     for t, p in (("t-a", "alice"), ("t-b", "bob"), ("t-b", "bea")):
-        book.apply(event("AcceptMatch", {t: {p: True}}, matchId="m-1"))
-    changes = book.apply(event("AcceptMatchCompleted", MATCH, matchId="m-1", acceptance="Accepted"))
+        book.apply(event(EventType.ACCEPT_MATCH, {t: {p: True}}, matchId="m-1"))
+    changes = book.apply(event(EventType.ACCEPT_MATCH_COMPLETED, MATCH, matchId="m-1", acceptance="Accepted"))
     assert [(type(c), c.status) for c in changes] == [(OfferClosed, "PLACING")]
     assert changes[0].outcome == "Every player accepted; the match is being placed."
     book.apply(
         event(
-            "MatchmakingSucceeded",
+            EventType.SUCCEEDED,
             MATCH,
             matchId="m-1",
             gameSessionInfo={"ipAddress": "127.0.0.1", "port": 7777, "players": [{"playerId": "alice", "playerSessionId": "psess-1"}]},
@@ -108,9 +112,9 @@ def test_everyone_accepting_closes_the_offer_as_placing_then_completed():
 def test_a_rejection_follows_the_domain_rule_until_the_service_confirms():
     book = TicketBook(["alice", "bob"])
     propose(book)
-    book.apply(event("AcceptMatch", {"t-a": {"alice": True}}, matchId="m-1"))
-    book.apply(event("AcceptMatch", {"t-b": {"bob": False, "bea": None}}, matchId="m-1"))
-    changes = book.apply(event("AcceptMatchCompleted", MATCH, matchId="m-1", acceptance="Rejected"))
+    book.apply(event(EventType.ACCEPT_MATCH, {"t-a": {"alice": True}}, matchId="m-1"))
+    book.apply(event(EventType.ACCEPT_MATCH, {"t-b": {"bob": False, "bea": None}}, matchId="m-1"))
+    changes = book.apply(event(EventType.ACCEPT_MATCH_COMPLETED, MATCH, matchId="m-1", acceptance="Rejected"))
     closed = {c.id: (c.status, c.outcome) for c in changes}
     assert closed == {
         "t-a": ("SEARCHING", "A player rejected the match; this ticket searches again."),
@@ -119,15 +123,15 @@ def test_a_rejection_follows_the_domain_rule_until_the_service_confirms():
     # The service has the last word, even on a ticket inferred to be cancelled.
     assert book.apply(event("MatchmakingSearching", {"t-b": {"bob": None}})) == []
     assert book.get("t-b").status is TicketStatus.SEARCHING
-    book.apply(event("MatchmakingCancelled", {"t-b": {"bob": None}}, reason="Cancelled"))
-    book.apply(event("MatchmakingSearching", {"t-b": {"bob": None}}))
+    book.apply(event(EventType.CANCELLED, {"t-b": {"bob": None}}, reason="Cancelled"))
+    book.apply(event(EventType.SEARCHING, {"t-b": {"bob": None}}))
     assert book.get("t-b").status is TicketStatus.CANCELLED  # settled: nothing changes it now
 
 
 def test_timeout_closes_the_offer_and_silent_tickets_are_cancelled():
     book = TicketBook()  # no players configured: every ticket counts
     assert len(propose(book)) == 2
-    changes = book.apply(event("AcceptMatchCompleted", MATCH, matchId="m-1", acceptance="TimedOut"))
+    changes = book.apply(event(EventType.ACCEPT_MATCH_COMPLETED, MATCH, matchId="m-1", acceptance="TimedOut"))
     assert {c.id: c.status for c in changes} == {"t-a": "CANCELLED", "t-b": "CANCELLED"}
     assert all(c.outcome.startswith("The acceptance window closed") for c in changes)
 
@@ -160,6 +164,6 @@ def test_first_sighting_already_awaiting_uses_that_moment_when_the_start_is_too_
 def test_finished_tickets_are_forgotten_beyond_the_limit():
     book = TicketBook(keep_finished=2)
     for n in range(5):
-        book.apply(event("MatchmakingSearching", {f"t-{n}": {"p": None}}))
-        book.apply(event("MatchmakingTimedOut", {f"t-{n}": {"p": None}}, reason="TimedOut"))
+        book.apply(event(EventType.SEARCHING, {f"t-{n}": {"p": None}}))
+        book.apply(event(EventType.TIMED_OUT, {f"t-{n}": {"p": None}}, reason="TimedOut"))
     assert sorted(book.tickets) == ["t-3", "t-4"]

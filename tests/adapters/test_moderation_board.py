@@ -14,8 +14,9 @@ from synthetic import (
     teambattles_event,
 )
 
+from lobby.flexmatch.lifecycle import EventType
 from lobby.moderation import Board, Column, TableModel, unwrap
-from lobby.moderation.board import FINAL_STATUSES, Kind
+from lobby.moderation.rows import FINAL_STATUSES, Kind
 from lobby.moderation.stats import Stats, percentile
 
 T0 = 1_767_268_800.0  # 2026-01-01 12:00:00 UTC
@@ -34,11 +35,11 @@ def teamed(ticket, team, answers=None):
 
 
 def proposal(board: Board, at: float = T0, match_id: str = "m-1") -> None:
-    board.apply(ev("MatchmakingSearching", "e1", T0 - 30, [ANA]))
-    board.apply(ev("MatchmakingSearching", "e2", T0 - 10, [CY]))
+    board.apply(ev(EventType.SEARCHING, "e1", T0 - 30, [ANA]))
+    board.apply(ev(EventType.SEARCHING, "e2", T0 - 10, [CY]))
     board.apply(
         ev(
-            "PotentialMatchCreated",
+            EventType.POTENTIAL_MATCH_CREATED,
             "e3",
             at,
             [teamed(ANA, "red"), teamed(CY, "blue")],
@@ -51,7 +52,7 @@ def proposal(board: Board, at: float = T0, match_id: str = "m-1") -> None:
 
 def answer(board: Board, uid: str, at: float, answers: dict[str, bool], match_id: str = "m-1") -> None:
     board.apply(
-        ev("AcceptMatch", uid, at, [teamed(ANA, "red", answers), teamed(CY, "blue", answers)], matchId=match_id)
+        ev(EventType.ACCEPT_MATCH, uid, at, [teamed(ANA, "red", answers), teamed(CY, "blue", answers)], matchId=match_id)
     )
 
 
@@ -65,7 +66,7 @@ def row(board: Board, ticket_id: str):
 
 
 def test_unwrap_reads_every_carrier():
-    envelope = flexmatch_event("MatchmakingSearching", uid="eb-1", time=T0, tickets=[ANA])
+    envelope = flexmatch_event(EventType.SEARCHING, uid="eb-1", time=T0, tickets=[ANA])
     raw = unwrap(envelope)
     assert raw is not None
     assert (raw.uid, raw.source, raw.type, raw.time, raw.configuration) == (
@@ -107,12 +108,12 @@ def test_a_ticket_through_its_whole_life():
     assert (row(board, "t-cy").accepted, row(board, "t-cy").total) == (2, 3)  # a match-wide figure
     answer(board, "e6", T0 + 7, {"ana": True, "bo": True, "cy": True})
     board.apply(
-        ev("AcceptMatchCompleted", "e7", T0 + 7, [teamed(ANA, "red"), teamed(CY, "blue")], matchId="m-1", acceptance="Accepted")
+        ev(EventType.ACCEPT_MATCH_COMPLETED, "e7", T0 + 7, [teamed(ANA, "red"), teamed(CY, "blue")], matchId="m-1", acceptance="Accepted")
     )
     assert row(board, "t-ana").status == "PLACING" and row(board, "t-ana").deadline is None
     board.apply(
         ev(
-            "MatchmakingSucceeded",
+            EventType.SUCCEEDED,
             "e8",
             T0 + 9,
             [teamed(ANA, "red"), teamed(CY, "blue")],
@@ -145,14 +146,14 @@ def test_a_rejection_follows_the_domain_rule_until_the_service_confirms():
     answer(board, "e4", T0 + 2, {"cy": True})
     answer(board, "e5", T0 + 3, {"cy": True, "ana": False})
     board.apply(
-        ev("AcceptMatchCompleted", "e6", T0 + 3, [teamed(ANA, "red"), teamed(CY, "blue")], matchId="m-1", acceptance="Rejected")
+        ev(EventType.ACCEPT_MATCH_COMPLETED, "e6", T0 + 3, [teamed(ANA, "red"), teamed(CY, "blue")], matchId="m-1", acceptance="Rejected")
     )
     ana, cy = row(board, "t-ana"), row(board, "t-cy")
     # after_dropped_match: every player of t-cy accepted, so it searches again; t-ana is out.
     assert cy.status == "SEARCHING" and cy.live
     assert ana.status == "CANCELLED" and ana.provisional
     assert board.snapshot(T0 + 4).finished == {}  # not counted until the service says so
-    board.apply(ev("MatchmakingCancelled", "e7", T0 + 3, [ANA], reason="CANCELLED", message="A player rejected."))
+    board.apply(ev(EventType.CANCELLED, "e7", T0 + 3, [ANA], reason="CANCELLED", message="A player rejected."))
     ana = row(board, "t-ana")
     assert not ana.provisional and ana.reason == "CANCELLED; A player rejected."
     snap = board.snapshot(T0 + 4)
@@ -165,10 +166,10 @@ def test_a_timed_out_round_counts_as_an_acceptance_timeout():
     board = Board()
     proposal(board)
     board.apply(
-        ev("AcceptMatchCompleted", "e4", T0 + 45, [teamed(ANA, "red"), teamed(CY, "blue")], matchId="m-1", acceptance="TimedOut")
+        ev(EventType.ACCEPT_MATCH_COMPLETED, "e4", T0 + 45, [teamed(ANA, "red"), teamed(CY, "blue")], matchId="m-1", acceptance="TimedOut")
     )
-    board.apply(ev("MatchmakingCancelled", "e5", T0 + 45, [ANA], reason="TIMEOUT"))
-    board.apply(ev("MatchmakingCancelled", "e6", T0 + 45, [CY], reason="TIMEOUT"))
+    board.apply(ev(EventType.CANCELLED, "e5", T0 + 45, [ANA], reason="TIMEOUT"))
+    board.apply(ev(EventType.CANCELLED, "e6", T0 + 45, [CY], reason="TIMEOUT"))
     snap = board.snapshot(T0 + 50)
     assert (snap.timed_out, snap.rejected, snap.rounds) == (1, 0, 1)
     assert snap.finished == {"CANCELLED": 2}
@@ -176,7 +177,7 @@ def test_a_timed_out_round_counts_as_an_acceptance_timeout():
 
 def test_each_event_is_applied_once():
     board = Board()
-    first = ev("MatchmakingSearching", "same-id", T0, [ANA])
+    first = ev(EventType.SEARCHING, "same-id", T0, [ANA])
     assert board.apply(first) is True
     assert board.apply(first) is False
     assert board.apply(unwrap(sns_wrap(flexmatch_event("MatchmakingSearching", uid="same-id", time=T0, tickets=[ANA]), message_id="m", time=T0))) is False
@@ -187,14 +188,14 @@ def test_each_event_is_applied_once():
 def test_late_events_never_move_a_row_back():
     board = Board()
     board.apply(
-        ev("PotentialMatchCreated", "e3", T0, [teamed(ANA, "red")], matchId="m-1", acceptanceRequired=True, acceptanceTimeout=45)
+        ev(EventType.POTENTIAL_MATCH_CREATED, "e3", T0, [teamed(ANA, "red")], matchId="m-1", acceptanceRequired=True, acceptanceTimeout=45)
     )
-    board.apply(ev("MatchmakingSearching", "e1", T0 - 30, [ANA]))  # delivered late
+    board.apply(ev(EventType.SEARCHING, "e1", T0 - 30, [ANA]))  # delivered late
     ana = row(board, "t-ana")
     assert ana.status == "REQUIRES_ACCEPTANCE"
     assert [e.type for e in board.timeline(ana.key)] == ["MatchmakingSearching", "PotentialMatchCreated"]
-    board.apply(ev("MatchmakingTimedOut", "e9", T0 + 100, [ANA], reason="TIMEOUT"))
-    board.apply(ev("MatchmakingSearching", "e10", T0 + 200, [ANA]))  # a final status is final
+    board.apply(ev(EventType.TIMED_OUT, "e9", T0 + 100, [ANA], reason="TIMEOUT"))
+    board.apply(ev(EventType.SEARCHING, "e10", T0 + 200, [ANA]))  # a final status is final
     assert row(board, "t-ana").status == "TIMED_OUT"
 
 
@@ -208,7 +209,7 @@ def test_unknown_and_foreign_events_change_nothing():
 def test_finished_rows_are_forgotten_after_a_while():
     board = Board(keep_finished=60)
     proposal(board)
-    board.apply(ev("MatchmakingCancelled", "e4", T0 + 1, [ANA], reason="CANCELLED"))
+    board.apply(ev(EventType.CANCELLED, "e4", T0 + 1, [ANA], reason="CANCELLED"))
     board.drain()
     assert board.prune(T0 + 30) == 0
     assert board.prune(T0 + 62) == 1
@@ -303,8 +304,8 @@ def test_percentiles_are_nearest_rank():
 def test_the_table_sorts_by_deadline_and_hides_finished_rows():
     board = Board()
     proposal(board)
-    board.apply(ev("MatchmakingSearching", "s1", T0, [("t-dee", T0 - 5, [("dee", None, None)])]))
-    board.apply(ev("MatchmakingCancelled", "c1", T0, [("t-eve", T0 - 5, [("eve", None, None)])], reason="CANCELLED"))
+    board.apply(ev(EventType.SEARCHING, "s1", T0, [("t-dee", T0 - 5, [("dee", None, None)])]))
+    board.apply(ev(EventType.CANCELLED, "c1", T0, [("t-eve", T0 - 5, [("eve", None, None)])], reason="CANCELLED"))
     model = TableModel(board)
     model.update()
     assert [r.id for r in model] == ["t-ana", "t-cy", "t-dee"]  # deadlines first, then the rest

@@ -14,7 +14,7 @@ import pytest
 from botocore.config import Config
 
 from lobby.moderation import Board, EmulatorSource
-from lobby.moderation.board import Kind
+from lobby.moderation.rows import Kind
 from lobby.core.backend import FeedState
 
 #: A guard against hangs only; nothing asserts on elapsed time.

@@ -15,8 +15,9 @@ import pytest
 from synthetic import flexmatch_event, sns_wrap
 
 from lobby.core.errors import NotConfigured
+from lobby.flexmatch.lifecycle import EventType
 from lobby.moderation import Board
-from lobby.moderation.board import Kind
+from lobby.moderation.rows import Kind
 from lobby.moderation.sqs import SqsSource, region_of
 from lobby.core.backend import FeedState
 
@@ -50,10 +51,10 @@ def events() -> list[dict]:
     ana = ("t-ana", T0 - 30, [("ana", None, None)])
     bo = ("t-bo", T0 - 20, [("bo", None, None)])
     return [
-        flexmatch_event("MatchmakingSearching", uid="eb-1", time=T0 - 30, tickets=[ana]),
-        flexmatch_event("MatchmakingSearching", uid="eb-2", time=T0 - 20, tickets=[bo]),
+        flexmatch_event(EventType.SEARCHING, uid="eb-1", time=T0 - 30, tickets=[ana]),
+        flexmatch_event(EventType.SEARCHING, uid="eb-2", time=T0 - 20, tickets=[bo]),
         flexmatch_event(
-            "PotentialMatchCreated",
+            EventType.POTENTIAL_MATCH_CREATED,
             uid="eb-3",
             time=T0,
             tickets=[("t-ana", T0 - 30, [("ana", "red", None)]), ("t-bo", T0 - 20, [("bo", "blue", None)])],

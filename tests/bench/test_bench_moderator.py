@@ -196,6 +196,8 @@ async def run_moderator() -> dict[str, Any]:
     class Source:
         description = "bench replay"
         state = FeedState.LIVE
+        last_event_id = None
+        clock = None
 
         def __init__(self) -> None:
             self.started = asyncio.Event()

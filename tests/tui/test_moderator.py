@@ -12,8 +12,9 @@ from textual import events
 from textual.widgets import Input
 
 from lobby.core.clock import FrozenClock
+from lobby.flexmatch.lifecycle import EventType
 from lobby.moderation import Board, Column, ReplaySource, unwrap
-from lobby.moderation.board import Kind
+from lobby.moderation.rows import Kind
 from lobby.core.backend import FeedState
 from lobby.tui.moderator.app import ModeratorApp
 from lobby.tui.moderator.detail import ModerationDetailScreen
@@ -181,7 +182,7 @@ async def test_the_cursor_follows_its_row_when_the_order_changes():
         screen.board.apply(
             unwrap(
                 flexmatch_event(
-                    "PotentialMatchCreated",
+                    EventType.POTENTIAL_MATCH_CREATED,
                     uid="late-1",
                     time=T0 - 40,
                     tickets=[("t-new-0001", T0 - 50, [("newbie", "red", None)])],
@@ -229,7 +230,7 @@ async def test_enter_opens_the_timeline_and_it_keeps_up():
         screen.board.apply(
             unwrap(
                 flexmatch_event(
-                    "AcceptMatch",
+                    EventType.ACCEPT_MATCH,
                     uid="more-1",
                     time=T0,
                     tickets=[("t-ayla-0001", T0 - 95, [(p, "red", a) for p, a in answers.items()])],

@@ -16,7 +16,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from lobby.core.clock import Clock
-from lobby.moderation.board import Board, Key, Kind, Row, TimelineEntry
+from lobby.flexmatch.lifecycle import PlayerAnswer
+from lobby.moderation.board import Board
+from lobby.moderation.rows import Key, Kind, Row, TimelineEntry
 from lobby.tui.moderator.format import clock_time, day_time, duration, status_label
 from lobby.tui.moderator.table import who
 from lobby.tui.safe import brief, plain
@@ -126,7 +128,7 @@ class ModerationDetailScreen(Screen[None]):
             text.append("\n" + ("players " if kind == Kind.TICKET else "teams "))
             text.append(brief(people, PEOPLE))
         if kind == Kind.TICKET and row.status == "REQUIRES_ACCEPTANCE":
-            waiting = [p for p, a in self.board.answers(self.key).items() if a is None]
+            waiting = [p for p, a in self.board.answers(self.key).items() if a is PlayerAnswer.PENDING]
             if waiting:
                 text.append("\nwaiting on ")
                 text.append(brief(", ".join(waiting), PEOPLE))

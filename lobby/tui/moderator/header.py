@@ -15,7 +15,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
-from lobby.moderation.board import STATUS_ORDER
+from lobby.moderation.rows import STATUS_ORDER
 from lobby.moderation.stats import Snapshot
 from lobby.tui.moderator.format import HEADER_WORDS, count, duration, sparkline
 from lobby.tui.moderator.table import text_style

@@ -24,7 +24,8 @@ from textual.widgets import Footer, Input
 
 from lobby.core.clock import Clock, SystemClock
 from lobby.core.errors import BackendError
-from lobby.moderation.board import Board, Key
+from lobby.moderation.board import Board
+from lobby.moderation.rows import Key
 from lobby.moderation.sources import ModerationSource
 from lobby.moderation.view import COLUMNS, Column, TableModel
 from lobby.tui.moderator.header import HeaderFacts, ModerationHeader
@@ -146,7 +147,7 @@ class ModeratorScreen(Screen[None]):
     def feed_state(self) -> str:
         if self.problem is not None:
             return "failed"
-        return str(getattr(self.source, "state", "connecting"))
+        return str(self.source.state)
 
     def frame(self, *, figures: bool = False) -> None:
         """Catch up with the board: move changed rows, repaint; figures now and then."""
@@ -186,7 +187,7 @@ class ModeratorScreen(Screen[None]):
 
     def _show_figures(self) -> None:
         snapshot = self.board.snapshot(self.clock.timestamp())
-        last = getattr(self.source, "last_event_id", None)
+        last = self.source.last_event_id
         self.header.show(
             HeaderFacts(
                 state=self.feed_state,

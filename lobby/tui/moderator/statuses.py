@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from lobby.moderation.board import FINAL_STATUSES, STATUS_ORDER
+from lobby.moderation.rows import FINAL_STATUSES, STATUS_ORDER
 from lobby.tui.moderator.format import HEADER_WORDS, count
 
 
@@ -61,7 +61,7 @@ class StatusPicker(ModalScreen[frozenset[str]]):
         shown = set(self.query_one(SelectionList).selected)
         return frozenset(s for s in STATUS_ORDER if s not in shown)
 
-    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
+    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged[str]) -> None:
         event.stop()
         self.hidden = self._hidden()
 

@@ -25,7 +25,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from lobby.core.clock import Clock
-from lobby.moderation.board import Key, Kind, Row
+from lobby.moderation.rows import Key, Kind, Row
 from lobby.moderation.view import COLUMNS, Column, TableModel
 from lobby.tui.moderator.format import STATUS_TONE, duration, fit, fit_right, status_label
 from lobby.tui.safe import clean

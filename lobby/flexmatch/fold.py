@@ -1,0 +1,321 @@
+"""The fold of FlexMatch matchmaking events into tickets: where each ticket stands, decided once.
+
+GameLift has no call that lists tickets: a client learns them from the events, which name
+every ticket concerned with its players. :class:`TicketFold` keeps, per ticket, its status (and
+since when, by the events' own clock), its players and their teams, the match proposed to it
+with every player's answer, the acceptance deadline, why it stopped and where it was placed.
+
+Both readers of FlexMatch events fold them here: the captain's
+:class:`~lobby.flexmatch.tickets.TicketBook` (offers from my players' tickets) and the
+moderator's board (a row per ticket). What each makes of a ticket is its own business; where
+the ticket stands is decided here only:
+
+- A status only moves forward in time: an event older than the ticket's current status does
+  not move it (events may arrive late or out of order; SQS does not keep order), though what it
+  says of players and answers still counts.
+- A final status is final, unless it was inferred (provisional) and the service's own word on
+  the ticket says otherwise.
+- A proposed match moves every ticket in it. An answer changes the progress of all of them;
+  the end of the acceptance round moves all of them: to PLACING when every player accepted,
+  else where :func:`~lobby.flexmatch.lifecycle.after_dropped_match` says, provisionally until
+  the ticket's own event confirms it.
+- A new search forgets the teams of the last match.
+
+Times are epoch seconds. Plain Python, no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from lobby.flexmatch.lifecycle import (
+    TERMINAL,
+    AcceptanceOutcome,
+    EventType,
+    PlayerAnswer,
+    TicketStatus,
+    acceptance_progress,
+    after_dropped_match,
+)
+from lobby.flexmatch.notifications import EventDetail
+
+# The fold runs for every event the moderator's board reads, a thousand a second. Enum members
+# read through their class cost a descriptor call each (Python 3.11), so it names the ones it
+# compares with here, once.
+_SEARCHING_EVENT = EventType.SEARCHING
+_PROPOSED_EVENT = EventType.POTENTIAL_MATCH_CREATED
+_ANSWER_EVENT = EventType.ACCEPT_MATCH
+_ROUND_EVENT = EventType.ACCEPT_MATCH_COMPLETED
+_SUCCEEDED_EVENT = EventType.SUCCEEDED
+_SEARCHING = TicketStatus.SEARCHING
+_AWAITING = TicketStatus.REQUIRES_ACCEPTANCE
+_PLACING = TicketStatus.PLACING
+_COMPLETED = TicketStatus.COMPLETED
+_PENDING = PlayerAnswer.PENDING
+_ACCEPTED = AcceptanceOutcome.ACCEPTED
+
+_PROPOSING = frozenset({_PROPOSED_EVENT, _ANSWER_EVENT, _ROUND_EVENT})
+_ENDINGS: dict[EventType | str, TicketStatus] = {
+    EventType.CANCELLED: TicketStatus.CANCELLED,
+    EventType.TIMED_OUT: TicketStatus.TIMED_OUT,
+    EventType.FAILED: TicketStatus.FAILED,
+}
+_ANSWER = {True: PlayerAnswer.ACCEPTED, False: PlayerAnswer.REJECTED}
+
+
+@dataclass(slots=True, eq=False)
+class Ticket:
+    """One matchmaking ticket as far as it is known."""
+
+    ticket_id: str
+    status: TicketStatus = TicketStatus.QUEUED
+    configuration: str | None = None
+    #: Player id -> team (None until a match assigns one), in ticket order.
+    players: dict[str, str | None] = field(default_factory=dict)
+    started_at: float | None = None
+    #: When the current status began, by the events' clock (None: no event said).
+    status_since: float | None = None
+    #: The status before the current one.
+    came_from: TicketStatus | None = None
+    #: The status was inferred from a dropped match (the rule in the lifecycle); the service's
+    #: own next word on the ticket may still correct it.
+    provisional: bool = False
+    #: The match last proposed to it.
+    match_id: str | None = None
+    deadline_at: float | None = None
+    #: True when the deadline is an estimate (no PotentialMatchCreated event was seen).
+    deadline_estimated: bool = False
+    reason: str | None = None
+    message: str | None = None
+    #: "address:port" of the game session once the match succeeded.
+    game_session: str | None = None
+    player_sessions: dict[str, str] = field(default_factory=dict)
+    #: When it was last seen still looking for a match (bounds estimated deadlines).
+    searching_seen_at: float | None = None
+    #: When it was first seen awaiting acceptance.
+    awaiting_seen_at: float | None = None
+
+    @property
+    def settled(self) -> bool:
+        """Finished for good: nothing will change this ticket any more."""
+        return self.status in TERMINAL and not self.provisional
+
+    @property
+    def deadline(self) -> datetime | None:
+        """The acceptance deadline as an aware datetime."""
+        return datetime.fromtimestamp(self.deadline_at, UTC) if self.deadline_at is not None else None
+
+    def enter(self, status: TicketStatus, when: float | None, *, provisional: bool = False) -> None:
+        """Take ``status`` now (``when``, if known); whether it may is the caller's to decide."""
+        self.came_from = self.status
+        self.status = status
+        if when is not None:
+            self.status_since = when
+        final = status in TERMINAL
+        self.provisional = provisional and final
+        if final:
+            self.deadline_at = None
+
+
+@dataclass(slots=True, eq=False)
+class Proposal:
+    """A proposed match: every player of every ticket in it, with their answers."""
+
+    match_id: str
+    answers: dict[str, PlayerAnswer] = field(default_factory=dict)
+    ticket_ids: list[str] = field(default_factory=list)
+    #: The acceptance round is over (AcceptMatchCompleted), and how it ended.
+    ended: bool = False
+    outcome: str | None = None
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        """(accepted, total) over every player of the match."""
+        return acceptance_progress(self.answers.values())
+
+
+@dataclass(slots=True)
+class Folded:
+    """What one event did."""
+
+    #: Every ticket the event concerns: those it names, in its order, then (for an answer or
+    #: the end of the round) the other tickets of the match known here.
+    tickets: list[Ticket]
+    proposal: Proposal | None = None
+    #: AcceptMatch: the players whose answer it changed, in its order.
+    answered: list[str] = field(default_factory=list)
+    #: AcceptMatchCompleted: this event ended the round (the first to say so).
+    round_ended: bool = False
+
+
+class TicketFold:
+    """Tickets and proposed matches, folded from events."""
+
+    def __init__(self) -> None:
+        self.tickets: dict[str, Ticket] = {}
+        self.proposals: dict[str, Proposal] = {}
+
+    # --- questions ---------------------------------------------------------------------------
+
+    def get(self, ticket_id: str) -> Ticket | None:
+        return self.tickets.get(ticket_id)
+
+    def proposal_of(self, ticket: Ticket) -> Proposal | None:
+        return self.proposals.get(ticket.match_id) if ticket.match_id is not None else None
+
+    def answers(self, ticket: Ticket) -> dict[str, PlayerAnswer]:
+        """The ticket's players' answers in its current or last match (PENDING when unknown)."""
+        proposal = self.proposal_of(ticket)
+        known = proposal.answers if proposal is not None else {}
+        return {p: known.get(p, _PENDING) for p in ticket.players}
+
+    def progress(self, ticket: Ticket) -> tuple[int, int] | None:
+        """(accepted, total) of the ticket's match; None when no answer is known."""
+        proposal = self.proposal_of(ticket)
+        return proposal.progress if proposal is not None and proposal.answers else None
+
+    def touched(self, detail: EventDetail) -> list[str]:
+        """The tickets ``detail`` may change: those it names and those of its match."""
+        named = [t.ticket_id for t in detail.tickets]
+        proposal = self.proposals.get(detail.match_id) if detail.match_id is not None else None
+        return list(dict.fromkeys(named + proposal.ticket_ids)) if proposal is not None else named
+
+    # --- folding -----------------------------------------------------------------------------
+
+    def know(self, ticket_id: str, configuration: str | None = None) -> Ticket:
+        """The ticket, created (QUEUED, nothing known) on first mention."""
+        ticket = self.tickets.get(ticket_id)
+        if ticket is None:
+            ticket = self.tickets[ticket_id] = Ticket(ticket_id)
+        if configuration and not ticket.configuration:
+            ticket.configuration = configuration
+        return ticket
+
+    def move(self, ticket: Ticket, status: TicketStatus, when: float | None, *, provisional: bool = False) -> None:
+        """Move ``ticket`` to ``status`` at ``when``, unless that would go back in time or
+        leave a final status that is not provisional."""
+        if ticket.status in TERMINAL and not ticket.provisional:
+            return  # a finished ticket never changes again
+        if when is not None and ticket.status_since is not None and when < ticket.status_since:
+            return  # a late event: the ticket already moved past it
+        if ticket.status is status:
+            if ticket.provisional and not provisional:
+                ticket.provisional = False  # the service confirms what was inferred
+            return
+        ticket.enter(status, when, provisional=provisional)
+
+    def apply(self, detail: EventDetail, when: float | None, configuration: str | None = None) -> Folded:
+        """Fold one event that happened at ``when`` (None: unknown)."""
+        kind = detail.type
+        tickets = self.tickets
+        proposal = None
+        if detail.match_id is not None:
+            proposal = self.proposals.get(detail.match_id)
+            if proposal is None and kind in _PROPOSING:
+                proposal = self.proposals[detail.match_id] = Proposal(detail.match_id)
+        searching = kind is _SEARCHING_EVENT
+        proposed = kind is _PROPOSED_EVENT
+        answering = kind is _ANSWER_EVENT
+        answers = proposal.answers if proposal is not None and (proposed or answering) else None
+        ending = _ENDINGS.get(kind)
+        folded = Folded([], proposal)
+        named = folded.tickets
+        for entry in detail.tickets:
+            started = entry.started_at
+            ticket = tickets.get(entry.ticket_id)
+            if ticket is None:
+                since = started if started is not None else when
+                ticket = tickets[entry.ticket_id] = Ticket(entry.ticket_id, started_at=started, status_since=since)
+            elif started is not None and (ticket.started_at is None or started < ticket.started_at):
+                ticket.started_at = started
+            if configuration and not ticket.configuration:
+                ticket.configuration = configuration
+            players = ticket.players
+            for player, team, accepted, session in entry.players:
+                if searching:
+                    players[player] = team  # a new search: the last match's teams no longer hold
+                elif team:
+                    players[player] = team
+                elif player not in players:
+                    players[player] = None
+                if session:
+                    ticket.player_sessions[player] = session
+                if answers is not None:
+                    if proposed or accepted is None:
+                        answers.setdefault(player, _PENDING)
+                    elif answers.get(player) is not (answer := _ANSWER[accepted]):
+                        answers[player] = answer
+                        folded.answered.append(player)
+            named.append(ticket)
+
+            if searching:
+                self.move(ticket, _SEARCHING, when)
+                if ticket.status is _SEARCHING:
+                    ticket.deadline_at = None
+                    ticket.deadline_estimated = False
+                    ticket.searching_seen_at = when
+            elif proposed:
+                if proposal is not None:
+                    self._propose(ticket, proposal, detail, when)
+            elif kind is _SUCCEEDED_EVENT:
+                self.move(ticket, _COMPLETED, when)
+                if ticket.status is _COMPLETED:
+                    if detail.game_session:
+                        ticket.game_session = detail.game_session
+                    for player, session in detail.player_sessions:
+                        if player in players:
+                            ticket.player_sessions[player] = session
+            elif ending is not None:
+                self.move(ticket, ending, when)
+                if ticket.status is ending:
+                    ticket.reason, ticket.message = detail.reason, detail.message
+
+        if proposal is not None and (answering or kind is _ROUND_EVENT):
+            # An answer moves the progress of every ticket of the match, named or not.
+            known = {t.ticket_id for t in named}
+            named += [tickets[t] for t in proposal.ticket_ids if t not in known and t in tickets]
+            if kind is _ROUND_EVENT:
+                folded.round_ended = self._end_round(proposal, named, detail.acceptance, when)
+        return folded
+
+    def _propose(self, ticket: Ticket, proposal: Proposal, detail: EventDetail, when: float | None) -> None:
+        ticket.match_id = proposal.match_id
+        if ticket.ticket_id not in proposal.ticket_ids:
+            proposal.ticket_ids.append(ticket.ticket_id)
+        if not detail.acceptance_required:
+            self.move(ticket, _PLACING, when)
+            return
+        self.move(ticket, _AWAITING, when)
+        if ticket.status is _AWAITING:
+            ticket.awaiting_seen_at = when
+            if when is not None and detail.acceptance_timeout is not None:
+                ticket.deadline_at = when + detail.acceptance_timeout
+                ticket.deadline_estimated = False
+
+    def _end_round(self, proposal: Proposal, tickets: list[Ticket], outcome: str | None, when: float | None) -> bool:
+        """The acceptance round of ``proposal`` ended as ``outcome``; True if it was open."""
+        first = not proposal.ended
+        if first:
+            proposal.ended, proposal.outcome = True, outcome
+        answers = proposal.answers
+        for ticket in tickets:
+            ticket.deadline_at = None
+            if outcome == _ACCEPTED:
+                self.move(ticket, _PLACING, when)
+            else:
+                mine = [answers.get(p, _PENDING) for p in ticket.players]
+                self.move(ticket, after_dropped_match(mine), when, provisional=True)
+        return first
+
+    # --- forgetting --------------------------------------------------------------------------
+
+    def forget(self, ticket_id: str) -> Ticket | None:
+        """Drop a ticket, and its match once no ticket of it is known and unsettled."""
+        gone = self.tickets.pop(ticket_id, None)
+        proposal = self.proposal_of(gone) if gone is not None else None
+        if proposal is not None and all(
+            t not in self.tickets or self.tickets[t].settled for t in proposal.ticket_ids
+        ):
+            del self.proposals[proposal.match_id]
+        return gone
