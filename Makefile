@@ -27,10 +27,12 @@ demo: $(APP_STAMP)
 lint: $(TEST_STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/ruff check lobby tests
+	$(BIN)/mypy
 
 test: $(TEST_STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/ruff check lobby tests
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: $(TEST_STAMP)

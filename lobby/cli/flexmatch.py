@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from lobby.config import Profile
     from lobby.core.clock import Clock
     from lobby.flexmatch.backend import FlexMatchBackend
-    from lobby.flexmatch.tickets import TicketBook, TicketView
+    from lobby.flexmatch.fold import Ticket as TicketView
+    from lobby.flexmatch.tickets import TicketBook
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
