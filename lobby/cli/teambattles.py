@@ -102,7 +102,7 @@ def _run(make: Callable[[TeamBattlesBackend], Awaitable[T]]) -> T:
     failure becomes one plain line."""
     from lobby.cli import CliError
     from lobby.core.errors import BackendError
-    from lobby.teambattles.connect import open_backend
+    from lobby.cli.profiles import open_teambattles as open_backend
 
     async def main() -> T:
         backend = open_backend()
@@ -226,7 +226,8 @@ def run_my_requests(args: argparse.Namespace) -> int:
     from lobby.cli import CliError
     from lobby.config import Settings
     from lobby.core.errors import BackendError
-    from lobby.teambattles.connect import RequestStore, open_backend
+    from lobby.cli.profiles import open_teambattles as open_backend
+    from lobby.teambattles.requests import RequestStore
 
     try:
         profile, _ = Settings().active()

@@ -23,7 +23,8 @@ from lobby.core.offers import Change, OfferClosed, OfferUpdated
 from lobby.emulator.runtime import EmulatorConfig
 from lobby.emulator.server import EmulatorThread
 from lobby.flexmatch.client import FlexMatchClient
-from lobby.flexmatch.connect import FlexMatchBackend, open_backend
+from lobby.cli.profiles import flexmatch_backend as open_backend
+from lobby.flexmatch.backend import FlexMatchBackend
 from lobby.flexmatch.lifecycle import TicketStatus
 from lobby.flexmatch.wire import AcceptanceType
 

@@ -32,7 +32,7 @@ import boto3
 import httpx
 
 from lobby.config import GameLiftProfile, Profile
-from lobby.flexmatch.connect import open_backend
+from lobby.cli.profiles import flexmatch_backend as open_backend
 from lobby.flexmatch.signing import CredentialSource, SigV4
 
 PARTY = 10  # players per ticket
