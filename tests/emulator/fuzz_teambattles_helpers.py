@@ -52,7 +52,7 @@ from teambattles_helpers import (
 )
 
 from lobby.emulator.scenario import load_scenario
-from lobby.teambattles.rules import BEST_OF_VALUES, ErrorCode
+from lobby.teambattles.vocab import BEST_OF_VALUES, ErrorCode
 
 #: Operations of the contract subset the emulator does not serve (team administration is
 #: outside the routes the lobby uses); the fallback answers them 405 on purpose.

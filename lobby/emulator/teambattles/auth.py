@@ -13,7 +13,7 @@ from lobby.emulator.store import Store
 from lobby.emulator.teambattles.db import hash_key
 from lobby.emulator.teambattles.errors import ApiError
 from lobby.emulator.teambattles.scenario import KEY_PATTERN
-from lobby.teambattles.rules import ErrorCode as E
+from lobby.teambattles.vocab import ErrorCode as E
 
 LEVELS = {"read": 1, "read-write": 2}
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lobby.teambattles.rules import ErrorCode as E
-from lobby.teambattles.rules import Violation
+from lobby.teambattles.vocab import ErrorCode as E
+from lobby.core.answers import Violation
 
 STATUS: dict[str, int] = {
     E.API_KEY_REQUIRED: 401,

@@ -9,16 +9,17 @@ from datetime import UTC, datetime
 from lobby.emulator.store import Store
 from lobby.emulator.teambattles.errors import ApiError
 from lobby.emulator.teambattles.scenario import GameSpec
-from lobby.teambattles.rules import ErrorCode as E
-from lobby.teambattles.rules import (
+from lobby.teambattles.vocab import ErrorCode as E
+from lobby.teambattles.vocab import Visibility
+from lobby.core.answers import (
     GameFacts,
     MatchFacts,
     MatchStatus,
     PublishStatus,
     TeamFacts,
     TeamRole,
-    leads_team,
 )
+from lobby.teambattles.rules import leads_team
 
 ROLE_ORDER = {TeamRole.CAPTAIN.value: 0, TeamRole.CO_CAPTAIN.value: 1, TeamRole.MEMBER.value: 2}
 
@@ -129,7 +130,7 @@ class Lookups:
     def team_for_viewer(self, ref: str, viewer_id: str, *, roster: bool) -> sqlite3.Row:
         team = self.team_or_404(ref)
         member = viewer_id in self.team_facts(team["id"]).members
-        hidden = team["visibility"] != "public" if roster else team["visibility"] == "private"
+        hidden = team["visibility"] != Visibility.PUBLIC if roster else team["visibility"] == Visibility.PRIVATE
         if hidden and not member:
             raise ApiError(E.PROFILE_PRIVATE, "This team is not public.")
         return team

@@ -15,12 +15,9 @@ from lobby.emulator.teambattles.db import add_roster, bench_from, next_id
 from lobby.emulator.teambattles.errors import ApiError, invalid, raise_first
 from lobby.emulator.teambattles.lookups import Lookups
 from lobby.emulator.teambattles.webhooks import Webhooks
+from lobby.core.answers import MapPreferenceMode, PublishStatus, RosterDraft, Violation
+from lobby.teambattles.vocab import REASON_MAX_LENGTH
 from lobby.teambattles.rules import (
-    REASON_MAX_LENGTH,
-    MapPreferenceMode,
-    PublishStatus,
-    RosterDraft,
-    Violation,
     leads_team,
     rule_maps_in_pool,
     rule_message,
@@ -29,7 +26,8 @@ from lobby.teambattles.rules import (
     rule_team_not_banned,
     rule_team_plays_game,
 )
-from lobby.teambattles.rules import ErrorCode as E
+from lobby.teambattles.vocab import ErrorCode as E
+from lobby.teambattles.vocab import EventType
 
 log = logging.getLogger("lobby.emulator.teambattles")
 
@@ -146,9 +144,9 @@ class Matches:
                 ),
             )
             add_roster(db, match_id, team.id, new.roster.active, bench_from(new.roster.bench))
-            self.webhooks.emit(db, "match.created", match_id)
+            self.webhooks.emit(db, EventType.MATCH_CREATED, match_id)
             if new.publish_status == PublishStatus.PUBLISHED:
-                self.webhooks.emit(db, "match.published", match_id)
+                self.webhooks.emit(db, EventType.MATCH_PUBLISHED, match_id)
         self.poke()
         return match_id
 
@@ -183,7 +181,7 @@ class Matches:
                 "UPDATE tb_matches SET publish_status = 'PUBLISHED', updated_at = ? WHERE id = ?",
                 (self.clock.timestamp(), match_id),
             )
-            self.webhooks.emit(db, "match.published", match_id)
+            self.webhooks.emit(db, EventType.MATCH_PUBLISHED, match_id)
         self.poke()
 
     def cancel(self, owner_id: str, match_id: str, reason: str | None) -> None:
@@ -212,11 +210,11 @@ class Matches:
             (reason, self.clock.timestamp(), match_id),
         )
         closed = self._close_pending(db, match_id)
-        self.webhooks.emit(db, "match.cancelled", match_id, reason=reason)
+        self.webhooks.emit(db, EventType.MATCH_CANCELLED, match_id, reason=reason)
         for acceptance_id in closed:
             self.webhooks.emit(
                 db,
-                "emulator.acceptance.cancelled",
+                EventType.ACCEPTANCE_CANCELLED,
                 match_id,
                 acceptance=self.webhooks.acceptance(db, acceptance_id),
             )
@@ -255,7 +253,7 @@ class Matches:
                             " updated_at = ? WHERE id = ?",
                             (now, now, row["id"]),
                         )
-                        self.webhooks.emit(db, "match.started", row["id"])
+                        self.webhooks.emit(db, EventType.MATCH_STARTED, row["id"])
             except sqlite3.Error:
                 log.exception("could not move match %s on", row["id"])
         nxt = self.store.query_one(

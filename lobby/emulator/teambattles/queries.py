@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lobby.emulator.teambattles.wire import decode_cursor
-from lobby.teambattles.rules import MatchStatus
+from lobby.core.answers import MatchStatus
 
 #: A query's text and its parameters.
 Query = tuple[str, list[Any]]

@@ -19,7 +19,8 @@ from lobby.emulator.teambattles.queries import (
     user_teams_query,
 )
 from lobby.emulator.teambattles.wire import encode_cursor, iso
-from lobby.teambattles.rules import ErrorCode as E
+from lobby.teambattles.vocab import ErrorCode as E
+from lobby.teambattles.vocab import Visibility
 
 
 @dataclass(slots=True)
@@ -65,13 +66,13 @@ class Reads:
         if user is None:
             raise ApiError(E.USER_NOT_FOUND, f"No user {ref!r}.")
         own = user["id"] == viewer_id
-        if not own and user["visibility"] == "private":
+        if not own and user["visibility"] == Visibility.PRIVATE:
             raise ApiError(E.PROFILE_PRIVATE, "This user's profile is private.")
         rows = self.store.query(*user_teams_query(user["id"]))
         out = []
         for t in rows:
             org = self.projections.org_summary(t["organization_id"])
-            if not own and (org is None or org.get("visibility") != "public"):
+            if not own and (org is None or org.get("visibility") != Visibility.PUBLIC):
                 continue
             out.append(
                 {

@@ -28,7 +28,8 @@ from lobby.emulator.teambattles.queries import DiscoverFilter, UserMatchesFilter
 from lobby.emulator.teambattles.ratelimit import RateLimiter
 from lobby.emulator.teambattles.service import TeamBattles
 from lobby.emulator.teambattles.wire import MAX_BODY_BYTES, Body, iso, parse_iso, parse_json
-from lobby.teambattles.rules import (
+from lobby.core.answers import AcceptanceDraft, MapPreferenceMode, PublishStatus, RosterDraft
+from lobby.teambattles.vocab import (
     BEST_OF_VALUES,
     DISCOVER_LIMIT_DEFAULT,
     DISCOVER_LIMIT_MAX,
@@ -38,29 +39,18 @@ from lobby.teambattles.rules import (
     USER_MATCHES_NUM_ITEMS_DEFAULT,
     USER_MATCHES_NUM_ITEMS_MAX,
     USER_MATCHES_NUM_ITEMS_MIN,
-    AcceptanceDraft,
-    MapPreferenceMode,
-    RosterDraft,
+    CreateMapPreferenceMode,
+    InputDevice,
+    MapSelectionType,
+    MatchType,
+    Platform,
+    Region,
 )
-from lobby.teambattles.rules import ErrorCode as E
+from lobby.teambattles.vocab import ErrorCode as E
 
 log = logging.getLogger("lobby.emulator.teambattles")
 
 PREFIX = "/api/v1"
-PLATFORMS = ("PC", "XBOX", "PLAYSTATION", "CONSOLE_ONLY", "CROSSPLAY")
-REGIONS = (
-    "NONE",
-    "NA_EAST",
-    "NA_WEST",
-    "EU",
-    "ASIA",
-    "OCEANIA",
-    "SOUTH_AMERICA",
-    "MIDDLE_EAST",
-    "AFRICA",
-)
-MATCH_TYPES = ("XP_ONLY", "WAGER")
-MAP_MODES = tuple(m.value for m in MapPreferenceMode)
 #: The latest scheduledAt taken (epoch milliseconds): 9999-12-31T23:59:59.999Z.
 LATEST_SCHEDULED_MS = 253_402_300_799_999
 
@@ -142,9 +132,9 @@ def discover_matches(call: Call) -> dict[str, Any]:
     b.string("leagueSeasonId")
     f = DiscoverFilter(
         game_id=game_filter,
-        platform=b.string("platform", enum=PLATFORMS),
-        region=b.string("region", enum=REGIONS),
-        match_type=b.string("matchType", enum=MATCH_TYPES),
+        platform=b.string("platform", enum=tuple(Platform)),
+        region=b.string("region", enum=tuple(Region)),
+        match_type=b.string("matchType", enum=tuple(MatchType)),
         after=_when(b, "scheduledAfter"),
         before=_when(b, "scheduledBefore"),
         league_id=b.string("leagueId"),
@@ -197,7 +187,7 @@ def get_players(call: Call) -> dict[str, Any]:
 
 def create_acceptance(call: Call) -> dict[str, Any]:
     b = call.body
-    mode = b.string("mapPreferenceMode", enum=MAP_MODES)
+    mode = b.string("mapPreferenceMode", enum=tuple(MapPreferenceMode))
     draft = AcceptanceDraft(
         team_id=b.string("teamId", required=True, min_length=1) or "",
         active_roster=b.strings("activeRoster", required=True, min_items=1, item_min_length=1),
@@ -254,10 +244,10 @@ def create_match(call: Call) -> dict[str, Any]:
     team_id = b.string("teamId", required=True, min_length=1) or ""
     game_id = b.string("gameId", required=True, min_length=1) or ""
     game_mode = b.string("gameModeId", required=True, min_length=1) or ""
-    match_type = b.string("matchType", required=True, enum=MATCH_TYPES) or ""
-    selection = b.string("mapSelectionType", required=True, enum=("COMPETITIVE", "FLEX")) or ""
+    match_type = b.string("matchType", required=True, enum=tuple(MatchType)) or ""
+    selection = b.string("mapSelectionType", required=True, enum=tuple(MapSelectionType)) or ""
     preference = (
-        b.string("mapPreferenceMode", required=True, enum=("PREFERRED", "VETO", "MANUAL")) or ""
+        b.string("mapPreferenceMode", required=True, enum=tuple(CreateMapPreferenceMode)) or ""
     )
     team_size = b.integer("teamSize", required=True, minimum=1, maximum=TEAM_SIZE_MAX) or 1
     best_of = b.integer("bestOf", required=True, choices=BEST_OF_VALUES) or 1
@@ -269,7 +259,7 @@ def create_match(call: Call) -> dict[str, Any]:
     if scheduled_ms is not None and scheduled_ms > LATEST_SCHEDULED_MS:
         raise invalid("scheduledAt is past the end of the year 9999.")
     wager = b.number("wagerAmount", minimum=0)
-    if match_type == "WAGER" and not wager:
+    if match_type == MatchType.WAGER and not wager:
         raise invalid("A WAGER match needs a wagerAmount above 0.")
     is_challenge = b.boolean("isChallenge") or False
     challenged = b.string("challengedTeamId", min_length=1)
@@ -301,16 +291,16 @@ def create_match(call: Call) -> dict[str, Any]:
         team_size=team_size,
         best_of=best_of,
         roster=roster,
-        platform=b.string("platform", enum=PLATFORMS) or "CROSSPLAY",
-        input_device=b.string("inputDevice", enum=("ALL", "CONTROLLER", "KB_M")) or "ALL",
-        region=b.string("region", enum=REGIONS) or "NONE",
+        platform=b.string("platform", enum=tuple(Platform)) or Platform.CROSSPLAY,
+        input_device=b.string("inputDevice", enum=tuple(InputDevice)) or InputDevice.ALL,
+        region=b.string("region", enum=tuple(Region)) or Region.NONE,
         scheduled_at=None if scheduled_ms is None else scheduled_ms / 1000.0,
         wager_amount=wager,
         selected_maps=b.strings("selectedMaps"),
         selected_objectives=b.strings("selectedObjectives"),
         notes=notes,
-        publish_status=b.string("publishStatus", enum=("DRAFT", "PUBLISHED", "ARCHIVED"))
-        or "DRAFT",
+        publish_status=b.string("publishStatus", enum=tuple(PublishStatus))
+        or PublishStatus.DRAFT,
         challenged_team_id=challenged,
         league_id=b.string("leagueId", min_length=1),
     )

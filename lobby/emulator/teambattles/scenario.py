@@ -8,7 +8,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from lobby.teambattles.rules import BEST_OF_VALUES, TEAM_SIZE_MAX, TeamRole
+from lobby.core.answers import TeamRole
+from lobby.teambattles.vocab import (
+    BEST_OF_VALUES,
+    TEAM_SIZE_MAX,
+    MatchType,
+    Platform,
+    Region,
+    Visibility,
+)
 
 KEY_PATTERN = re.compile(r"^tb_[A-Za-z0-9_]{16,128}$")
 ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
@@ -16,7 +24,6 @@ ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 KeyKind = Literal["personal", "developer-app", "league-operator"]
 Plan = Literal["free", "pro", "studio"]
 ScopeLevel = Literal["read", "read-write"]
-Visibility = Literal["public", "limited", "private"]
 
 #: Every scope the emulated routes ask for.
 SCOPES = (
@@ -89,7 +96,7 @@ class UserSpec(_Model):
     id: str = Field(pattern=ID_PATTERN)
     username: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,32}$")
     name: str = Field(min_length=1, max_length=80)
-    visibility: Visibility = "public"
+    visibility: Visibility = Visibility.PUBLIC
     verified: bool = False
 
 
@@ -99,7 +106,7 @@ class OrganizationSpec(_Model):
     name: str = Field(min_length=1, max_length=80)
     tag: str | None = None
     owner: str = Field(description="User id of the organization's owner.")
-    visibility: Visibility = "public"
+    visibility: Visibility = Visibility.PUBLIC
 
 
 class MemberSpec(_Model):
@@ -114,7 +121,7 @@ class TeamSpec(_Model):
     tag: str = Field(min_length=1, max_length=8)
     game: str = Field(description="Game slug or convex id.")
     organization: str | None = None
-    visibility: Visibility = "public"
+    visibility: Visibility = Visibility.PUBLIC
     description: str | None = None
     competitive_banned: bool = False
     members: list[MemberSpec] = Field(min_length=1)
@@ -166,19 +173,9 @@ class MatchSpec(_Model):
     game_mode: str
     team_size: int | None = Field(default=None, ge=1, le=TEAM_SIZE_MAX)
     best_of: int = 1
-    match_type: Literal["XP_ONLY", "WAGER"] = "XP_ONLY"
-    platform: Literal["PC", "XBOX", "PLAYSTATION", "CONSOLE_ONLY", "CROSSPLAY"] = "CROSSPLAY"
-    region: Literal[
-        "NONE",
-        "NA_EAST",
-        "NA_WEST",
-        "EU",
-        "ASIA",
-        "OCEANIA",
-        "SOUTH_AMERICA",
-        "MIDDLE_EAST",
-        "AFRICA",
-    ] = "NONE"
+    match_type: MatchType = MatchType.XP_ONLY
+    platform: Platform = Platform.CROSSPLAY
+    region: Region = Region.NONE
     starts_in_minutes: float | None = Field(default=60, description="From seeding; None: unset.")
     selected_maps: list[str] = Field(default_factory=list)
     published: bool = True

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lobby.emulator.teambattles.errors import invalid
-from lobby.teambattles.rules import ID_MAX_LENGTH, BenchEntry
+from lobby.core.answers import BenchEntry
+from lobby.teambattles.vocab import ID_MAX_LENGTH
 
 #: The largest request body taken, in bytes.
 MAX_BODY_BYTES = 64 * 1024
