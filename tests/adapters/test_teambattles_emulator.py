@@ -413,7 +413,7 @@ async def test_a_lost_answer_is_retried_with_the_same_key_and_applied_once(emula
 
 def _tight_scenario(tmp_path: Path) -> Path:
     scenario = json.loads(resources.files("lobby.emulator.scenarios").joinpath("demo.json").read_text())
-    scenario["teambattles"]["rate_limits"]["pro"] = {"burst": 3, "per_second": 0.05}
+    scenario["teambattles"]["rate_limits"] = {"pro": {"burst": 3, "per_second": 0.05}}
     path = tmp_path / "tight.json"
     path.write_text(json.dumps(scenario))
     return path

@@ -105,7 +105,10 @@ def _scenario(tmp_path: Path) -> Path:
     unlimited = {"burst": 1_000_000, "per_second": 1_000_000}
     tb = {
         "seed": 7,
-        "rate_limits": {"free": unlimited, "pro": unlimited, "studio": unlimited, "ip": unlimited},
+        "raised_rate_limits": {
+            **dict.fromkeys(("free", "pro", "studio", "ip"), unlimited),
+            "reason": "the matrix checks who may call what, not how often",
+        },
         "games": [skyline],
         "users": [{"id": u, "username": u.removeprefix("u_"), "name": u} for u in users],
         "organizations": [{"id": "org_alpha", "slug": "alpha-org", "name": "Alpha Org", "owner": "u_boss"}],

@@ -56,6 +56,25 @@ class RateLimits(_Model):
     studio: Bucket = Bucket(burst=1000, per_second=30)
     ip: Bucket = Bucket(burst=300, per_second=50)
 
+    def raised_over(self, published: RateLimits) -> list[str]:
+        """The buckets that allow more than ``published`` does, by name."""
+        return [
+            name
+            for name in ("free", "pro", "studio", "ip")
+            if getattr(self, name).burst > getattr(published, name).burst
+            or getattr(self, name).per_second > getattr(published, name).per_second
+        ]
+
+
+#: The service's own buckets (developers/rate-limits.mdx).
+PUBLISHED_RATE_LIMITS = RateLimits()
+
+
+class RaisedRateLimits(RateLimits):
+    """Buckets above the service's own, for load tests. Whatever runs with them says so."""
+
+    reason: str = Field(min_length=1, max_length=200)
+
 
 class MapSpec(_Model):
     id: str = Field(pattern=ID_PATTERN)
@@ -209,7 +228,10 @@ class TeamBattlesScenario(BaseModel):
 
     seed: int = Field(default=1, description="Seeds every choice the TeamBattles bots make.")
     you: str | None = Field(default=None, description="The user id of the person at the demo.")
+    #: The service's buckets, or tighter ones; a scenario cannot raise them here.
     rate_limits: RateLimits = Field(default_factory=RateLimits)
+    #: The one way to run above the service's buckets; the emulator announces it.
+    raised_rate_limits: RaisedRateLimits | None = None
     games: list[GameSpec] = Field(default_factory=list)
     users: list[UserSpec] = Field(default_factory=list)
     organizations: list[OrganizationSpec] = Field(default_factory=list)
@@ -217,6 +239,19 @@ class TeamBattlesScenario(BaseModel):
     keys: list[KeySpec] = Field(default_factory=list)
     matches: list[MatchSpec] = Field(default_factory=list)
     bots: list[BotSpec] = Field(default_factory=list)
+
+    @property
+    def effective_rate_limits(self) -> RateLimits:
+        """The buckets the emulator meters with."""
+        return self.raised_rate_limits or self.rate_limits
+
+    def raised_limits_notice(self) -> str | None:
+        """One line for wherever the emulator's user looks, when the buckets are raised."""
+        raised = self.raised_rate_limits
+        if raised is None:
+            return None
+        names = ", ".join(raised.raised_over(PUBLISHED_RATE_LIMITS)) or "none"
+        return f"TeamBattles rate limits raised above the service's own ({names}): {raised.reason}"
 
     @model_validator(mode="after")
     def _references(self) -> TeamBattlesScenario:
@@ -228,6 +263,12 @@ class TeamBattlesScenario(BaseModel):
                 seen.add(v)
             return seen
 
+        raised = self.rate_limits.raised_over(PUBLISHED_RATE_LIMITS)
+        if raised:
+            raise ValueError(
+                f"rate_limits raises {', '.join(raised)} above the service's own buckets; "
+                "use raised_rate_limits (with a reason) to run above them"
+            )
         users = unique("users", [u.id for u in self.users])
         unique("usernames", [u.username.lower() for u in self.users])
         games = {g.id: g for g in self.games}
