@@ -261,7 +261,7 @@ def rule_match_open(match: MatchFacts, now: datetime | None = None) -> list[Viol
     if match.status != MatchStatus.PENDING:
         return [
             Violation(
-                ErrorCode.MATCH_NOT_IN_VALID_STATE,
+                ErrorCode.MATCH_ALREADY_STARTED,
                 f"The match is {match.status.value}; only PENDING matches take acceptance "
                 "requests.",
             )
@@ -269,14 +269,14 @@ def rule_match_open(match: MatchFacts, now: datetime | None = None) -> list[Viol
     if match.is_challenge:
         return [
             Violation(
-                ErrorCode.MATCH_NOT_IN_VALID_STATE,
+                ErrorCode.CHALLENGE_ALREADY_PENDING,
                 "The match is a direct challenge; only the challenged team can answer it.",
             )
         ]
     if now is not None and match.scheduled_at is not None and match.scheduled_at <= now:
         return [
             Violation(
-                ErrorCode.MATCH_NOT_IN_VALID_STATE,
+                ErrorCode.MATCH_ALREADY_STARTED,
                 "The match's scheduled start has passed.",
             )
         ]
@@ -572,24 +572,33 @@ def check_challenge_refusal(
     if not match.is_challenge or match.challenged_team_id != team.id:
         return [
             Violation(
-                ErrorCode.MATCH_NOT_IN_VALID_STATE,
+                ErrorCode.MATCH_NOT_CHALLENGE,
                 "The match is not a challenge to this team.",
             )
         ]
     if match.status != MatchStatus.PENDING or match.accepted_team_id is not None:
         return [
             Violation(
-                ErrorCode.MATCH_NOT_IN_VALID_STATE,
+                ErrorCode.CHALLENGE_NOT_PENDING,
                 f"The challenge is {match.status.value}; only a PENDING challenge can be answered.",
             )
         ]
     if now is not None and match.scheduled_at is not None and match.scheduled_at <= now:
         return [
             Violation(
-                ErrorCode.MATCH_NOT_IN_VALID_STATE, "The challenge's scheduled start has passed."
+                ErrorCode.CHALLENGE_NOT_PENDING, "The challenge's scheduled start has passed."
             )
         ]
-    return rule_owner_leads_team(owner_id, team)
+    if leads_team(owner_id, team):
+        return []
+    return [
+        Violation(
+            ErrorCode.ONLY_CAPTAINS_CAN_RESPOND_CHALLENGE,
+            f"Only a captain, co-captain or the organization owner of {team.label()} can answer "
+            "its challenges.",
+            "teamId",
+        )
+    ]
 
 
 def check_decision(
@@ -625,14 +634,14 @@ def check_decision(
     if match.status != MatchStatus.PENDING:
         return [
             Violation(
-                ErrorCode.MATCH_NOT_IN_VALID_STATE,
+                ErrorCode.MATCH_ALREADY_STARTED,
                 f"The match is {match.status.value}; requests can only be answered while it is "
                 "PENDING.",
             )
         ]
     if now is not None and match.scheduled_at is not None and match.scheduled_at <= now:
         return [
-            Violation(ErrorCode.MATCH_NOT_IN_VALID_STATE, "The match's scheduled start has passed.")
+            Violation(ErrorCode.MATCH_ALREADY_STARTED, "The match's scheduled start has passed.")
         ]
     return []
 

@@ -210,7 +210,7 @@ class Acceptances:
     def _challenge(self, match_id: str) -> tuple[sqlite3.Row, TeamFacts]:
         match = self.lookups.match_or_404(match_id)
         if match["challenged_team_id"] is None:
-            raise ApiError(E.MATCH_NOT_IN_VALID_STATE, "The match is not a direct challenge.")
+            raise ApiError(E.MATCH_NOT_CHALLENGE, "The match is not a direct challenge.")
         return match, self.lookups.team_facts(match["challenged_team_id"])
 
     def accept_challenge(self, owner_id: str, match_id: str, roster: RosterDraft) -> None:

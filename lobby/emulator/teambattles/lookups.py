@@ -10,7 +10,6 @@ from lobby.emulator.store import Store
 from lobby.emulator.teambattles.errors import ApiError
 from lobby.emulator.teambattles.scenario import GameSpec
 from lobby.teambattles.vocab import ErrorCode as E
-from lobby.teambattles.vocab import Visibility
 from lobby.core.answers import (
     GameFacts,
     MatchFacts,
@@ -120,20 +119,6 @@ class Lookups:
         if any(t in mine for t in teams):
             return True
         return any(leads_team(user_id, self.team_facts(t)) for t in teams)
-
-    def visible_match(self, match_id: str, user_id: str) -> sqlite3.Row:
-        m = self.match_row(match_id)
-        if m is None or not self.can_see(m, user_id):
-            raise ApiError(E.MATCH_NOT_FOUND, f"No match {match_id!r}.")
-        return m
-
-    def team_for_viewer(self, ref: str, viewer_id: str, *, roster: bool) -> sqlite3.Row:
-        team = self.team_or_404(ref)
-        member = viewer_id in self.team_facts(team["id"]).members
-        hidden = team["visibility"] != Visibility.PUBLIC if roster else team["visibility"] == Visibility.PRIVATE
-        if hidden and not member:
-            raise ApiError(E.PROFILE_PRIVATE, "This team is not public.")
-        return team
 
     def team_facts(self, team_id: str) -> TeamFacts:
         team = self.store.query_one("SELECT * FROM tb_teams WHERE id = ?", (team_id,))
