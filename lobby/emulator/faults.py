@@ -61,7 +61,7 @@ from lobby.emulator.flexmatch.errors import (
     ThrottlingException,
 )
 from lobby.emulator.flexmatch.protocol import error_answer
-from lobby.teambattles.rules import ErrorCode as E
+from lobby.teambattles.vocab import ErrorCode as E
 
 log = logging.getLogger("lobby.emulator.faults")
 

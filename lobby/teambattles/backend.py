@@ -26,7 +26,7 @@ import httpx
 
 from lobby.core.answers import AcceptanceDraft, AcceptanceFacts
 from lobby.core.backend import Capabilities, FeedState
-from lobby.core.errors import InvalidRequest, NotFound, Throttled, Unavailable
+from lobby.core.errors import InvalidRequest, NotFound, PermissionDenied, Throttled, Unavailable
 from lobby.core.offers import Change, Offer
 from lobby.teambattles import feed, polling
 from lobby.teambattles import wire as m
@@ -191,21 +191,37 @@ class TeamBattlesBackend:
     # --- my requests -----------------------------------------------------------------------------
 
     async def refresh_requests(self) -> list[AcceptanceRecord]:
-        """Bring every unsettled request up to date from its match; returns them all.
-
-        A match the service no longer knows keeps its request's last status, with a note.
+        """Bring every unsettled request up to date, reading only what the caller may: the
+        discover listing (an open match's request is still pending) and, for a match my team
+        now plays in, the match itself (a participant may read it). A match neither shows is
+        left as the records and the events last said, with a note.
         """
         await self.requests.load()
+        open_ids = self.requests.open_match_ids()
+        if not open_ids:
+            return self.requests.all()
+        listed = {match.id: match for match in await self.client.discover_all()}
         gone = []
-        for match_id in self.requests.open_match_ids():
-            try:
-                match = await self.client.get_match(match_id)
-            except NotFound:
+        for match_id in open_ids:
+            match = listed.get(match_id) or await self._as_participant(match_id)
+            if match is None:
                 gone.append(match_id)
                 continue
             self._seen(match)
         self.requests.gone(gone, self.client.now())
         return self.requests.all()
+
+    async def _as_participant(self, match_id: str) -> m.MatchDetail | None:
+        """``match_id`` read directly when a team I requested it for now plays in it."""
+        filters = m.MatchesRequestBody(num_items=100)
+        for team in {r.team_id for r in self.requests.for_match(match_id)}:
+            try:
+                async for item in self.client.team_matches(team, filters):
+                    if item.id == match_id:
+                        return await self.client.get_match(match_id)
+            except (NotFound, PermissionDenied):
+                continue
+        return None
 
     # --- changes ---------------------------------------------------------------------------------
 

@@ -106,6 +106,7 @@ class TeamBattlesClient:
         self._new_key = idempotency_keys
         #: Seconds to add to this machine's clock to read the service's clock.
         self.skew = 0.0
+        self._precise_skew = False
         self._http = httpx.AsyncClient(
             base_url=self.base_url + "/",
             auth=_BearerAuth(api_key),
@@ -161,7 +162,13 @@ class TeamBattlesClient:
             raise protocol_error(route, response.status_code) from None
         received = _server_time(response, payload)
         if received is not None:
-            self.skew = (received - datetime.now(UTC)).total_seconds()
+            skew = (received - datetime.now(UTC)).total_seconds()
+            # A Date header has whole seconds (and may lag a little): once a body's precise
+            # ``timestamp`` has set the skew, a Date header moves it only when far off.
+            precise = isinstance(payload, dict) and isinstance(payload.get("timestamp"), str)
+            if precise or not self._precise_skew or abs(skew - self.skew) > 5.0:
+                self.skew = skew
+            self._precise_skew = self._precise_skew or precise
         try:
             return model.model_validate(payload)
         except ValidationError as exc:
@@ -261,15 +268,46 @@ class TeamBattlesClient:
     async def user_matches(
         self, filters: m.MatchesRequestBody | None = None, *, max_pages: int = MAX_PAGES
     ) -> AsyncIterator[m.UserMatch]:
-        """The key owner's matches, newest first, following ``continueCursor`` until ``isDone``."""
+        """The matches the key owner is on the roster of, newest first, every page."""
+        async for item in self._walk(self.user_matches_page, filters, max_pages):
+            yield item
+
+    async def team_matches_page(
+        self, identifier: str, filters: m.MatchesRequestBody | None = None
+    ) -> m.UserMatchesPage:
+        body = filters or m.MatchesRequestBody()
+        path = _path("teams/{id}/matches", id=identifier)
+        return await self._call("POST", path, m.UserMatchesPage, body)
+
+    async def team_matches(
+        self,
+        identifier: str,
+        filters: m.MatchesRequestBody | None = None,
+        *,
+        max_pages: int = MAX_PAGES,
+    ) -> AsyncIterator[m.UserMatch]:
+        """A team's matches (its active members only), newest first, every page."""
+
+        async def page_of(body: m.MatchesRequestBody | None) -> m.UserMatchesPage:
+            return await self.team_matches_page(identifier, body)
+
+        async for item in self._walk(page_of, filters, max_pages):
+            yield item
+
+    async def _walk(
+        self,
+        page_of: Callable[[m.MatchesRequestBody | None], Awaitable[m.UserMatchesPage]],
+        filters: m.MatchesRequestBody | None,
+        max_pages: int,
+    ) -> AsyncIterator[m.UserMatch]:
+        """Follow ``continueCursor`` until ``isDone`` (or ``max_pages``)."""
         base = filters or m.MatchesRequestBody(num_items=100)
-        page = await self.user_matches_page(base)
+        page = await page_of(base)
         pages = 1
         for item in page.page:
             yield item
         while not page.is_done and page.continue_cursor and pages < max_pages:
-            following = base.model_copy(update={"cursor": page.continue_cursor})
-            page = await self.user_matches_page(following)
+            page = await page_of(base.model_copy(update={"cursor": page.continue_cursor}))
             pages += 1
             for item in page.page:
                 yield item

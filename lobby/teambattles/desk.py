@@ -3,8 +3,9 @@
 :class:`Desk` is the backend's :class:`lobby.core.backend.AcceptanceDesk`. The form asks it
 for the facts of a match (one per team of mine that could answer it), which teams to offer and
 what is wrong with a draft; a send asks it for the facts of the draft's team. Both are built
-from the same cached answers: the match as the stream, a poll or a read last showed it, the
-match's players, and the directory's teams and games. The facts a team was judged against are
+from the same cached answers and only from what the caller may read: the match as the stream,
+a listing or the discover route last showed it, the players of a challenge to my team, and the
+directory's teams and games. The facts a team was judged against are
 kept (for :data:`~lobby.teambattles.directory.CACHE_SECONDS`), so a send right after the form
 judges the draft against the very facts the form showed, and reads nothing. Changes to a match
 that come in replace it here; a change to its rosters drops it, so its players are read again.
@@ -97,14 +98,32 @@ class Desk:
         self._judged.pop(match_id, None)
 
     async def match(self, match_id: str) -> m.MatchDetail:
-        """The match as last seen, or read now."""
-        return await self._matches.get(match_id, lambda: self._client.get_match(match_id))
+        """The match as last seen, or found now in what the caller may read."""
+        return await self._matches.get(match_id, lambda: self._find(match_id))
 
-    async def _players_of(self, match_id: str) -> frozenset[str]:
+    async def _find(self, match_id: str) -> m.MatchDetail:
+        """``match_id`` from the discover listing (anyone may read it); failing that, read
+        directly, which the service allows only a participant (a challenged team included)."""
+        found = None
+        for match in await self._client.discover_all():
+            self._matches.put(match.id, match)
+            if match.id == match_id:
+                found = match
+        if found is not None:
+            return found
+        return await self._client.get_match(match_id)
+
+    async def _players_of(self, match: m.MatchDetail) -> frozenset[str]:
+        """The players of ``match`` as far as the caller may read them: a challenged team reads
+        the challenge's players; an open match's are not a non-participant's to read, so the
+        service alone judges a player on both sides."""
+        if match.challenged_team is None:
+            return frozenset()
+
         async def load() -> frozenset[str]:
-            return frozenset(p.user_id for p in await self._client.match_players(match_id))
+            return frozenset(p.user_id for p in await self._client.match_players(match.id))
 
-        return await self._players.get(match_id, load)
+        return await self._players.get(match.id, load)
 
     # --- facts -----------------------------------------------------------------------------------
 
@@ -115,7 +134,7 @@ class Desk:
         game_id = await self._directory.canonical_game(match.game.id) or match.game.id
         facts = AcceptanceFacts(
             owner_id=await self._identity.me() or "",
-            match=match_facts(match, game_id, await self._players_of(match.id)),
+            match=match_facts(match, game_id, await self._players_of(match)),
             team=team_facts(team, members, await self._directory.canonical_game(team.game_id)),
             game=game_facts(await self._directory.game(match.game.id), game_id),
         )

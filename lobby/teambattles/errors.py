@@ -31,10 +31,10 @@ from lobby.teambattles.vocab import is_permission_denied
 ADVICE: dict[str, str] = {
     E.API_KEY_REQUIRED: "TeamBattles received no API key.",
     E.API_KEY_INVALID: (
-        "TeamBattles does not recognise this API key; check that you copied the whole key."
+        "TeamBattles does not recognise this API key (or it was revoked); check that you copied "
+        "the whole key, or create a new one in your settings."
     ),
     E.API_KEY_EXPIRED: "This TeamBattles API key has expired; create a new one in your settings.",
-    E.API_KEY_REVOKED: "This TeamBattles API key was revoked; create a new one in your settings.",
     E.API_KEY_PERMISSION_DENIED: (
         "This TeamBattles API key may not do that: answering matches needs a personal key "
         "with the matches.user_matches read-write scope."
@@ -56,7 +56,6 @@ _ADVICE_ONLY = frozenset(
         E.API_KEY_REQUIRED,
         E.API_KEY_INVALID,
         E.API_KEY_EXPIRED,
-        E.API_KEY_REVOKED,
         E.API_KEY_PERMISSION_DENIED,
         E.API_FEATURE_REQUIRED,
         E.API_RATE_LIMITED,

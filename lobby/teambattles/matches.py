@@ -34,6 +34,11 @@ from lobby.teambattles.vocab import ErrorCode
 #: The request fields that name players: judged only where the team's roster is known.
 ROSTER_FIELDS = frozenset({"activeRoster", "benchRoster"})
 
+#: The codes that say the owner does not lead the team a draft acts for.
+LEADER_CODES = frozenset(
+    {ErrorCode.NOT_TEAM_LEADER, ErrorCode.ONLY_CAPTAINS_CAN_RESPOND_CHALLENGE}
+)
+
 
 # --- facts ----------------------------------------------------------------------------------------
 
@@ -276,7 +281,7 @@ def judgeable(found: Iterable[Violation], facts: AcceptanceFacts) -> list[Violat
     )
     out = []
     for v in found:
-        if v.code == ErrorCode.NOT_TEAM_LEADER and unsure_leader:
+        if v.code in LEADER_CODES and unsure_leader:
             continue
         if not team.roster_known and v.field in ROSTER_FIELDS:
             continue

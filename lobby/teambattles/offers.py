@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from lobby.core.errors import BackendError
 from lobby.core.offers import Change, Offer, OfferClosed, OfferKind, OfferUpdated
 from lobby.teambattles import wire as m
 from lobby.teambattles.client import TeamBattlesClient
@@ -71,17 +70,21 @@ class Offers:
         return out
 
     async def challenges(self, mine: Mine) -> list[m.MatchDetail]:
-        """PENDING matches that challenge one of my teams."""
+        """PENDING matches that challenge one of my teams, from each team's own matches (the
+        challenged team's members may read a pending challenge)."""
         out: list[m.MatchDetail] = []
         filters = m.MatchesRequestBody(num_items=100, include_statuses=[MatchStatus.PENDING])
-        async for item in self._client.user_matches(filters):
-            if item.status != MatchStatus.PENDING:
-                continue
-            if mine.led is not None and item.creator_team is not None and item.creator_team.id in mine.led:
-                continue
-            match = await self._client.get_match(item.id)
-            if match.challenged_team is not None:
-                out.append(match)
+        seen: set[str] = set()
+        for team_id in sorted(mine.teams or ()):
+            async for item in self._client.team_matches(team_id, filters):
+                if item.status != MatchStatus.PENDING or item.id in seen:
+                    continue
+                if item.creator_team is not None and item.creator_team.id in (mine.teams or ()):
+                    continue  # made by a team of mine: not an offer to me
+                seen.add(item.id)
+                match = await self._client.get_match(item.id)
+                if match.challenged_team is not None:
+                    out.append(match)
         return out
 
     async def listed(self, mine: Mine) -> tuple[list[m.MatchDetail], list[Offer]]:
@@ -120,13 +123,11 @@ class Offers:
         )
 
     async def closed(self, old: Offer, mine: Mine) -> OfferClosed:
-        """How an offer that is no longer listed ended, as far as the service still says."""
-        try:
-            match = await self._client.get_match(old.id)
-            outcome = closed_outcome(match, mine.teams or frozenset())
-            status = match.status.value
-        except BackendError:
-            outcome, status = "The match is no longer open.", "UNKNOWN"
+        """An offer that is no longer listed: closed, how is not the caller's to read."""
+        # Only a match's participants may read it, and a challenged team only while the
+        # challenge is pending: an offer no longer listed is not mine to read. The event stream,
+        # where there is one, says how it ended.
+        outcome, status = "The match is no longer open.", "UNKNOWN"
         return OfferClosed(kind=old.kind, id=old.id, status=status, outcome=outcome)
 
     def answered(self, match_id: str) -> None:

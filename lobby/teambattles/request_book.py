@@ -213,12 +213,16 @@ class MyRequests:
             self.set_status(*said, at)
 
     def gone(self, match_ids: Iterable[str], at: datetime | None = None) -> None:
-        """The service no longer knows these matches: their requests keep their status."""
+        """These matches are no longer open and not the caller's to read (or the service no
+        longer knows them): their requests keep their status until an event says more."""
         when = at or datetime.now(UTC)
         for match_id in match_ids:
             for record in self.for_match(match_id):
                 self.set_status(
-                    record.acceptance_id, record.status, "The service no longer knows this match.", when
+                    record.acceptance_id,
+                    record.status,
+                    "The match is no longer open; the service shows it only to its teams.",
+                    when,
                 )
 
 

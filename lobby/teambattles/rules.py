@@ -30,29 +30,17 @@ from lobby.core.answers import (
     PublishStatus,
     RosterDraft,
     TeamFacts,
-    TeamRole,
     Violation,
 )
 from lobby.teambattles.vocab import (
     BENCH_MAX,
-    BEST_OF_VALUES,
-    DISCOVER_LIMIT_DEFAULT,
-    DISCOVER_LIMIT_MAX,
-    DISCOVER_LIMIT_MIN,
     DISPUTED_RULE_LIST_MAX_ITEMS,
     DISPUTED_RULE_NAME_MAX_LENGTH,
     DISPUTED_RULE_TEXT_MAX_LENGTH,
     DISPUTED_RULES_MAX,
-    ID_MAX_LENGTH,
     MESSAGE_MAX_LENGTH,
-    NOTES_MAX_LENGTH,
-    REASON_MAX_LENGTH,
     RESPONSE_MESSAGE_MAX_LENGTH,
     SELECTED_MAPS_MAX,
-    TEAM_SIZE_MAX,
-    USER_MATCHES_NUM_ITEMS_DEFAULT,
-    USER_MATCHES_NUM_ITEMS_MAX,
-    USER_MATCHES_NUM_ITEMS_MIN,
     AcceptanceStatus,
     ErrorCode,
 )
@@ -81,34 +69,6 @@ __all__ = [
     "rule_roster",
     "rule_team_not_banned",
     "rule_team_plays_game",
-    # Bridge: the data types and words that moved to lobby.core.answers and
-    # lobby.teambattles.vocab, re-exported here only until the emulator imports them from there.
-    # lobby's client imports them from their homes.
-    "AcceptanceDraft",
-    "AcceptanceFacts",
-    "AcceptanceStatus",
-    "BenchEntry",
-    "ErrorCode",
-    "GameFacts",
-    "MapPreferenceMode",
-    "MatchFacts",
-    "MatchStatus",
-    "PublishStatus",
-    "RosterDraft",
-    "TeamFacts",
-    "TeamRole",
-    "Violation",
-    "BEST_OF_VALUES",
-    "DISCOVER_LIMIT_DEFAULT",
-    "DISCOVER_LIMIT_MAX",
-    "DISCOVER_LIMIT_MIN",
-    "ID_MAX_LENGTH",
-    "NOTES_MAX_LENGTH",
-    "REASON_MAX_LENGTH",
-    "TEAM_SIZE_MAX",
-    "USER_MATCHES_NUM_ITEMS_DEFAULT",
-    "USER_MATCHES_NUM_ITEMS_MAX",
-    "USER_MATCHES_NUM_ITEMS_MIN",
 ]
 
 
@@ -301,7 +261,7 @@ def rule_match_open(match: MatchFacts, now: datetime | None = None) -> list[Viol
     if match.status != MatchStatus.PENDING:
         return [
             Violation(
-                ErrorCode.MATCH_NOT_IN_VALID_STATE,
+                ErrorCode.MATCH_ALREADY_STARTED,
                 f"The match is {match.status.value}; only PENDING matches take acceptance "
                 "requests.",
             )
@@ -309,14 +269,14 @@ def rule_match_open(match: MatchFacts, now: datetime | None = None) -> list[Viol
     if match.is_challenge:
         return [
             Violation(
-                ErrorCode.MATCH_NOT_IN_VALID_STATE,
+                ErrorCode.CHALLENGE_ALREADY_PENDING,
                 "The match is a direct challenge; only the challenged team can answer it.",
             )
         ]
     if now is not None and match.scheduled_at is not None and match.scheduled_at <= now:
         return [
             Violation(
-                ErrorCode.MATCH_NOT_IN_VALID_STATE,
+                ErrorCode.MATCH_ALREADY_STARTED,
                 "The match's scheduled start has passed.",
             )
         ]
@@ -612,24 +572,33 @@ def check_challenge_refusal(
     if not match.is_challenge or match.challenged_team_id != team.id:
         return [
             Violation(
-                ErrorCode.MATCH_NOT_IN_VALID_STATE,
+                ErrorCode.MATCH_NOT_CHALLENGE,
                 "The match is not a challenge to this team.",
             )
         ]
     if match.status != MatchStatus.PENDING or match.accepted_team_id is not None:
         return [
             Violation(
-                ErrorCode.MATCH_NOT_IN_VALID_STATE,
+                ErrorCode.CHALLENGE_NOT_PENDING,
                 f"The challenge is {match.status.value}; only a PENDING challenge can be answered.",
             )
         ]
     if now is not None and match.scheduled_at is not None and match.scheduled_at <= now:
         return [
             Violation(
-                ErrorCode.MATCH_NOT_IN_VALID_STATE, "The challenge's scheduled start has passed."
+                ErrorCode.CHALLENGE_NOT_PENDING, "The challenge's scheduled start has passed."
             )
         ]
-    return rule_owner_leads_team(owner_id, team)
+    if leads_team(owner_id, team):
+        return []
+    return [
+        Violation(
+            ErrorCode.ONLY_CAPTAINS_CAN_RESPOND_CHALLENGE,
+            f"Only a captain, co-captain or the organization owner of {team.label()} can answer "
+            "its challenges.",
+            "teamId",
+        )
+    ]
 
 
 def check_decision(
@@ -665,14 +634,14 @@ def check_decision(
     if match.status != MatchStatus.PENDING:
         return [
             Violation(
-                ErrorCode.MATCH_NOT_IN_VALID_STATE,
+                ErrorCode.MATCH_ALREADY_STARTED,
                 f"The match is {match.status.value}; requests can only be answered while it is "
                 "PENDING.",
             )
         ]
     if now is not None and match.scheduled_at is not None and match.scheduled_at <= now:
         return [
-            Violation(ErrorCode.MATCH_NOT_IN_VALID_STATE, "The match's scheduled start has passed.")
+            Violation(ErrorCode.MATCH_ALREADY_STARTED, "The match's scheduled start has passed.")
         ]
     return []
 

@@ -41,6 +41,8 @@ DISPUTED_RULE_LIST_MAX_ITEMS = 10
 class ErrorCode(StrEnum):
     """The error codes lobby meets, as the service spells them in the ``error`` field.
 
+    Every one is a member of the published ``ApiErrorCode`` enum, except the legacy spelling the
+    route pages give for a non-personal key on a personal write, which a client still accepts.
     Clients branch on these, never on ``details``.
     """
 
@@ -48,20 +50,36 @@ class ErrorCode(StrEnum):
     API_KEY_INVALID = "error_api_key_invalid"
     API_KEY_EXPIRED = "error_api_key_expired"
     API_KEY_PERMISSION_DENIED = "error_api_key_permission_denied"
-    #: The same meaning as API_KEY_PERMISSION_DENIED, in the spelling the service uses when a key
-    #: that is not personal calls a personal write.
+    #: The spelling the route pages print for a non-personal key on a personal write; the enum
+    #: has only API_KEY_PERMISSION_DENIED, which the emulator answers. Accepted from a server.
     API_KEY_PERMISSION_DENIED_LEGACY = "API_KEY_PERMISSION_DENIED"
     API_FEATURE_REQUIRED = "error_api_feature_required"
     API_PLAN_REQUIRED = "error_api_plan_required"
     API_RATE_LIMITED = "error_api_rate_limited"
     IP_RATE_LIMITED = "error_ip_rate_limited"
+    FORBIDDEN = "error_forbidden"
+    INVALID_REQUEST = "error_invalid_request"
     VALIDATION_FAILED = "error_validation_failed"
+    INVALID_LIMIT = "error_invalid_limit"
+    INVALID_CURSOR = "error_invalid_cursor"
+    INVALID_DATE_FORMAT = "error_invalid_date_format"
+    INVALID_BEST_OF = "error_invalid_best_of"
+    INVALID_GAME_MODE = "error_invalid_game_mode"
     IDEMPOTENCY_KEY_CONFLICT = "error_idempotency_key_conflict"
     MATCH_NOT_FOUND = "error_match_not_found"
+    GAME_NOT_FOUND = "error_game_not_found"
+    LEAGUE_NOT_FOUND = "error_league_not_found"
+    NOT_MATCH_PARTICIPANT = "error_not_match_participant"
     MATCH_NOT_PUBLISHED = "error_match_not_published"
+    MATCH_ALREADY_PUBLISHED = "error_match_already_published"
     MATCH_ALREADY_ACCEPTED = "error_match_already_accepted"
+    MATCH_ALREADY_STARTED = "error_match_already_started"
     MATCH_CANNOT_ACCEPT_OWN = "error_match_cannot_accept_own"
-    MATCH_NOT_IN_VALID_STATE = "error_match_not_in_valid_state"
+    MATCH_NOT_CHALLENGE = "error_match_not_challenge"
+    CHALLENGE_NOT_PENDING = "error_challenge_not_pending"
+    CHALLENGE_ALREADY_PENDING = "error_challenge_already_pending"
+    CANNOT_CHALLENGE_SELF = "error_cannot_challenge_self"
+    ONLY_CAPTAINS_CAN_RESPOND_CHALLENGE = "error_only_captains_can_respond_challenge"
     ACCEPTANCE_ALREADY_PENDING = "error_acceptance_already_pending"
     NOT_TEAM_LEADER = "error_not_team_leader"
     NOT_TEAM_MEMBER = "error_not_team_member"
@@ -71,16 +89,10 @@ class ErrorCode(StrEnum):
     MAP_NOT_RELEASED = "error_map_not_released"
     MAP_SELECTION_NOT_SUPPORTED = "error_map_selection_not_supported"
     COMPETITIVE_BANNED = "error_competitive_banned"
-    # Codes for situations the published subset names no code for. The emulator uses them; a
-    # client should treat any unknown code by its HTTP status.
-    API_KEY_REVOKED = "error_api_key_revoked"
     TEAM_NOT_FOUND = "error_team_not_found"
     USER_NOT_FOUND = "error_user_not_found"
     ACCEPTANCE_NOT_FOUND = "error_acceptance_not_found"
     ACCEPTANCE_NOT_PENDING = "error_acceptance_not_pending"
-    PROFILE_PRIVATE = "error_profile_private"
-    NOT_FOUND = "error_not_found"
-    METHOD_NOT_ALLOWED = "error_method_not_allowed"
     INTERNAL = "error_internal"
 
 

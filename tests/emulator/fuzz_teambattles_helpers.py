@@ -52,7 +52,7 @@ from teambattles_helpers import (
 )
 
 from lobby.emulator.scenario import load_scenario
-from lobby.teambattles.rules import BEST_OF_VALUES, ErrorCode
+from lobby.teambattles.vocab import BEST_OF_VALUES, ErrorCode
 
 #: Operations of the contract subset the emulator does not serve (team administration is
 #: outside the routes the lobby uses); the fallback answers them 405 on purpose.
@@ -98,9 +98,16 @@ def contract_schema() -> Any:
     return schema
 
 
+def served_ids() -> frozenset[str]:
+    """The operationIds of the routes the emulator serves (a part of the whole document)."""
+    from lobby.emulator.teambattles.routes import OPERATIONS
+
+    return frozenset(op.name for op in OPERATIONS)
+
+
 def operations() -> list[Any]:
     ops = [result.ok() for result in contract_schema().get_all_operations()]
-    return [op for op in ops if op.definition.raw.get("operationId") not in NOT_SERVED]
+    return [op for op in ops if op.definition.raw.get("operationId") in served_ids()]
 
 
 @cache

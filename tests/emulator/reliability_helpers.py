@@ -42,7 +42,7 @@ from lobby.teambattles.backend import TeamBattlesBackend
 from lobby.teambattles.client import TeamBattlesClient
 from lobby.teambattles.keys import check_key
 from lobby.teambattles.requests import RequestStore
-from lobby.teambattles.rules import AcceptanceDraft
+from lobby.core.answers import AcceptanceDraft
 
 YOU = "tb_test_you_pro_personal_0001"
 OWLS_ACTIVE = ["u_you", "u_ada", "u_bo", "u_cy"]

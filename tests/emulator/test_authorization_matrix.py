@@ -105,7 +105,10 @@ def _scenario(tmp_path: Path) -> Path:
     unlimited = {"burst": 1_000_000, "per_second": 1_000_000}
     tb = {
         "seed": 7,
-        "rate_limits": {"free": unlimited, "pro": unlimited, "studio": unlimited, "ip": unlimited},
+        "raised_rate_limits": {
+            **dict.fromkeys(("free", "pro", "studio", "ip"), unlimited),
+            "reason": "the matrix checks who may call what, not how often",
+        },
         "games": [skyline],
         "users": [{"id": u, "username": u.removeprefix("u_"), "name": u} for u in users],
         "organizations": [{"id": "org_alpha", "slug": "alpha-org", "name": "Alpha Org", "owner": "u_boss"}],
@@ -282,46 +285,56 @@ ROUTES: dict[str, Route] = {
         "GET", "/teams/{identifier}/members", lambda tb: {"identifier": "t_alpha_academy"}
     ),
     "GET /users/{id}/teams": Route("GET", "/users/{identifier}/teams", lambda tb: {"identifier": "cap"}),
+    "POST /teams/{id}/matches": Route(
+        "POST", "/teams/{identifier}/matches", lambda tb: {"identifier": "alpha"}, {"numItems": 5}
+    ),
+    "GET /matches/{id} (challenge to me)": Route("GET", "/matches/{matchId}", challenge_to_alpha),
+    "POST cancel (challenge to me)": Route(
+        "POST", "/matches/{matchId}/cancel", challenge_to_alpha, {"reason": "Called off."}, write=True
+    ),
 }
 
 # --- the matrix -----------------------------------------------------------------------------------
 
 OK = "ok"
 REQ = "401 error_api_key_required"
-INV = "401 error_api_key_invalid"
+INV = "401 error_api_key_invalid"  # also for a revoked key: "unknown, revoked, or expired"
 EXP = "401 error_api_key_expired"
-REV = "401 error_api_key_revoked"
+SCOPE = "403 error_api_key_permission_denied"  # a missing scope, or a non-personal key
 FEAT = "403 error_api_feature_required"
-KIND = "403 API_KEY_PERMISSION_DENIED"  # the seed document's spelling, for a non-personal key
-SCOPE = "403 error_api_key_permission_denied"
 LEAD = "403 error_not_team_leader"
-GONE = "404 error_match_not_found"  # a draft is visible only to the people of its teams
-HIDE = "403 error_profile_private"  # a private team shows itself to its members only
+CAPT = "403 error_only_captains_can_respond_challenge"
+PART = "403 error_not_match_participant"  # detail.mdx: reads are participant-gated
+GONE = "404 error_match_not_found"  # a write on another team's draft
+FORBID = "403 error_forbidden"  # a private team, or a team's matches, to a non-member
 
 COLUMNS = tuple(CALLERS)
 # fmt: off
 MATRIX: dict[str, tuple[str, ...]] = {
-    #                                    no key  malformed  unknown  expired  revoked  free   dev-app  no scopes  discover  read-only  member  co-capt  captain  org owner  outsider
-    "GET /games":                        (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      OK,        OK,       OK,        OK,     OK,      OK,      OK,        OK),
-    "POST /matches/discover":            (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,     OK,       OK,        OK,     OK,      OK,      OK,        OK),
-    "POST /user/matches":                (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
-    "GET /user/ongoing-matches":         (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
-    "GET /matches/{id}":                 (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
-    "GET /matches/{id} (draft)":         (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      OK,        GONE),
-    "GET /matches/{id}/players":         (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
-    "POST accept":                       (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,     SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
-    "POST approve":                      (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,     SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
-    "POST decline":                      (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,     SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
-    "POST challenges/accept":            (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,     SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
-    "POST challenges/refuse":            (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,     SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
-    "POST create":                       (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,     SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
-    "POST publish":                      (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,     SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        GONE),
-    "POST cancel":                       (REQ,    INV,       INV,     EXP,     REV,     FEAT,  KIND,    SCOPE,     SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
-    "GET /teams/{id}":                   (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
-    "GET /teams/{id}/members":           (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
-    "GET /teams/{id} (private)":         (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      HIDE,      HIDE),
-    "GET /teams/{id}/members (private)": (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      HIDE,      HIDE),
-    "GET /users/{id}/teams":             (REQ,    INV,       INV,     EXP,     REV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
+    #                                      no key  malformed  unknown  expired  revoked  free   dev-app  no scopes  discover  read-only  member  co-capt  captain  org owner  outsider
+    "GET /games":                          (REQ,    INV,       INV,     EXP,     INV,     OK,    OK,      OK,        OK,       OK,        OK,     OK,      OK,      OK,        OK),
+    "POST /matches/discover":              (REQ,    INV,       INV,     EXP,     INV,     OK,    OK,      SCOPE,     OK,       OK,        OK,     OK,      OK,      OK,        OK),
+    "POST /user/matches":                  (REQ,    INV,       INV,     EXP,     INV,     OK,    SCOPE,   SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
+    "GET /user/ongoing-matches":           (REQ,    INV,       INV,     EXP,     INV,     OK,    SCOPE,   SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
+    "POST /teams/{id}/matches":            (REQ,    INV,       INV,     EXP,     INV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      FORBID,    FORBID),
+    "GET /matches/{id}":                   (REQ,    INV,       INV,     EXP,     INV,     PART,  PART,    SCOPE,     SCOPE,    PART,      PART,   PART,    PART,    PART,      OK),
+    "GET /matches/{id} (draft)":           (REQ,    INV,       INV,     EXP,     INV,     OK,    OK,      SCOPE,     SCOPE,    OK,        PART,   OK,      OK,      OK,        PART),
+    "GET /matches/{id} (challenge to me)": (REQ,    INV,       INV,     EXP,     INV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      PART,      OK),
+    "GET /matches/{id}/players":           (REQ,    INV,       INV,     EXP,     INV,     PART,  PART,    SCOPE,     SCOPE,    PART,      PART,   PART,    PART,    PART,      OK),
+    "POST accept":                         (REQ,    INV,       INV,     EXP,     INV,     FEAT,  SCOPE,   SCOPE,     SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
+    "POST approve":                        (REQ,    INV,       INV,     EXP,     INV,     FEAT,  SCOPE,   SCOPE,     SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
+    "POST decline":                        (REQ,    INV,       INV,     EXP,     INV,     FEAT,  SCOPE,   SCOPE,     SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
+    "POST challenges/accept":              (REQ,    INV,       INV,     EXP,     INV,     FEAT,  SCOPE,   SCOPE,     SCOPE,    SCOPE,     CAPT,   OK,      OK,      OK,        CAPT),
+    "POST challenges/refuse":              (REQ,    INV,       INV,     EXP,     INV,     FEAT,  SCOPE,   SCOPE,     SCOPE,    SCOPE,     CAPT,   OK,      OK,      OK,        CAPT),
+    "POST create":                         (REQ,    INV,       INV,     EXP,     INV,     FEAT,  SCOPE,   SCOPE,     SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
+    "POST publish":                        (REQ,    INV,       INV,     EXP,     INV,     FEAT,  SCOPE,   SCOPE,     SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        GONE),
+    "POST cancel":                         (REQ,    INV,       INV,     EXP,     INV,     FEAT,  SCOPE,   SCOPE,     SCOPE,    SCOPE,     LEAD,   OK,      OK,      OK,        LEAD),
+    "POST cancel (challenge to me)":       (REQ,    INV,       INV,     EXP,     INV,     FEAT,  SCOPE,   SCOPE,     SCOPE,    SCOPE,     LEAD,   LEAD,    LEAD,    LEAD,      OK),
+    "GET /teams/{id}":                     (REQ,    INV,       INV,     EXP,     INV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
+    "GET /teams/{id}/members":             (REQ,    INV,       INV,     EXP,     INV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
+    "GET /teams/{id} (private)":           (REQ,    INV,       INV,     EXP,     INV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      FORBID,    FORBID),
+    "GET /teams/{id}/members (private)":   (REQ,    INV,       INV,     EXP,     INV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      FORBID,    FORBID),
+    "GET /users/{id}/teams":               (REQ,    INV,       INV,     EXP,     INV,     OK,    OK,      SCOPE,     SCOPE,    OK,        OK,     OK,      OK,      OK,        OK),
 }
 # fmt: on
 

@@ -34,7 +34,7 @@ from lobby.teambattles.backend import TeamBattlesBackend
 from lobby.teambattles.client import TeamBattlesClient
 from lobby.teambattles.keys import check_key
 from lobby.teambattles.requests import RequestStore
-from lobby.teambattles.rules import AcceptanceDraft
+from lobby.core.answers import AcceptanceDraft
 
 JSON_HEADERS = {"Content-Type": "application/x-amz-json-1.1"}
 AUTH = {"Authorization": f"Bearer {YOU}"}

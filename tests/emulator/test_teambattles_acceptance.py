@@ -133,7 +133,7 @@ RULES: list[tuple[str, str, dict[str, Any], int, str]] = [
         "tbm_vipers_challenge_owls",
         ACADEMY,
         409,
-        "error_match_not_in_valid_state",
+        "error_challenge_already_pending",
     ),
     (
         "unreleased map",
@@ -350,7 +350,7 @@ def test_accepting_a_challenge(tb, emulator):
     r = tb.as_(ADA).post(
         "/matches/{matchId}/challenges/accept", {"activeRoster": OWLS_ACTIVE}, matchId=challenge
     )
-    assert (r.status_code, error_of(r)) == (403, "error_not_team_leader")
+    assert (r.status_code, error_of(r)) == (403, "error_only_captains_can_respond_challenge")
     r = tb.post(
         "/matches/{matchId}/challenges/accept", {"activeRoster": OWLS_ACTIVE[:2]}, matchId=challenge
     )
@@ -366,7 +366,7 @@ def test_accepting_a_challenge(tb, emulator):
     r = tb.post(
         "/matches/{matchId}/challenges/accept", {"activeRoster": OWLS_ACTIVE}, matchId=challenge
     )
-    assert (r.status_code, error_of(r)) == (409, "error_match_not_in_valid_state")
+    assert (r.status_code, error_of(r)) == (409, "error_challenge_not_pending")
     [(kind, payload)] = [
         (e, p) for e, p in events(emulator.url, until="emulator.challenge.accepted")
     ][-1:]
@@ -383,7 +383,7 @@ def test_refusing_a_challenge(tb):
     assert r.status_code == 200
     assert tb.match(challenge)["status"] == "CANCELLED"
     r = tb.post("/matches/{matchId}/challenges/refuse", {}, matchId=VIPERS_HP)
-    assert (r.status_code, error_of(r)) == (409, "error_match_not_in_valid_state")
+    assert (r.status_code, error_of(r)) == (400, "error_match_not_challenge")
 
 
 # --- creating, publishing, cancelling ---------------------------------------------------------
@@ -413,13 +413,15 @@ def test_create_publish_cancel(tb, emulator):
     assert r.status_code == 200
     match_id = r.json()["matchId"]
     assert tb.match(match_id)["publishStatus"] == "DRAFT"
-    assert tb.as_(VIPER).get("/matches/{matchId}", matchId=match_id).status_code == 404
+    # A draft is its creator team's captains' to read: another team is refused.
+    r = tb.as_(VIPER).get("/matches/{matchId}", matchId=match_id)
+    assert (r.status_code, error_of(r)) == (403, "error_not_match_participant")
     r = tb.as_(VIPER).post("/matches/{matchId}/publish", matchId=match_id)
     assert r.status_code == 404
     assert tb.post("/matches/{matchId}/publish", matchId=match_id).status_code == 200
     assert tb.as_(VIPER).match(match_id)["publishStatus"] == "PUBLISHED"
     r = tb.post("/matches/{matchId}/publish", matchId=match_id)
-    assert (r.status_code, error_of(r)) == (400, "error_match_not_in_valid_state")
+    assert (r.status_code, error_of(r)) == (400, "error_match_already_published")
     accepted(
         tb.as_(VIPER).accept(
             match_id,
@@ -432,7 +434,7 @@ def test_create_publish_cancel(tb, emulator):
     assert r.status_code == 200 and r.json()["matchId"] == match_id
     assert tb.match(match_id)["status"] == "CANCELLED"
     r = tb.post("/matches/{matchId}/cancel", {}, matchId=match_id)
-    assert (r.status_code, error_of(r)) == (409, "error_match_not_in_valid_state")
+    assert (r.status_code, error_of(r)) == (409, "error_match_already_started")
     kinds = [e for e, p in events(emulator.url) if p["data"]["match"]["id"] == match_id]
     assert kinds == [
         "match.created",
@@ -452,10 +454,10 @@ def test_create_publish_cancel(tb, emulator):
             "error_not_team_leader",
         ),
         ({"gameId": "gm_irontide"}, 400, "error_team_game_mismatch"),
-        ({"gameModeId": "racing"}, 400, "error_validation_failed"),
+        ({"gameModeId": "racing"}, 400, "error_invalid_game_mode"),
         ({"activeRoster": OWLS_ACTIVE[:2]}, 400, "error_roster_too_small"),
         ({"selectedMaps": ["citadel"]}, 400, "error_map_not_released"),
-        ({"bestOf": 2}, 400, "error_validation_failed"),
+        ({"bestOf": 2}, 400, "error_invalid_best_of"),
         ({"teamSize": 0}, 400, "error_validation_failed"),
         ({"scheduledAt": 1000}, 400, "error_validation_failed"),
         ({"isChallenge": True}, 400, "error_validation_failed"),

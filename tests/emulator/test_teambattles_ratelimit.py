@@ -1,5 +1,6 @@
-"""Token buckets per plan and per address: X-RateLimit-* on every answer, 429 with Retry-After.
-The demo scenario's buckets are generous; these tests shrink them through a scenario file."""
+"""Token buckets per plan and per address: X-RateLimit-* on every answer, 429 with Retry-After
+equal to X-RateLimit-Reset. The demo scenario meters with the service's own buckets; these tests
+shrink them through a scenario file, and only ``raised_rate_limits`` raises them."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ SMALL = {
     "free": {"burst": 2, "per_second": 0.005},
     "pro": {"burst": 3, "per_second": 0.01},
     "studio": {"burst": 10, "per_second": 0.05},
-    "ip": {"burst": 1000, "per_second": 1000},
+    "ip": {"burst": 300, "per_second": 50},  # the service's own: no scenario raises it quietly
 }
 
 
@@ -57,6 +58,7 @@ def test_an_empty_bucket_answers_429_until_it_refills(small):
     r = small.get("/games")
     assert (r.status_code, error_of(r)) == (429, "error_api_rate_limited")
     assert int(r.headers["retry-after"]) >= 1 and limits(r)[1] == 0
+    assert r.headers["retry-after"] == r.headers["x-ratelimit-reset"]
     r = small.post("/user/matches", {})
     assert r.status_code == 429  # also on a route whose contract lists no 429
     advance(small.base, int(r.headers["retry-after"]))
@@ -69,12 +71,13 @@ def test_free_plan_bucket(small):
     free = small.as_(YOU_FREE)
     assert [free.get("/games").status_code for _ in range(3)] == [200, 200, 429]
     r = free.get("/games")
-    assert int(r.headers["retry-after"]) == 200  # one token every 200 seconds
+    # One token every 200 seconds, a burst of 2: full again in 400, and Retry-After says the same.
+    assert int(r.headers["retry-after"]) == 400 == limits(r)[2]
 
 
 def test_refused_requests_carry_the_headers_too(small):
     r = small.get("/games", key=None)
-    assert r.status_code == 401 and limits(r)[0] == 1000  # no key: the address bucket
+    assert r.status_code == 401 and limits(r)[0] == 300  # no key: the address bucket
     r = small.accept("tbm_nope", {"teamId": "t_owls", "activeRoster": ["u_you"]})
     assert r.status_code == 404 and limits(r)[0] == 3
 
@@ -88,11 +91,35 @@ def test_the_address_guard(tmp_path):
         assert client.get("/games", key=None).status_code == 401
         r = client.as_(YOU_STUDIO).get("/games")
         assert (r.status_code, error_of(r)) == (429, "error_ip_rate_limited")
-        assert int(r.headers["retry-after"]) == 100
+        assert int(r.headers["retry-after"]) == 200 == limits(r)[2]
         client.close()
 
 
-def test_the_demo_scenario_does_not_throttle_tests(emulator):
+def test_the_demo_scenario_meters_with_the_service_buckets(emulator):
     client = TB(emulator.url, YOU)
-    assert limits(client.get("/games"))[0] >= 1000
+    assert limits(client.get("/games"))[0] == RateLimits().pro.burst
     client.close()
+
+
+def test_a_scenario_raises_the_buckets_only_by_name(tmp_path):
+    from lobby.emulator.scenario import ScenarioError, load_scenario
+
+    big = dict(SMALL, pro={"burst": 5000, "per_second": 500})
+    with pytest.raises(ScenarioError, match="raised_rate_limits"):
+        load_scenario(scenario_file(tmp_path, rate_limits=big))
+    raised = {**big, "reason": "load test"}
+    scenario = load_scenario(scenario_file(tmp_path, raised_rate_limits=raised)).teambattles
+    assert scenario.effective_rate_limits.pro.burst == 5000
+    notice = scenario.raised_limits_notice() or ""
+    assert "pro" in notice and "load test" in notice
+
+
+def test_raised_buckets_are_announced(tmp_path, caplog):
+    raised = {**dict(SMALL, pro={"burst": 5000, "per_second": 500}), "reason": "load test"}
+    config = EmulatorConfig(scenario=scenario_file(tmp_path, raised_rate_limits=raised))
+    with caplog.at_level("WARNING", logger="lobby.emulator.teambattles"):
+        with EmulatorThread(config) as emu:
+            client = TB(emu.url)
+            assert limits(client.get("/games"))[0] == 5000
+            client.close()
+    assert any("raised" in r.getMessage() and "load test" in r.getMessage() for r in caplog.records)

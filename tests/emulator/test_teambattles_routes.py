@@ -8,7 +8,7 @@ from datetime import datetime
 
 import httpx
 import pytest
-from teambattles_helpers import ADA, TB, YOU, contract, error_of
+from teambattles_helpers import ADA, TB, VIPER, YOU, contract, error_of
 
 from lobby.emulator.runtime import EmulatorConfig
 from lobby.emulator.server import EmulatorThread
@@ -28,17 +28,23 @@ def tb(shared: EmulatorThread) -> Iterator[TB]:
     client.close()
 
 
-def test_every_contract_route_is_served(shared):
+def test_every_served_route_is_in_the_contract(shared):
+    """The emulator serves a part of the published document (the routes lobby uses); each one
+    is there, with its method."""
     served = {
-        (route.methods and next(iter(route.methods)), route.path)
+        (next(iter(route.methods)), route.path)
         for route in shared.app.routes
         if getattr(route, "path", "").startswith("/api/v1/")
+        and getattr(route, "name", "").startswith("teambattles.")
+        and not route.name.startswith("teambattles.fallback")
     }
-    for path, ops in contract()["paths"].items():
-        for method in ops:
-            if (path, method) == ("/teams/{identifier}", "delete") or method == "patch":
-                continue  # team administration is not part of the lobby
-            assert (method.upper(), "/api/v1" + path) in served
+    published = {
+        (method.upper(), "/api/v1" + path)
+        for path, ops in contract()["paths"].items()
+        for method in ops
+    }
+    assert served and served <= published
+    assert ("POST", "/api/v1/teams/{identifier}/matches") in served
 
 
 def test_games_list_modes_maps_and_pools(tb):
@@ -107,21 +113,23 @@ def test_discover_filters(tb):
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "code"),
     [
-        {"gameId": "gm_skyline", "gameSlug": "skyline-strike"},
-        {"limit": 0},
-        {"limit": 101},
-        {"limit": "5"},
-        {"cursor": "not-a-cursor"},
-        {"cursor": 7},
-        {"scheduledAfter": "yesterday"},
-        {"platform": "AMIGA"},
+        ({"gameId": "gm_skyline", "gameSlug": "skyline-strike"}, "error_validation_failed"),
+        ({"limit": 0}, "error_invalid_limit"),
+        ({"limit": 101}, "error_invalid_limit"),
+        ({"limit": "5"}, "error_invalid_limit"),
+        ({"cursor": "not-a-cursor"}, "error_invalid_cursor"),
+        ({"cursor": 7}, "error_invalid_cursor"),
+        ({"cursor": "WzAsIDkyMjMzNzIwMzY4NTQ3NzU4MDhd"}, "error_invalid_cursor"),  # [0, 2**63]
+        ({"scheduledAfter": "yesterday"}, "error_invalid_date_format"),
+        ({"platform": "AMIGA"}, "error_validation_failed"),
+        ({"leagueSeasonId": "ls_1"}, "error_validation_failed"),
     ],
 )
-def test_discover_refuses_bad_filters(tb, body):
+def test_discover_refuses_bad_filters(tb, body, code):
     r = tb.post("/matches/discover", body, valid=False)
-    assert r.status_code == 400 and error_of(r) == "error_validation_failed"
+    assert r.status_code == 400 and error_of(r) == code
     assert r.json()["details"]
 
 
@@ -137,15 +145,12 @@ def test_user_matches_walk_newest_first_with_continue_cursor(tb):
             break
     ids = [m["id"] for m in seen]
     assert len(ids) == len(set(ids))
-    # Matches of any team the demo user belongs to: created, accepted or challenged.
-    assert {
-        "tbm_owls_open",
-        "tbm_wolves_open",
-        "tbm_vipers_challenge_owls",
-        "tbm_owls_vs_foxes",
-        "tbm_tigers_live",
-    } <= set(ids)
-    assert "tbm_vipers_hp" not in ids
+    # Matches the demo user is on the roster of (user/matches.mdx); a challenge to a team of
+    # theirs is on no roster of theirs yet: the team's own matches list it.
+    assert {"tbm_owls_open", "tbm_wolves_open", "tbm_owls_vs_foxes", "tbm_tigers_live"} <= set(ids)
+    assert "tbm_vipers_hp" not in ids and "tbm_vipers_challenge_owls" not in ids
+    team = tb.post("/teams/{identifier}/matches", {"numItems": 100}, identifier="night-owls")
+    assert "tbm_vipers_challenge_owls" in {m["id"] for m in team.json()["page"]}
     again = tb.post("/user/matches", {"cursor": cursor}).json()
     assert again["page"] == [] and again["isDone"] is True
 
@@ -157,11 +162,14 @@ def test_user_matches_filters(tb):
     assert ids(includeStatuses=["IN_PROGRESS"]) == {"tbm_tigers_live"}
     assert "tbm_tigers_live" not in ids(excludeStatuses=["IN_PROGRESS", "NOT_A_STATUS"])
     assert ids(includeStatuses=["NOT_A_STATUS"]) == ids()  # unknown values are ignored
-    assert ids(gameId="gm_irontide") == {"tbm_tide_challenge_tigers", "tbm_tigers_live"}
+    assert ids(gameId="gm_irontide") == {"tbm_tigers_live"}
     assert ids(opponentId="glacier-foxes") == {"tbm_owls_vs_foxes"}
+    r = tb.post("/user/matches", {"opponentId": "no-such-team"}, valid=False)
+    # The route page gives 404 here; the contract lists no 404 for this route (400 then).
+    assert (r.status_code, error_of(r)) == (400, "error_team_not_found")
     assert ids(createdAfter="2999-01-01T00:00:00Z") == set()
     r = tb.post("/user/matches", {"numItems": 0}, valid=False)
-    assert r.status_code == 400
+    assert (r.status_code, error_of(r)) == (400, "error_invalid_limit")
 
 
 def test_ongoing_matches_are_the_owners_arranged_ones(tb):
@@ -177,18 +185,27 @@ def test_match_detail_and_players(tb):
     match = tb.match("tbm_vipers_hp")
     assert match["creatorTeam"]["id"] == "t_vipers" and match["teamSize"] == 4
     assert match["selectedMaps"] == ["harbor", "foundry"]
-    players = tb.get("/matches/{matchId}/players", matchId="tbm_vipers_hp").json()["players"]
+    # Players are participant-gated like the match: the creator's captain reads them.
+    players = tb.as_(VIPER).get("/matches/{matchId}/players", matchId="tbm_vipers_hp").json()[
+        "players"
+    ]
+    r = tb.get("/matches/{matchId}/players", matchId="tbm_vipers_hp")
+    assert (r.status_code, error_of(r)) == (403, "error_not_match_participant")
     active = [p for p in players if p["rosterType"] == "ACTIVE"]
     assert len(active) == 4 and active[0]["userId"] == "bot_viper"
     assert [p["rosterType"] for p in players].count("BENCH") == 1
 
 
 def test_unknown_and_hidden_matches_are_404(tb):
-    for match_id in ("nope", "tbm_foxes_draft", "x" * 300):
+    for match_id in ("nope", "x" * 300):
         r = tb.get("/matches/{matchId}", matchId=match_id)
         assert r.status_code == 404 and error_of(r) == "error_match_not_found"
         r = tb.get("/matches/{matchId}/players", matchId=match_id)
         assert r.status_code == 404
+    # Another team's draft is not the caller's to read (detail.mdx).
+    for path in ("/matches/{matchId}", "/matches/{matchId}/players"):
+        r = tb.get(path, matchId="tbm_foxes_draft")
+        assert (r.status_code, error_of(r)) == (403, "error_not_match_participant")
 
 
 def test_team_profile_by_id_or_slug(tb):
@@ -245,12 +262,12 @@ def test_user_teams(tb):
 def test_other_paths_and_methods_answer_in_the_envelope(shared):
     headers = {"Authorization": f"Bearer {YOU}"}
     r = httpx.get(shared.url + "/api/v1/nope", headers=headers)
-    assert r.status_code == 404 and r.json()["error"] == "error_not_found"
+    assert r.status_code == 404 and r.json()["error"] == "error_invalid_request"
     r = httpx.post(shared.url + "/api/v1/games", headers=headers)
     assert r.status_code == 405 and r.headers["allow"] == "GET"
     assert set(r.json()) == {"error", "details"}
     for path in ("/api/v1/games/", "/api/v1"):
         r = httpx.get(shared.url + path, headers=headers)
-        assert r.status_code == 404 and r.json()["error"] == "error_not_found"
+        assert r.status_code == 404 and r.json()["error"] == "error_invalid_request"
     # The emulator's other routes keep their own behaviour.
     assert httpx.get(shared.url + "/_emulator/health").json()["ok"] is True

@@ -50,7 +50,7 @@ class HostileRosters(HostileTeamBattles):
     """The Night Owls with hostile member ids, on a game whose map ids are hostile."""
 
     async def acceptance_facts(self, match_id):
-        from lobby.teambattles.rules import TeamRole
+        from lobby.core.answers import TeamRole
 
         found = await super().acceptance_facts(match_id)
         owls = found[0]

@@ -25,8 +25,12 @@ ACCEPT = ["accept-match", "tbm_vipers_hp", "--team", "night-owls", "--active", "
 
 
 @pytest.fixture
-def running(emulator: EmulatorThread) -> Iterator[EmulatorThread]:
-    """The emulator, announced the way `lobby emulator` announces itself."""
+def running(emulator: EmulatorThread, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatorThread]:
+    """The emulator, announced the way `lobby emulator` announces itself, and a profile that
+    names the key's owner (challenges come from that person's teams' own matches)."""
+    monkeypatch.setenv(
+        "LOBBY_PROFILES", json.dumps({"emulator": {"kind": "emulator", "teambattles": {"user": "you"}}})
+    )
     path = paths.emulator_announcement()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"url": emulator.url, "pid": os.getpid()}))

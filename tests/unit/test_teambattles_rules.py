@@ -220,17 +220,17 @@ def test_match_already_accepted():
 )
 def test_match_must_be_pending(status):
     match = replace(MATCH, status=status)
-    assert first_code(facts=replace(FACTS, match=match)) == ErrorCode.MATCH_NOT_IN_VALID_STATE
+    assert first_code(facts=replace(FACTS, match=match)) == ErrorCode.MATCH_ALREADY_STARTED
 
 
 def test_started_match_takes_no_requests():
     facts = replace(FACTS, now=NOW + timedelta(hours=2))
-    assert first_code(facts=facts) == ErrorCode.MATCH_NOT_IN_VALID_STATE
+    assert first_code(facts=facts) == ErrorCode.MATCH_ALREADY_STARTED
 
 
 def test_a_challenge_takes_no_open_requests():
     facts = replace(FACTS, match=replace(MATCH, challenged_team_id="t_us"))
-    assert first_code(facts=facts) == ErrorCode.MATCH_NOT_IN_VALID_STATE
+    assert first_code(facts=facts) == ErrorCode.CHALLENGE_ALREADY_PENDING
 
 
 def test_one_pending_request_per_team():
@@ -345,7 +345,7 @@ def test_decision_needs_the_creator_teams_leader():
         (AcceptanceStatus.SUPERSEDED, MatchStatus.ACCEPTED, ErrorCode.MATCH_ALREADY_ACCEPTED),
         (AcceptanceStatus.DECLINED, MatchStatus.PENDING, ErrorCode.ACCEPTANCE_NOT_PENDING),
         (AcceptanceStatus.CANCELLED, MatchStatus.CANCELLED, ErrorCode.ACCEPTANCE_NOT_PENDING),
-        (AcceptanceStatus.PENDING, MatchStatus.CANCELLED, ErrorCode.MATCH_NOT_IN_VALID_STATE),
+        (AcceptanceStatus.PENDING, MatchStatus.CANCELLED, ErrorCode.MATCH_ALREADY_STARTED),
     ],
 )
 def test_decision_needs_a_pending_request_on_an_open_match(status, match_status, code):
@@ -363,15 +363,18 @@ def test_challenge_answers():
     roster = RosterDraft(("cap", "m1", "m2"))
     assert check_challenge_response("cap", roster, challenge, TEAM) == []
     assert check_challenge_refusal("co", challenge, TEAM) == []
-    assert check_challenge_refusal("m1", challenge, TEAM)[0].code == ErrorCode.NOT_TEAM_LEADER
+    assert (
+        check_challenge_refusal("m1", challenge, TEAM)[0].code
+        == ErrorCode.ONLY_CAPTAINS_CAN_RESPOND_CHALLENGE
+    )
     small = RosterDraft(("cap",))
     assert (
         check_challenge_response("cap", small, challenge, TEAM)[0].code
         == ErrorCode.ROSTER_TOO_SMALL
     )
-    assert check_challenge_refusal("cap", MATCH, TEAM)[0].code == ErrorCode.MATCH_NOT_IN_VALID_STATE
+    assert check_challenge_refusal("cap", MATCH, TEAM)[0].code == ErrorCode.MATCH_NOT_CHALLENGE
     done = replace(challenge, status=MatchStatus.CANCELLED)
-    assert check_challenge_refusal("cap", done, TEAM)[0].code == ErrorCode.MATCH_NOT_IN_VALID_STATE
+    assert check_challenge_refusal("cap", done, TEAM)[0].code == ErrorCode.CHALLENGE_NOT_PENDING
 
 
 def test_both_permission_denied_spellings_mean_the_same():

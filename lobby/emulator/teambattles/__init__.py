@@ -15,6 +15,8 @@ also carries the ``acceptance`` or the answering ``teamId``.
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI
 
 from lobby.emulator.runtime import Runtime
@@ -30,6 +32,8 @@ __all__ = ["TeamBattles", "TeamBattlesScenario", "install"]
 
 _PURGE_EVERY = 3600.0
 
+log = logging.getLogger("lobby.emulator.teambattles")
+
 
 def install(app: FastAPI, runtime: Runtime, scenario: TeamBattlesScenario) -> None:
     """Add this service's routes, schema, seed data and scheduled jobs to the emulator."""
@@ -38,7 +42,10 @@ def install(app: FastAPI, runtime: Runtime, scenario: TeamBattlesScenario) -> No
     service = TeamBattles(runtime, scenario)
     if fresh:
         service.webhooks.announce_seeded([match.id for match in scenario.matches])
-    api = Api(runtime, service, RateLimiter(scenario.rate_limits))
+    notice = scenario.raised_limits_notice()
+    if notice is not None:
+        log.warning("%s", notice)
+    api = Api(runtime, service, RateLimiter(scenario.effective_rate_limits))
     register(app, api)
     app.state.teambattles = service
 

@@ -16,14 +16,15 @@ from lobby.emulator.teambattles.errors import ApiError, invalid, raise_first
 from lobby.emulator.teambattles.lookups import Lookups, as_datetime
 from lobby.emulator.teambattles.projections import Projections
 from lobby.emulator.teambattles.webhooks import Webhooks
-from lobby.teambattles.rules import (
-    REASON_MAX_LENGTH,
+from lobby.core.answers import (
     AcceptanceDraft,
     AcceptanceFacts,
-    AcceptanceStatus,
     MapPreferenceMode,
     RosterDraft,
     TeamFacts,
+)
+from lobby.teambattles.vocab import REASON_MAX_LENGTH, AcceptanceStatus
+from lobby.teambattles.rules import (
     check_acceptance,
     check_challenge_refusal,
     check_challenge_response,
@@ -32,7 +33,8 @@ from lobby.teambattles.rules import (
     rule_maps_in_pool,
     rule_message,
 )
-from lobby.teambattles.rules import ErrorCode as E
+from lobby.teambattles.vocab import ErrorCode as E
+from lobby.teambattles.vocab import EventType
 
 
 @dataclass(slots=True)
@@ -81,7 +83,7 @@ class Acceptances:
             )
             self.webhooks.emit(
                 db,
-                "emulator.acceptance.created",
+                EventType.ACCEPTANCE_CREATED,
                 match_id,
                 acceptance=self.webhooks.acceptance(db, acceptance_id),
             )
@@ -166,14 +168,14 @@ class Acceptances:
             )
             self.webhooks.emit(
                 db,
-                "match.accepted",
+                EventType.MATCH_ACCEPTED,
                 match_id,
                 acceptanceId=acceptance_id,
                 acceptance=self.webhooks.acceptance(db, acceptance_id),
             )
             self.webhooks.emit(
                 db,
-                "roster.updated",
+                EventType.ROSTER_UPDATED,
                 match_id,
                 teamId=acc["team_id"],
                 players=self.projections.players(match_id),
@@ -181,7 +183,7 @@ class Acceptances:
             for other in others:
                 self.webhooks.emit(
                     db,
-                    "emulator.acceptance.superseded",
+                    EventType.ACCEPTANCE_SUPERSEDED,
                     match_id,
                     acceptance=self.webhooks.acceptance(db, other),
                 )
@@ -199,7 +201,7 @@ class Acceptances:
             )
             self.webhooks.emit(
                 db,
-                "emulator.acceptance.declined",
+                EventType.ACCEPTANCE_DECLINED,
                 match_id,
                 acceptance=self.webhooks.acceptance(db, acceptance_id),
             )
@@ -208,7 +210,7 @@ class Acceptances:
     def _challenge(self, match_id: str) -> tuple[sqlite3.Row, TeamFacts]:
         match = self.lookups.match_or_404(match_id)
         if match["challenged_team_id"] is None:
-            raise ApiError(E.MATCH_NOT_IN_VALID_STATE, "The match is not a direct challenge.")
+            raise ApiError(E.MATCH_NOT_CHALLENGE, "The match is not a direct challenge.")
         return match, self.lookups.team_facts(match["challenged_team_id"])
 
     def accept_challenge(self, owner_id: str, match_id: str, roster: RosterDraft) -> None:
@@ -227,7 +229,7 @@ class Acceptances:
             add_roster(db, match_id, team.id, roster.active, bench_from(roster.bench))
             self.webhooks.emit(
                 db,
-                "emulator.challenge.accepted",
+                EventType.CHALLENGE_ACCEPTED,
                 match_id,
                 teamId=team.id,
                 players=self.projections.players(match_id),
@@ -248,5 +250,5 @@ class Acceptances:
                 " WHERE id = ?",
                 (reason or "Challenge refused.", self.clock.timestamp(), match_id),
             )
-            self.webhooks.emit(db, "emulator.challenge.refused", match_id, teamId=team.id, reason=reason)
+            self.webhooks.emit(db, EventType.CHALLENGE_REFUSED, match_id, teamId=team.id, reason=reason)
         self.poke()

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 from lobby.emulator.store import Store
 from lobby.emulator.teambattles.db import hash_key
+from lobby.emulator.teambattles.access import Access
 from lobby.emulator.teambattles.errors import ApiError
 from lobby.emulator.teambattles.scenario import KEY_PATTERN
-from lobby.teambattles.rules import ErrorCode as E
+from lobby.teambattles.vocab import ErrorCode as E
 
 LEVELS = {"read": 1, "read-write": 2}
 
@@ -59,9 +60,9 @@ def authenticate(store: Store, header: str | None, now: float) -> ApiKey:
             "The API key is not recognised.",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
-    if row["revoked_at"] is not None:
+    if row["revoked_at"] is not None:  # the service: "unknown, revoked, or expired"
         raise ApiError(
-            E.API_KEY_REVOKED,
+            E.API_KEY_INVALID,
             "The API key has been revoked.",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
@@ -81,22 +82,20 @@ def authenticate(store: Store, header: str | None, now: float) -> ApiKey:
     )
 
 
-def authorize(key: ApiKey, scopes: tuple[str, ...], level: str, *, personal_write: bool) -> None:
-    """403 unless the key may call a route needing any of ``scopes`` at ``level``.
-
-    A personal write also needs a personal key and a paid plan.
-    """
-    if personal_write:
-        if key.kind != "personal":
-            raise ApiError(
-                E.API_KEY_PERMISSION_DENIED_LEGACY,
-                f"This route acts as a person; a {key.kind} key cannot call it.",
-            )
-        if key.plan == "free":
-            raise ApiError(
-                E.API_FEATURE_REQUIRED,
-                "Writes through the API need a Pro or Studio plan.",
-            )
+def authorize(key: ApiKey, access: Access) -> None:
+    """403 unless the key may call a route with ``access``: a personal key where the route acts
+    as a person, the paid plan for a write, and any one of its scopes at its level."""
+    if access.personal and key.kind != "personal":
+        raise ApiError(
+            E.API_KEY_PERMISSION_DENIED,
+            f"This route acts as a person; a {key.kind} key cannot call it.",
+        )
+    if access.write and key.plan == "free":
+        raise ApiError(
+            E.API_FEATURE_REQUIRED,
+            "Writes through the API need a Pro or Studio plan.",
+        )
+    scopes, level = access.scopes, access.level
     if scopes and not any(key.grants(s, level) for s in scopes):
         held = [s for s in scopes if s in key.scopes]
         if held:

@@ -16,7 +16,7 @@ from lobby.emulator.teambattles.errors import ApiError
 from lobby.emulator.teambattles.matches import NewMatch
 from lobby.emulator.teambattles.scenario import BotSpec, TeamBattlesScenario
 from lobby.emulator.teambattles.service import TeamBattles
-from lobby.teambattles.rules import BenchEntry, RosterDraft
+from lobby.core.answers import BenchEntry, RosterDraft
 
 log = logging.getLogger("lobby.emulator.teambattles.bots")
 

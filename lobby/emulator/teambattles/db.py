@@ -10,7 +10,7 @@ from typing import Any
 
 from lobby.emulator.store import Store
 from lobby.emulator.teambattles.scenario import GameSpec, MemberSpec, TeamBattlesScenario, TeamSpec
-from lobby.teambattles.rules import BenchEntry, TeamRole
+from lobby.core.answers import BenchEntry, TeamRole
 
 COMPONENT = "teambattles"
 SEEDED_META = "teambattles.seeded"

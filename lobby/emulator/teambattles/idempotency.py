@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from lobby.emulator.store import Store
 from lobby.emulator.teambattles.errors import ApiError, invalid
-from lobby.teambattles.rules import ErrorCode as E
+from lobby.teambattles.vocab import ErrorCode as E
 
 TTL_SECONDS = 24 * 3600
 HEADER = "Idempotency-Key"

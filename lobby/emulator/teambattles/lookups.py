@@ -9,16 +9,16 @@ from datetime import UTC, datetime
 from lobby.emulator.store import Store
 from lobby.emulator.teambattles.errors import ApiError
 from lobby.emulator.teambattles.scenario import GameSpec
-from lobby.teambattles.rules import ErrorCode as E
-from lobby.teambattles.rules import (
+from lobby.teambattles.vocab import ErrorCode as E
+from lobby.core.answers import (
     GameFacts,
     MatchFacts,
     MatchStatus,
     PublishStatus,
     TeamFacts,
     TeamRole,
-    leads_team,
 )
+from lobby.teambattles.rules import leads_team
 
 ROLE_ORDER = {TeamRole.CAPTAIN.value: 0, TeamRole.CO_CAPTAIN.value: 1, TeamRole.MEMBER.value: 2}
 
@@ -119,20 +119,6 @@ class Lookups:
         if any(t in mine for t in teams):
             return True
         return any(leads_team(user_id, self.team_facts(t)) for t in teams)
-
-    def visible_match(self, match_id: str, user_id: str) -> sqlite3.Row:
-        m = self.match_row(match_id)
-        if m is None or not self.can_see(m, user_id):
-            raise ApiError(E.MATCH_NOT_FOUND, f"No match {match_id!r}.")
-        return m
-
-    def team_for_viewer(self, ref: str, viewer_id: str, *, roster: bool) -> sqlite3.Row:
-        team = self.team_or_404(ref)
-        member = viewer_id in self.team_facts(team["id"]).members
-        hidden = team["visibility"] != "public" if roster else team["visibility"] == "private"
-        if hidden and not member:
-            raise ApiError(E.PROFILE_PRIVATE, "This team is not public.")
-        return team
 
     def team_facts(self, team_id: str) -> TeamFacts:
         team = self.store.query_one("SELECT * FROM tb_teams WHERE id = ?", (team_id,))

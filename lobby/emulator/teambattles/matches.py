@@ -15,12 +15,10 @@ from lobby.emulator.teambattles.db import add_roster, bench_from, next_id
 from lobby.emulator.teambattles.errors import ApiError, invalid, raise_first
 from lobby.emulator.teambattles.lookups import Lookups
 from lobby.emulator.teambattles.webhooks import Webhooks
+from lobby.core.answers import TeamRole
+from lobby.core.answers import MapPreferenceMode, PublishStatus, RosterDraft, Violation
+from lobby.teambattles.vocab import REASON_MAX_LENGTH
 from lobby.teambattles.rules import (
-    REASON_MAX_LENGTH,
-    MapPreferenceMode,
-    PublishStatus,
-    RosterDraft,
-    Violation,
     leads_team,
     rule_maps_in_pool,
     rule_message,
@@ -29,7 +27,8 @@ from lobby.teambattles.rules import (
     rule_team_not_banned,
     rule_team_plays_game,
 )
-from lobby.teambattles.rules import ErrorCode as E
+from lobby.teambattles.vocab import ErrorCode as E
+from lobby.teambattles.vocab import EventType
 
 log = logging.getLogger("lobby.emulator.teambattles")
 
@@ -87,7 +86,9 @@ class Matches:
             )
             raise_first(checks)
             if new.game_mode not in {mode.id for mode in game.modes}:
-                raise invalid(f"gameModeId {new.game_mode!r} is not a mode of {game.name}.")
+                raise invalid(
+                    f"gameModeId {new.game_mode!r} is not a mode of {game.name}.", E.INVALID_GAME_MODE
+                )
             raise_first(rule_roster(new.roster, team, new.team_size))
             raise_first(
                 rule_maps_in_pool(
@@ -106,7 +107,7 @@ class Matches:
             if new.challenged_team_id is not None:
                 other = self.lookups.team_or_404(new.challenged_team_id)
                 if other["id"] == team.id:
-                    raise invalid("A team cannot challenge itself.")
+                    raise invalid("A team cannot challenge itself.", E.CANNOT_CHALLENGE_SELF)
                 other_facts = self.lookups.team_facts(other["id"])
                 raise_first(rule_team_plays_game(other_facts, game.convex_id))
                 challenged = other["id"]
@@ -146,9 +147,9 @@ class Matches:
                 ),
             )
             add_roster(db, match_id, team.id, new.roster.active, bench_from(new.roster.bench))
-            self.webhooks.emit(db, "match.created", match_id)
+            self.webhooks.emit(db, EventType.MATCH_CREATED, match_id)
             if new.publish_status == PublishStatus.PUBLISHED:
-                self.webhooks.emit(db, "match.published", match_id)
+                self.webhooks.emit(db, EventType.MATCH_PUBLISHED, match_id)
         self.poke()
         return match_id
 
@@ -156,6 +157,19 @@ class Matches:
         if match["creator_user_id"] == owner_id:
             return True
         return any(t is not None and leads_team(owner_id, self.lookups.team_facts(t)) for t in teams)
+
+    def may_cancel(self, owner_id: str, match: sqlite3.Row) -> bool:
+        """cancel-match.mdx: a pending challenge only by the creator team's leadership; any
+        other match by its creator, the creator team's leadership or the accepted team's
+        captain (the page's "captain a participating team"; docs/emulator-decisions.md)."""
+        creator = self.lookups.team_facts(match["creator_team_id"])
+        if match["creator_user_id"] == owner_id or leads_team(owner_id, creator):
+            return True
+        challenge = match["challenged_team_id"] is not None and match["status"] == "PENDING"
+        accepted = match["accepted_team_id"]
+        if challenge or accepted is None:
+            return False
+        return self.lookups.team_facts(accepted).members.get(owner_id) == TeamRole.CAPTAIN
 
     def publish(self, owner_id: str, match_id: str) -> None:
         with self.store.transaction() as db:
@@ -166,16 +180,21 @@ class Matches:
                 raise ApiError(
                     E.NOT_TEAM_LEADER, "Only the creating team's leaders can publish it."
                 )
-            if match["publish_status"] != PublishStatus.DRAFT or match["status"] != "PENDING":
+            if match["publish_status"] != PublishStatus.DRAFT:
                 raise ApiError(
-                    E.MATCH_NOT_IN_VALID_STATE,
-                    f"Only a PENDING draft can be published; this match is "
-                    f"{match['status']}/{match['publish_status']}.",
+                    E.MATCH_ALREADY_PUBLISHED,
+                    f"Only a draft can be published; this match is {match['publish_status']}.",
+                    status=400,
+                )
+            if match["status"] != "PENDING":
+                raise ApiError(
+                    E.MATCH_ALREADY_STARTED,
+                    f"Only a PENDING draft can be published; this match is {match['status']}.",
                     status=400,
                 )
             if match["scheduled_at"] is not None and match["scheduled_at"] <= self.clock.timestamp():
                 raise ApiError(
-                    E.MATCH_NOT_IN_VALID_STATE,
+                    E.MATCH_ALREADY_STARTED,
                     "The match's scheduled start has passed.",
                     status=400,
                 )
@@ -183,7 +202,7 @@ class Matches:
                 "UPDATE tb_matches SET publish_status = 'PUBLISHED', updated_at = ? WHERE id = ?",
                 (self.clock.timestamp(), match_id),
             )
-            self.webhooks.emit(db, "match.published", match_id)
+            self.webhooks.emit(db, EventType.MATCH_PUBLISHED, match_id)
         self.poke()
 
     def cancel(self, owner_id: str, match_id: str, reason: str | None) -> None:
@@ -192,14 +211,13 @@ class Matches:
             match = self.lookups.match_or_404(match_id)
             if not self.lookups.can_see(match, owner_id):
                 raise ApiError(E.MATCH_NOT_FOUND, f"No match {match_id!r}.")
-            teams = [match["creator_team_id"], match["accepted_team_id"]]
-            if not self._may_manage(owner_id, match, teams):
+            if not self.may_cancel(owner_id, match):
                 raise ApiError(
                     E.NOT_TEAM_LEADER, "Only the leaders of a team in the match can cancel it."
                 )
             if match["status"] not in ("PENDING", "ACCEPTED", "READY"):
                 raise ApiError(
-                    E.MATCH_NOT_IN_VALID_STATE,
+                    E.MATCH_ALREADY_STARTED,
                     f"The match is {match['status']}; it can no longer be cancelled.",
                 )
             self._cancel(db, match_id, reason or "Cancelled by its creator.")
@@ -212,11 +230,11 @@ class Matches:
             (reason, self.clock.timestamp(), match_id),
         )
         closed = self._close_pending(db, match_id)
-        self.webhooks.emit(db, "match.cancelled", match_id, reason=reason)
+        self.webhooks.emit(db, EventType.MATCH_CANCELLED, match_id, reason=reason)
         for acceptance_id in closed:
             self.webhooks.emit(
                 db,
-                "emulator.acceptance.cancelled",
+                EventType.ACCEPTANCE_CANCELLED,
                 match_id,
                 acceptance=self.webhooks.acceptance(db, acceptance_id),
             )
@@ -255,7 +273,7 @@ class Matches:
                             " updated_at = ? WHERE id = ?",
                             (now, now, row["id"]),
                         )
-                        self.webhooks.emit(db, "match.started", row["id"])
+                        self.webhooks.emit(db, EventType.MATCH_STARTED, row["id"])
             except sqlite3.Error:
                 log.exception("could not move match %s on", row["id"])
         nxt = self.store.query_one(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lobby.emulator.teambattles.wire import decode_cursor
-from lobby.teambattles.rules import MatchStatus
+from lobby.core.answers import MatchStatus
 
 #: A query's text and its parameters.
 Query = tuple[str, list[Any]]
@@ -86,16 +86,32 @@ def discover_query(f: DiscoverFilter, now: float) -> Query:
     return sql, params
 
 
-def user_matches_query(user_id: str, teams: Sequence[str], f: UserMatchesFilter) -> Query:
-    """The matches of ``user_id`` (who made them, or whose ``teams`` play in them), newest
-    first; one more than a page. ``f.game_id`` is a convex id, ``f.opponent`` a team id."""
-    marks = ",".join("?" * len(teams)) or "NULL"
+def user_matches_query(user_id: str, f: UserMatchesFilter) -> Query:
+    """The matches ``user_id`` is on the roster of, newest first; one more than a page
+    (api-reference/user/matches.mdx: being a member of a team in it is not enough)."""
     sql = (
-        "SELECT * FROM tb_matches WHERE (creator_user_id = ?"
-        f" OR creator_team_id IN ({marks}) OR accepted_team_id IN ({marks})"
-        f" OR challenged_team_id IN ({marks}))"
+        "SELECT * FROM tb_matches WHERE id IN"
+        " (SELECT match_id FROM tb_match_players WHERE user_id = ?)"
     )
-    params: list[Any] = [user_id, *teams, *teams, *teams]
+    return _listing(sql, [user_id], f)
+
+
+def team_matches_query(team_id: str, f: UserMatchesFilter, *, drafts: bool) -> Query:
+    """The matches ``team_id`` made, was accepted into or was challenged to, newest first; one
+    more than a page. Drafts only when ``drafts`` (the caller leads the team that made them)."""
+    sql = (
+        "SELECT * FROM tb_matches WHERE ? IN"
+        " (creator_team_id, COALESCE(accepted_team_id, ''), COALESCE(challenged_team_id, ''))"
+    )
+    params: list[Any] = [team_id]
+    if not drafts:
+        sql += " AND (publish_status = 'PUBLISHED' OR creator_team_id != ?)"
+        params.append(team_id)
+    return _listing(sql, params, f)
+
+
+def _listing(sql: str, params: list[Any], f: UserMatchesFilter) -> Query:
+    """The filters, cursor and page of the two match listings, added to ``sql``."""
     known = {s.value for s in MatchStatus}
     inc = [s for s in f.include if s in known]
     exc = [s for s in f.exclude if s in known]

@@ -1,8 +1,8 @@
 """Token buckets: one per API key (sized by its plan) and one per client address.
 
 Every answer carries X-RateLimit-Limit (the burst), X-RateLimit-Remaining (whole tokens left)
-and X-RateLimit-Reset (seconds until the bucket is full again); a 429 adds Retry-After (seconds
-until one request is allowed). Buckets live in memory: a restarted emulator starts them full.
+and X-RateLimit-Reset (seconds until the bucket is full again: the conservative bound the service
+publishes); a 429 adds Retry-After with the same value, as the service's rate-limit page says. Buckets live in memory: a restarted emulator starts them full.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ class Decision:
     limit: int
     remaining: int
     reset: int
-    retry_after: int
 
     def headers(self) -> dict[str, str]:
         out = {
@@ -29,7 +28,7 @@ class Decision:
             "X-RateLimit-Reset": str(self.reset),
         }
         if not self.allowed:
-            out["Retry-After"] = str(self.retry_after)
+            out["Retry-After"] = out["X-RateLimit-Reset"]
         return out
 
 
@@ -49,13 +48,12 @@ class _TokenBucket:
         allowed = self.tokens >= 1.0
         if allowed:
             self.tokens -= 1.0
-        retry = 0 if allowed else max(1, math.ceil((1.0 - self.tokens) / self.rate))
+        reset = max(0, math.ceil((self.capacity - self.tokens) / self.rate))
         return Decision(
             allowed=allowed,
             limit=int(self.capacity),
             remaining=int(math.floor(self.tokens)),
-            reset=max(0, math.ceil((self.capacity - self.tokens) / self.rate)),
-            retry_after=retry,
+            reset=reset if allowed else max(1, reset),
         )
 
 
@@ -81,6 +79,7 @@ class RateLimiter:
 
     def take_ip(self, address: str, now: float) -> Decision:
         return self._take("ip", address, self.limits.ip, now)
+
 
     def take_key(self, key_hash: str, plan: str, now: float) -> Decision:
         spec = {"free": self.limits.free, "pro": self.limits.pro}.get(plan, self.limits.studio)

@@ -15,11 +15,14 @@ from lobby.emulator.teambattles.queries import (
     UserMatchesFilter,
     discover_query,
     ongoing_query,
+    team_matches_query,
     user_matches_query,
     user_teams_query,
 )
 from lobby.emulator.teambattles.wire import encode_cursor, iso
-from lobby.teambattles.rules import ErrorCode as E
+from lobby.teambattles.rules import leads_team
+from lobby.teambattles.vocab import ErrorCode as E
+from lobby.teambattles.vocab import Visibility
 
 
 @dataclass(slots=True)
@@ -37,15 +40,34 @@ class Reads:
             nxt = encode_cursor([page[-1]["sort_key"], page[-1]["seq"]])
         return [self.projections.match_detail(r) for r in page], nxt
 
-    def user_matches(self, user_id: str, f: UserMatchesFilter) -> tuple[list[dict[str, Any]], bool, str]:
-        teams = self.lookups.team_ids_of(user_id)
+    def _resolved(self, f: UserMatchesFilter) -> UserMatchesFilter:
+        """``f`` with its game as a convex id and its opponent as a team id (404 if unknown)."""
         if f.game_id is not None:
             game = self.lookups.game(f.game_id)
             f = replace(f, game_id=game.convex_id if game else f.game_id)
         if f.opponent is not None:
-            team = self.lookups.team_row(f.opponent)
-            f = replace(f, opponent=team["id"] if team else f.opponent)
-        rows = self.store.query(*user_matches_query(user_id, teams, f))
+            f = replace(f, opponent=self.lookups.team_or_404(f.opponent)["id"])
+        return f
+
+    def user_matches(
+        self, user_id: str, f: UserMatchesFilter
+    ) -> tuple[list[dict[str, Any]], bool, str]:
+        f = self._resolved(f)
+        return self._page(user_matches_query(user_id, f), f)
+
+    def team_matches(
+        self, user_id: str, ref: str, f: UserMatchesFilter
+    ) -> tuple[list[dict[str, Any]], bool, str]:
+        """The team's matches (its active members only: the access table's TEAM_MEMBER gate)."""
+        team = self.lookups.team_or_404(ref)
+        f = self._resolved(f)
+        drafts = leads_team(user_id, self.lookups.team_facts(team["id"]))
+        return self._page(team_matches_query(team["id"], f, drafts=drafts), f)
+
+    def _page(
+        self, query: tuple[str, list[Any]], f: UserMatchesFilter
+    ) -> tuple[list[dict[str, Any]], bool, str]:
+        rows = self.store.query(*query)
         page = rows[: f.num_items]
         done = len(rows) <= f.num_items
         if page:
@@ -65,13 +87,13 @@ class Reads:
         if user is None:
             raise ApiError(E.USER_NOT_FOUND, f"No user {ref!r}.")
         own = user["id"] == viewer_id
-        if not own and user["visibility"] == "private":
-            raise ApiError(E.PROFILE_PRIVATE, "This user's profile is private.")
+        if not own and user["visibility"] == Visibility.PRIVATE:
+            raise ApiError(E.FORBIDDEN, "This user's profile is private.")
         rows = self.store.query(*user_teams_query(user["id"]))
         out = []
         for t in rows:
             org = self.projections.org_summary(t["organization_id"])
-            if not own and (org is None or org.get("visibility") != "public"):
+            if not own and (org is None or org.get("visibility") != Visibility.PUBLIC):
                 continue
             out.append(
                 {

@@ -20,6 +20,7 @@ from fastapi.responses import Response
 
 from lobby.emulator.runtime import Runtime
 from lobby.emulator.teambattles import idempotency
+from lobby.emulator.teambattles.access import ACCESS, Access, enforce
 from lobby.emulator.teambattles.auth import ApiKey, authenticate, authorize
 from lobby.emulator.teambattles.errors import ApiError, invalid
 from lobby.emulator.teambattles.matches import NewMatch
@@ -28,7 +29,8 @@ from lobby.emulator.teambattles.queries import DiscoverFilter, UserMatchesFilter
 from lobby.emulator.teambattles.ratelimit import RateLimiter
 from lobby.emulator.teambattles.service import TeamBattles
 from lobby.emulator.teambattles.wire import MAX_BODY_BYTES, Body, iso, parse_iso, parse_json
-from lobby.teambattles.rules import (
+from lobby.core.answers import AcceptanceDraft, MapPreferenceMode, PublishStatus, RosterDraft
+from lobby.teambattles.vocab import (
     BEST_OF_VALUES,
     DISCOVER_LIMIT_DEFAULT,
     DISCOVER_LIMIT_MAX,
@@ -38,34 +40,27 @@ from lobby.teambattles.rules import (
     USER_MATCHES_NUM_ITEMS_DEFAULT,
     USER_MATCHES_NUM_ITEMS_MAX,
     USER_MATCHES_NUM_ITEMS_MIN,
-    AcceptanceDraft,
-    MapPreferenceMode,
-    RosterDraft,
+    CreateMapPreferenceMode,
+    InputDevice,
+    MapSelectionType,
+    MatchType,
+    Platform,
+    Region,
 )
-from lobby.teambattles.rules import ErrorCode as E
+from lobby.teambattles.vocab import ErrorCode as E
 
 log = logging.getLogger("lobby.emulator.teambattles")
 
 PREFIX = "/api/v1"
-PLATFORMS = ("PC", "XBOX", "PLAYSTATION", "CONSOLE_ONLY", "CROSSPLAY")
-REGIONS = (
-    "NONE",
-    "NA_EAST",
-    "NA_WEST",
-    "EU",
-    "ASIA",
-    "OCEANIA",
-    "SOUTH_AMERICA",
-    "MIDDLE_EAST",
-    "AFRICA",
-)
-MATCH_TYPES = ("XP_ONLY", "WAGER")
-MAP_MODES = tuple(m.value for m in MapPreferenceMode)
+#: The code of a bad numItems. The pages name error_invalid_num_items, which the published
+#: ApiErrorCode lacks; its member for a page size out of range is error_invalid_limit.
+NUM_ITEMS_CODE = E.INVALID_LIMIT
+#: The code of a path no route serves (404) or a method a path does not take (405): the
+#: contract describes neither; its enum's member for a request it cannot serve.
+UNKNOWN_ROUTE_CODE = E.INVALID_REQUEST
 #: The latest scheduledAt taken (epoch milliseconds): 9999-12-31T23:59:59.999Z.
 LATEST_SCHEDULED_MS = 253_402_300_799_999
 
-USER_MATCHES_RW = ("matches.user_matches",)
-MATCH_READ = ("matches.user_matches", "matches.team_matches", "matches.org_matches")
 
 _WRITE_STATUSES = frozenset({200, 400, 401, 403, 404, 409, 429, 500})
 _READ_STATUSES = frozenset({200, 401, 403, 404, 429, 500})
@@ -95,11 +90,13 @@ class Operation:
     method: str
     path: str
     handler: Handler
-    scopes: tuple[str, ...] = ()
-    level: str = "read"
-    personal_write: bool = False
     body: str = "none"  # none | optional | required
     statuses: frozenset[int] = field(default=_READ_STATUSES)
+
+    @property
+    def access(self) -> Access:
+        """Who may call it: the operation's row of the access table."""
+        return ACCESS[self.name]
 
     def status_for(self, status: int) -> int:
         """The contract lists each route's statuses; an error outside them answers 400."""
@@ -139,16 +136,19 @@ def discover_matches(call: Call) -> dict[str, Any]:
     if game_id is not None or slug is not None:
         game = s.lookups.game(game_id or slug or "")
         game_filter = game.convex_id if game else "\x00no such game"
-    b.string("leagueSeasonId")
+    if b.string("leagueSeasonId") is not None and b.string("leagueId") is None:
+        raise invalid("leagueSeasonId needs leagueId.")
     f = DiscoverFilter(
         game_id=game_filter,
-        platform=b.string("platform", enum=PLATFORMS),
-        region=b.string("region", enum=REGIONS),
-        match_type=b.string("matchType", enum=MATCH_TYPES),
+        platform=b.string("platform", enum=tuple(Platform)),
+        region=b.string("region", enum=tuple(Region)),
+        match_type=b.string("matchType", enum=tuple(MatchType)),
         after=_when(b, "scheduledAfter"),
         before=_when(b, "scheduledBefore"),
         league_id=b.string("leagueId"),
-        limit=b.integer("limit", minimum=DISCOVER_LIMIT_MIN, maximum=DISCOVER_LIMIT_MAX)
+        limit=b.integer(
+            "limit", minimum=DISCOVER_LIMIT_MIN, maximum=DISCOVER_LIMIT_MAX, code=E.INVALID_LIMIT
+        )
         or DISCOVER_LIMIT_DEFAULT,
         cursor=b.nullable_cursor(),
     )
@@ -156,11 +156,14 @@ def discover_matches(call: Call) -> dict[str, Any]:
     return {"data": data, "nextCursor": nxt, "hasMore": nxt is not None, "timestamp": call.now()}
 
 
-def list_user_matches(call: Call) -> dict[str, Any]:
-    b = call.body
-    f = UserMatchesFilter(
+def _listing_filter(b: Body) -> UserMatchesFilter:
+    """The body of the two native-envelope match listings."""
+    return UserMatchesFilter(
         num_items=b.integer(
-            "numItems", minimum=USER_MATCHES_NUM_ITEMS_MIN, maximum=USER_MATCHES_NUM_ITEMS_MAX
+            "numItems",
+            minimum=USER_MATCHES_NUM_ITEMS_MIN,
+            maximum=USER_MATCHES_NUM_ITEMS_MAX,
+            code=NUM_ITEMS_CODE,
         )
         or USER_MATCHES_NUM_ITEMS_DEFAULT,
         cursor=b.nullable_cursor(),
@@ -173,7 +176,17 @@ def list_user_matches(call: Call) -> dict[str, Any]:
         created_before=_when(b, "createdBefore"),
         opponent=b.string("opponentId"),
     )
-    page, done, cont = call.service.reads.user_matches(call.owner, f)
+
+
+def list_user_matches(call: Call) -> dict[str, Any]:
+    page, done, cont = call.service.reads.user_matches(call.owner, _listing_filter(call.body))
+    return {"page": page, "isDone": done, "continueCursor": cont}
+
+
+def list_team_matches(call: Call) -> dict[str, Any]:
+    reads = call.service.reads
+    f = _listing_filter(call.body)
+    page, done, cont = reads.team_matches(call.owner, call.params["identifier"], f)
     return {"page": page, "isDone": done, "continueCursor": cont}
 
 
@@ -182,12 +195,12 @@ def list_ongoing(call: Call) -> dict[str, Any]:
 
 
 def get_match(call: Call) -> dict[str, Any]:
-    match = call.service.lookups.visible_match(call.params["matchId"], call.owner)
+    match = call.service.lookups.match_or_404(call.params["matchId"])
     return {"match": call.service.projections.match_detail(match), "timestamp": call.now()}
 
 
 def get_players(call: Call) -> dict[str, Any]:
-    match = call.service.lookups.visible_match(call.params["matchId"], call.owner)
+    match = call.service.lookups.match_or_404(call.params["matchId"])
     return {
         "matchId": match["id"],
         "players": call.service.projections.players(match["id"]),
@@ -197,7 +210,7 @@ def get_players(call: Call) -> dict[str, Any]:
 
 def create_acceptance(call: Call) -> dict[str, Any]:
     b = call.body
-    mode = b.string("mapPreferenceMode", enum=MAP_MODES)
+    mode = b.string("mapPreferenceMode", enum=tuple(MapPreferenceMode))
     draft = AcceptanceDraft(
         team_id=b.string("teamId", required=True, min_length=1) or "",
         active_roster=b.strings("activeRoster", required=True, min_items=1, item_min_length=1),
@@ -254,13 +267,13 @@ def create_match(call: Call) -> dict[str, Any]:
     team_id = b.string("teamId", required=True, min_length=1) or ""
     game_id = b.string("gameId", required=True, min_length=1) or ""
     game_mode = b.string("gameModeId", required=True, min_length=1) or ""
-    match_type = b.string("matchType", required=True, enum=MATCH_TYPES) or ""
-    selection = b.string("mapSelectionType", required=True, enum=("COMPETITIVE", "FLEX")) or ""
+    match_type = b.string("matchType", required=True, enum=tuple(MatchType)) or ""
+    selection = b.string("mapSelectionType", required=True, enum=tuple(MapSelectionType)) or ""
     preference = (
-        b.string("mapPreferenceMode", required=True, enum=("PREFERRED", "VETO", "MANUAL")) or ""
+        b.string("mapPreferenceMode", required=True, enum=tuple(CreateMapPreferenceMode)) or ""
     )
     team_size = b.integer("teamSize", required=True, minimum=1, maximum=TEAM_SIZE_MAX) or 1
-    best_of = b.integer("bestOf", required=True, choices=BEST_OF_VALUES) or 1
+    best_of = b.integer("bestOf", required=True, choices=BEST_OF_VALUES, code=E.INVALID_BEST_OF) or 1
     roster = RosterDraft(
         active=b.strings("activeRoster", required=True, min_items=1, item_min_length=1),
         bench=b.bench(),
@@ -269,7 +282,7 @@ def create_match(call: Call) -> dict[str, Any]:
     if scheduled_ms is not None and scheduled_ms > LATEST_SCHEDULED_MS:
         raise invalid("scheduledAt is past the end of the year 9999.")
     wager = b.number("wagerAmount", minimum=0)
-    if match_type == "WAGER" and not wager:
+    if match_type == MatchType.WAGER and not wager:
         raise invalid("A WAGER match needs a wagerAmount above 0.")
     is_challenge = b.boolean("isChallenge") or False
     challenged = b.string("challengedTeamId", min_length=1)
@@ -301,21 +314,21 @@ def create_match(call: Call) -> dict[str, Any]:
         team_size=team_size,
         best_of=best_of,
         roster=roster,
-        platform=b.string("platform", enum=PLATFORMS) or "CROSSPLAY",
-        input_device=b.string("inputDevice", enum=("ALL", "CONTROLLER", "KB_M")) or "ALL",
-        region=b.string("region", enum=REGIONS) or "NONE",
+        platform=b.string("platform", enum=tuple(Platform)) or Platform.CROSSPLAY,
+        input_device=b.string("inputDevice", enum=tuple(InputDevice)) or InputDevice.ALL,
+        region=b.string("region", enum=tuple(Region)) or Region.NONE,
         scheduled_at=None if scheduled_ms is None else scheduled_ms / 1000.0,
         wager_amount=wager,
         selected_maps=b.strings("selectedMaps"),
         selected_objectives=b.strings("selectedObjectives"),
         notes=notes,
-        publish_status=b.string("publishStatus", enum=("DRAFT", "PUBLISHED", "ARCHIVED"))
-        or "DRAFT",
+        publish_status=b.string("publishStatus", enum=tuple(PublishStatus))
+        or PublishStatus.DRAFT,
         challenged_team_id=challenged,
         league_id=b.string("leagueId", min_length=1),
     )
     if new.league_id is not None:
-        raise ApiError(E.NOT_FOUND, f"No league {new.league_id!r}.", status=404)
+        raise ApiError(E.LEAGUE_NOT_FOUND, f"No league {new.league_id!r}.")
     match_id = call.service.matches.create_match(call.owner, new)
     return _ok(call, matchId=match_id)
 
@@ -333,13 +346,13 @@ def cancel_match(call: Call) -> dict[str, Any]:
 
 def get_team(call: Call) -> dict[str, Any]:
     s = call.service
-    team = s.lookups.team_for_viewer(call.params["identifier"], call.owner, roster=False)
+    team = s.lookups.team_or_404(call.params["identifier"])
     return {"team": s.projections.team_profile(team, call.owner), "timestamp": call.now()}
 
 
 def list_members(call: Call) -> dict[str, Any]:
     s = call.service
-    team = s.lookups.team_for_viewer(call.params["identifier"], call.owner, roster=True)
+    team = s.lookups.team_or_404(call.params["identifier"])
     members = s.projections.member_rows(team["id"])
     return {"members": members, "count": len(members), "timestamp": call.now()}
 
@@ -356,17 +369,7 @@ def _write(
     body: str = "optional",
     statuses: frozenset[int] = _WRITE_STATUSES,
 ) -> Operation:
-    return Operation(
-        name,
-        "POST",
-        path,
-        handler,
-        USER_MATCHES_RW,
-        "read-write",
-        personal_write=True,
-        body=body,
-        statuses=statuses,
-    )
+    return Operation(name, "POST", path, handler, body=body, statuses=statuses)
 
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -376,7 +379,6 @@ OPERATIONS: tuple[Operation, ...] = (
         "POST",
         "/matches/discover",
         discover_matches,
-        ("matches.public_matches",),
         body="optional",
         statuses=frozenset({200, 400, 401, 403, 404, 429, 500}),
     ),
@@ -386,15 +388,20 @@ OPERATIONS: tuple[Operation, ...] = (
         "POST",
         "/user/matches",
         list_user_matches,
-        USER_MATCHES_RW,
         body="optional",
         statuses=frozenset({200, 400, 401, 403}),
     ),
+    Operation("listUserOngoingMatches", "GET", "/user/ongoing-matches", list_ongoing),
     Operation(
-        "listUserOngoingMatches", "GET", "/user/ongoing-matches", list_ongoing, USER_MATCHES_RW
+        "listTeamMatches",
+        "POST",
+        "/teams/{identifier}/matches",
+        list_team_matches,
+        body="optional",
+        statuses=frozenset({200, 400, 401, 403, 404}),
     ),
-    Operation("getMatchDetail", "GET", "/matches/{matchId}", get_match, MATCH_READ),
-    Operation("getMatchPlayers", "GET", "/matches/{matchId}/players", get_players, MATCH_READ),
+    Operation("getMatchDetail", "GET", "/matches/{matchId}", get_match),
+    Operation("getMatchPlayers", "GET", "/matches/{matchId}/players", get_players),
     _write(
         "createMatchAcceptance", "/matches/{matchId}/accept", create_acceptance, body="required"
     ),
@@ -422,13 +429,9 @@ OPERATIONS: tuple[Operation, ...] = (
         statuses=frozenset({200, 400, 401, 403, 404, 429, 500}),
     ),
     _write("cancelMatch", "/matches/{matchId}/cancel", cancel_match),
-    Operation("getTeamProfile", "GET", "/teams/{identifier}", get_team, ("teams.profile",)),
-    Operation(
-        "listTeamMembers", "GET", "/teams/{identifier}/members", list_members, ("teams.roster",)
-    ),
-    Operation(
-        "listUserTeams", "GET", "/users/{identifier}/teams", list_user_teams, ("users.profile",)
-    ),
+    Operation("getTeamProfile", "GET", "/teams/{identifier}", get_team),
+    Operation("listTeamMembers", "GET", "/teams/{identifier}/members", list_members),
+    Operation("listUserTeams", "GET", "/users/{identifier}/teams", list_user_teams),
 )
 
 
@@ -500,7 +503,8 @@ class Api:
                 headers,
             )
         try:
-            authorize(key, op.scopes, op.level, personal_write=op.personal_write)
+            authorize(key, op.access)
+            enforce(op.access.gate, self.service.lookups, key.owner_id, dict(request.path_params))
             raw = b""
             data = None
             if op.body != "none":
@@ -512,7 +516,7 @@ class Api:
                 return idempotency.Answer(200, _encode(op.handler(call)), {})
 
             idem = request.headers.get(idempotency.HEADER)
-            if idem is not None and op.personal_write:
+            if idem is not None and op.access.write:
                 answer = idempotency.run_once(
                     self.service.store,
                     key_hash=key.hash,
@@ -544,9 +548,9 @@ class Api:
         path = request.url.path[len(PREFIX) :] or "/"
         methods = sorted({m for rx, m in _TEMPLATES if rx.match(path)})
         if methods:
-            err = ApiError(E.METHOD_NOT_ALLOWED, f"{path} takes {', '.join(methods)}.", status=405)
+            err = ApiError(UNKNOWN_ROUTE_CODE, f"{path} takes {', '.join(methods)}.", status=405)
             return _error(err, 405, {**headers, "Allow": ", ".join(methods)})
-        err = ApiError(E.NOT_FOUND, f"No route {request.method} {PREFIX}{path}.", status=404)
+        err = ApiError(UNKNOWN_ROUTE_CODE, f"No route {request.method} {PREFIX}{path}.", status=404)
         return _error(err, 404, headers)
 
 

@@ -8,7 +8,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from lobby.teambattles.rules import BEST_OF_VALUES, TEAM_SIZE_MAX, TeamRole
+from lobby.core.answers import TeamRole
+from lobby.teambattles.vocab import (
+    BEST_OF_VALUES,
+    TEAM_SIZE_MAX,
+    MatchType,
+    Platform,
+    Region,
+    Visibility,
+)
 
 KEY_PATTERN = re.compile(r"^tb_[A-Za-z0-9_]{16,128}$")
 ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
@@ -16,7 +24,6 @@ ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 KeyKind = Literal["personal", "developer-app", "league-operator"]
 Plan = Literal["free", "pro", "studio"]
 ScopeLevel = Literal["read", "read-write"]
-Visibility = Literal["public", "limited", "private"]
 
 #: Every scope the emulated routes ask for.
 SCOPES = (
@@ -48,6 +55,25 @@ class RateLimits(_Model):
     pro: Bucket = Bucket(burst=300, per_second=10)
     studio: Bucket = Bucket(burst=1000, per_second=30)
     ip: Bucket = Bucket(burst=300, per_second=50)
+
+    def raised_over(self, published: RateLimits) -> list[str]:
+        """The buckets that allow more than ``published`` does, by name."""
+        return [
+            name
+            for name in ("free", "pro", "studio", "ip")
+            if getattr(self, name).burst > getattr(published, name).burst
+            or getattr(self, name).per_second > getattr(published, name).per_second
+        ]
+
+
+#: The service's own buckets (developers/rate-limits.mdx).
+PUBLISHED_RATE_LIMITS = RateLimits()
+
+
+class RaisedRateLimits(RateLimits):
+    """Buckets above the service's own, for load tests. Whatever runs with them says so."""
+
+    reason: str = Field(min_length=1, max_length=200)
 
 
 class MapSpec(_Model):
@@ -89,7 +115,7 @@ class UserSpec(_Model):
     id: str = Field(pattern=ID_PATTERN)
     username: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,32}$")
     name: str = Field(min_length=1, max_length=80)
-    visibility: Visibility = "public"
+    visibility: Visibility = Visibility.PUBLIC
     verified: bool = False
 
 
@@ -99,7 +125,7 @@ class OrganizationSpec(_Model):
     name: str = Field(min_length=1, max_length=80)
     tag: str | None = None
     owner: str = Field(description="User id of the organization's owner.")
-    visibility: Visibility = "public"
+    visibility: Visibility = Visibility.PUBLIC
 
 
 class MemberSpec(_Model):
@@ -114,7 +140,7 @@ class TeamSpec(_Model):
     tag: str = Field(min_length=1, max_length=8)
     game: str = Field(description="Game slug or convex id.")
     organization: str | None = None
-    visibility: Visibility = "public"
+    visibility: Visibility = Visibility.PUBLIC
     description: str | None = None
     competitive_banned: bool = False
     members: list[MemberSpec] = Field(min_length=1)
@@ -166,19 +192,9 @@ class MatchSpec(_Model):
     game_mode: str
     team_size: int | None = Field(default=None, ge=1, le=TEAM_SIZE_MAX)
     best_of: int = 1
-    match_type: Literal["XP_ONLY", "WAGER"] = "XP_ONLY"
-    platform: Literal["PC", "XBOX", "PLAYSTATION", "CONSOLE_ONLY", "CROSSPLAY"] = "CROSSPLAY"
-    region: Literal[
-        "NONE",
-        "NA_EAST",
-        "NA_WEST",
-        "EU",
-        "ASIA",
-        "OCEANIA",
-        "SOUTH_AMERICA",
-        "MIDDLE_EAST",
-        "AFRICA",
-    ] = "NONE"
+    match_type: MatchType = MatchType.XP_ONLY
+    platform: Platform = Platform.CROSSPLAY
+    region: Region = Region.NONE
     starts_in_minutes: float | None = Field(default=60, description="From seeding; None: unset.")
     selected_maps: list[str] = Field(default_factory=list)
     published: bool = True
@@ -212,7 +228,10 @@ class TeamBattlesScenario(BaseModel):
 
     seed: int = Field(default=1, description="Seeds every choice the TeamBattles bots make.")
     you: str | None = Field(default=None, description="The user id of the person at the demo.")
+    #: The service's buckets, or tighter ones; a scenario cannot raise them here.
     rate_limits: RateLimits = Field(default_factory=RateLimits)
+    #: The one way to run above the service's buckets; the emulator announces it.
+    raised_rate_limits: RaisedRateLimits | None = None
     games: list[GameSpec] = Field(default_factory=list)
     users: list[UserSpec] = Field(default_factory=list)
     organizations: list[OrganizationSpec] = Field(default_factory=list)
@@ -220,6 +239,19 @@ class TeamBattlesScenario(BaseModel):
     keys: list[KeySpec] = Field(default_factory=list)
     matches: list[MatchSpec] = Field(default_factory=list)
     bots: list[BotSpec] = Field(default_factory=list)
+
+    @property
+    def effective_rate_limits(self) -> RateLimits:
+        """The buckets the emulator meters with."""
+        return self.raised_rate_limits or self.rate_limits
+
+    def raised_limits_notice(self) -> str | None:
+        """One line for wherever the emulator's user looks, when the buckets are raised."""
+        raised = self.raised_rate_limits
+        if raised is None:
+            return None
+        names = ", ".join(raised.raised_over(PUBLISHED_RATE_LIMITS)) or "none"
+        return f"TeamBattles rate limits raised above the service's own ({names}): {raised.reason}"
 
     @model_validator(mode="after")
     def _references(self) -> TeamBattlesScenario:
@@ -231,6 +263,12 @@ class TeamBattlesScenario(BaseModel):
                 seen.add(v)
             return seen
 
+        raised = self.rate_limits.raised_over(PUBLISHED_RATE_LIMITS)
+        if raised:
+            raise ValueError(
+                f"rate_limits raises {', '.join(raised)} above the service's own buckets; "
+                "use raised_rate_limits (with a reason) to run above them"
+            )
         users = unique("users", [u.id for u in self.users])
         unique("usernames", [u.username.lower() for u in self.users])
         games = {g.id: g for g in self.games}

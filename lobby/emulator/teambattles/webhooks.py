@@ -7,15 +7,14 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from lobby.teambattles.vocab import EventType
 from lobby.core.clock import Clock
 from lobby.emulator.events import TEAMBATTLES, EventLog
 from lobby.emulator.store import Store
 from lobby.emulator.teambattles.db import next_id
 from lobby.emulator.teambattles.projections import Projections
 from lobby.emulator.teambattles.wire import iso
-from lobby.teambattles.rules import (
-    PublishStatus,
-)
+from lobby.core.answers import PublishStatus
 
 
 @dataclass(slots=True)
@@ -48,6 +47,6 @@ class Webhooks:
                 row = db.execute("SELECT publish_status FROM tb_matches WHERE id = ?", (match_id,)).fetchone()
                 if row is None:
                     continue
-                self.emit(db, "match.created", match_id)
+                self.emit(db, EventType.MATCH_CREATED, match_id)
                 if row["publish_status"] == PublishStatus.PUBLISHED:
-                    self.emit(db, "match.published", match_id)
+                    self.emit(db, EventType.MATCH_PUBLISHED, match_id)

@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lobby.emulator.teambattles.errors import invalid
-from lobby.teambattles.rules import ID_MAX_LENGTH, BenchEntry
+from lobby.teambattles.vocab import ErrorCode as E
+from lobby.core.answers import BenchEntry
+from lobby.teambattles.vocab import ID_MAX_LENGTH
 
 #: The largest request body taken, in bytes.
 MAX_BODY_BYTES = 64 * 1024
@@ -37,7 +39,7 @@ def parse_iso(value: str, field: str) -> float:
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        raise invalid(f"{field} must be an ISO 8601 date-time.") from None
+        raise invalid(f"{field} must be an ISO 8601 date-time.", E.INVALID_DATE_FORMAT) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.timestamp()
@@ -75,6 +77,10 @@ def _is_unicode(data: Any) -> bool:
     return True
 
 
+#: The integers SQLite stores.
+_SQL_INT = (-(2**63), 2**63 - 1)
+
+
 def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode().rstrip("=")
 
@@ -84,16 +90,20 @@ def decode_cursor(cursor: str, shape: Sequence[type], field: str = "cursor") -> 
         pad = "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(cursor + pad))
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise invalid(f"{field} is not a cursor this API issued.") from None
+        raise invalid(f"{field} is not a cursor this API issued.", E.INVALID_CURSOR) from None
     if not isinstance(values, list) or len(values) != len(shape):
-        raise invalid(f"{field} is not a cursor this API issued.")
+        raise invalid(f"{field} is not a cursor this API issued.", E.INVALID_CURSOR)
     for v, t in zip(values, shape, strict=True):
+        # A number SQLite cannot hold (an integer of 2**63 or more) is a cursor we never issued.
         ok = isinstance(v, t) and not isinstance(v, bool)
+        if t is int:
+            ok = ok and isinstance(v, int) and _SQL_INT[0] <= v <= _SQL_INT[1]
         if t is float:
             ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
         if not ok:
-            raise invalid(f"{field} is not a cursor this API issued.")
-    return values
+            raise invalid(f"{field} is not a cursor this API issued.", E.INVALID_CURSOR)
+    # A float slot holds a float even when the cursor spelled a (possibly huge) integer.
+    return [float(v) if t is float else v for v, t in zip(values, shape, strict=True)]
 
 
 class Body:
@@ -151,22 +161,24 @@ class Body:
         minimum: int | None = None,
         maximum: int | None = None,
         choices: Sequence[int] | None = None,
+        code: str = E.VALIDATION_FAILED,
     ) -> int | None:
+        """An integer field; ``code`` is the error the service gives for a bad one."""
         value = self._get(name, required)
         if value is None and name not in self.data:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise invalid(f"{name} must be an integer.")
+            raise invalid(f"{name} must be an integer.", code)
         if isinstance(value, float):
             if not value.is_integer():
-                raise invalid(f"{name} must be an integer.")
+                raise invalid(f"{name} must be an integer.", code)
             value = int(value)
         if choices is not None and value not in choices:
-            raise invalid(f"{name} must be one of {', '.join(map(str, choices))}.")
+            raise invalid(f"{name} must be one of {', '.join(map(str, choices))}.", code)
         if minimum is not None and value < minimum:
-            raise invalid(f"{name} must be at least {minimum}.")
+            raise invalid(f"{name} must be at least {minimum}.", code)
         if maximum is not None and value > maximum:
-            raise invalid(f"{name} must be at most {maximum}.")
+            raise invalid(f"{name} must be at most {maximum}.", code)
         return value
 
     def number(
@@ -252,7 +264,7 @@ class Body:
         if value is None:
             return None
         if not isinstance(value, str):
-            raise invalid(f"{name} must be a string or null.")
+            raise invalid(f"{name} must be a string or null.", E.INVALID_CURSOR)
         if len(value) > 512:
-            raise invalid(f"{name} is not a cursor this API issued.")
+            raise invalid(f"{name} is not a cursor this API issued.", E.INVALID_CURSOR)
         return value or None
