@@ -251,14 +251,19 @@ def run_demo_keys(args: argparse.Namespace) -> int:
         ("STATE", "state"),
         ("SCOPES", "scopeSummary"),
     ]
-    widths = [max(len(title), *(len(str(r[field])) for r in rows)) for title, field in columns]
+    from lobby.tui.safe import clean
+
+    # A scenario file is anyone's text: no escape or control character reaches the terminal.
+    cells = [{field: clean(r[field]) for _, field in columns} for r in rows]
+    widths = [max(len(title), *(len(c[field]) for c in cells)) for title, field in columns]
     print("  ".join(title.ljust(w) for (title, _), w in zip(columns, widths, strict=True)).rstrip())
-    for r in rows:
-        cells = (str(r[field]).ljust(w) for (_, field), w in zip(columns, widths, strict=True))
-        print("  ".join(cells).rstrip())
+    for r, c in zip(rows, cells, strict=True):
+        line = (c[field].ljust(w) for (_, field), w in zip(columns, widths, strict=True))
+        print("  ".join(line).rstrip())
         if r["label"]:
-            print(f"    {r['label']}")
+            print(f"    {clean(r['label'])}")
     if scenario.you:
-        print(f"\nThe person at the demo is {users[scenario.you].username} ({scenario.you}).")
+        you = users[scenario.you]
+        print(f"\nThe person at the demo is {clean(you.username)} ({clean(scenario.you)}).")
     print("Use one with: export TEAMBATTLES_API_KEY=<key>  (test keys; they only work here).")
     return 0
