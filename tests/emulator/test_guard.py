@@ -7,7 +7,10 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -226,3 +229,67 @@ def test_the_stream_names_its_instance_and_the_health_check_too(emulator):
     with httpx.Client(timeout=HANG) as client:
         with client.stream("GET", emulator.url + "/_emulator/events") as r:
             assert r.headers[INSTANCE_HEADER] == instance
+
+
+def _emulator_process(*more: str, token: str | None = None) -> subprocess.Popen[str]:
+    import os
+    import tempfile
+
+    state = tempfile.mkdtemp(prefix="lobby-state-")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2]), "LOBBY_STATE_DIR": state}
+    env.pop("LOBBY_EMULATOR_TOKEN", None)
+    if token is not None:
+        env["LOBBY_EMULATOR_TOKEN"] = token
+    argv = [sys.executable, "-m", "lobby", "emulator", "--db", ":memory:", *more]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _local(url: str) -> str:
+    return "http://127.0.0.1:" + url.rsplit(":", 1)[1]
+
+
+def test_listening_beyond_loopback_says_what_is_exposed_and_prints_a_made_token_once():
+    proc = _emulator_process("--host", "0.0.0.0")
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://0.0.0.0:")
+        said = [proc.stderr.readline() for _ in range(4)]
+        text = "".join(said)
+        assert "beyond loopback" in text and "/_emulator/faults" in text and "NOT checked" in text
+        token = said[-1].rsplit(": ", 1)[1].strip()
+        assert "shown this once" in said[-1] and len(token) >= 24
+        local = _local(url)
+        assert httpx.get(local + "/_emulator/faults", timeout=HANG).status_code == 401
+        r = httpx.get(local + "/_emulator/faults", headers={"Authorization": f"Bearer {token}"}, timeout=HANG)
+        assert r.status_code == 200
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=HANG)
+    assert token not in out + err  # shown once, and only once
+
+
+def test_a_given_token_is_never_printed():
+    proc = _emulator_process("--host", "0.0.0.0", token="given-token-value-1234")
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        local = _local(url)
+        headers = {"X-Emulator-Token": "given-token-value-1234"}
+        assert httpx.get(local + "/_emulator/faults", headers=headers, timeout=HANG).status_code == 200
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=HANG)
+    assert "given-token-value-1234" not in out + err and "LOBBY_EMULATOR_TOKEN" in err
+
+
+def test_on_loopback_the_emulator_says_nothing_more():
+    proc = _emulator_process()
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert httpx.get(url + "/_emulator/faults", timeout=HANG).status_code == 200
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=HANG)
+    assert "beyond loopback" not in err
