@@ -16,6 +16,7 @@ from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from lobby.core.clock import Clock
 from lobby.emulator.app import create_app, serving_app
@@ -56,9 +57,35 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
+#: A connection that has not sent a whole request head this long after it opened is closed.
+#: (Between requests, uvicorn's keep-alive timeout closes an idle connection.)
+REQUEST_HEAD_SECONDS = 10.0
+
+
+class _Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, closing connections that never send a request: an idle
+    or trickling client holds no socket for long."""
+
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # uvicorn narrows it too
+        super().connection_made(transport)
+        self._head_timer = self.loop.call_later(REQUEST_HEAD_SECONDS, self._no_request)
+
+    def _no_request(self) -> None:
+        if self.cycle is None and not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        super().connection_lost(exc)
+
+
 def _uvicorn_config(app: FastAPI, log_level: str) -> uvicorn.Config:
     return uvicorn.Config(
         serving_app(app),
+        http=_Protocol,
         log_level=log_level,
         access_log=False,
         lifespan="on",

@@ -293,3 +293,78 @@ def test_on_loopback_the_emulator_says_nothing_more():
         proc.terminate()
         _, err = proc.communicate(timeout=HANG)
     assert "beyond loopback" not in err
+
+
+# --- idle and slow connections --------------------------------------------------------------------
+
+
+def _connect(url: str, rcvbuf: int | None = None) -> socket.socket:
+    parts = urlsplit(url)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(HANG)
+    sock.connect((parts.hostname, parts.port))
+    return sock
+
+
+def _closed(sock: socket.socket) -> bool:
+    """Read until the server closes the connection (True) or HANG passes (timeout)."""
+    try:
+        while sock.recv(65536):
+            pass
+    except ConnectionResetError:
+        pass
+    return True
+
+
+def test_a_connection_that_sends_no_request_is_closed_and_live_streams_go_on(monkeypatch):
+    from lobby.emulator import server
+
+    monkeypatch.setattr(server, "REQUEST_HEAD_SECONDS", 0.3)
+    with EmulatorThread(EmulatorConfig()) as emu:
+        start = emu.runtime.events.last_id()
+        idle = _connect(emu.url)
+        trickle = _connect(emu.url)
+        trickle.sendall(b"GET /_emulator/health HT")  # and never the rest
+        with httpx.Client(timeout=HANG) as client:
+            headers = {"Last-Event-ID": str(start)}
+            with connect_sse(client, "GET", emu.url + "/_emulator/events", headers=headers) as src:
+                assert _closed(idle) and _closed(trickle)
+                emu.runtime.events.append(GAMELIFT, "after", {"ok": True})
+                first = next(src.iter_sse())
+                assert (first.event, first.json()) == ("after", {"ok": True})
+        idle.close()
+        trickle.close()
+
+
+def test_a_stream_whose_reader_stalls_is_closed_and_the_others_get_everything(monkeypatch):
+    from lobby.emulator import guard
+
+    monkeypatch.setattr(guard, "SEND_TIMEOUT", 0.5)
+    with EmulatorThread(EmulatorConfig()) as emu:
+        start = emu.runtime.events.last_id()
+        stalled = _connect(emu.url, rcvbuf=4096)
+        stalled.sendall(
+            f"GET /_emulator/events HTTP/1.1\r\nHost: e\r\nLast-Event-ID: {start}\r\n\r\n".encode()
+        )
+        time.sleep(0.2)
+        blob = "x" * 16_000
+        count = 400  # about 6 MB: more than the socket buffers of the stalled reader hold
+        got = 0
+        with httpx.Client(timeout=HANG) as client:
+            headers = {"Last-Event-ID": str(start)}
+            with connect_sse(client, "GET", emu.url + "/_emulator/events", headers=headers) as src:
+                for i in range(count):
+                    emu.runtime.events.append(GAMELIFT, "big", {"i": i, "blob": blob})
+                for sse in src.iter_sse():
+                    assert sse.json()["i"] == got
+                    got += 1
+                    if got == count:
+                        break
+        assert got == count
+        # Its next write waits for room past the deadline: the server gives up on it.
+        emu.runtime.events.append(GAMELIFT, "one more", {})
+        time.sleep(1.5)
+        assert _closed(stalled)  # (else this read times out)
+        stalled.close()
