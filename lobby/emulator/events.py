@@ -59,6 +59,8 @@ _INSTANCE_META = "events.instance"
 MAX_EVENT_ID = 2**63 - 1
 #: How many recent events the shared window keeps for the live streams.
 WINDOW = 4096
+#: How long a live stream lets events gather after a write before it looks again.
+GATHER_SECONDS = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,18 @@ class Event:
     def sse(self) -> str:
         data = json.dumps(self.payload, separators=(",", ":"), ensure_ascii=False)
         return f"id: {self.id}\nevent: {self.type}\ndata: {data}\n\n"
+
+
+class _Shared:
+    """An event of the shared window, with its SSE text made once for every stream."""
+
+    __slots__ = ("event", "id", "source", "text")
+
+    def __init__(self, event: Event) -> None:
+        self.event = event
+        self.id = event.id
+        self.source = event.source
+        self.text = event.sse()
 
 
 class Signal:
@@ -141,7 +155,7 @@ class EventLog:
         #: The database instance: made with the database, kept across restarts on it.
         self.instance: str = instance
         # The shared window: every event with an id in (floor, top], oldest first.
-        self._window: deque[Event] = deque(maxlen=WINDOW)
+        self._window: deque[_Shared] = deque(maxlen=WINDOW)
         self._top = self._floor = self.last_id()
         self._fired = 0  # commits announced
         self._seen = 0  # commits the window has caught up with
@@ -204,14 +218,14 @@ class EventLog:
                     for event in batch:
                         if len(self._window) == self._window.maxlen:
                             self._floor = self._window[0].id
-                        self._window.append(event)
+                        self._window.append(_Shared(event))
                     if batch:
                         self._top = batch[-1].id
                     if len(batch) < WINDOW:
                         break
                 self._seen = fired
 
-    def _next(self, after_id: int, sources: list[str] | None, limit: int = 500) -> list[Event]:
+    def _next(self, after_id: int, sources: list[str] | None, limit: int = 500) -> list[_Shared]:
         """The events after ``after_id``: from the shared window when it reaches back that far,
         else (a stream resuming from long ago) from the database."""
         self._catch_up()
@@ -219,16 +233,15 @@ class EventLog:
             if after_id >= self._floor:
                 if after_id >= self._top:
                     return []
-                found: list[Event] = []
-                for event in reversed(self._window):
-                    if event.id <= after_id:
+                found: list[_Shared] = []
+                for shared in reversed(self._window):
+                    if shared.id <= after_id:
                         break
-                    if sources is None or event.source in sources:
-                        found.append(event)
+                    if sources is None or shared.source in sources:
+                        found.append(shared)
                 found.reverse()
-                if found or after_id >= self._floor:
-                    return found[:limit]
-        return self.since(after_id, sources=sources, limit=limit)
+                return found[:limit]
+        return [_Shared(event) for event in self.since(after_id, sources=sources, limit=limit)]
 
     async def stream(
         self,
@@ -250,9 +263,13 @@ class EventLog:
             if batch:
                 idle = 0.0
                 last = batch[-1].id
-                shown = batch if visible is None else [e for e in batch if visible(e)]
+                shown = batch if visible is None else [e for e in batch if visible(e.event)]
                 if shown:
-                    yield "".join(event.sse() for event in shown)
+                    yield "".join(shared.text for shared in shown)
+                if len(batch) < 500:
+                    # Caught up: let a few more commits gather before the next write, so a
+                    # busy server writes to each watcher a few times a second, not per commit.
+                    await asyncio.sleep(GATHER_SECONDS)
                 continue
             # Wake at least once a second so a stopping server can end the stream promptly.
             if not await self.appended.wait(1.0):

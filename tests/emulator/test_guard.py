@@ -23,7 +23,7 @@ from lobby.emulator.runtime import EmulatorConfig
 from lobby.emulator.server import EmulatorThread
 
 from flexmatch_helpers import config_for, gamelift, setup_matchmaker, start, statuses
-from teambattles_helpers import OWLS_ACTIVE, VIPERS_HP, YOU
+from teambattles_helpers import VIPERS_HP, YOU, owls_accept
 
 HANG = 10  # a guard against hangs only
 
@@ -64,9 +64,9 @@ def test_a_flexmatch_request_cut_short_runs_nothing(tmp_path, caplog, extra):
 
 
 def test_a_teambattles_request_cut_short_runs_nothing_and_logs_no_traceback(emulator, caplog):
-    body = json.dumps({"teamId": "t_owls", "activePlayerIds": OWLS_ACTIVE}).encode()
+    body = json.dumps(owls_accept()).encode()
     head = (
-        f"POST /api/v1/matches/{VIPERS_HP}/acceptances HTTP/1.1\nHost: emulator\n"
+        f"POST /api/v1/matches/{VIPERS_HP}/accept HTTP/1.1\nHost: emulator\n"
         f"Authorization: Bearer {YOU}\nContent-Type: application/json\n"
     )
     before = emulator.runtime.events.last_id()
@@ -75,6 +75,15 @@ def test_a_teambattles_request_cut_short_runs_nothing_and_logs_no_traceback(emul
         _settle(emulator)
     assert emulator.runtime.events.last_id() == before  # nothing ran
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+    # The same request sent whole runs.
+    r = httpx.post(
+        emulator.url + f"/api/v1/matches/{VIPERS_HP}/accept",
+        content=body,
+        headers={"Authorization": f"Bearer {YOU}", "Content-Type": "application/json"},
+        timeout=HANG,
+    )
+    assert r.status_code == 200, r.text
+    assert emulator.runtime.events.last_id() > before
 
 
 def test_a_control_request_cut_short_changes_nothing(emulator):
