@@ -75,10 +75,14 @@ class ClientLeft(Exception):
     """The client went away before its whole body arrived: nothing runs, nobody is answered."""
 
 
-async def _read_body(receive: Receive) -> bytes:
-    """The whole request body; refused once it passes :data:`MAX_BODY_BYTES`, without reading on.
-    A body cut short (the client left before its end) raises :class:`ClientLeft`: a request
-    runs only on all of what was sent, even when the part received parses."""
+async def _read_body(scope: Scope, receive: Receive) -> bytes:
+    """The whole request body; refused once it passes :data:`MAX_BODY_BYTES` (or declares a
+    length past it), without reading on. A body cut short (the client left before its end)
+    raises :class:`ClientLeft`: a request runs only on all of what was sent, even when the part
+    received parses."""
+    (length,) = _headers(scope, b"content-length")
+    if length is not None and length.isdigit() and (len(length) > 9 or int(length) > MAX_BODY_BYTES):
+        raise _too_large()
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -182,7 +186,7 @@ class _Endpoint:
         request_id = random_uuid().encode()
         group = None
         try:
-            body = await _read_body(receive)
+            body = await _read_body(scope, receive)
             self._verify(scope, body)
             operation, params = self._request(scope, body)
             try:
