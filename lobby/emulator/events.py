@@ -18,11 +18,12 @@ a stream resuming from further back than the window reads its backlog from the d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,8 +60,10 @@ _INSTANCE_META = "events.instance"
 MAX_EVENT_ID = 2**63 - 1
 #: How many recent events the shared window keeps for the live streams.
 WINDOW = 4096
-#: How long a live stream lets events gather after a write before it looks again.
-GATHER_SECONDS = 0.05
+#: How long a live stream lets events gather after a write before it looks again, per open
+#: stream (so one watcher waits 0.5 ms, 500 of them a quarter of a second), and at most.
+GATHER_PER_STREAM = 0.0005
+GATHER_MAX = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +163,8 @@ class EventLog:
         self._fired = 0  # commits announced
         self._seen = 0  # commits the window has caught up with
         self._window_lock = threading.Lock()
+        #: Streams open now.
+        self.streams = 0
 
     def append(
         self, source: str, type: str, payload: dict[str, Any] | str, *, subject: str | None = None
@@ -257,6 +262,22 @@ class EventLog:
         srcs = list(sources) if sources else None
         last = after_id
         yield ": stream open\n\n"
+        self.streams += 1
+        try:
+            async with contextlib.aclosing(self._follow(last, srcs, keepalive, stopping, visible)) as texts:
+                async for text in texts:
+                    yield text
+        finally:
+            self.streams -= 1
+
+    async def _follow(
+        self,
+        last: int,
+        srcs: list[str] | None,
+        keepalive: float,
+        stopping: threading.Event | None,
+        visible: Visible | None,
+    ) -> AsyncGenerator[str, None]:
         idle = 0.0
         while stopping is None or not stopping.is_set():
             batch = self._next(last, srcs)
@@ -267,9 +288,10 @@ class EventLog:
                 if shown:
                     yield "".join(shared.text for shared in shown)
                 if len(batch) < 500:
-                    # Caught up: let a few more commits gather before the next write, so a
-                    # busy server writes to each watcher a few times a second, not per commit.
-                    await asyncio.sleep(GATHER_SECONDS)
+                    # Caught up: let more commits gather before the next write, so that with
+                    # many watchers a busy server writes to each a few times a second, not
+                    # once per commit.
+                    await asyncio.sleep(min(GATHER_MAX, GATHER_PER_STREAM * self.streams))
                 continue
             # Wake at least once a second so a stopping server can end the stream promptly.
             if not await self.appended.wait(1.0):
