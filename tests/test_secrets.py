@@ -233,13 +233,54 @@ async def test_the_credential_source_error_names_no_secret(monkeypatch):
         ["accept-match", "tbm_vipers_hp", "--team", "t_owls", "{tb}"],
         ["matches", "{tb}"],
         ["tickets", "--secret", "{aws}"],
+        # The key inside a word: after a space, a Bearer, glued to text, in a list, as a value.
+        ["matches", " {tb}"],
+        ["matches", "Bearer {tb}"],
+        ["matches", "--bogus", "x{tb}"],
+        ["matches", "--bogus=x{tb}"],
+        ["accept", "--active", "u_you,{tb}"],
+        ["accept", "--active", "u_you;{tb}"],
+        ["matches", "'{tb}'"],
+        ["matches", "Authorization: Bearer {tb}"],
+        ["matches", "authorization={tb}"],
+        # Any Bearer token, TeamBattles' or not.
+        ["matches", "Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc"],
+        ["matches", "--bogus", "bearer  abc123"],
+        # AWS secrets: by shape, glued, in a list, or by name.
+        ["tickets", "{aws}"],
+        ["tickets", "--bogus", "x:{aws}"],
+        ["tickets", "--region", "us-east-1,{aws}"],
+        ["tickets", "AWS_SECRET_ACCESS_KEY={aws}"],
+        ["tickets", "--bogus", "{session}"],
+        ["tickets", "aws_session_token=abc"],
     ],
 )
 def test_the_command_line_never_takes_a_key(argv, capsys):
-    code = main([word.format(tb=CANARY_TB_KEY, aws=CANARY_SECRET_ACCESS_KEY) for word in argv])
+    words = [
+        word.format(tb=CANARY_TB_KEY, aws=CANARY_SECRET_ACCESS_KEY, session=CANARY_SESSION_TOKEN)
+        for word in argv
+    ]
+    code = main(words)
     out, err = capsys.readouterr()
     assert code == 2 and "never goes on the command line" in err and "TEAMBATTLES_API_KEY" in err
     assert leaks(out, err) == []
+    assert not any(word.strip() in out + err for word in words[1:]), "no word is echoed"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["emulator", "--help"],
+        ["emulator", "--db", "/tmp/tb_lobby/events.db", "--help"],
+        ["emulator", "--scenario", "scenarios/TeamBattles2024/demo.json", "--help"],
+        ["accept", "--help"],
+        ["demo-keys", "--help"],
+    ],
+)
+def test_ordinary_words_are_not_taken_for_secrets(argv, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 0, capsys.readouterr().err
 
 
 def test_no_command_has_an_option_for_a_secret():

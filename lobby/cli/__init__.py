@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import re
 import sys
 from collections.abc import Sequence
 
@@ -32,13 +33,41 @@ def build_parser() -> argparse.ArgumentParser:
 #: Option names that would carry a secret; lobby has none of them, and says why.
 _SECRET_OPTIONS = ("--key", "--api-key", "--apikey", "--token", "--secret", "--password")
 
+#: Where one piece of a word ends: whitespace, quotes and the separators of option values and
+#: lists (``--x=a``, ``--active u,v``, ``key: value``).
+_PIECES = re.compile(r"[\s\"'`,;:=()\[\]{}<>|]+")
+#: A TeamBattles key anywhere in a word, even glued to other text (``xtb_live_...``).
+_TB_KEY = re.compile(r"tb_(?:live|test)_", re.IGNORECASE)
+#: An HTTP credential: ``Bearer <token>``, or an Authorization header.
+_AUTH = re.compile(r"\bbearer\s+\S|\bauthorization\s*[:=]", re.IGNORECASE)
+#: The names AWS credentials go by (``aws_secret_access_key=...``, ``AWS_SESSION_TOKEN=...``).
+_AWS_NAMES = re.compile(r"aws_?secret|secret_?access_?key|session_?token", re.IGNORECASE)
+#: A run of base64 text as long as an AWS secret access key (40) or longer (session tokens).
+_LONG_RUN = re.compile(r"[A-Za-z0-9+/=]{40,}")
+
+
+def _opaque(run: str) -> bool:
+    """A long run of base64 that mixes cases and digits, and is not a path: a secret's shape."""
+    return (
+        not run.startswith("/")
+        and any(c.isupper() for c in run)
+        and any(c.islower() for c in run)
+        and any(c.isdigit() for c in run)
+    )
+
 
 def _looks_like_a_key(word: str) -> bool:
-    """A TeamBattles key (``tb_...``), alone or as an option's value, or a secret-bearing option."""
-    name, _, value = word.partition("=")
+    """A word of the command line that carries, or announces, a secret: a TeamBattles key
+    (``tb_...``) anywhere in it, a Bearer token or Authorization header, an AWS secret access
+    key or session token (by name or by shape), or a secret-bearing option."""
+    name, _, _value = word.partition("=")
     if name.lower() in _SECRET_OPTIONS or name.lower().startswith(_SECRET_OPTIONS[1:]):
         return True
-    return word.startswith("tb_") or value.startswith("tb_")
+    if _TB_KEY.search(word) or _AUTH.search(word) or _AWS_NAMES.search(word):
+        return True
+    if any(piece.startswith("tb_") for piece in _PIECES.split(word)):
+        return True
+    return any(_opaque(run.group()) for run in _LONG_RUN.finditer(word))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -58,8 +87,9 @@ def _main(argv: Sequence[str] | None) -> int:
         if any(_looks_like_a_key(word) for word in words):
             # Refused before argparse, which would echo the word back in its error.
             print(
-                "lobby: an API key never goes on the command line (other users can read it there); "
-                "set TEAMBATTLES_API_KEY, store it in the OS keyring, or use the profile's key_file.",
+                "lobby: a secret (an API key, a token, an AWS secret) never goes on the command line "
+                "(other users can read it there); set TEAMBATTLES_API_KEY, store it in the OS "
+                "keyring, or use the profile's key_file; AWS credentials come from the AWS profile.",
                 file=sys.stderr,
             )
             return 2

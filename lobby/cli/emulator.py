@@ -13,13 +13,21 @@ from typing import TYPE_CHECKING, Any
 
 from lobby import paths
 
+#: The environment variable that gives the emulator's control token (never the command line).
+TOKEN_VAR = "LOBBY_EMULATOR_TOKEN"
+
 if TYPE_CHECKING:
     from lobby.emulator.runtime import EmulatorConfig
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("emulator", help="serve the FlexMatch and TeamBattles emulator")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default: loopback). Beyond loopback the /_emulator/* control "
+        f"routes need a token: ${TOKEN_VAR}, or one made and printed once at start",
+    )
     p.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
     p.add_argument(
         "--db",
@@ -94,11 +102,14 @@ def run_emulator(args: argparse.Namespace) -> int:
     from lobby.cli import CliError
     from lobby.emulator.server import serve
 
+    if not 0 <= args.port <= 65535:
+        raise CliError("--port must be between 0 and 65535.")
     config = _config(
         args,
         verify_sigv4=args.verify_sigv4,
         time_travel=args.time_travel,
         bots=args.bots,
+        control_token=os.environ.get(TOKEN_VAR) or None,
         **_fault_options(args),
     )
     try:
@@ -119,8 +130,8 @@ def _fault_options(args: argparse.Namespace) -> dict[str, object]:
     from lobby.cli import CliError
     from lobby.emulator.faults import FaultError, parse_flag
 
-    if args.fault_seed is not None and args.fault_seed < 0:
-        raise CliError("--fault-seed must not be negative.")
+    if args.fault_seed is not None and not 0 <= args.fault_seed < 2**63:
+        raise CliError("--fault-seed must be between 0 and 2**63-1.")
     if not 0.0 <= args.fault_delay <= 60.0:
         raise CliError("--fault-delay must be between 0 and 60 seconds.")
     options: dict[str, object] = {"fault_seed": args.fault_seed, "fault_delay": args.fault_delay}
@@ -251,14 +262,19 @@ def run_demo_keys(args: argparse.Namespace) -> int:
         ("STATE", "state"),
         ("SCOPES", "scopeSummary"),
     ]
-    widths = [max(len(title), *(len(str(r[field])) for r in rows)) for title, field in columns]
+    from lobby.tui.safe import clean
+
+    # A scenario file is anyone's text: no escape or control character reaches the terminal.
+    cells = [{field: clean(r[field]) for _, field in columns} for r in rows]
+    widths = [max(len(title), *(len(c[field]) for c in cells)) for title, field in columns]
     print("  ".join(title.ljust(w) for (title, _), w in zip(columns, widths, strict=True)).rstrip())
-    for r in rows:
-        cells = (str(r[field]).ljust(w) for (_, field), w in zip(columns, widths, strict=True))
-        print("  ".join(cells).rstrip())
+    for r, c in zip(rows, cells, strict=True):
+        line = (c[field].ljust(w) for (_, field), w in zip(columns, widths, strict=True))
+        print("  ".join(line).rstrip())
         if r["label"]:
-            print(f"    {r['label']}")
+            print(f"    {clean(r['label'])}")
     if scenario.you:
-        print(f"\nThe person at the demo is {users[scenario.you].username} ({scenario.you}).")
+        you = users[scenario.you]
+        print(f"\nThe person at the demo is {clean(you.username)} ({clean(scenario.you)}).")
     print("Use one with: export TEAMBATTLES_API_KEY=<key>  (test keys; they only work here).")
     return 0

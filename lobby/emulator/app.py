@@ -8,11 +8,13 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.responses import Response
 
 from lobby import __version__
 from lobby.core.clock import Clock, OffsetClock
 from lobby.emulator import faults, flexmatch, teambattles
-from lobby.emulator.events import GAMELIFT, TEAMBATTLES
+from lobby.emulator.events import GAMELIFT, INSTANCE_HEADER, MAX_EVENT_ID, TEAMBATTLES, Event
+from lobby.emulator.guard import Guard, is_loopback, new_token, public_event
 from lobby.emulator.runtime import EmulatorConfig, Runtime
 from lobby.emulator.scenario import Scenario, load_scenario
 
@@ -47,6 +49,11 @@ def create_app(config: EmulatorConfig, *, clock: Clock | None = None) -> FastAPI
         openapi_url="/_emulator/openapi.json",
     )
     app.state.runtime = runtime
+    token = config.control_token.get_secret_value() if config.control_token else None
+    if token is None and not is_loopback(config.public_host):
+        token = new_token()
+    #: The control token; None: the control plane is open (the emulator listens on loopback).
+    app.state.control_token = token
     _install_control_routes(app, runtime)
     faults.install(app, _fault_injector(config, scenario))
     flexmatch.install(app, runtime, scenario.flexmatch)
@@ -54,11 +61,12 @@ def create_app(config: EmulatorConfig, *, clock: Clock | None = None) -> FastAPI
     return app
 
 
-def serving_app(app: FastAPI) -> faults.FaultLayer:
+def serving_app(app: FastAPI) -> Guard:
     """What uvicorn serves for an app from :func:`create_app`: the app itself, with GameLift's
-    POST routes dispatched ahead of FastAPI's middleware stack, all behind fault injection
-    (which passes every call through untouched unless faults are turned on)."""
-    return faults.FaultLayer(flexmatch.fast_path(app), app.state.faults)
+    POST routes dispatched ahead of FastAPI's middleware stack, behind fault injection (which
+    passes every call through untouched unless faults are turned on), all behind the guard
+    (body caps, whole bodies only, the control token)."""
+    return Guard(faults.FaultLayer(flexmatch.fast_path(app), app.state.faults), app.state.control_token)
 
 
 def _fault_injector(config: EmulatorConfig, scenario: Scenario) -> faults.FaultInjector:
@@ -72,7 +80,25 @@ def _fault_injector(config: EmulatorConfig, scenario: Scenario) -> faults.FaultI
     return faults.FaultInjector(settings, rate_limit=scenario.teambattles.rate_limits.ip.burst)
 
 
+def _bad_request(error: str, details: str) -> JSONResponse:
+    return JSONResponse({"error": error, "details": details}, status_code=400)
+
+
+def _event_id(text: str) -> int | None:
+    """An event id as a client may send it (0 .. 2**63-1, in plain digits), else None."""
+    text = text.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        return None
+    value = int(text)
+    return value if value <= MAX_EVENT_ID else None
+
+
 def _install_control_routes(app: FastAPI, runtime: Runtime) -> None:
+    signed = runtime.config.verify_sigv4
+
+    def anonymous(event: Event) -> bool:
+        return public_event(event, signed=signed)
+
     @app.get("/_emulator/health", include_in_schema=False)
     async def health() -> dict[str, object]:
         return {
@@ -80,41 +106,51 @@ def _install_control_routes(app: FastAPI, runtime: Runtime) -> None:
             "version": __version__,
             "time": runtime.clock.timestamp(),
             "lastEventId": runtime.events.last_id(),
+            "instance": runtime.events.instance,
         }
 
     @app.get("/_emulator/events", include_in_schema=False, response_model=None)
-    async def events(
-        request: Request, after: int | None = None, source: str | None = None
-    ) -> JSONResponse | StreamingResponse:
-        """Server-Sent Events: every event after ``Last-Event-ID`` (or ``?after=``)."""
-        start = after
+    async def events(request: Request) -> Response:
+        """Server-Sent Events: every event after ``Last-Event-ID`` (or ``?after=``), of this
+        database instance; a client naming another instance (``X-Emulator-Instance``) gets
+        them all from the first."""
+        start = 0
+        after = request.query_params.get("after")
+        if after is not None:
+            found = _event_id(after)
+            if found is None:
+                return _bad_request("bad_after", f"after must be an event id, 0 to {MAX_EVENT_ID}.")
+            start = found
         header = request.headers.get("last-event-id")
         if header is not None:
-            try:
-                start = int(header)
-            except ValueError:
-                return JSONResponse(
-                    {"error": "bad_last_event_id", "details": "Last-Event-ID must be an integer."},
-                    status_code=400,
+            found = _event_id(header)
+            if found is None:
+                return _bad_request(
+                    "bad_last_event_id", f"Last-Event-ID must be an integer, 0 to {MAX_EVENT_ID}."
                 )
+            start = found
+        instance = runtime.events.instance
+        known = request.headers.get(INSTANCE_HEADER) or request.query_params.get("instance")
+        if known is not None and known != instance:
+            start = 0  # the id counted another database's events
         sources = None
+        source = request.query_params.get("source")
         if source is not None:
             sources = [s for s in source.split(",") if s]
             unknown = set(sources) - {GAMELIFT, TEAMBATTLES}
             if unknown:
-                return JSONResponse(
-                    {
-                        "error": "bad_source",
-                        "details": f"Unknown source {sorted(unknown)[0]!r}; "
-                        f"use {GAMELIFT} or {TEAMBATTLES}.",
-                    },
-                    status_code=400,
+                return _bad_request(
+                    "bad_source",
+                    f"Unknown source {sorted(unknown)[0]!r}; use {GAMELIFT} or {TEAMBATTLES}.",
                 )
-        body = runtime.events.stream(max(0, start or 0), sources=sources, stopping=runtime.stopping)
+        control = request.scope.get("state", {}).get("control", True)
+        body = runtime.events.stream(
+            start, sources=sources, stopping=runtime.stopping, visible=None if control else anonymous
+        )
         return StreamingResponse(
             body,
             media_type="text/event-stream",
-            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no", INSTANCE_HEADER: instance},
         )
 
     @app.post("/_emulator/clock", include_in_schema=False, response_model=None)

@@ -3,14 +3,27 @@
 Every state change of either service appends one event in the same transaction as the change.
 Ids come from an AUTOINCREMENT column, so they only grow, even across restarts: a client that
 resumes with ``Last-Event-ID`` misses nothing and sees nothing twice.
+
+Ids count within one database. Each database is an *instance*, named by a random id made when
+the database is created and kept in it: the health check and every stream answer
+(``X-Emulator-Instance``) name it. A client that resumes with ``X-Emulator-Instance`` set to
+another instance's id (the emulator restarted on a fresh database) gets the stream from its
+first event: its ``Last-Event-ID`` counted somebody else's events.
+
+Many watchers cost little: the events appended since the last look are read from the database
+once, into a shared window of recent events, and every live stream serves itself from there; only
+a stream resuming from further back than the window reads its backlog from the database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
-from collections.abc import AsyncIterator, Iterable
+import uuid
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +53,18 @@ _INSERT = "INSERT INTO events (source, type, time, subject, payload) VALUES (?, 
 GAMELIFT = "aws.gamelift"
 TEAMBATTLES = "teambattles"
 
+#: The header naming the database instance (answers of the stream; asked for by a resuming client).
+INSTANCE_HEADER = "X-Emulator-Instance"
+_INSTANCE_META = "events.instance"
+#: The largest event id a client may name (SQLite's INTEGER is 64-bit, signed).
+MAX_EVENT_ID = 2**63 - 1
+#: How many recent events the shared window keeps for the live streams.
+WINDOW = 4096
+#: How long a live stream lets events gather after a write before it looks again, per open
+#: stream (so one watcher waits 0.5 ms, 500 of them a quarter of a second), and at most.
+GATHER_PER_STREAM = 0.0005
+GATHER_MAX = 0.25
+
 
 @dataclass(frozen=True, slots=True)
 class Event:
@@ -55,29 +80,47 @@ class Event:
         return f"id: {self.id}\nevent: {self.type}\ndata: {data}\n\n"
 
 
+class _Shared:
+    """An event of the shared window, with its SSE text made once for every stream."""
+
+    __slots__ = ("event", "id", "source", "text")
+
+    def __init__(self, event: Event) -> None:
+        self.event = event
+        self.id = event.id
+        self.source = event.source
+        self.text = event.sse()
+
+
 class Signal:
-    """Wakes every waiter, on any event loop, from any thread."""
+    """Wakes every waiter, on any event loop, from any thread: one callback per event loop,
+    however many wait on it."""
 
     def __init__(self) -> None:
-        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
+        self._waiters: dict[asyncio.AbstractEventLoop, set[asyncio.Future[None]]] = {}
         self._lock = threading.Lock()
 
     def fire(self) -> None:
         if not self._waiters:  # nobody listening (a waiter arriving now waits for the next)
             return
         with self._lock:
-            waiters = list(self._waiters)
-        for loop, fut in waiters:
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(_resolve, fut)
+            waiters = [(loop, list(futs)) for loop, futs in self._waiters.items() if futs]
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        for loop, futs in waiters:
+            if loop is running:
+                loop.call_soon(_resolve_all, futs)
+            elif not loop.is_closed():
+                loop.call_soon_threadsafe(_resolve_all, futs)
 
     async def wait(self, timeout: float) -> bool:
         """Wait for the next fire; True if it fired, False on timeout."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
-        entry = (loop, fut)
         with self._lock:
-            self._waiters.add(entry)
+            self._waiters.setdefault(loop, set()).add(fut)
         try:
             await asyncio.wait_for(fut, timeout)
             return True
@@ -85,12 +128,21 @@ class Signal:
             return False
         finally:
             with self._lock:
-                self._waiters.discard(entry)
+                futs = self._waiters.get(loop)
+                if futs is not None:
+                    futs.discard(fut)
+                    if not futs:
+                        del self._waiters[loop]
 
 
-def _resolve(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)
+def _resolve_all(futs: list[asyncio.Future[None]]) -> None:
+    for fut in futs:
+        if not fut.done():
+            fut.set_result(None)
+
+
+#: Which events a stream may show (all when None).
+Visible = Callable[["Event"], bool]
 
 
 class EventLog:
@@ -99,6 +151,20 @@ class EventLog:
         self.clock = clock
         self.appended = Signal()
         store.migrate("events", SCHEMA)
+        instance = store.get_meta(_INSTANCE_META)
+        if not isinstance(instance, str):
+            instance = uuid.uuid4().hex
+            store.set_meta(_INSTANCE_META, instance)
+        #: The database instance: made with the database, kept across restarts on it.
+        self.instance: str = instance
+        # The shared window: every event with an id in (floor, top], oldest first.
+        self._window: deque[_Shared] = deque(maxlen=WINDOW)
+        self._top = self._floor = self.last_id()
+        self._fired = 0  # commits announced
+        self._seen = 0  # commits the window has caught up with
+        self._window_lock = threading.Lock()
+        #: Streams open now.
+        self.streams = 0
 
     def append(
         self, source: str, type: str, payload: dict[str, Any] | str, *, subject: str | None = None
@@ -110,8 +176,12 @@ class EventLog:
         store = self.store
         with store.transaction() as db:
             cur = db.execute(_INSERT, (source, type, self.clock.timestamp(), subject, text))
-            store.after_commit(self.appended.fire)
+            store.after_commit(self._committed)
             return cur.lastrowid or 0
+
+    def _committed(self) -> None:
+        self._fired += 1
+        self.appended.fire()
 
     def since(
         self,
@@ -141,6 +211,43 @@ class EventLog:
         row = self.store.query_one("SELECT COALESCE(MAX(id), 0) FROM events")
         return int(row[0]) if row else 0
 
+    def _catch_up(self) -> None:
+        """Bring the shared window up to the newest commit: one read, however many streams."""
+        if self._seen == self._fired:
+            return
+        with self._window_lock:
+            while self._seen != self._fired:
+                fired = self._fired
+                while True:
+                    batch = self.since(self._top, limit=WINDOW)
+                    for event in batch:
+                        if len(self._window) == self._window.maxlen:
+                            self._floor = self._window[0].id
+                        self._window.append(_Shared(event))
+                    if batch:
+                        self._top = batch[-1].id
+                    if len(batch) < WINDOW:
+                        break
+                self._seen = fired
+
+    def _next(self, after_id: int, sources: list[str] | None, limit: int = 500) -> list[_Shared]:
+        """The events after ``after_id``: from the shared window when it reaches back that far,
+        else (a stream resuming from long ago) from the database."""
+        self._catch_up()
+        with self._window_lock:
+            if after_id >= self._floor:
+                if after_id >= self._top:
+                    return []
+                found: list[_Shared] = []
+                for shared in reversed(self._window):
+                    if shared.id <= after_id:
+                        break
+                    if sources is None or shared.source in sources:
+                        found.append(shared)
+                found.reverse()
+                return found[:limit]
+        return [_Shared(event) for event in self.since(after_id, sources=sources, limit=limit)]
+
     async def stream(
         self,
         after_id: int,
@@ -148,18 +255,43 @@ class EventLog:
         sources: Iterable[str] | None = None,
         keepalive: float = 15.0,
         stopping: threading.Event | None = None,
+        visible: Visible | None = None,
     ) -> AsyncIterator[str]:
-        """SSE text: the backlog after ``after_id``, then live events, with keep-alive comments."""
+        """SSE text: the backlog after ``after_id``, then live events, with keep-alive comments.
+        With ``visible``, only the events it passes are sent (the others are still passed over)."""
         srcs = list(sources) if sources else None
         last = after_id
         yield ": stream open\n\n"
+        self.streams += 1
+        try:
+            async with contextlib.aclosing(self._follow(last, srcs, keepalive, stopping, visible)) as texts:
+                async for text in texts:
+                    yield text
+        finally:
+            self.streams -= 1
+
+    async def _follow(
+        self,
+        last: int,
+        srcs: list[str] | None,
+        keepalive: float,
+        stopping: threading.Event | None,
+        visible: Visible | None,
+    ) -> AsyncGenerator[str, None]:
         idle = 0.0
         while stopping is None or not stopping.is_set():
-            batch = self.since(last, sources=srcs)
+            batch = self._next(last, srcs)
             if batch:
                 idle = 0.0
-                yield "".join(event.sse() for event in batch)
                 last = batch[-1].id
+                shown = batch if visible is None else [e for e in batch if visible(e.event)]
+                if shown:
+                    yield "".join(shared.text for shared in shown)
+                if len(batch) < 500:
+                    # Caught up: let more commits gather before the next write, so that with
+                    # many watchers a busy server writes to each a few times a second, not
+                    # once per commit.
+                    await asyncio.sleep(min(GATHER_MAX, GATHER_PER_STREAM * self.streams))
                 continue
             # Wake at least once a second so a stopping server can end the stream promptly.
             if not await self.appended.wait(1.0):

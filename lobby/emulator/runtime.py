@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from lobby.core.clock import Clock, SystemClock
 from lobby.emulator.events import EventLog, Signal
@@ -37,6 +37,10 @@ class EmulatorConfig(BaseModel):
     )
     bots: bool = Field(default=False, description="Run the scenario's demo bots.")
     public_host: str = "127.0.0.1"
+    control_token: SecretStr | None = Field(
+        default=None,
+        description="Token of the /_emulator/* routes; beyond loopback one is made when not given.",
+    )
     # Fault injection (lobby.emulator.faults): off unless fault_rate > 0.
     fault_rate: float = Field(default=0.0, ge=0.0, le=1.0, description="Share of calls hit.")
     fault_kinds: tuple[str, ...] = Field(

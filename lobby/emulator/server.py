@@ -16,9 +16,11 @@ from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from lobby.core.clock import Clock
 from lobby.emulator.app import create_app, serving_app
+from lobby.emulator.guard import is_loopback
 from lobby.emulator.runtime import EmulatorConfig, Runtime
 
 
@@ -55,9 +57,35 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
+#: A connection that has not sent a whole request head this long after it opened is closed.
+#: (Between requests, uvicorn's keep-alive timeout closes an idle connection.)
+REQUEST_HEAD_SECONDS = 10.0
+
+
+class _Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, closing connections that never send a request: an idle
+    or trickling client holds no socket for long."""
+
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # uvicorn narrows it too
+        super().connection_made(transport)
+        self._head_timer = self.loop.call_later(REQUEST_HEAD_SECONDS, self._no_request)
+
+    def _no_request(self) -> None:
+        if self.cycle is None and not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        super().connection_lost(exc)
+
+
 def _uvicorn_config(app: FastAPI, log_level: str) -> uvicorn.Config:
     return uvicorn.Config(
         serving_app(app),
+        http=_Protocol,
         log_level=log_level,
         access_log=False,
         lifespan="on",
@@ -81,6 +109,8 @@ def serve(
     url = base_url(sock)
     app = create_app(config.model_copy(update={"public_host": host}))
     server = _Server(_uvicorn_config(app, log_level), app.state.runtime)
+    if not is_loopback(host):
+        _warn(exposure(url, app.state.runtime.config, app.state.control_token, given=config.control_token is not None))
     (announce or _print_line)(url)
     if announce_file is not None:
         announce_file.parent.mkdir(parents=True, exist_ok=True)
@@ -97,6 +127,33 @@ def serve(
                 info = json.loads(announce_file.read_text())
                 if info.get("pid") == os.getpid():
                     announce_file.unlink()
+
+
+def exposure(url: str, config: EmulatorConfig, token: str, *, given: bool) -> str:
+    """What an emulator listening beyond loopback exposes, and how its control plane is guarded.
+    The token is shown only when it was made here (once: it is not kept anywhere else)."""
+    sigv4 = "signatures checked" if config.verify_sigv4 else "signatures NOT checked: anyone may call it"
+    tickets = "" if config.verify_sigv4 else " and every FlexMatch ticket event"
+    lines = [
+        f"lobby emulator: listening at {url}, beyond loopback: other machines can reach it.",
+        f"  Open to anyone who reaches it: the GameLift FlexMatch API ({sigv4}); the TeamBattles "
+        "API (the scenario's test keys, listed by `lobby demo-keys`, work for anyone who has "
+        "them); /_emulator/health; /_emulator/events, showing published matches"
+        f"{tickets} only.",
+        "  Behind the control token: /_emulator/faults (fault injection), /_emulator/clock, the "
+        "whole event stream (drafts, acceptances, private teams), /_emulator/docs. Send "
+        "Authorization: Bearer <token>.",
+    ]
+    if given:
+        lines.append("  The token is the one given in LOBBY_EMULATOR_TOKEN.")
+    else:
+        lines.append(f"  Control token (made now, shown this once): {token}")
+    return "\n".join(lines)
+
+
+def _warn(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
 
 
 def _print_line(text: str) -> None:

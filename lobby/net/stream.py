@@ -4,6 +4,12 @@ It reconnects by itself with ``Last-Event-ID`` and drops any event whose id it h
 passed, so a consumer sees every event exactly once, in order, across drops and restarts of
 the server. Its state ("connecting", "live", "reconnecting") is reported to a callback.
 
+Event ids count within one database *instance* of the emulator, named by the health check and
+by every stream answer (``X-Emulator-Instance``). The feed sends the instance it follows when
+it resumes; an emulator restarted on another database then sends its events from the first,
+and the feed, seeing the new instance, starts counting afresh (``resyncs`` counts these, and
+``on_resync`` is told) instead of skipping the new instance's first events as already seen.
+
 A stream that cannot work however often it is retried (wrong URL, refused filter, no access)
 raises a :class:`~lobby.core.errors.BackendError` instead of reconnecting forever.
 
@@ -46,6 +52,8 @@ KEEPALIVE_SECONDS = 15.0
 
 #: The emulator's health route: where its event stream stands and what time it is there.
 HEALTH_PATH = "/_emulator/health"
+#: The header naming the emulator's database instance, whose events the ids count.
+INSTANCE_HEADER = "X-Emulator-Instance"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +66,8 @@ class Handshake:
     server_time: float
     #: Server time minus this machine's, the server having read its clock halfway through.
     skew: float
+    #: The database instance the event ids count in (None from an emulator that does not say).
+    instance: str | None = None
 
 
 class NotAnEmulator(ValueError):
@@ -76,9 +86,15 @@ async def handshake(http: httpx.AsyncClient, base_url: str) -> Handshake:
     try:
         body = response.json()
         last, server_time = int(body["lastEventId"]), float(body["time"])
-    except (ValueError, KeyError, TypeError):
+        instance = body.get("instance")
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise NotAnEmulator(f"{base_url} is not a lobby emulator's health check.") from None
-    return Handshake(last, server_time, server_time - (sent + time.time()) / 2)
+    return Handshake(
+        last,
+        server_time,
+        server_time - (sent + time.time()) / 2,
+        instance if isinstance(instance, str) else None,
+    )
 
 
 def _refusal(response: httpx.Response, url: str) -> BackendError | None:
@@ -117,6 +133,8 @@ class EventFeed:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         read_timeout: float = 3 * KEEPALIVE_SECONDS,
         max_reconnects: int | None = None,
+        instance: str | None = None,
+        on_resync: Callable[[str], None] | None = None,
     ) -> None:
         self._client = client
         self._url = url.rstrip("/") + "/_emulator/events"
@@ -131,6 +149,11 @@ class EventFeed:
         #: Give up (Unavailable) after this many reconnects in a row without getting through;
         #: None reconnects forever.
         self._max_reconnects = max_reconnects
+        #: The database instance ``last_event_id`` counts in (None: not known yet).
+        self.instance = instance
+        self._on_resync = on_resync
+        #: How often the emulator turned out to be another database, and the count restarted.
+        self.resyncs = 0
         self.state = FeedState.CONNECTING
         self.reconnects = 0
         #: Events whose data was not JSON; they are skipped, not retried forever.
@@ -146,6 +169,18 @@ class EventFeed:
             if self._on_state is not None:
                 self._on_state(state)
 
+    def _follow(self, instance: str | None) -> None:
+        """Note the instance the stream comes from; another than the one followed so far means
+        the ids count afresh (the emulator sent this stream from its first event)."""
+        if instance is None or instance == self.instance:
+            return
+        if self.instance is not None:
+            self.resyncs += 1
+            self.last_event_id = 0
+            if self._on_resync is not None:
+                self._on_resync(instance)
+        self.instance = instance
+
     def events(self) -> AsyncGenerator[FeedEvent, None]:
         """The events, forever; same as iterating the feed itself."""
         return self.__aiter__()
@@ -155,6 +190,8 @@ class EventFeed:
         try:
             while True:
                 headers = {"Last-Event-ID": str(self.last_event_id)} if self.last_event_id else {}
+                if self.instance is not None:
+                    headers[INSTANCE_HEADER] = self.instance
                 try:
                     async with aconnect_sse(
                         self._client,
@@ -170,6 +207,7 @@ class EventFeed:
                             if refusal is not None:
                                 raise refusal
                         source.response.raise_for_status()
+                        self._follow(source.response.headers.get(INSTANCE_HEADER))
                         self._set_state(FeedState.LIVE)
                         failures = 0
                         async for sse in source.aiter_sse():

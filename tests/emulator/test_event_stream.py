@@ -90,3 +90,63 @@ def test_clock_route_moves_time_only_with_time_travel(emulator, tmp_path):
     with EmulatorThread(EmulatorConfig()) as plain:
         r = httpx.post(plain.url + "/_emulator/clock", json={"advanceSeconds": 1})
         assert r.status_code == 403 and r.json()["error"] == "time_travel_disabled"
+
+
+def test_a_resume_against_a_fresh_database_on_the_same_port_resynchronizes(tmp_path):
+    """The emulator restarts on another database at the same address: the feed learns it from
+    the stream, and reads the new instance's events from its first instead of skipping as many
+    as it had seen of the old one."""
+    import asyncio
+    import contextlib
+
+    from lobby.net.stream import EventFeed, handshake
+
+    first = EmulatorThread(EmulatorConfig(db=str(tmp_path / "a.db"))).start()
+    port = int(first.url.rsplit(":", 1)[1])
+    for i in range(50):
+        first.runtime.events.append(GAMELIFT, "old", {"i": i})
+    old_last = first.runtime.events.last_id()
+    old_instance = first.runtime.events.instance
+    second: list[EmulatorThread] = []
+    resyncs: list[str] = []
+
+    async def follow() -> list[tuple[int, str, dict]]:
+        got: list[tuple[int, str, dict]] = []
+        async with httpx.AsyncClient() as http:
+            hello = await handshake(http, first.url)
+            assert hello.instance == old_instance
+            feed = EventFeed(
+                http,
+                first.url,
+                last_event_id=hello.last_event_id - 3,
+                instance=hello.instance,
+                max_backoff=0.1,
+                on_resync=resyncs.append,
+            )
+            async with contextlib.aclosing(feed.events()) as events:
+                async for event in events:
+                    got.append((event.id, event.type, event.data))
+                    if len(got) == 3:  # the old instance's last three: now restart on a fresh db
+                        await asyncio.to_thread(first.stop)
+                        emu = EmulatorThread(EmulatorConfig(db=str(tmp_path / "b.db")), port=port).start()
+                        second.append(emu)
+                        for i in range(3):
+                            emu.runtime.events.append(GAMELIFT, "new", {"i": i})
+                    if event.type == "new" and event.data == {"i": 2}:
+                        break
+            assert feed.resyncs == 1 and feed.instance == second[0].runtime.events.instance
+        return got
+
+    try:
+        got = asyncio.run(asyncio.wait_for(follow(), 30))
+    finally:
+        for emu in second:
+            emu.stop()
+    assert [(t, d["i"]) for _, t, d in got[:3]] == [("old", 47), ("old", 48), ("old", 49)]
+    assert got[2][0] == old_last
+    after = got[3:]
+    new_ids = [i for i, _, _ in after]
+    assert new_ids[0] == 1 and new_ids == list(range(1, len(after) + 1))  # every one, from the first
+    assert new_ids[-1] < old_last  # all of them at ids the old instance had already passed
+    assert [d["i"] for _, t, d in after if t == "new"] == [0, 1, 2]
+    assert resyncs == [second[0].runtime.events.instance] != [old_instance]

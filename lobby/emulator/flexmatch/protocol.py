@@ -71,24 +71,31 @@ def _too_large() -> RequestEntityTooLargeException:
     return RequestEntityTooLargeException(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
 
 
-async def _read_body(receive: Receive) -> bytes:
-    """The whole request body; refused once it passes :data:`MAX_BODY_BYTES`, without reading on."""
-    message = await receive()
-    body: bytes = message.get("body", b"")
-    if not message.get("more_body"):
-        if len(body) > MAX_BODY_BYTES:
-            raise _too_large()
-        return body
-    chunks = [body]
-    size = len(body)
-    while message.get("more_body"):
+class ClientLeft(Exception):
+    """The client went away before its whole body arrived: nothing runs, nobody is answered."""
+
+
+async def _read_body(scope: Scope, receive: Receive) -> bytes:
+    """The whole request body; refused once it passes :data:`MAX_BODY_BYTES` (or declares a
+    length past it), without reading on. A body cut short (the client left before its end)
+    raises :class:`ClientLeft`: a request runs only on all of what was sent, even when the part
+    received parses."""
+    (length,) = _headers(scope, b"content-length")
+    if length is not None and length.isdigit() and (len(length) > 9 or int(length) > MAX_BODY_BYTES):
+        raise _too_large()
+    chunks: list[bytes] = []
+    size = 0
+    while True:
         message = await receive()
-        chunk = message.get("body", b"")
+        if message["type"] != "http.request":
+            raise ClientLeft
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             raise _too_large()
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body"):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _not_json(name: str) -> Any:
@@ -179,7 +186,7 @@ class _Endpoint:
         request_id = random_uuid().encode()
         group = None
         try:
-            body = await _read_body(receive)
+            body = await _read_body(scope, receive)
             self._verify(scope, body)
             operation, params = self._request(scope, body)
             try:
@@ -191,6 +198,9 @@ class _Endpoint:
             content, headers = self._answer(operation, output, request_id)
         except GameLiftError as exc:
             status, content, headers = error_answer(exc, request_id, cbor=self.cbor)
+        except ClientLeft:
+            log.debug("client left before sending its whole body")
+            return
         except Exception:
             log.exception("FlexMatch request failed")
             status, content, headers = error_answer(
