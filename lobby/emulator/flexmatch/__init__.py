@@ -11,7 +11,7 @@ Modules:
 - :mod:`.protocol`: the HTTP endpoints of both wire protocols;
 - :mod:`.sigv4`: optional signature verification;
 - :mod:`.notifications`: the EventBridge-shaped events;
-- :mod:`.rulesets`, :mod:`.schema`, :mod:`.scenario`, :mod:`.bots`.
+- :mod:`.schema`, :mod:`.scenario`, :mod:`.bots`.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ import random
 from typing import Any, TypedDict
 
 from lobby.emulator.flexmatch.errors import GameLiftError
-from lobby.emulator.flexmatch.rulesets import RuleSet
+from lobby.flexmatch.ruleset import RuleSet
 from lobby.emulator.flexmatch.scenario import FlexMatchScenario
 from lobby.emulator.flexmatch.service import FlexMatchService
 

@@ -1,0 +1,118 @@
+"""Rule sets as the emulator applies them, through boto3: the matchmaker evaluates every rule
+with its expansions, and the rule set operations refuse what the service refuses, naming the
+rule and the field."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+from flexmatch_helpers import advance, config_for, gamelift, gamelift_events, statuses
+
+SKILL_RULES = {
+    "ruleLanguageVersion": "1.0",
+    "playerAttributes": [{"name": "skill", "type": "number", "default": 10}],
+    "teams": [{"name": "red", "minPlayers": 1, "maxPlayers": 1}, {"name": "blue", "minPlayers": 1, "maxPlayers": 1}],
+    "rules": [
+        {
+            "name": "FairSkill",
+            "type": "distance",
+            "measurements": ["avg(teams[*].players.attributes[skill])"],
+            "referenceValue": "avg(flatten(teams[*].players.attributes[skill]))",
+            "maxDistance": 10,
+        }
+    ],
+    "expansions": [{"target": "rules[FairSkill].maxDistance", "steps": [{"waitTimeSeconds": 20, "value": 600}]}],
+}
+
+
+@pytest.fixture
+def emulator_config(tmp_path):
+    return config_for(tmp_path)
+
+
+@pytest.fixture
+def gl(emulator):
+    return gamelift(emulator.url)
+
+
+def make_config(gl, name: str, body: dict[str, object]) -> None:
+    gl.create_matchmaking_rule_set(Name=f"{name}-rules", RuleSetBody=json.dumps(body))
+    gl.create_matchmaking_configuration(
+        Name=name, RuleSetName=f"{name}-rules", RequestTimeoutSeconds=600, AcceptanceRequired=False,
+        FlexMatchMode="STANDALONE",
+    )  # fmt: skip
+
+
+def start_skilled(gl, config: str, ticket_id: str, player: str, skill: float) -> None:
+    gl.start_matchmaking(
+        TicketId=ticket_id, ConfigurationName=config,
+        Players=[{"PlayerId": player, "PlayerAttributes": {"skill": {"N": skill}}}],
+    )  # fmt: skip
+
+
+def test_a_distance_rule_holds_two_tickets_apart_until_its_expansion_lets_them_match(emulator, gl):
+    make_config(gl, "skill", SKILL_RULES)
+    start_skilled(gl, "skill", "low", "p-low", 0)
+    start_skilled(gl, "skill", "high", "p-high", 1000)
+    advance(emulator)
+    advance(emulator, 10)
+    # skill 0 and 1000: each team's average is 500 from the match's, over maxDistance 10
+    assert statuses(gl, "low", "high") == {"low": "SEARCHING", "high": "SEARCHING"}
+    advance(emulator, 15)  # 25 s of wait: maxDistance is 600 now
+    assert statuses(gl, "low", "high") == {"low": "COMPLETED", "high": "COMPLETED"}
+    (proposed,) = [e["detail"] for e in gamelift_events(emulator) if e["detail"]["type"] == "PotentialMatchCreated"]
+    (metric,) = proposed["ruleEvaluationMetrics"]
+    assert metric["ruleName"] == "FairSkill" and metric["passedCount"] >= 1
+
+
+def test_close_skills_match_at_once_and_far_ones_never_without_an_expansion(emulator, gl):
+    body = {k: v for k, v in SKILL_RULES.items() if k != "expansions"}
+    make_config(gl, "tight", body)
+    start_skilled(gl, "tight", "a", "pa", 100)
+    start_skilled(gl, "tight", "b", "pb", 900)
+    start_skilled(gl, "tight", "c", "pc", 105)
+    advance(emulator)
+    advance(emulator, 60)
+    assert statuses(gl, "a", "b", "c") == {"a": "COMPLETED", "b": "SEARCHING", "c": "COMPLETED"}
+
+
+@pytest.mark.parametrize(
+    ("rule", "words"),
+    [
+        ({"name": "Odd", "type": "nonsense"}, ["Odd", "type"]),
+        ({"name": "Fair", "type": "distance", "measurements": ["avg(teams[*].players.attributes[rank])"],
+          "referenceValue": 1, "maxDistance": 10}, ["Fair", "rank"]),  # fmt: skip
+        ({"name": "Fair", "type": "distance", "measurements": ["avg(teams[*].players.attributes[skill"],
+          "referenceValue": 1, "maxDistance": 10}, ["Fair", "measurements"]),  # fmt: skip
+        ({"name": "Both", "type": "compound", "statement": "and(FairSkill, Missing)"}, ["Both", "Missing"]),
+    ],
+)
+def test_the_rule_set_operations_refuse_what_the_service_refuses(emulator, gl, rule, words):
+    body = json.dumps({**SKILL_RULES, "rules": [*SKILL_RULES["rules"], rule]})
+    for call in (
+        lambda: gl.validate_matchmaking_rule_set(RuleSetBody=body),
+        lambda: gl.create_matchmaking_rule_set(Name="refused", RuleSetBody=body),
+    ):
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert exc.value.response["Error"]["Code"] == "InvalidRequestException"
+        message = exc.value.response["Error"]["Message"]
+        assert all(word in message for word in words), message
+    assert gl.describe_matchmaking_rule_sets()["RuleSets"] == [] or all(
+        r["RuleSetName"] != "refused" for r in gl.describe_matchmaking_rule_sets()["RuleSets"]
+    )
+
+
+def test_a_large_match_may_not_hold_a_distance_rule(emulator, gl):
+    body = {
+        **SKILL_RULES,
+        "teams": [{"name": "red", "minPlayers": 25, "maxPlayers": 25}, {"name": "blue", "minPlayers": 25, "maxPlayers": 25}],
+        "algorithm": {"strategy": "balanced", "balancedAttribute": "skill"},
+        "expansions": [],
+    }
+    with pytest.raises(ClientError) as exc:
+        gl.validate_matchmaking_rule_set(RuleSetBody=json.dumps(body))
+    message = exc.value.response["Error"]["Message"]
+    assert "FairSkill" in message and "large match" in message, message
