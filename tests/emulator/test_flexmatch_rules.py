@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 from flexmatch_helpers import advance, config_for, gamelift, gamelift_events, statuses
@@ -62,7 +63,10 @@ def test_a_distance_rule_holds_two_tickets_apart_until_its_expansion_lets_them_m
     assert statuses(gl, "low", "high") == {"low": "SEARCHING", "high": "SEARCHING"}
     advance(emulator, 15)  # 25 s of wait: maxDistance is 600 now
     assert statuses(gl, "low", "high") == {"low": "COMPLETED", "high": "COMPLETED"}
-    (proposed,) = [e["detail"] for e in gamelift_events(emulator) if e["detail"]["type"] == "PotentialMatchCreated"]
+    details = [e["detail"] for e in gamelift_events(emulator)]
+    searching = [d for d in details if d["type"] == "MatchmakingSearching"]
+    assert len(searching) == 2 and all("estimatedWaitMillis" in d for d in searching)
+    (proposed,) = [d for d in details if d["type"] == "PotentialMatchCreated"]
     (metric,) = proposed["ruleEvaluationMetrics"]
     assert metric["ruleName"] == "FairSkill" and metric["passedCount"] >= 1
 
@@ -116,3 +120,19 @@ def test_a_large_match_may_not_hold_a_distance_rule(emulator, gl):
         gl.validate_matchmaking_rule_set(RuleSetBody=json.dumps(body))
     message = exc.value.response["Error"]["Message"]
     assert "FairSkill" in message and "large match" in message, message
+
+
+def test_the_emulator_says_which_rule_holds_a_searching_ticket_back(emulator, gl):
+    body = {k: v for k, v in SKILL_RULES.items() if k != "expansions"}
+    make_config(gl, "why", body)
+    start_skilled(gl, "why", "low", "p-low", 0)
+    start_skilled(gl, "why", "high", "p-high", 1000)
+    advance(emulator)
+    advance(emulator, 5)
+    explained = httpx.get(emulator.url + "/_emulator/flexmatch/explain", params={"ticketId": ["low", "nope"]}).json()
+    low, nope = explained["tickets"]
+    assert low["searching"] is True and low["heldBackBy"] == ["FairSkill"]
+    (rule,) = low["rules"]
+    assert rule["ruleName"] == "FairSkill" and rule["failedCount"] >= 1
+    assert low["reasons"]
+    assert nope == {"ticketId": "nope", "searching": False}
