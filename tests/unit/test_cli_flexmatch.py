@@ -187,3 +187,43 @@ def test_a_reader_that_goes_away_is_not_an_error(emulator, gamelift):
     proc.stdout.close()  # like `| head` exiting before lobby writes
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0 and b"Traceback" not in err, err
+
+
+def test_tickets_explain_says_which_rule_holds_a_searching_ticket_back(emulator, gamelift, capsys):
+    use_profile(emulator.url, ["low"])
+    gamelift.create_matchmaking_rule_set(
+        Name="rules-why",
+        RuleSetBody=json.dumps(
+            {
+                "ruleLanguageVersion": "1.0",
+                "playerAttributes": [{"name": "skill", "type": "number", "default": 10}],
+                "teams": [{"name": "a", "minPlayers": 1, "maxPlayers": 1}, {"name": "b", "minPlayers": 1, "maxPlayers": 1}],
+                "rules": [{
+                    "name": "FairSkill", "type": "distance",
+                    "measurements": ["avg(teams[*].players.attributes[skill])"],
+                    "referenceValue": "avg(flatten(teams[*].players.attributes[skill]))", "maxDistance": 10,
+                }],  # fmt: skip
+            }
+        ),
+    )
+    gamelift.create_matchmaking_configuration(
+        Name="why", RuleSetName="rules-why", AcceptanceRequired=False, RequestTimeoutSeconds=600,
+        FlexMatchMode="STANDALONE",
+    )  # fmt: skip
+    ids = [
+        gamelift.start_matchmaking(
+            ConfigurationName="why", Players=[{"PlayerId": p, "PlayerAttributes": {"skill": {"N": s}}}]
+        )["MatchmakingTicket"]["TicketId"]
+        for p, s in (("low", 0), ("high", 1000))
+    ]
+    for _ in range(500):  # a hang guard, not a timing assertion
+        assert main(["tickets", "--json", "--explain", "--ticket", ids[0]]) == 0
+        [row] = json.loads(capsys.readouterr().out)["tickets"]
+        if row["status"] == "SEARCHING" and row["explanation"] is not None:
+            break
+        time.sleep(0.02)
+    assert row["explanation"]["heldBackBy"] == ["FairSkill"]
+    assert row["explanation"]["rules"][0]["ruleName"] == "FairSkill"
+    assert main(["tickets", "--explain", "--ticket", ids[0]]) == 0
+    out = capsys.readouterr().out
+    assert f"{ids[0]}: held back by FairSkill" in out and "FairSkill: passed" in out
