@@ -253,7 +253,6 @@ def test_errors_arrive_as_client_errors_with_the_right_code(emulator, gl):
         (lambda: gl.update_matchmaking_configuration(Name="err", RuleSetName="absent"), missing),
         (lambda: gl.delete_matchmaking_configuration(Name="absent"), missing),
         (lambda: gl.start_matchmaking(ConfigurationName="err", Players=[]), bad),
-        (lambda: start(gl, "err", "big", "p1", "p2", "p3"), bad),  # larger than any team
         (lambda: start(gl, "err", "dup", "p1", "p1"), bad),
         (lambda: gl.describe_matchmaking_configurations(Limit=11), bad),
         (lambda: gl.describe_matchmaking_configurations(NextToken="garbage"), bad),

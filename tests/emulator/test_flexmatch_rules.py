@@ -136,3 +136,46 @@ def test_the_emulator_says_which_rule_holds_a_searching_ticket_back(emulator, gl
     assert rule["ruleName"] == "FairSkill" and rule["failedCount"] >= 1
     assert low["reasons"]
     assert nope == {"ticketId": "nope", "searching": False}
+
+
+def test_a_party_larger_than_any_team_is_accepted_and_never_matches(emulator, gl):
+    make_config(gl, "party", {k: v for k, v in SKILL_RULES.items() if k != "expansions"})
+    gl.start_matchmaking(TicketId="big", ConfigurationName="party", Players=[{"PlayerId": "p1"}, {"PlayerId": "p2"}])
+    start_skilled(gl, "party", "one", "p3", 10)
+    start_skilled(gl, "party", "two", "p4", 10)
+    advance(emulator)
+    advance(emulator, 30)
+    assert statuses(gl, "big", "one", "two") == {"big": "SEARCHING", "one": "COMPLETED", "two": "COMPLETED"}
+    explained = httpx.get(emulator.url + "/_emulator/flexmatch/explain", params={"ticketId": "big"}).json()
+    (big,) = explained["tickets"]
+    assert big["searching"] is True and big["reasons"]
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ({}, ["exactly one"]),
+        ({"S": "a", "N": 1}, ["exactly one"]),
+        ({"SL": [f"s{n}" for n in range(101)]}, ["101", "100"]),
+        ({"SDM": {f"k{n}": n for n in range(11)}}, ["11", "10"]),
+    ],
+)
+def test_start_matchmaking_refuses_attribute_values_the_service_refuses(emulator, gl, value, words):
+    make_config(gl, "attrs", {k: v for k, v in SKILL_RULES.items() if k != "expansions"})
+    with pytest.raises(ClientError) as exc:
+        gl.start_matchmaking(
+            TicketId="t", ConfigurationName="attrs", Players=[{"PlayerId": "p", "PlayerAttributes": {"skill": value}}]
+        )
+    assert exc.value.response["Error"]["Code"] == "InvalidRequestException"
+    message = exc.value.response["Error"]["Message"]
+    assert all(w in message for w in words), message
+
+
+def test_start_matchmaking_takes_a_list_of_100_and_a_map_of_10(emulator, gl):
+    make_config(gl, "edge", {k: v for k, v in SKILL_RULES.items() if k != "expansions"})
+    gl.start_matchmaking(
+        TicketId="t", ConfigurationName="edge",
+        Players=[{"PlayerId": "p", "PlayerAttributes": {
+            "tags": {"SL": [f"s{n}" for n in range(100)]}, "map": {"SDM": {f"k{n}": n for n in range(10)}},
+        }}],
+    )  # fmt: skip
