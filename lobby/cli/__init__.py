@@ -16,7 +16,7 @@ class CliError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from lobby.cli import emulator, flexmatch, moderate, teambattles
+    from lobby.cli import emulator, flexmatch, moderate, rulelab, teambattles
 
     parser = argparse.ArgumentParser(
         prog="lobby",
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lobby {__version__}")
     parser.set_defaults(func=None)  # no sub-command: the console
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for area in (emulator, flexmatch, teambattles, moderate):
+    for area in (emulator, flexmatch, rulelab, teambattles, moderate):
         area.register(sub)
     return parser
 

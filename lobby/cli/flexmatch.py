@@ -42,6 +42,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="ID",
         help="show these tickets (works without an event stream; repeatable)",
     )
+    t.add_argument(
+        "--explain",
+        action="store_true",
+        help="for each searching ticket, say which rules hold it back (the emulator's matchmaker only)",
+    )
     t.set_defaults(func=run_tickets)
 
     a = sub.add_parser(
@@ -150,13 +155,67 @@ async def _tickets(args: argparse.Namespace) -> int:
                 views = [t for t in views if backend.book.is_mine(t)]
         clock = backend.clock
         rows = [ticket_json(backend.book, t, clock) for t in views]
+        if args.explain:
+            await _explain(backend.client.endpoint, rows)
     rows.sort(key=lambda r: (r["secondsLeft"] is None, r["secondsLeft"] or 0, r["ticketId"]))
 
     if args.json:
         return _emit(json.dumps({"profile": name, "tickets": rows}, indent=2))
     if not rows:
         return _emit("No tickets await your acceptance." if not (args.all or args.ticket) else "No tickets found.")
-    return _emit(_table(rows))
+    table = _table(rows)
+    if args.explain:
+        table += "\n" + "\n".join(_explanation_lines(rows))
+    return _emit(table)
+
+
+#: The emulator's route for why tickets are still searching (GameLift has no such call).
+EXPLAIN_PATH = "/_emulator/flexmatch/explain"
+
+
+async def _explain(endpoint: str, rows: list[dict[str, Any]]) -> None:
+    """Add ``explanation`` to every SEARCHING row: the emulator's account of why it has no match
+    (``heldBackBy``, ``rules`` with pass and fail counts, ``reasons``), or None where there is none."""
+    import httpx
+
+    from lobby.cli import CliError
+
+    searching = [r["ticketId"] for r in rows if r["status"] == "SEARCHING"]
+    for r in rows:
+        r["explanation"] = None
+    if not searching:
+        return
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            answer = await http.get(endpoint + EXPLAIN_PATH, params={"ticketId": searching})
+    except httpx.HTTPError as exc:
+        raise CliError(f"could not ask the matchmaker why: {type(exc).__name__}") from None
+    if answer.status_code == 404:
+        raise CliError("--explain needs the lobby emulator's matchmaker; GameLift does not say why a ticket waits.")
+    if answer.status_code != 200:
+        raise CliError(f"the emulator answered {answer.status_code} when asked why tickets wait")
+    found = {e["ticketId"]: e for e in answer.json().get("tickets", []) if e.get("searching")}
+    for r in rows:
+        entry = found.get(r["ticketId"])
+        if entry is not None:
+            r["explanation"] = {k: entry[k] for k in ("heldBackBy", "rules", "reasons")}
+
+
+def _explanation_lines(rows: list[dict[str, Any]]) -> list[str]:
+    lines: list[str] = []
+    for r in rows:
+        why = r.get("explanation")
+        if r["status"] != "SEARCHING":
+            continue
+        if why is None:
+            lines.append(f"{r['ticketId']}: the matchmaker has not looked at it yet.")
+            continue
+        held = ", ".join(why["heldBackBy"]) or "no rule failed"
+        lines.append(f"{r['ticketId']}: held back by {held}")
+        for m in why["rules"]:
+            lines.append(f"  {m['ruleName']}: passed {m['passedCount']}, failed {m['failedCount']}")
+        lines.extend(f"  {reason}" for reason in why["reasons"])
+    return lines
 
 
 def ticket_json(book: TicketBook, ticket: TicketView, clock: Clock) -> dict[str, Any]:

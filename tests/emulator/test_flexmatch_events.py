@@ -23,6 +23,13 @@ from httpx_sse import connect_sse
 from lobby.emulator.server import EmulatorThread
 from lobby.flexmatch.lifecycle import EventType
 
+
+#: A distance rule that reads no player attribute: the teams' sizes at most 0 apart.
+FAIR = {
+    "name": "Fair", "type": "distance", "measurements": ["count(teams[*].players)"],
+    "referenceValue": "max(count(teams[*].players))", "maxDistance": 0,
+}  # fmt: skip
+
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 CONFIG_ARN = "arn:aws:gamelift:us-east-1:123456789012:matchmakingconfiguration/{}"
 
@@ -39,7 +46,7 @@ def gl(emulator):
 
 def test_a_full_accept_flow_in_order(emulator, gl):
     setup_matchmaker(gl, "ev", [("red", 1, 1), ("blue", 1, 1)], acceptance=40,
-                     rules=[{"name": "Fair", "type": "distance"}])  # fmt: skip
+                     rules=[FAIR])  # fmt: skip
     start(gl, "ev", "t-1", "p1")
     start(gl, "ev", "t-2", "p2")
     advance(emulator)
@@ -70,7 +77,7 @@ def test_a_full_accept_flow_in_order(emulator, gl):
     assert searching["tickets"][0]["ticketId"] == "t-1"
     assert searching["tickets"][0]["players"] == [{"playerId": "p1"}]
     assert proposed["acceptanceRequired"] is True and proposed["acceptanceTimeout"] == 40
-    assert proposed["ruleEvaluationMetrics"] == [{"ruleName": "Fair", "passedCount": 2, "failedCount": 0}]
+    assert proposed["ruleEvaluationMetrics"] == [{"ruleName": "Fair", "passedCount": 1, "failedCount": 0}]
     match_id = proposed["matchId"]
     assert {p["team"] for t in proposed["tickets"] for p in t["players"]} == {"red", "blue"}
 

@@ -8,7 +8,7 @@ import json
 
 from lobby.emulator.flexmatch.matchmaker import Player, Pool, ProposedMatch, SearchingTicket, find_matches
 from lobby.emulator.flexmatch.records import Config
-from lobby.emulator.flexmatch.rulesets import parse_rule_set
+from lobby.flexmatch.ruleset import parse_rule_set
 
 NOW = 1_700_000_000.0
 
@@ -34,29 +34,29 @@ def one_v_one() -> list[dict[str, object]]:
 
 
 def test_the_longest_waiting_tickets_are_matched_first_and_the_rest_wait():
-    matches = find_matches(pool(one_v_one(), [["a"], ["b"], ["c"]]))
+    matches = find_matches(pool(one_v_one(), [["a"], ["b"], ["c"]])).matches
     assert matches == [ProposedMatch(tickets=("t0", "t1"), teams={"red": ("a",), "blue": ("b",)})]
 
 
 def test_one_pool_gives_as_many_matches_as_it_can_fill_in_line_order():
-    matches = find_matches(pool(one_v_one(), [["a"], ["b"], ["c"], ["d"], ["e"]]))
+    matches = find_matches(pool(one_v_one(), [["a"], ["b"], ["c"], ["d"], ["e"]])).matches
     assert [m.tickets for m in matches] == [("t0", "t1"), ("t2", "t3")]
 
 
 def test_a_party_stays_on_one_team_and_one_that_cannot_fit_is_passed_over():
     teams = [{"name": "red", "minPlayers": 2, "maxPlayers": 2}, {"name": "blue", "minPlayers": 2, "maxPlayers": 2}]
-    matches = find_matches(pool(teams, [["a1", "a2"], ["b1"], ["c1", "c2"], ["d1"]]))
+    matches = find_matches(pool(teams, [["a1", "a2"], ["b1"], ["c1", "c2"], ["d1"]])).matches
     # a1 and a2 fill red, b1 goes to blue, where the pair c1, c2 no longer fits: d1 comes first.
     assert matches == [ProposedMatch(tickets=("t0", "t1", "t3"), teams={"red": ("a1", "a2"), "blue": ("b1", "d1")})]
 
 
 def test_teams_of_a_quantity_are_named_apart():
     teams = [{"name": "arena", "minPlayers": 1, "maxPlayers": 1, "quantity": 3}]
-    (match,) = find_matches(pool(teams, [["a"], ["b"], ["c"]]))
+    (match,) = find_matches(pool(teams, [["a"], ["b"], ["c"]])).matches
     assert match.teams == {"arena_1": ("a",), "arena_2": ("b",), "arena_3": ("c",)}
 
 
 def test_nothing_is_proposed_while_the_minimum_is_not_there():
     teams = [{"name": "red", "minPlayers": 3, "maxPlayers": 5}, {"name": "blue", "minPlayers": 3, "maxPlayers": 5}]
-    assert find_matches(pool(teams, [["a", "b"], ["c", "d"]])) == []
-    assert find_matches(pool(teams, [])) == []
+    assert find_matches(pool(teams, [["a", "b"], ["c", "d"]])).matches == []
+    assert find_matches(pool(teams, [])).matches == []

@@ -187,3 +187,90 @@ def test_a_reader_that_goes_away_is_not_an_error(emulator, gamelift):
     proc.stdout.close()  # like `| head` exiting before lobby writes
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0 and b"Traceback" not in err, err
+
+
+def test_tickets_explain_says_which_rule_holds_a_searching_ticket_back(emulator, gamelift, capsys):
+    use_profile(emulator.url, ["low"])
+    gamelift.create_matchmaking_rule_set(
+        Name="rules-why",
+        RuleSetBody=json.dumps(
+            {
+                "ruleLanguageVersion": "1.0",
+                "playerAttributes": [{"name": "skill", "type": "number", "default": 10}],
+                "teams": [{"name": "a", "minPlayers": 1, "maxPlayers": 1}, {"name": "b", "minPlayers": 1, "maxPlayers": 1}],
+                "rules": [{
+                    "name": "FairSkill", "type": "distance",
+                    "measurements": ["avg(teams[*].players.attributes[skill])"],
+                    "referenceValue": "avg(flatten(teams[*].players.attributes[skill]))", "maxDistance": 10,
+                }],  # fmt: skip
+            }
+        ),
+    )
+    gamelift.create_matchmaking_configuration(
+        Name="why", RuleSetName="rules-why", AcceptanceRequired=False, RequestTimeoutSeconds=600,
+        FlexMatchMode="STANDALONE",
+    )  # fmt: skip
+    ids = [
+        gamelift.start_matchmaking(
+            ConfigurationName="why", Players=[{"PlayerId": p, "PlayerAttributes": {"skill": {"N": s}}}]
+        )["MatchmakingTicket"]["TicketId"]
+        for p, s in (("low", 0), ("high", 1000))
+    ]
+    for _ in range(500):  # a hang guard, not a timing assertion
+        assert main(["tickets", "--json", "--explain", "--ticket", ids[0]]) == 0
+        [row] = json.loads(capsys.readouterr().out)["tickets"]
+        if row["status"] == "SEARCHING" and row["explanation"] is not None:
+            break
+        time.sleep(0.02)
+    assert row["explanation"]["heldBackBy"] == ["FairSkill"]
+    assert row["explanation"]["rules"][0]["ruleName"] == "FairSkill"
+    assert main(["tickets", "--explain", "--ticket", ids[0]]) == 0
+    out = capsys.readouterr().out
+    assert f"{ids[0]}: held back by FairSkill" in out and "FairSkill: passed" in out
+
+
+LAB_RULES = {
+    "ruleLanguageVersion": "1.0",
+    "playerAttributes": [{"name": "skill", "type": "number", "default": 10}],
+    "teams": [{"name": "red", "minPlayers": 1, "maxPlayers": 1}, {"name": "blue", "minPlayers": 1, "maxPlayers": 1}],
+    "rules": [{
+        "name": "FairSkill", "type": "distance", "measurements": ["avg(teams[*].players.attributes[skill])"],
+        "referenceValue": "avg(flatten(teams[*].players.attributes[skill]))", "maxDistance": 10,
+    }],  # fmt: skip
+    "expansions": [{"target": "rules[FairSkill].maxDistance", "steps": [{"waitTimeSeconds": 20, "value": 600}]}],
+}
+
+
+def lab_ticket(ticket_id: str, start: float, skill: float) -> dict[str, object]:
+    return {"ticketId": ticket_id, "startTime": start,
+            "players": [{"PlayerId": f"p-{ticket_id}", "PlayerAttributes": {"skill": {"N": skill}}}]}  # fmt: skip
+
+
+def test_the_rule_set_lab_checks_a_file_and_names_the_rule_and_field(tmp_path, capsys):
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(LAB_RULES))
+    assert main(["ruleset", "check", str(good), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["valid"] is True and doc["rules"] == ["FairSkill"]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**LAB_RULES, "rules": [{"name": "Odd", "type": "nonsense"}]}))
+    assert main(["ruleset", "check", str(bad), "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["valid"] is False and any("Odd" in p["section"] + p["message"] for p in doc["problems"])
+
+
+def test_the_rule_set_lab_runs_tickets_on_a_virtual_clock(tmp_path, capsys):
+    rules, tickets = tmp_path / "rules.json", tmp_path / "tickets.json"
+    rules.write_text(json.dumps(LAB_RULES))
+    tickets.write_text(json.dumps([lab_ticket("low", 0, 0), lab_ticket("high", 1, 1000), lab_ticket("far", 2, 5000)]))
+    assert main(["ruleset", "run", str(rules), str(tickets), "--tick", "5", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    (match,) = doc["matches"]
+    # the two apart by 1000 match once both have waited 20 s (the newest ticket's wait counts)
+    assert match["time"] == 25 and sorted(match["teams"]["red"] + match["teams"]["blue"]) == ["high", "low"]
+    assert match["ruleEvaluationMetrics"][0]["ruleName"] == "FairSkill"
+    (left,) = doc["unmatched"]
+    assert left["ticketId"] == "far" and left["reasons"]
+    assert main(["ruleset", "run", str(rules), str(tickets), "--tick", "5"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1 matches, 1 tickets left") and "match at 25 s" in out and "left far" in out

@@ -11,7 +11,7 @@ Modules:
 - :mod:`.protocol`: the HTTP endpoints of both wire protocols;
 - :mod:`.sigv4`: optional signature verification;
 - :mod:`.notifications`: the EventBridge-shaped events;
-- :mod:`.rulesets`, :mod:`.schema`, :mod:`.scenario`, :mod:`.bots`.
+- :mod:`.schema`, :mod:`.scenario`, :mod:`.bots`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from __future__ import annotations
 import json
 import logging
 
-from fastapi import FastAPI
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query
 from starlette.routing import Route
 
 from lobby.emulator.flexmatch.bots import DemoBots
@@ -30,6 +32,7 @@ from lobby.emulator.flexmatch.scenario import FlexMatchScenario
 from lobby.emulator.flexmatch.service import FlexMatchService
 from lobby.emulator.flexmatch.sigv4 import SigV4Verifier, environment_credentials
 from lobby.emulator.runtime import Runtime
+from lobby.flexmatch.ruleset import TicketReport
 
 __all__ = ["FastPath", "FlexMatchScenario", "FlexMatchService", "fast_path", "install"]
 
@@ -60,6 +63,31 @@ def install(app: FastAPI, runtime: Runtime, scenario: FlexMatchScenario) -> None
         service.after_tick.append(DemoBots(service, scenario))
     runtime.add_ticker("flexmatch", service.tick)
     app.state.flexmatch = service
+
+    @app.get(EXPLAIN_PATH, include_in_schema=False)
+    def explain(ticketId: Annotated[list[str] | None, Query()] = None) -> dict[str, Any]:  # noqa: N803
+        """Why each ticket named is still searching: :func:`explanation` for each."""
+        return {"tickets": [explanation(service.scheduler.explain(t), t) for t in ticketId or ()]}
+
+
+#: The emulator-only route that says why tickets are still searching (``?ticketId=`` repeated).
+EXPLAIN_PATH = "/_emulator/flexmatch/explain"
+
+
+def explanation(report: TicketReport | None, ticket_id: str) -> dict[str, Any]:
+    """One ticket's entry: ``searching`` false when the matchmaker has nothing to say about it
+    (not searching, or not looked at yet); else ``heldBackBy`` (the rules that failed with it,
+    most failures first), ``rules`` (per rule evaluated with it: ruleName, passedCount,
+    failedCount, over the candidates tried) and ``reasons`` (sentences)."""
+    if report is None:
+        return {"ticketId": ticket_id, "searching": False}
+    return {
+        "ticketId": ticket_id,
+        "searching": True,
+        "heldBackBy": list(report.held_back_by),
+        "rules": [m.as_event() for m in report.rules],
+        "reasons": list(report.reasons),
+    }
 
 
 def fast_path(app: FastAPI) -> FastPath:

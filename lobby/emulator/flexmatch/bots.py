@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import logging
 import random
+import zlib
 from typing import Any, TypedDict
 
 from lobby.emulator.flexmatch.errors import GameLiftError
-from lobby.emulator.flexmatch.rulesets import RuleSet
+from lobby.flexmatch.ruleset import RuleSet
 from lobby.emulator.flexmatch.scenario import FlexMatchScenario
 from lobby.emulator.flexmatch.service import FlexMatchService
 
@@ -136,7 +137,7 @@ class DemoBots:
                 {
                     "TicketId": f"bot-{self.seed}-{count + 1:06d}",
                     "ConfigurationName": config,
-                    "Players": [{"PlayerId": p} for p in party],
+                    "Players": [demo_player(p) for p in party],
                 },
             )
         state["count"] = count + 1
@@ -172,7 +173,7 @@ class DemoBots:
                 {
                     "TicketId": f"party-{index + 1}-{self.seed}-{turn + 1:06d}",
                     "ConfigurationName": config,
-                    "Players": [{"PlayerId": p} for p in party.players],
+                    "Players": [demo_player(p) for p in party.players],
                 },
             )
             state = self._state()
@@ -191,3 +192,19 @@ class DemoBots:
             self.service.invoke(operation, params)
         except GameLiftError as exc:  # the lobby moved on (a round ended, a name was taken)
             log.debug("bot %s refused: %s", operation, exc.message)
+
+
+#: The regions demo players report latencies to.
+DEMO_REGIONS = ("us-east-1", "us-west-2")
+
+
+def demo_player(player_id: str) -> dict[str, Any]:
+    """A demo player with a skill (600 to 1800) and latencies (20 to 180 ms per region) fixed
+    by its id, so the demo's skill and latency rules let matches form, wait for an expansion,
+    and sometimes not form at all (a player over every region's maxLatency never matches)."""
+    rng = random.Random(zlib.crc32(player_id.encode("utf-8")))
+    return {
+        "PlayerId": player_id,
+        "PlayerAttributes": {"skill": {"N": float(rng.randint(600, 1800))}},
+        "LatencyInMs": {region: rng.randint(20, 180) for region in DEMO_REGIONS},
+    }

@@ -4,7 +4,7 @@ of ``fm_rule_sets`` and ``fm_configurations`` keeps current."""
 from __future__ import annotations
 
 from lobby.emulator.flexmatch.records import Config
-from lobby.emulator.flexmatch.rulesets import RuleSet, parse_rule_set
+from lobby.flexmatch.ruleset import RuleSet, parse_rule_set
 from lobby.emulator.store import Store
 
 

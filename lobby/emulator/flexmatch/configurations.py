@@ -16,7 +16,7 @@ from lobby.emulator.flexmatch.names import Arns, dedupe, resource_name
 from lobby.emulator.flexmatch.paging import MAX_PAGE, page_of, read_token
 from lobby.emulator.flexmatch.records import Config
 from lobby.emulator.flexmatch.rendering import render_config, render_rule_set
-from lobby.emulator.flexmatch.rulesets import RuleSetError, parse_rule_set
+from lobby.flexmatch.ruleset import RuleSetInvalid, parse_rule_set
 from lobby.emulator.store import Store
 from lobby.flexmatch.lifecycle import TicketStatus
 
@@ -40,7 +40,7 @@ class Configurations:
             raise InvalidRequestException("Name must not be empty.")
         try:
             parsed = parse_rule_set(p["RuleSetBody"])
-        except RuleSetError as exc:
+        except RuleSetInvalid as exc:
             raise InvalidRequestException(str(exc)) from None
         now = self.clock.timestamp()
         with self.store.transaction() as db:
@@ -79,7 +79,7 @@ class Configurations:
     def validate_rule_set(self, p: dict[str, Any]) -> dict[str, Any]:
         try:
             parse_rule_set(p["RuleSetBody"])
-        except RuleSetError as exc:
+        except RuleSetInvalid as exc:
             raise InvalidRequestException(str(exc)) from None
         return {"Valid": True}
 

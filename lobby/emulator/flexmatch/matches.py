@@ -144,9 +144,16 @@ class Matches:
     # --- matches -------------------------------------------------------------------------------
 
     def propose(
-        self, db: Any, config: Config, tickets: list[Ticket], teams: dict[str, str], now: float
+        self,
+        db: Any,
+        config: Config,
+        tickets: list[Ticket],
+        teams: dict[str, str],
+        now: float,
+        metrics: list[dict[str, Any]],
     ) -> None:
-        """Propose ``tickets`` as a match, each player on the team ``teams`` names for them."""
+        """Propose ``tickets`` as a match, each player on the team ``teams`` names for them;
+        ``metrics`` are the ``ruleEvaluationMetrics`` of building it."""
         match_id = str(uuid.uuid4())
         required = config.acceptance_required
         deadline = now + (config.acceptance_timeout or 0) if required else None
@@ -185,7 +192,7 @@ class Matches:
         self.catalog.forget_config(config.name)
         fields: dict[str, Any] = {
             "acceptanceRequired": required,
-            "ruleEvaluationMetrics": self.lifecycle.metrics(config, len(tickets)),
+            "ruleEvaluationMetrics": metrics,
             "matchId": match_id,
         }
         if required:

@@ -6,11 +6,12 @@ its rule set, parsed; the time now) to the matches it proposes (:class:`Proposed
 to players). It reads and writes nothing: the scheduler loads the pool and stores what comes
 back. Any function of this shape (:data:`Matchmaker`) can take its place.
 
-Today's (:func:`find_matches`) is FIFO: searching tickets, in line order, are placed whole on
-a team until every team of the rule set has its minimum; that set of tickets is proposed as a
-match, and the rest of the line is matched again. Only ``teams`` of a rule set are evaluated;
-its other rules and expansions, players' attributes and latencies, and the configuration's
-``AdditionalPlayerCount`` are not applied.
+Today's (:func:`find_matches`) is the rule set engine's tick
+(:func:`lobby.flexmatch.ruleset.form_matches`): every rule of the rule set, its expansions over
+each ticket's wait (from its ``StartTime``), its algorithm block, players' attributes and
+latencies. Each match carries the engine's per-rule evaluation counts, and every ticket left
+searching the engine's account of why (:class:`Outcome`). The configuration's
+``AdditionalPlayerCount`` is not applied.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from lobby.emulator.flexmatch.records import Config
-from lobby.emulator.flexmatch.rulesets import RuleSet
+from lobby.flexmatch import ruleset as engine
+from lobby.flexmatch.ruleset import RuleSet
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,10 @@ class Player:
     attributes: Mapping[str, Any]
     #: ``LatencyInMs``: region -> milliseconds.
     latencies: Mapping[str, int]
+
+    def wire(self) -> dict[str, Any]:
+        """The player as a GameLift ``Player`` structure."""
+        return {"PlayerId": self.player_id, "PlayerAttributes": self.attributes, "LatencyInMs": self.latencies}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +55,7 @@ class Pool:
     """One configuration's searching tickets, and what deciding on them may use."""
 
     configuration: Config
-    #: The configuration's rule set: its teams, and the whole parsed body in ``document``.
+    #: The configuration's rule set, parsed.
     rule_set: RuleSet
     #: In line order: longest searching first.
     tickets: Sequence[SearchingTicket]
@@ -62,86 +68,61 @@ class ProposedMatch:
     tickets: tuple[str, ...]
     #: Team name -> the ids of its players.
     teams: Mapping[str, tuple[str, ...]]
+    #: Per rule, in rule set order: how often it passed and failed while the match was built
+    #: (the ``ruleEvaluationMetrics`` of its PotentialMatchCreated event).
+    metrics: tuple[engine.RuleMetric, ...] = ()
 
 
-#: A matchmaker: the matches to propose from a pool, no ticket in two of them.
-Matchmaker = Callable[[Pool], list[ProposedMatch]]
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    #: The matches to propose, no ticket in two of them.
+    matches: list[ProposedMatch]
+    #: For every ticket of the pool in no match: why it is still searching.
+    left: tuple[engine.TicketReport, ...] = ()
+    #: When waiting alone could change the answer (the next expansion step some ticket left
+    #: reaches); None: only new or changed tickets can.
+    next_change: float | None = None
 
 
-def find_matches(pool: Pool) -> list[ProposedMatch]:
-    """The matches of the FIFO matchmaker, in the order they were found."""
-    found: list[ProposedMatch] = []
-    line = list(pool.tickets)
-    while line:
-        formed = form_match(pool.rule_set, line)
-        if formed is None:
-            break
-        teams: dict[str, list[str]] = {team.name: [] for team in pool.rule_set.teams}
-        for ticket in line:
-            if ticket.ticket_id in formed:
-                teams[formed[ticket.ticket_id]].extend(p.player_id for p in ticket.players)
-        found.append(
-            ProposedMatch(
-                tickets=tuple(t.ticket_id for t in line if t.ticket_id in formed),
-                teams={name: tuple(players) for name, players in teams.items()},
+#: A matchmaker: what to propose from a pool, and why the rest wait.
+Matchmaker = Callable[[Pool], Outcome]
+
+
+def find_matches(pool: Pool) -> Outcome:
+    """One tick of the rule set engine over the pool: the matches it forms, in the order it
+    formed them, and why every other ticket is still searching."""
+    tickets: list[engine.Ticket] = []
+    refused: list[engine.TicketReport] = []
+    for t in pool.tickets:
+        try:
+            tickets.append(
+                engine.Ticket(t.ticket_id, t.start_time, tuple(engine.player_from_wire(p.wire()) for p in t.players))
             )
+        except engine.WireError as exc:
+            refused.append(engine.TicketReport(t.ticket_id, (f"Its players cannot be read: {exc}",), ()))
+    result = engine.form_matches(pool.rule_set, tickets, pool.now)
+    players = {t.ticket_id: tuple(p.player_id for p in t.players) for t in pool.tickets}
+    found = [
+        ProposedMatch(
+            tickets=formed.ticket_ids,
+            teams={
+                team: tuple(p for ticket in members for p in players[ticket])
+                for team, members in formed.teams.items()
+            },
+            metrics=formed.metrics,
         )
-        line = [t for t in line if t.ticket_id not in formed]
-    return found
+        for formed in result.matches
+    ]
+    matched = {t for m in found for t in m.tickets}
+    return Outcome(
+        found,
+        (*result.unmatched, *refused),
+        next_expansion(pool.rule_set, [t for t in pool.tickets if t.ticket_id not in matched], pool.now),
+    )
 
 
-def form_match(
-    rule_set: RuleSet, pool: Sequence[SearchingTicket], budget: int = 5_000
-) -> dict[str, str] | None:
-    """{ticket id: team} for the first set of searching tickets, oldest preferred, that gives
-    every team at least its minimum without passing any maximum; None if there is none.
-
-    A depth-first search in FIFO order: each ticket is first tried on a team (the one furthest
-    below its minimum first), and only then left out. Teams alike in bounds and fill are tried
-    once, a branch stops when the tickets left cannot cover what is missing, and ``budget``
-    bounds the work for pools that can never fill a match. Recursion goes one level per ticket
-    placed, so its depth is bounded by the size of a match, not of the pool.
-    """
-    teams = rule_set.teams
-    sizes = [len(t.players) for t in pool]
-    if sum(sizes) < rule_set.min_players:
-        return None
-    after = [0] * (len(pool) + 1)  # players in pool[i:]
-    for i in range(len(pool) - 1, -1, -1):
-        after[i] = after[i + 1] + sizes[i]
-    fill = [0] * len(teams)
-    chosen: dict[str, str] = {}
-    left = [budget]
-
-    def missing() -> int:
-        return sum(max(0, t.min_players - fill[j]) for j, t in enumerate(teams))
-
-    def search(start: int) -> bool:
-        short = missing()
-        if short == 0:
-            return True
-        for i in range(start, len(pool)):
-            if short > after[i] or left[0] <= 0:
-                return False
-            left[0] -= 1
-            n = sizes[i]
-            order = sorted(
-                (j for j, t in enumerate(teams) if fill[j] + n <= t.max_players),
-                key=lambda j: (fill[j] - teams[j].min_players, fill[j], j),
-            )
-            tried: set[tuple[int, int, int]] = set()
-            for j in order:
-                shape = (teams[j].min_players, teams[j].max_players, fill[j])
-                if shape in tried:
-                    continue
-                tried.add(shape)
-                fill[j] += n
-                chosen[pool[i].ticket_id] = teams[j].name
-                if search(i + 1):
-                    return True
-                fill[j] -= n
-                del chosen[pool[i].ticket_id]
-            # leave pool[i] out and go on with the next ticket
-        return False
-
-    return dict(chosen) if search(0) else None
+def next_expansion(rule_set: RuleSet, tickets: Sequence[SearchingTicket], now: float) -> float | None:
+    """The first time after ``now`` at which one of ``tickets`` reaches an expansion step."""
+    waits = {step.wait_seconds for expansion in rule_set.expansions for step in expansion.steps}
+    times = [t.start_time + wait for t in tickets for wait in waits if t.start_time + wait > now]
+    return min(times, default=None)

@@ -75,6 +75,8 @@ class Matchmaking:
                     f"Players[{i}].PlayerAttributes holds {len(attrs)} attributes;"
                     f" at most {MAX_PLAYER_ATTRIBUTES} are allowed."
                 )
+            for name, value in (attrs or {}).items():
+                check_attribute_value(f"Players[{i}].PlayerAttributes[{name}]", value)
             kept = {"PlayerId": pid}
             for member in ("PlayerAttributes", "LatencyInMs"):
                 if player.get(member) is not None:
@@ -89,12 +91,8 @@ class Matchmaking:
             rule_set = self.catalog.rule_set(config.rule_set_name)
             if rule_set is None:  # pragma: no cover - deletion is refused while in use
                 raise NotFoundException(f"No matchmaking rule set named {config.rule_set_name} exists.")
-            if len(players) > rule_set.largest_team:
-                raise InvalidRequestException(
-                    f"The players of one request share a team, and the largest team of rule set"
-                    f" {config.rule_set_name} holds {rule_set.largest_team}; this request has"
-                    f" {len(players)} players."
-                )
+            # A party larger than any team is accepted, as the service accepts it; the matchmaker
+            # never places it, and says so (GET /_emulator/flexmatch/explain).
             existing = read_ticket(db, ticket_id)
             if existing is not None:
                 if existing.status.active:
@@ -236,3 +234,27 @@ class Matchmaking:
             )
             return
         self.lifecycle.cancel(db, t, now, message)
+
+
+#: Limits the developer guide gives for player attribute values (the model states none).
+MAX_STRING_LIST_ITEMS = 100
+MAX_STRING_NUMBER_MAP_PAIRS = 10
+
+
+def check_attribute_value(where: str, value: Any) -> None:
+    """Refuse an AttributeValue the service refuses: not exactly one of S, N, SL and SDM set,
+    a string list over 100 items, a string-number map over 10 pairs."""
+    members = [m for m in ("S", "N", "SL", "SDM") if isinstance(value, dict) and value.get(m) is not None]
+    if len(members) != 1:
+        raise InvalidRequestException(
+            f"{where} must set exactly one of S, N, SL and SDM; it sets {len(members)}."
+        )
+    (member,) = members
+    if member == "SL" and len(value["SL"]) > MAX_STRING_LIST_ITEMS:
+        raise InvalidRequestException(
+            f"{where}.SL holds {len(value['SL'])} strings; at most {MAX_STRING_LIST_ITEMS} are allowed."
+        )
+    if member == "SDM" and len(value["SDM"]) > MAX_STRING_NUMBER_MAP_PAIRS:
+        raise InvalidRequestException(
+            f"{where}.SDM holds {len(value['SDM'])} pairs; at most {MAX_STRING_NUMBER_MAP_PAIRS} are allowed."
+        )

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from lobby.emulator.flexmatch.rulesets import RuleSetError, parse_rule_set
+from lobby.flexmatch.ruleset import RuleSetInvalid, parse_rule_set
 
 _NAME = r"^[a-zA-Z0-9\-\.]+$"
 
@@ -35,7 +35,7 @@ class RuleSetSeed(BaseModel):
     def _usable(cls, body: dict[str, Any]) -> dict[str, Any]:
         try:
             parse_rule_set(json.dumps(body))
-        except RuleSetError as exc:
+        except RuleSetInvalid as exc:
             raise ValueError(str(exc)) from None
         return body
 

@@ -18,6 +18,7 @@ from lobby.emulator.flexmatch.records import TICKET_COLUMNS, Config, Ticket
 from lobby.emulator.flexmatch.rounds import Rounds
 from lobby.emulator.store import Store
 from lobby.flexmatch.lifecycle import TicketStatus
+from lobby.flexmatch.ruleset import TicketReport
 
 S = TicketStatus
 
@@ -34,6 +35,10 @@ class Scheduler:
     #: Which searching tickets make matches (given what the database holds, stores nothing).
     matchmaker: Matchmaker = find_matches
     _next_due: float | None = field(default=None, init=False)
+    #: Searching ticket id -> why the matchmaker's latest pass left it searching.
+    explanations: dict[str, TicketReport] = field(default_factory=dict, init=False)
+    #: Configuration -> when its searching tickets reach their next expansion step.
+    _expansions: dict[str, float] = field(default_factory=dict, init=False)
 
     def tick(self, now: float) -> float | None:
         """Do everything due at ``now``; return when something is next due (None: nothing)."""
@@ -88,6 +93,11 @@ class Scheduler:
             ).fetchall():
                 self.placement.place(db, match_id, now)
             wanted, self.agenda.to_match = self.agenda.to_match, set()
+            due = {name for name, when in self._expansions.items() if when <= now}
+            for name in due:  # looked at again below, if it still has searching tickets
+                del self._expansions[name]
+            if wanted is not None:
+                wanted |= due
             for (config_name,) in db.execute(
                 "SELECT DISTINCT config_name FROM fm_tickets WHERE status='SEARCHING'"
             ).fetchall():
@@ -110,9 +120,30 @@ class Scheduler:
             )
         }
         pool = Pool(config, rule_set, [searching(t) for t in line.values()], now)
-        for match in self.matchmaker(pool):
+        outcome = self.matchmaker(pool)
+        for ticket_id in line:
+            self.explanations.pop(ticket_id, None)
+        self.explanations.update((report.ticket_id, report) for report in outcome.left)
+        if outcome.next_change is None:
+            self._expansions.pop(config.name, None)
+        else:
+            self._expansions[config.name] = outcome.next_change
+        for match in outcome.matches:
             teams = {player: team for team, players in match.teams.items() for player in players}
-            self.matches.propose(db, config, [line[t] for t in match.tickets], teams, now)
+            metrics = [m.as_event() for m in match.metrics]
+            self.matches.propose(db, config, [line[t] for t in match.tickets], teams, now, metrics)
+
+    def explain(self, ticket_id: str) -> TicketReport | None:
+        """Why ``ticket_id`` is still searching, as of the matchmaker's latest pass over it
+        (None: it is not searching, or no pass has looked at it yet)."""
+        report = self.explanations.get(ticket_id)
+        if report is None:
+            return None
+        row = self.store.query_one("SELECT status FROM fm_tickets WHERE ticket_id=?", (ticket_id,))
+        if row is None or row[0] != S.SEARCHING.value:
+            self.explanations.pop(ticket_id, None)
+            return None
+        return report
 
     def _earliest(self, now: float, extra: Iterable[float | None]) -> float | None:
         row = self.store.query_one(
@@ -126,7 +157,9 @@ class Scheduler:
             " (SELECT MIN(request_deadline) FROM fm_tickets"
             "  WHERE status IN ('QUEUED', 'SEARCHING') AND status='SEARCHING')"
         )
-        times: list[float] = [t for t in (*(row or ()), *extra) if t is not None]
+        times: list[float] = [
+            t for t in (*(row or ()), *extra, *self._expansions.values()) if t is not None
+        ]
         if not times:
             return None
         return max(min(times), now + 0.001)
