@@ -22,7 +22,7 @@ from lobby.cli.profiles import emulator_feed, moderation_source, stream_demo, st
 
 if TYPE_CHECKING:
     from lobby.config import Settings
-    from lobby.core.backend import OfferBackend
+    from lobby.tui.switching import Connected
     from lobby.moderation.sources import ModerationSource
     from lobby.tui.app import LobbyApp
 
@@ -36,7 +36,7 @@ def build_app(
 
     name, _ = settings.active()
 
-    def connect(profile: str) -> AsyncIterator[OfferBackend]:
+    def connect(profile: str) -> AsyncIterator[Connected]:
         return stream_profile(settings, profile, emulator_url=emulator_url)
 
     return LobbyApp(
@@ -56,7 +56,7 @@ def demo_app(emulator_url: str, *, players: Iterable[str], key: str, user: str) 
 
     captain = list(players)
 
-    def connect(profile: str) -> AsyncIterator[OfferBackend]:
+    def connect(profile: str) -> AsyncIterator[Connected]:
         return stream_demo(emulator_url, players=captain, key=key, user=user)
 
     def moderation(profile: str | None) -> ModerationSource:

@@ -29,11 +29,12 @@ import asyncio
 import importlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from lobby import paths
-from lobby.core.backend import NO_CAPABILITIES, Capabilities, OfferBackend
+from lobby.core.backend import NO_CAPABILITIES, Capabilities
 from lobby.core.errors import BackendError, NotConfigured
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from lobby.moderation.sources import ModerationSource
     from lobby.teambattles.backend import TeamBattlesBackend
     from lobby.teambattles.keys import ApiKey
+    from lobby.tui.switching import Connected, Served
 
 T = TypeVar("T")
 
@@ -243,7 +245,28 @@ def _import(modules: Iterable[str]) -> None:
         importlib.import_module(module)
 
 
-async def _built(name: str, build: Callable[[], OfferBackend]) -> OfferBackend:
+class ServiceTime:
+    """The service's time as a backend last measured it, read afresh on each call (the skew
+    is measured again on each reconnect and each answer)."""
+
+    def __init__(self, read: Callable[[], Clock]) -> None:
+        self._read = read
+
+    def now(self) -> datetime:
+        return self._read().now()
+
+    def timestamp(self) -> float:
+        return self._read().timestamp()
+
+
+def with_service_time(backend: TeamBattlesBackend | FlexMatchBackend) -> Served:
+    """``backend`` with the service's clock it measures: the console's countdowns read it."""
+    from lobby.tui.switching import Served
+
+    return Served(backend, ServiceTime(lambda: backend.clock))
+
+
+async def _built(name: str, build: Callable[[], Connected]) -> Connected:
     """The backend ``build`` makes in a worker thread, or a FailedBackend saying why not."""
     try:
         return await _in_thread(build)
@@ -264,7 +287,7 @@ def _opened(backend: TeamBattlesBackend) -> TeamBattlesBackend:
 
 async def _flexmatch(
     profile: Profile, *, emulator_url: str | None, players: Iterable[str] | None = None
-) -> OfferBackend:
+) -> Connected:
     """The FlexMatch backend, its adapter imported in a worker thread (botocore)."""
     await _in_thread(lambda: _import(FLEXMATCH_MODULES))
     # httpx's own transport, which TeamBattles has loaded already (with its TLS context): these
@@ -273,38 +296,38 @@ async def _flexmatch(
     from lobby.net.transports import shared_transport
 
     try:
-        backend: OfferBackend = await flexmatch_backend(
+        backend = await flexmatch_backend(
             profile, emulator_url=emulator_url, players=players, transport=await _in_thread(shared_transport)
         )
     except BackendError as exc:
         return FailedBackend("flexmatch", exc)
-    return backend
+    return with_service_time(backend)
 
 
 async def stream_profile(
     settings: Settings, name: str, *, emulator_url: str | None = None
-) -> AsyncIterator[OfferBackend]:
+) -> AsyncIterator[Connected]:
     """The backends of profile ``name``, each built or failed, each as soon as it is ready:
     TeamBattles, then FlexMatch. An unknown profile raises ValueError before any is built."""
     profile_name, profile = chosen(settings, name)
 
-    def teambattles() -> OfferBackend:
+    def teambattles() -> Connected:
         _import(TEAMBATTLES_MODULES)
-        return _opened(teambattles_backend(profile_name, profile))
+        return with_service_time(_opened(teambattles_backend(profile_name, profile)))
 
     yield await _built("teambattles", teambattles)
     yield await _flexmatch(profile, emulator_url=emulator_url)
 
 
-async def stream_demo(url: str, *, players: Iterable[str], key: str, user: str) -> AsyncIterator[OfferBackend]:
+async def stream_demo(url: str, *, players: Iterable[str], key: str, user: str) -> AsyncIterator[Connected]:
     """The backends of `lobby demo`, on the emulator at ``url``, as the scenario's captain."""
     from lobby.config import Profile
 
     chosen_players = list(players)
 
-    def teambattles() -> OfferBackend:
+    def teambattles() -> Connected:
         _import(TEAMBATTLES_MODULES)
-        return _opened(demo_teambattles(url, key=key, user=user))
+        return with_service_time(_opened(demo_teambattles(url, key=key, user=user)))
 
     yield await _built("teambattles", teambattles)
     yield await _flexmatch(Profile(kind="emulator"), emulator_url=url, players=chosen_players)

@@ -40,7 +40,7 @@ from lobby.tui.probe import FirstPaintProbe
 from lobby.tui.safe import brief, clean
 from lobby.tui.services import ConsoleApp
 from lobby.tui.store import Applied, Entry, Filters, Key, OfferStore
-from lobby.tui.switching import Connect, ProfileSwitch
+from lobby.tui.switching import Connect, Connected, ProfileSwitch, served
 from lobby.tui.theme import LOBBY_THEME
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class LobbyApp(ConsoleApp):
 
     def __init__(
         self,
-        backends: Iterable[OfferBackend] = (),
+        backends: Iterable[Connected] = (),
         *,
         clock: Clock | None = None,
         settings: Settings | None = None,
@@ -99,7 +99,10 @@ class LobbyApp(ConsoleApp):
         super().__init__(clock=clock, still=still)
         self.settings = settings
         self.bell_enabled = True if settings is None else bool(settings.bell)
-        self.following = Following(self, backends)
+        self.store = OfferStore(self.clock)
+        self.following = Following(self)
+        for connected in backends:
+            self.following.keep(served(connected))
         self.profile = profile if profile is not None else (settings.profile if settings else None)
         self.profiles = list(profiles)
         self._switch = ProfileSwitch(self, connect) if connect is not None else None
@@ -112,7 +115,6 @@ class LobbyApp(ConsoleApp):
         #: Whether backends' changes are followed after their first listing.
         self.watching = watch
         self._initial_keymap = dict(keymap or (settings.keymap if settings is not None else {}))
-        self.store = OfferStore(self.clock)
         self.filters = Filters()
         #: Fired with the list of Applied updates whenever the store changes.
         self.offers_changed: Signal[list[Applied]] = Signal(self, "offers-changed")
@@ -195,7 +197,7 @@ class LobbyApp(ConsoleApp):
 
     def _alert(self, entry: Entry) -> None:
         offer = entry.offer
-        left = timefmt.countdown(offer.time_left(self.clock))
+        left = timefmt.countdown(offer.time_left(entry.clock))
         if offer.kind is OfferKind.FLEXMATCH_TICKET:
             who = brief(", ".join(offer.players)) or "your ticket"
             text = f"A match was found for {who}: {brief(offer.title)}. {left} left to answer."

@@ -58,6 +58,9 @@ class Entry:
     window: float | None = None
     #: The request the backend remembers sending for this offer, if any.
     request: MyRequest | None = None
+    #: The clock of the service that made the offer (this machine's corrected by the skew the
+    #: backend measured): every countdown of this offer is its deadline minus this clock's now.
+    clock: Clock = field(kw_only=True)
 
     @property
     def key(self) -> Key:
@@ -117,6 +120,12 @@ class OfferStore:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._entries: dict[Key, Entry] = {}
+        #: The service's clock of each backend, by name; a backend without one uses ``clock``.
+        self.clocks: dict[str, Clock] = {}
+
+    def clock_for(self, backend: str) -> Clock:
+        """The clock countdowns of ``backend``'s offers read: the service's, as measured."""
+        return self.clocks.get(backend, self._clock)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -138,13 +147,15 @@ class OfferStore:
     def put(self, offer: Offer, backend: str) -> Applied:
         key = key_of(offer)
         entry = self._entries.get(key)
+        clock = self.clock_for(backend)
         if entry is None:
-            left = offer.time_left(self._clock)
+            left = offer.time_left(clock)
             entry = Entry(
                 offer=offer,
                 backend=backend,
                 first_seen=self._clock.now(),
                 window=None if left is None else left.total_seconds(),
+                clock=clock,
             )
             self._entries[key] = entry
             return Applied(key, new=True, arrived=entry.awaiting)
@@ -158,10 +169,10 @@ class OfferStore:
             # A ticket proposed for a new match: a fresh question, even if an old one was answered.
             entry.answered = False
             entry.answer_note = None
-            left = offer.time_left(self._clock)
+            left = offer.time_left(clock)
             entry.window = None if left is None else left.total_seconds()
         if offer.deadline != entry.offer.deadline and entry.window is None:
-            left = offer.time_left(self._clock)
+            left = offer.time_left(clock)
             entry.window = None if left is None else left.total_seconds()
         entry.offer = offer
         entry.closed = None
@@ -210,7 +221,7 @@ class OfferStore:
                 break
         if entry is None:
             stub = Offer(kind=OfferKind.TEAMBATTLES_MATCH, id=match_id, title=f"Match {match_id}", status=request.status)
-            entry = Entry(offer=stub, backend=backend, first_seen=self._clock.now())
+            entry = Entry(offer=stub, backend=backend, first_seen=self._clock.now(), clock=self.clock_for(backend))
             self._entries[entry.key] = entry
         elif entry.request == request and entry.answered:
             return None

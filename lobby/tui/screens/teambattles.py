@@ -111,7 +111,7 @@ class TeamBattlesScreen(Screen[None]):
         with Vertical(id="tb"):
             with Horizontal(id="tb-head"):
                 yield Static(self._head(offer), id="tb-title")
-                yield Countdown(offer.deadline, self.lobby.clock, prefix="starts in ", expired_word="started", id="tb-countdown")
+                yield Countdown(offer.deadline, entry.clock, prefix="starts in ", expired_word="started", id="tb-countdown")
             yield Static("Loading your teams and the map pool…", id="tb-loading")
             yield VerticalScroll(id="tb-form")
             yield Static(id="tb-violations")
@@ -252,7 +252,7 @@ class TeamBattlesScreen(Screen[None]):
     @property
     def expired(self) -> bool:
         entry = self.entry
-        return entry is not None and entry.offer.expired(self.lobby.clock)
+        return entry is not None and entry.offer.expired(entry.clock)
 
     def can_submit(self) -> bool:
         entry = self.entry
@@ -287,7 +287,9 @@ class TeamBattlesScreen(Screen[None]):
     def _validate(self) -> None:
         """Check the draft as it stands now (after a change, and as time passes), and show it."""
         draft = self.draft()
-        self.current = [] if draft is None else self.form.problems(draft, self.lobby.clock.now())
+        entry = self.entry
+        now = (entry.clock if entry is not None else self.lobby.clock).now()
+        self.current = [] if draft is None else self.form.problems(draft, now)
         self._show()
 
     def _show(self) -> None:

@@ -142,7 +142,7 @@ class TicketScreen(AnswerScreen):
                     yield Label("Whole match", classes="heading")
                     yield Static(id="match-progress-text")
                     yield ProgressBar(total=1, show_eta=False, show_percentage=False, id="match-progress")
-                yield BigCountdown(offer.deadline, self.lobby.clock, entry.window, id="countdown")
+                yield BigCountdown(offer.deadline, entry.clock, entry.window, id="countdown")
             yield Static(id="outcome")
             with Horizontal(id="actions"):
                 yield Button("Accept (a)", id="accept", variant="success")
@@ -181,7 +181,7 @@ class TicketScreen(AnswerScreen):
     @property
     def expired(self) -> bool:
         entry = self.entry
-        return entry is None or entry.offer.expired(self.lobby.clock)
+        return entry is None or entry.offer.expired(entry.clock)
 
     def can_answer(self) -> bool:
         entry = self.entry
