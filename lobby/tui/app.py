@@ -215,6 +215,12 @@ class LobbyApp(ConsoleApp):
         self.store.mark_answered(key, note)
         self.offers_changed.publish([Applied(key, new=False, arrived=False)])
 
+    def answered_for(self, key: Key, players: Iterable[str], verdict: str, note: str | None) -> None:
+        """A ticket was answered for ``players`` (``verdict``: "accepted" or "rejected"); it
+        moves to "My requests" once every player of it is answered for."""
+        self.store.mark_players(key, players, verdict, note)
+        self.offers_changed.publish([Applied(key, new=False, arrived=False)])
+
     def set_filters(self, values: Mapping[str, str | None]) -> None:
         self.filters.values.update(values)
         self.offers_changed.publish([])

@@ -61,6 +61,13 @@ class Entry:
     #: The clock of the service that made the offer (this machine's corrected by the skew the
     #: backend measured): every countdown of this offer is its deadline minus this clock's now.
     clock: Clock = field(kw_only=True)
+    #: FlexMatch: the players of the ticket answered for so far, and how ("accepted" or
+    #: "rejected"); the others stay answerable until the deadline.
+    player_answers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def unanswered_players(self) -> tuple[str, ...]:
+        return tuple(p for p in self.offer.players if p not in self.player_answers)
 
     @property
     def key(self) -> Key:
@@ -169,6 +176,7 @@ class OfferStore:
             # A ticket proposed for a new match: a fresh question, even if an old one was answered.
             entry.answered = False
             entry.answer_note = None
+            entry.player_answers.clear()
             left = offer.time_left(clock)
             entry.window = None if left is None else left.total_seconds()
         if offer.deadline != entry.offer.deadline and entry.window is None:
@@ -209,6 +217,18 @@ class OfferStore:
         if entry is not None:
             entry.answered = True
             entry.answer_note = note
+
+    def mark_players(self, key: Key, players: Iterable[str], verdict: str, note: str | None) -> None:
+        """The captain answered for ``players`` of a ticket (``verdict``: "accepted" or
+        "rejected"); the ticket counts as answered once every player of it is."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return
+        for player in players:
+            entry.player_answers[player] = verdict
+        entry.answer_note = note
+        if not entry.unanswered_players:
+            entry.answered = True
 
     def note_request(self, backend: str, request: MyRequest) -> Applied | None:
         """The backend's record of a request I sent (possibly in an earlier session, for a match
