@@ -19,6 +19,7 @@ is still being built. Screens other than home are imported when first opened.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
@@ -32,7 +33,9 @@ from lobby.core.backend import OfferBackend
 from lobby.core.clock import Clock
 from lobby.core.errors import BackendError
 from lobby.core.offers import OfferKind
+from lobby import paths
 from lobby.paths import styles_dir
+from lobby.tui.drafts import DRAFTS_FILE, DraftBook
 from lobby.tui import timefmt
 from lobby.tui.following import Following
 from lobby.tui.messages import BackendStatus
@@ -89,6 +92,7 @@ class LobbyApp(ConsoleApp):
         still: bool = False,
         moderation: Callable[[str | None], ModerationSource | None] | None = None,
         on_started: Callable[[], object] | None = None,
+        drafts: Path | None = None,
     ) -> None:
         """``profiles`` and ``connect`` enable switching backend profiles from the palette;
         ``watch=False`` loads the listings but does not follow changes; ``still`` turns off
@@ -100,6 +104,8 @@ class LobbyApp(ConsoleApp):
         self.settings = settings
         self.bell_enabled = True if settings is None else bool(settings.bell)
         self.store = OfferStore(self.clock)
+        #: What was typed in TeamBattles forms, kept per offer until sent or discarded.
+        self.drafts = DraftBook(drafts if drafts is not None else paths.state_dir() / DRAFTS_FILE)
         self.following = Following(self)
         for connected in backends:
             self.following.keep(served(connected))

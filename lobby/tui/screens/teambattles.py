@@ -24,6 +24,7 @@ from lobby.core.answers import AcceptanceDraft, AcceptanceFacts, Violation
 from lobby.core.errors import BackendError
 from lobby.core.offers import Offer, OfferKind
 from lobby.teambattles.vocab import MESSAGE_MAX_LENGTH
+from lobby.tui.drafts import FormDraft
 from lobby.tui.forms import AcceptanceForm
 from lobby.tui.safe import BRIEF, MESSAGE, brief, clean, plain
 from lobby.tui.store import Applied, Entry, Key
@@ -66,9 +67,11 @@ class TeamBattlesScreen(Screen[None]):
     TeamBattlesScreen SelectOverlay { text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
+    # ctrl+s and ctrl+x act from every field (an input would take ctrl+x for "cut").
     BINDINGS = [
-        Binding("ctrl+s", "submit", "Send", id="lobby.tb.submit"),
-        Binding("ctrl+x", "refuse", "Refuse", id="lobby.tb.refuse"),
+        Binding("ctrl+s", "submit", "Send", priority=True, id="lobby.tb.submit"),
+        Binding("ctrl+x", "refuse", "Refuse", priority=True, id="lobby.tb.refuse"),
+        Binding("ctrl+n", "discard", "Discard draft", id="lobby.tb.discard"),
         Binding("escape", "back", "Back", id="lobby.back"),
     ]
 
@@ -83,6 +86,8 @@ class TeamBattlesScreen(Screen[None]):
         self.load_error: str | None = None
         self.sent_note: str | None = None
         self.current: list[Violation] = []
+        #: The form as first built (before a kept draft was restored): what "unchanged" means.
+        self._pristine: FormDraft | None = None
 
     @property
     def facts(self) -> dict[str, AcceptanceFacts]:
@@ -201,7 +206,95 @@ class TeamBattlesScreen(Screen[None]):
                 FormInput(placeholder="optional", compact=True, id="reason"),
             ]
         await form.mount_all(widgets)
+        self._pristine = self.form_state()
+        kept = self.lobby.drafts.get(self.key)
+        if kept is not None and kept != self._pristine:
+            self._restore(kept)
+            self.notify("Your draft for this offer is back, as you left it.", markup=False)
         self.query_one("#roster", RosterEditor).focus()
+
+    # --- the kept draft ------------------------------------------------------------------------
+
+    def form_state(self) -> FormDraft | None:
+        """Everything the form holds now, as plain values (None before it is built)."""
+        if not self.query("#roster"):
+            return None
+        value = self.query_one("#team", Select).value
+        roster = self.query_one("#roster", RosterEditor)
+        if self.is_challenge:
+            return FormDraft(
+                team=value if isinstance(value, str) else None,
+                active=tuple(roster.active),
+                bench=tuple(roster.bench),
+                reason=self.query_one("#reason", FormInput).value,
+            )
+        picker = self.query_one("#maps", MapPicker)
+        return FormDraft(
+            team=value if isinstance(value, str) else None,
+            active=tuple(roster.active),
+            bench=tuple(roster.bench),
+            map_mode=picker.mode_index,
+            maps=picker.maps,
+            message=self.query_one("#message", MessageField).value,
+            rules=dict(self.query_one("#rules", DisputedRules).rules),
+        )
+
+    def _restore(self, kept: FormDraft) -> None:
+        team = kept.team if kept.team in self.facts else None
+        if team is not None:
+            self.query_one("#team", Select).value = team
+            members = self.facts[team].team.members
+        else:
+            members = self.query_one("#roster", RosterEditor).members
+        self.query_one("#roster", RosterEditor).set_members(members, active=kept.active, bench=kept.bench)
+        if self.is_challenge:
+            self.query_one("#reason", FormInput).value = kept.reason
+            return
+        self.query_one("#maps", MapPicker).restore(kept.map_mode, kept.maps)
+        self.query_one("#message", MessageField).value = kept.message
+        self.query_one("#rules", DisputedRules).restore(kept.rules)
+
+    def _keep_draft(self) -> None:
+        """Keep what was typed (unless it was sent): in memory and in the state directory."""
+        if not self.loaded or self.sent_note is not None:
+            return
+        state = self.form_state()
+        if state is None:
+            return
+        if state == self._pristine:
+            self.lobby.drafts.discard(self.key)
+        else:
+            self.lobby.drafts.put(self.key, state)
+
+    @property
+    def changed(self) -> bool:
+        """The form holds unsent changes."""
+        return self.loaded and self.sent_note is None and self.form_state() != self._pristine
+
+    def action_discard(self) -> None:
+        """Throw the draft away (after asking) and start the form afresh."""
+        if not self.loaded or not self.changed:
+            return
+        from lobby.tui.screens.confirm import ConfirmScreen
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.lobby.drafts.discard(self.key)
+                self._reset()
+
+        question = Text("Throw away what you chose and typed for this offer?")
+        self.app.push_screen(ConfirmScreen("Discard the draft?", question, yes="Discard", no="Keep"), confirmed)
+
+    @work(exclusive=True, group="facts")
+    async def _reset(self) -> None:
+        form = self.query_one("#tb-form", VerticalScroll)
+        self.loaded = False
+        await form.remove_children()
+        await self._build_form()
+        self.loaded = True
+        self.error = None
+        self._validate()
+        self.notify("Draft discarded.", markup=False)
 
     # --- the draft -----------------------------------------------------------------------------
 
@@ -232,7 +325,10 @@ class TeamBattlesScreen(Screen[None]):
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "team" and isinstance(event.value, str) and event.value in self.facts:
-            self.query_one("#roster", RosterEditor).set_members(self.facts[event.value].team.members)
+            roster = self.query_one("#roster", RosterEditor)
+            members = self.facts[event.value].team.members
+            if roster.members != dict(members):  # not the team a kept draft restored
+                roster.set_members(members)
             self._validate()
 
     def on_roster_editor_changed(self) -> None:
@@ -290,6 +386,7 @@ class TeamBattlesScreen(Screen[None]):
         entry = self.entry
         now = (entry.clock if entry is not None else self.lobby.clock).now()
         self.current = [] if draft is None else self.form.problems(draft, now)
+        self._keep_draft()
         self._show()
 
     def _show(self) -> None:
@@ -338,6 +435,8 @@ class TeamBattlesScreen(Screen[None]):
             return True if self.can_submit() else None
         if action == "refuse":
             return (True if self.can_refuse() else None) if self.is_challenge else False
+        if action == "discard":
+            return True if self.changed else None
         return True
 
     # --- answering -----------------------------------------------------------------------------
@@ -374,6 +473,7 @@ class TeamBattlesScreen(Screen[None]):
             self.notify(brief(exc.message, MESSAGE), title="Not accepted", severity="error", markup=False)
         else:
             self.sent_note = brief(note, MESSAGE) if note else "Sent."
+            self.lobby.drafts.discard(self.key)
             self.lobby.answered(self.key, self.sent_note)
             self.notify(self.sent_note, markup=False)
         finally:
@@ -412,9 +512,24 @@ class TeamBattlesScreen(Screen[None]):
             self.notify(brief(exc.message, MESSAGE), title="Not refused", severity="error", markup=False)
         else:
             self.sent_note = brief(note, MESSAGE) if note else "Refused."
+            self.lobby.drafts.discard(self.key)
             self.lobby.answered(self.key, self.sent_note)
         finally:
             self.busy = False
 
     def action_back(self) -> None:
+        self.say_kept()
         self.dismiss(None)
+
+    def say_kept(self) -> None:
+        """Leaving with unsent changes: say they are kept."""
+        if self.changed:
+            self._keep_draft()
+            self.notify(
+                "Your draft is kept: it comes back when you open this offer again (ctrl+n discards it).",
+                title="Draft kept",
+                markup=False,
+            )
+
+    def on_screen_suspend(self) -> None:
+        self._keep_draft()
