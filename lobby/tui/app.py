@@ -195,10 +195,13 @@ class LobbyApp(ConsoleApp):
         an answer."""
         if alert:
             for item in applied:
+                entry = self.store.get(item.key)
+                if entry is None:
+                    continue
                 if item.arrived:
-                    entry = self.store.get(item.key)
-                    if entry is not None:
-                        self._alert(entry)
+                    self._alert(entry)
+                elif item.decided:
+                    self._alert_decision(entry)
         self.offers_changed.publish(applied)
 
     def _alert(self, entry: Entry) -> None:
@@ -212,6 +215,19 @@ class LobbyApp(ConsoleApp):
             text = f"{brief(offer.title)}: {left} left to answer."
             title = "Challenge received"
         self.notify(text, title=title, severity="warning", markup=False, timeout=8)
+        if self.bell_enabled:
+            self.bell()
+
+    def _alert_decision(self, entry: Entry) -> None:
+        """A decision on a request I sent: announced like a new offer."""
+        request = entry.request
+        if request is None:
+            return
+        words = request.status.lower()
+        text = f"{brief(entry.offer.title)}: your request was {words}."
+        if request.note:
+            text += f" {brief(request.note)}"
+        self.notify(text, title=f"Request {words}", severity="warning", markup=False, timeout=8)
         if self.bell_enabled:
             self.bell()
 

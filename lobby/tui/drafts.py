@@ -58,6 +58,10 @@ class FormDraft:
             return None
 
 
+#: The prefix of what was sent, in the drafts file.
+SENT = "sent:"
+
+
 def _name(key: Key) -> str:
     return f"{key[0].value}:{key[1]}"
 
@@ -96,6 +100,16 @@ class DraftBook:
             return
         drafts[_name(key)] = draft
         self._write()
+
+    def sent(self, key: Key, draft: FormDraft) -> None:
+        """``draft`` went out: no longer a draft, kept as what was sent (shown read-only)."""
+        drafts = self._all()
+        drafts.pop(_name(key), None)
+        drafts[SENT + _name(key)] = draft
+        self._write()
+
+    def what_was_sent(self, key: Key) -> FormDraft | None:
+        return self._all().get(SENT + _name(key))
 
     def discard(self, key: Key) -> None:
         if self._all().pop(_name(key), None) is not None:

@@ -187,7 +187,8 @@ class Following:
             app.call_later(self._pushed, backend, request)
 
         self._subscribed[backend] = book.subscribe(pushed)
-        noted = (app.store.note_request(backend.name, request) for request in book.current())
+        # Oldest first: the newest request of each offer is the one noted last, and shown.
+        noted = (app.store.note_request(backend.name, request) for request in reversed(book.current()))
         return [applied for applied in noted if applied is not None]
 
     def _pushed(self, backend: OfferBackend, request: MyRequest) -> None:
@@ -195,7 +196,7 @@ class Following:
             return  # left since (another profile)
         applied = self._app.store.note_request(backend.name, request)
         if applied is not None:
-            self._app.publish([applied], alert=False)
+            self._app.publish([applied], alert=applied.decided)
 
     def _follow_answered(self) -> None:
         """Answered tickets whose offer closed: learn where they ended (see followup)."""

@@ -29,6 +29,13 @@ FILTER_FACTS: dict[str, str] = {
 }
 
 
+#: Why an offer that a full listing no longer names is closed.
+NO_LONGER_OFFERED = "No longer offered."
+
+#: Request statuses that are a decision on my request (worth an alert).
+DECIDED = frozenset({"APPROVED", "DECLINED", "REJECTED", "CANCELLED", "EXPIRED", "SUPERSEDED"})
+
+
 def key_of(offer: Offer | OfferClosed) -> Key:
     return (offer.kind, offer.id)
 
@@ -56,8 +63,10 @@ class Entry:
     closed: OfferClosed | None = None
     #: Remaining time when first seen: the scale of the countdown bar.
     window: float | None = None
-    #: The request the backend remembers sending for this offer, if any.
+    #: The request the backend remembers sending for this offer, if any: the newest of them.
     request: MyRequest | None = None
+    #: Every request sent for this offer, by acceptance id, oldest first.
+    requests: dict[str, MyRequest] = field(default_factory=dict)
     #: The clock of the service that made the offer (this machine's corrected by the skew the
     #: backend measured): every countdown of this offer is its deadline minus this clock's now.
     clock: Clock = field(kw_only=True)
@@ -91,6 +100,8 @@ class Entry:
         if self.request is not None:
             return request_words(self.request)
         if self.closed is not None:
+            if self.closed.outcome == NO_LONGER_OFFERED and self.answered and self.answer_note:
+                return self.answer_note  # answered here: the answer is the news, not the listing
             return self.closed.outcome or self.closed.status
         return self.offer.status
 
@@ -103,6 +114,8 @@ class Applied:
     key: Key
     new: bool
     arrived: bool
+    #: A decision on my request (approved, declined...) that was not known before.
+    decided: bool = False
 
 
 @dataclass
@@ -197,7 +210,7 @@ class OfferStore:
                     kind=entry.offer.kind,
                     id=entry.offer.id,
                     status=entry.offer.status,
-                    outcome="No longer offered.",
+                    outcome=NO_LONGER_OFFERED,
                 )
                 applied.append(Applied(key, new=False, arrived=False))
         return applied
@@ -243,11 +256,21 @@ class OfferStore:
             stub = Offer(kind=OfferKind.TEAMBATTLES_MATCH, id=match_id, title=f"Match {match_id}", status=request.status)
             entry = Entry(offer=stub, backend=backend, first_seen=self._clock.now(), clock=self.clock_for(backend))
             self._entries[entry.key] = entry
-        elif entry.request == request and entry.answered:
+        elif entry.requests.get(request.acceptance_id) == request and entry.answered:
             return None
-        entry.request = request
+        # A request not seen before is the newest: it is the one shown. A later fact about an
+        # older one (superseded, say) is kept without hiding the newer request.
+        entry.requests[request.acceptance_id] = request
+        newest = next(reversed(entry.requests))
+        before = entry.request
+        entry.request = entry.requests[newest]
         entry.answered = True
-        return Applied(entry.key, new=False, arrived=False)
+        decided = (
+            entry.request is request
+            and request.status.upper() in DECIDED
+            and (before is None or before.acceptance_id != request.acceptance_id or before.status != request.status)
+        )
+        return Applied(entry.key, new=False, arrived=False, decided=decided)
 
     def drop_backend(self, backend: str) -> None:
         self._entries = {k: e for k, e in self._entries.items() if e.backend != backend}

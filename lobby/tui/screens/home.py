@@ -14,7 +14,7 @@ from textual.widgets import Footer, Header
 from lobby.core.offers import OfferKind
 from lobby.tui.messages import Health, backend_label
 from lobby.tui.safe import BRIEF, brief, clean, plain
-from lobby.tui.store import FILTER_FACTS, Entry, request_words
+from lobby.tui.store import FILTER_FACTS, Entry
 from lobby.tui.widgets.backend_bar import BackendBar, describe
 from lobby.tui.widgets.countdown import countdown_text
 from lobby.tui.widgets.filter_bar import FilterBar
@@ -74,10 +74,8 @@ def _size(entry: Entry) -> Text:
 
 def _status(entry: Entry) -> Text:
     offer = entry.offer
-    if entry.request is not None:
-        text = plain(request_words(entry.request))
-    elif entry.closed is not None:
-        text = plain(entry.closed.outcome or entry.closed.status)
+    if entry.request is not None or entry.closed is not None:
+        text = plain(entry.status_words)
     elif offer.kind is OfferKind.FLEXMATCH_TICKET and offer.progress is not None:
         accepted, total = offer.progress
         text = plain(f"{offer.status.replace('_', ' ').lower()} · {accepted}/{total} accepted")

@@ -140,7 +140,49 @@ class TeamBattlesScreen(Screen[None]):
     def on_mount(self) -> None:
         self.lobby.offers_changed.subscribe(self, self._changed)
         self.lobby.ticked.subscribe(self, lambda _: self._validate())
-        self.load_facts()
+        entry = self.entry
+        if entry is not None and entry.answered:
+            self._show_sent(entry)
+        else:
+            self.load_facts()
+
+    def _show_sent(self, entry: Entry) -> None:
+        """An answered offer opens read-only, with what was sent (when this console sent it)."""
+        self.sent_note = entry.status_words if entry.request is not None else (entry.answer_note or "Sent.")
+        self.query_one("#tb-loading", Static).display = False
+        self.query_one("#tb-form", VerticalScroll).mount(Static(self._sent_words(entry), id="tb-sent"))
+        self._show()
+
+    def _sent_words(self, entry: Entry) -> Text:
+        sent = self.lobby.drafts.what_was_sent(self.key)
+        text = Text("Sent — read-only.\n", style="bold")
+        if sent is None:
+            text.append("What was sent is not known here (sent from another console or session).\n", style="dim")
+            if entry.request is not None and entry.request.team_id:
+                text.append("Team ")
+                text.append_text(plain(entry.request.team_id, "bold", limit=FACT))
+                text.append("\n")
+        else:
+            rows = [
+                ("Team", sent.team or "-"),
+                ("Active", ", ".join(sent.active) or "-"),
+                ("Bench", ", ".join(f"{i}. {u}" for i, u in enumerate(sent.bench, start=1)) or "-"),
+            ]
+            if not self.is_challenge:
+                rows += [
+                    ("Maps", ", ".join(sent.maps) or "no preference"),
+                    ("Message", sent.message or "-"),
+                    ("Disputed rules", ", ".join(f"{k} = {v}" for k, v in sent.rules.items()) or "-"),
+                ]
+            elif sent.reason:
+                rows.append(("Reason", sent.reason))
+            for label, value in rows:
+                text.append(f"{label}: ", style="dim")
+                text.append_text(plain(value, limit=MESSAGE))
+                text.append("\n")
+        text.append("Status: ", style="dim")
+        text.append_text(plain(entry.status_words, "bold", limit=MESSAGE))
+        return text
 
     def _changed(self, applied: list[Applied]) -> None:
         if not applied or any(a.key == self.key for a in applied):
@@ -265,6 +307,13 @@ class TeamBattlesScreen(Screen[None]):
             self.lobby.drafts.discard(self.key)
         else:
             self.lobby.drafts.put(self.key, state)
+
+    def _record_sent(self) -> None:
+        state = self.form_state()
+        if state is None:
+            self.lobby.drafts.discard(self.key)
+        else:
+            self.lobby.drafts.sent(self.key, state)
 
     @property
     def changed(self) -> bool:
@@ -473,7 +522,7 @@ class TeamBattlesScreen(Screen[None]):
             self.notify(brief(exc.message, MESSAGE), title="Not accepted", severity="error", markup=False)
         else:
             self.sent_note = brief(note, MESSAGE) if note else "Sent."
-            self.lobby.drafts.discard(self.key)
+            self._record_sent()
             self.lobby.answered(self.key, self.sent_note)
             self.notify(self.sent_note, markup=False)
         finally:
@@ -512,7 +561,7 @@ class TeamBattlesScreen(Screen[None]):
             self.notify(brief(exc.message, MESSAGE), title="Not refused", severity="error", markup=False)
         else:
             self.sent_note = brief(note, MESSAGE) if note else "Refused."
-            self.lobby.drafts.discard(self.key)
+            self._record_sent()
             self.lobby.answered(self.key, self.sent_note)
         finally:
             self.busy = False
