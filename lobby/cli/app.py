@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lobby.cli.profiles import emulator_feed, moderation_source, stream_demo, stream_profile
+from lobby.cli.profiles import emulator_feed, emulator_location, moderation_source, stream_demo, stream_profile
 
 if TYPE_CHECKING:
     from lobby.config import Settings
@@ -46,6 +46,7 @@ def build_app(
         connect=connect,
         moderation=lambda profile: moderation_source(settings, profile, emulator_url=emulator_url),
         on_started=on_started,
+        where=None if emulator_url else lambda profile: emulator_location(settings, profile),
     )
 
 

@@ -113,6 +113,16 @@ def running_emulator(given: str | None, refusal: str) -> str:
 # --- TeamBattles ---------------------------------------------------------------------------------
 
 
+def emulator_location(settings: Settings, name: str | None) -> str | None:
+    """Where the emulator of profile ``name`` runs now (its announced URL); None for a profile
+    that is not an emulator's, or when none runs. The console reconnects when it changes."""
+    try:
+        _, profile = chosen(settings, name)
+    except ValueError:
+        return None
+    return paths.read_emulator_announcement() if profile.kind == "emulator" else None
+
+
 def teambattles_endpoints(profile: Profile) -> tuple[str, str | None]:
     """(API base URL, event stream base URL or None) of ``profile``'s TeamBattles."""
     if profile.kind != "emulator":

@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 
 #: How often countdowns repaint, in seconds. They always show deadline - clock.now().
 TICK_SECONDS = 0.5
+#: How often the console checks where its service runs (a restarted emulator), in seconds.
+WHERE_SECONDS = 2.0
 #: Start-up is over once the first profile is connected (see ``on_started``), or after this many
 #: seconds at most.
 STARTED_AT_MOST = 10.0
@@ -93,6 +95,7 @@ class LobbyApp(ConsoleApp):
         moderation: Callable[[str | None], ModerationSource | None] | None = None,
         on_started: Callable[[], object] | None = None,
         drafts: Path | None = None,
+        where: Callable[[str | None], str | None] | None = None,
     ) -> None:
         """``profiles`` and ``connect`` enable switching backend profiles from the palette;
         ``watch=False`` loads the listings but does not follow changes; ``still`` turns off
@@ -101,6 +104,10 @@ class LobbyApp(ConsoleApp):
         profile has no feed to watch); ``on_started`` is called once, after the first frame that
         follows connecting the first profile (or after STARTED_AT_MOST seconds at most)."""
         super().__init__(clock=clock, still=still)
+        #: Given the profile, where its service runs now (an emulator's announced URL); when
+        #: that changes (a restarted or late emulator), the profile is connected again.
+        self._where = where
+        self._where_seen: str | None = None
         self.settings = settings
         self.bell_enabled = True if settings is None else bool(settings.bell)
         self.store = OfferStore(self.clock)
@@ -162,6 +169,9 @@ class LobbyApp(ConsoleApp):
         if self._initial_keymap:
             self.set_keymap(self._initial_keymap)
         self.set_interval(TICK_SECONDS, self._tick, name="countdowns")
+        if self._where is not None and self._switch is not None:
+            self._where_seen = self._where(self.profile)
+            self.set_interval(WHERE_SECONDS, self._follow_where, name="where the service runs")
         if self._on_started is not None:
             self.set_timer(STARTED_AT_MOST, self.started, name="start-up over")
         if self.connecting is not None:
@@ -179,6 +189,19 @@ class LobbyApp(ConsoleApp):
 
     async def on_unmount(self) -> None:
         await self.following.close_all()
+
+    def _follow_where(self) -> None:
+        """Connect the profile again when its service moved (restarted on another port) or
+        appeared (started after the console)."""
+        if self._where is None or self.connecting is not None:
+            return
+        now = self._where(self.profile)
+        if now == self._where_seen:
+            return
+        self._where_seen = now
+        if now is not None and self.profile:
+            self.notify(f"The service is now at {clean(now)}: reconnecting.", markup=False)
+            self.switch_profile(self.profile, announce=False)
 
     def _tick(self) -> None:
         self.following.tick()
@@ -291,7 +314,14 @@ class LobbyApp(ConsoleApp):
         self.push_screen(ModeratorScreen(source, clock=clock))
 
     def action_refresh(self) -> None:
-        self.following.follow_all()
+        """Reload: connect the profile again (where its services run now is read anew), or,
+        for backends given as they are, ask each for its offers again."""
+        if self._switch is not None and self.profile and self.connecting is None:
+            if self._where is not None:
+                self._where_seen = self._where(self.profile)
+            self.switch_profile(self.profile, announce=False)
+        else:
+            self.following.follow_all()
 
     def open_offer(self, key: Key) -> None:
         """Open the answer screen for one offer."""

@@ -21,7 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Label, Select, Static
 
 from lobby.core.answers import AcceptanceDraft, AcceptanceFacts, Violation
-from lobby.core.errors import BackendError
+from lobby.core.errors import BackendError, Unavailable
 from lobby.core.offers import Offer, OfferKind
 from lobby.teambattles.vocab import MESSAGE_MAX_LENGTH
 from lobby.tui.drafts import FormDraft
@@ -86,8 +86,11 @@ class TeamBattlesScreen(Screen[None]):
         self.load_error: str | None = None
         self.sent_note: str | None = None
         self.current: list[Violation] = []
+        #: Why the last answer could not be sent (the service was unreachable), or None.
+        self.unreachable: str | None = None
         #: The form as first built (before a kept draft was restored): what "unchanged" means.
         self._pristine: FormDraft | None = None
+        self._last_state: FormDraft | None = None
 
     @property
     def facts(self) -> dict[str, AcceptanceFacts]:
@@ -434,7 +437,15 @@ class TeamBattlesScreen(Screen[None]):
         draft = self.draft()
         entry = self.entry
         now = (entry.clock if entry is not None else self.lobby.clock).now()
-        self.current = [] if draft is None else self.form.problems(draft, now)
+        problems = [] if draft is None else self.form.problems(draft, now)
+        state = self.form_state() if self.loaded else None
+        if state != self._last_state:
+            # The draft changed: a refusal of an earlier draft no longer describes this one.
+            if self._last_state is not None:
+                self.error = None
+                self.unreachable = None
+            self._last_state = state
+        self.current = problems
         self._keep_draft()
         self._show()
 
@@ -459,6 +470,11 @@ class TeamBattlesScreen(Screen[None]):
         status = self.query_one("#tb-status", Static)
         if self.busy:
             status.update(Text("Sending…", style="italic"))
+        elif self.unreachable is not None:
+            words = Text(no_wrap=True, overflow="ellipsis")
+            words.append("Not sent: unreachable; your draft is kept. ", style="bold yellow")
+            words.append_text(plain(self.unreachable, limit=MESSAGE))
+            status.update(words)
         elif self.error is not None:
             words = Text(no_wrap=True, overflow="ellipsis")
             words.append("Refused: ", style="bold red")
@@ -514,9 +530,12 @@ class TeamBattlesScreen(Screen[None]):
             self.error = "the backend of this offer is gone (the profile was switched)."
             return
         self.error = None
+        self.unreachable = None
         self.busy = True
         try:
             note = await backend.accept(entry.offer.id, draft)
+        except Unavailable as exc:
+            self._unreachable(exc)
         except BackendError as exc:
             self.error = clean(exc.message)
             self.notify(brief(exc.message, MESSAGE), title="Not accepted", severity="error", markup=False)
@@ -527,6 +546,18 @@ class TeamBattlesScreen(Screen[None]):
             self.notify(self.sent_note, markup=False)
         finally:
             self.busy = False
+
+    def _unreachable(self, exc: Unavailable) -> None:
+        """Not sent, and not refused: the service could not be reached. The draft stays."""
+        self.unreachable = clean(exc.message)
+        self.notify(
+            f"Not sent: the service cannot be reached. Your draft is kept; send it again once it is back. "
+            f"({brief(exc.message, MESSAGE)})",
+            title="Not sent",
+            severity="error",
+            markup=False,
+        )
+        self._show()
 
     def action_refuse(self) -> None:
         if not self.can_refuse():
@@ -553,9 +584,12 @@ class TeamBattlesScreen(Screen[None]):
         if backend is None or entry is None:
             return
         self.error = None
+        self.unreachable = None
         self.busy = True
         try:
             note = await backend.reject(entry.offer.id, reason)
+        except Unavailable as exc:
+            self._unreachable(exc)
         except BackendError as exc:
             self.error = clean(exc.message)
             self.notify(brief(exc.message, MESSAGE), title="Not refused", severity="error", markup=False)
