@@ -107,10 +107,18 @@ def run_app(args: argparse.Namespace | None = None) -> int:
     from lobby.cli import CliError
     from lobby.config import Settings
 
-    settings = Settings()
+    from lobby.config import ConfigError
+
     try:
+        settings = Settings()
         settings.active()
+    except ConfigError as exc:  # one line: the file, the line and the column
+        raise CliError(str(exc)) from None
     except ValueError as exc:
+        from pydantic import ValidationError
+
+        if isinstance(exc, ValidationError):
+            raise  # `lobby` says which setting, in one line
         raise CliError(str(exc)) from None
     build_app(settings, on_started=start_up_over).run()
     return 0

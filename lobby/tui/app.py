@@ -59,6 +59,26 @@ WHERE_SECONDS = 2.0
 STARTED_AT_MOST = 10.0
 
 
+#: The theme last chosen in the console, under the state directory.
+THEME_FILE = "theme"
+
+
+def kept_theme() -> str | None:
+    try:
+        return (paths.state_dir() / THEME_FILE).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def keep_theme(name: str) -> None:
+    try:
+        where = paths.state_dir()
+        where.mkdir(parents=True, exist_ok=True)
+        (where / THEME_FILE).write_text(name, encoding="utf-8")
+    except OSError:
+        pass  # not kept: the console still works
+
+
 def _lobby_commands() -> type:
     from lobby.tui.commands import LobbyCommands
 
@@ -108,6 +128,7 @@ class LobbyApp(ConsoleApp):
         #: that changes (a restarted or late emulator), the profile is connected again.
         self._where = where
         self._where_seen: str | None = None
+        self._settings_checked = False
         self.settings = settings
         self.bell_enabled = True if settings is None else bool(settings.bell)
         self.store = OfferStore(self.clock)
@@ -135,6 +156,9 @@ class LobbyApp(ConsoleApp):
         self.status_changed: Signal[BackendStatus] = Signal(self, "status-changed")
         self.register_theme(LOBBY_THEME)
         wanted = settings.theme if settings is not None else LOBBY_THEME.name
+        kept = kept_theme() if settings is not None else None
+        if kept in self.available_themes:
+            wanted = kept  # the theme last chosen in the console
         self.theme = wanted if wanted in self.available_themes else LOBBY_THEME.name
         if self.profile:
             self.sub_title = f"profile {clean(self.profile)}"
@@ -182,10 +206,22 @@ class LobbyApp(ConsoleApp):
         self.following.follow_all()
 
     def started(self) -> None:
-        """Start-up is over: ``on_started`` is called, once."""
+        """Start-up is over: ``on_started`` is called, once; then what the settings name but
+        the console does not know is reported, and a theme chosen from now on is kept."""
         callback, self._on_started = self._on_started, None
         if callback is not None:
             callback()
+        if self.settings is not None and not self._settings_checked:
+            self._settings_checked = True
+            self.call_after_refresh(self._check_settings)
+
+    def _check_settings(self) -> None:
+        from lobby.tui.settings_check import problems
+
+        assert self.settings is not None
+        for sentence in problems(self.settings, self.available_themes):
+            self.notify(sentence, title="Settings", severity="warning", markup=False, timeout=12)
+        self.theme_changed_signal.subscribe(self, lambda theme: keep_theme(theme.name))
 
     async def on_unmount(self) -> None:
         await self.following.close_all()
