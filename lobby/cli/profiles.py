@@ -167,9 +167,17 @@ def teambattles_backend(
     tb = profile.teambattles
     api, feed = teambattles_endpoints(profile)
     key = load_api_key(name, tb.key_file)
+    records = emulator_records(feed) if feed is not None and profile.kind == "emulator" else name
     return _teambattles(
-        api, key, records=name, user=tb.user, feed_url=feed, transport=transport, requests_path=requests_path
+        api, key, records=records, user=tb.user, feed_url=feed, transport=transport, requests_path=requests_path
     )
+
+
+def emulator_records(root: str) -> str:
+    """The records ("my requests") of the emulator running at ``root``: they belong to that
+    emulator instance, so each `lobby demo` starts fresh, and another terminal on the
+    emulator profile sees the same ones."""
+    return f"emulator@{root.rstrip('/')}"
 
 
 def open_teambattles(settings: Settings | None = None) -> TeamBattlesBackend:
@@ -190,7 +198,7 @@ def demo_teambattles(url: str, *, key: str, user: str) -> TeamBattlesBackend:
     from lobby.teambattles.keys import check_key
 
     api_key = check_key(key, "the demo scenario")
-    return _teambattles(url + TEAMBATTLES_API, api_key, records="demo", user=user, feed_url=url)
+    return _teambattles(url + TEAMBATTLES_API, api_key, records=emulator_records(url), user=user, feed_url=url)
 
 
 # --- FlexMatch -----------------------------------------------------------------------------------
