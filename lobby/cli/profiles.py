@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from lobby.moderation.sources import ModerationSource
     from lobby.teambattles.backend import TeamBattlesBackend
     from lobby.teambattles.keys import ApiKey
+    from lobby.teambattles.requests import RequestStore
     from lobby.tui.switching import Connected, Served
 
 T = TypeVar("T")
@@ -167,10 +168,32 @@ def teambattles_backend(
     tb = profile.teambattles
     api, feed = teambattles_endpoints(profile)
     key = load_api_key(name, tb.key_file)
-    records = emulator_records(feed) if feed is not None and profile.kind == "emulator" else name
+    records = records_of(name, profile, feed)
     return _teambattles(
         api, key, records=records, user=tb.user, feed_url=feed, transport=transport, requests_path=requests_path
     )
+
+
+def records_of(name: str, profile: Profile, feed: str | None = None) -> str:
+    """Whose records ("my requests") profile ``name`` reads: an emulator profile's are those
+    of the emulator running now (``feed``, else the announced one)."""
+    if profile.kind != "emulator":
+        return name
+    root = feed or paths.read_emulator_announcement()
+    return name if root is None else emulator_records(root)
+
+
+def stored_requests(settings: Settings | None = None) -> RequestStore:
+    """The stored requests of the settings' profile, read without the service (no key)."""
+    from lobby.config import Settings
+    from lobby.teambattles.requests import RequestStore
+
+    settings = settings or Settings()
+    try:
+        name, profile = chosen(settings)
+    except ValueError as exc:
+        raise NotConfigured(str(exc)) from None
+    return RequestStore(records_of(name, profile))
 
 
 def emulator_records(root: str) -> str:
