@@ -8,8 +8,10 @@ TeamBattles key from ``TEAMBATTLES_API_KEY``, the OS keyring or an owner-only ke
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import (
@@ -20,6 +22,9 @@ from pydantic_settings import (
 )
 
 from lobby import paths
+
+if TYPE_CHECKING:
+    from importlib.abc import Traversable
 
 TEAMBATTLES_URL = "https://teambattles.gg/api/v1"
 
@@ -100,7 +105,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+        toml = _CheckedToml(settings_cls, toml_file=config_file())
         return (init_settings, env_settings, toml)
 
     def active(self) -> tuple[str, Profile]:
@@ -114,3 +119,60 @@ class Settings(BaseSettings):
 
 def config_file() -> Path:
     return paths.config_dir() / "config.toml"
+
+
+class ConfigError(ValueError):
+    """The config file cannot be read: one line naming the file, the line and the column."""
+
+
+class _CheckedToml(TomlConfigSettingsSource):
+    """The config file, or a :class:`ConfigError` saying where it is broken."""
+
+    # pydantic-settings reads each file here (its one hook for a file's parse errors).
+    def _read_file(self, file_path: Path | Traversable) -> dict[str, Any]:
+        try:
+            return super()._read_file(file_path)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(toml_error(file_path, exc)) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{file_path}: cannot be read ({exc.__class__.__name__}).") from None
+
+
+def toml_error(path: Path | Traversable, exc: tomllib.TOMLDecodeError) -> str:
+    """"config.toml:3:7: Expected '=' after a key" (the decoder's words, without its "(at ...)")."""
+    message = str(exc)
+    found = re.search(r"\(at line (\d+), column (\d+)\)", message)
+    if found is None:
+        return f"{path}: {message}"
+    line, column = found.groups()
+    return f"{path}:{line}:{column}: {message[: found.start()].strip()}"
+
+
+def unknown_keys(path: Path | None = None) -> list[str]:
+    """The keys of the config file lobby does not know (dotted), to report them."""
+    path = path or config_file()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []
+    known = set(Settings.model_fields)
+    found = [key for key in raw if key not in known]
+    profiles = raw.get("profiles")
+    if isinstance(profiles, dict):
+        found += _unknown_in_profiles(profiles)
+    return found
+
+
+def _unknown_in_profiles(profiles: dict[str, Any]) -> list[str]:
+    sections: dict[str, type[BaseModel]] = {"gamelift": GameLiftProfile, "teambattles": TeamBattlesProfile}
+    found = []
+    for name, profile in profiles.items():
+        if not isinstance(profile, dict):
+            continue
+        for key, value in profile.items():
+            if key not in Profile.model_fields:
+                found.append(f"profiles.{name}.{key}")
+            elif key in sections and isinstance(value, dict):
+                fields = sections[key].model_fields
+                found += [f"profiles.{name}.{key}.{k}" for k in value if k not in fields]
+    return found

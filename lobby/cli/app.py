@@ -18,11 +18,11 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lobby.cli.profiles import emulator_feed, moderation_source, stream_demo, stream_profile
+from lobby.cli.profiles import emulator_feed, emulator_location, moderation_source, stream_demo, stream_profile
 
 if TYPE_CHECKING:
     from lobby.config import Settings
-    from lobby.core.backend import OfferBackend
+    from lobby.tui.switching import Connected
     from lobby.moderation.sources import ModerationSource
     from lobby.tui.app import LobbyApp
 
@@ -36,7 +36,7 @@ def build_app(
 
     name, _ = settings.active()
 
-    def connect(profile: str) -> AsyncIterator[OfferBackend]:
+    def connect(profile: str) -> AsyncIterator[Connected]:
         return stream_profile(settings, profile, emulator_url=emulator_url)
 
     return LobbyApp(
@@ -46,6 +46,7 @@ def build_app(
         connect=connect,
         moderation=lambda profile: moderation_source(settings, profile, emulator_url=emulator_url),
         on_started=on_started,
+        where=None if emulator_url else lambda profile: emulator_location(settings, profile),
     )
 
 
@@ -56,7 +57,7 @@ def demo_app(emulator_url: str, *, players: Iterable[str], key: str, user: str) 
 
     captain = list(players)
 
-    def connect(profile: str) -> AsyncIterator[OfferBackend]:
+    def connect(profile: str) -> AsyncIterator[Connected]:
         return stream_demo(emulator_url, players=captain, key=key, user=user)
 
     def moderation(profile: str | None) -> ModerationSource:
@@ -106,10 +107,18 @@ def run_app(args: argparse.Namespace | None = None) -> int:
     from lobby.cli import CliError
     from lobby.config import Settings
 
-    settings = Settings()
+    from lobby.config import ConfigError
+
     try:
+        settings = Settings()
         settings.active()
+    except ConfigError as exc:  # one line: the file, the line and the column
+        raise CliError(str(exc)) from None
     except ValueError as exc:
+        from pydantic import ValidationError
+
+        if isinstance(exc, ValidationError):
+            raise  # `lobby` says which setting, in one line
         raise CliError(str(exc)) from None
     build_app(settings, on_started=start_up_over).run()
     return 0

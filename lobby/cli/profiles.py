@@ -29,11 +29,12 @@ import asyncio
 import importlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from lobby import paths
-from lobby.core.backend import NO_CAPABILITIES, Capabilities, OfferBackend
+from lobby.core.backend import NO_CAPABILITIES, Capabilities
 from lobby.core.errors import BackendError, NotConfigured
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
     from lobby.moderation.sources import ModerationSource
     from lobby.teambattles.backend import TeamBattlesBackend
     from lobby.teambattles.keys import ApiKey
+    from lobby.teambattles.requests import RequestStore
+    from lobby.tui.switching import Connected, Served
 
 T = TypeVar("T")
 
@@ -111,6 +114,16 @@ def running_emulator(given: str | None, refusal: str) -> str:
 # --- TeamBattles ---------------------------------------------------------------------------------
 
 
+def emulator_location(settings: Settings, name: str | None) -> str | None:
+    """Where the emulator of profile ``name`` runs now (its announced URL); None for a profile
+    that is not an emulator's, or when none runs. The console reconnects when it changes."""
+    try:
+        _, profile = chosen(settings, name)
+    except ValueError:
+        return None
+    return paths.read_emulator_announcement() if profile.kind == "emulator" else None
+
+
 def teambattles_endpoints(profile: Profile) -> tuple[str, str | None]:
     """(API base URL, event stream base URL or None) of ``profile``'s TeamBattles."""
     if profile.kind != "emulator":
@@ -155,9 +168,39 @@ def teambattles_backend(
     tb = profile.teambattles
     api, feed = teambattles_endpoints(profile)
     key = load_api_key(name, tb.key_file)
+    records = records_of(name, profile, feed)
     return _teambattles(
-        api, key, records=name, user=tb.user, feed_url=feed, transport=transport, requests_path=requests_path
+        api, key, records=records, user=tb.user, feed_url=feed, transport=transport, requests_path=requests_path
     )
+
+
+def records_of(name: str, profile: Profile, feed: str | None = None) -> str:
+    """Whose records ("my requests") profile ``name`` reads: an emulator profile's are those
+    of the emulator running now (``feed``, else the announced one)."""
+    if profile.kind != "emulator":
+        return name
+    root = feed or paths.read_emulator_announcement()
+    return name if root is None else emulator_records(root)
+
+
+def stored_requests(settings: Settings | None = None) -> RequestStore:
+    """The stored requests of the settings' profile, read without the service (no key)."""
+    from lobby.config import Settings
+    from lobby.teambattles.requests import RequestStore
+
+    settings = settings or Settings()
+    try:
+        name, profile = chosen(settings)
+    except ValueError as exc:
+        raise NotConfigured(str(exc)) from None
+    return RequestStore(records_of(name, profile))
+
+
+def emulator_records(root: str) -> str:
+    """The records ("my requests") of the emulator running at ``root``: they belong to that
+    emulator instance, so each `lobby demo` starts fresh, and another terminal on the
+    emulator profile sees the same ones."""
+    return f"emulator@{root.rstrip('/')}"
 
 
 def open_teambattles(settings: Settings | None = None) -> TeamBattlesBackend:
@@ -178,7 +221,7 @@ def demo_teambattles(url: str, *, key: str, user: str) -> TeamBattlesBackend:
     from lobby.teambattles.keys import check_key
 
     api_key = check_key(key, "the demo scenario")
-    return _teambattles(url + TEAMBATTLES_API, api_key, records="demo", user=user, feed_url=url)
+    return _teambattles(url + TEAMBATTLES_API, api_key, records=emulator_records(url), user=user, feed_url=url)
 
 
 # --- FlexMatch -----------------------------------------------------------------------------------
@@ -243,7 +286,28 @@ def _import(modules: Iterable[str]) -> None:
         importlib.import_module(module)
 
 
-async def _built(name: str, build: Callable[[], OfferBackend]) -> OfferBackend:
+class ServiceTime:
+    """The service's time as a backend last measured it, read afresh on each call (the skew
+    is measured again on each reconnect and each answer)."""
+
+    def __init__(self, read: Callable[[], Clock]) -> None:
+        self._read = read
+
+    def now(self) -> datetime:
+        return self._read().now()
+
+    def timestamp(self) -> float:
+        return self._read().timestamp()
+
+
+def with_service_time(backend: TeamBattlesBackend | FlexMatchBackend) -> Served:
+    """``backend`` with the service's clock it measures: the console's countdowns read it."""
+    from lobby.tui.switching import Served
+
+    return Served(backend, ServiceTime(lambda: backend.clock))
+
+
+async def _built(name: str, build: Callable[[], Connected]) -> Connected:
     """The backend ``build`` makes in a worker thread, or a FailedBackend saying why not."""
     try:
         return await _in_thread(build)
@@ -264,7 +328,7 @@ def _opened(backend: TeamBattlesBackend) -> TeamBattlesBackend:
 
 async def _flexmatch(
     profile: Profile, *, emulator_url: str | None, players: Iterable[str] | None = None
-) -> OfferBackend:
+) -> Connected:
     """The FlexMatch backend, its adapter imported in a worker thread (botocore)."""
     await _in_thread(lambda: _import(FLEXMATCH_MODULES))
     # httpx's own transport, which TeamBattles has loaded already (with its TLS context): these
@@ -273,38 +337,38 @@ async def _flexmatch(
     from lobby.net.transports import shared_transport
 
     try:
-        backend: OfferBackend = await flexmatch_backend(
+        backend = await flexmatch_backend(
             profile, emulator_url=emulator_url, players=players, transport=await _in_thread(shared_transport)
         )
     except BackendError as exc:
         return FailedBackend("flexmatch", exc)
-    return backend
+    return with_service_time(backend)
 
 
 async def stream_profile(
     settings: Settings, name: str, *, emulator_url: str | None = None
-) -> AsyncIterator[OfferBackend]:
+) -> AsyncIterator[Connected]:
     """The backends of profile ``name``, each built or failed, each as soon as it is ready:
     TeamBattles, then FlexMatch. An unknown profile raises ValueError before any is built."""
     profile_name, profile = chosen(settings, name)
 
-    def teambattles() -> OfferBackend:
+    def teambattles() -> Connected:
         _import(TEAMBATTLES_MODULES)
-        return _opened(teambattles_backend(profile_name, profile))
+        return with_service_time(_opened(teambattles_backend(profile_name, profile)))
 
     yield await _built("teambattles", teambattles)
     yield await _flexmatch(profile, emulator_url=emulator_url)
 
 
-async def stream_demo(url: str, *, players: Iterable[str], key: str, user: str) -> AsyncIterator[OfferBackend]:
+async def stream_demo(url: str, *, players: Iterable[str], key: str, user: str) -> AsyncIterator[Connected]:
     """The backends of `lobby demo`, on the emulator at ``url``, as the scenario's captain."""
     from lobby.config import Profile
 
     chosen_players = list(players)
 
-    def teambattles() -> OfferBackend:
+    def teambattles() -> Connected:
         _import(TEAMBATTLES_MODULES)
-        return _opened(demo_teambattles(url, key=key, user=user))
+        return with_service_time(_opened(demo_teambattles(url, key=key, user=user)))
 
     yield await _built("teambattles", teambattles)
     yield await _flexmatch(Profile(kind="emulator"), emulator_url=url, players=chosen_players)

@@ -101,11 +101,11 @@ def _run(make: Callable[[TeamBattlesBackend], Awaitable[T]]) -> T:
     """Open the backend of the active profile, run ``make(backend)``, close it; every backend
     failure becomes one plain line."""
     from lobby.cli import CliError
+    from lobby.cli.profiles import open_teambattles
     from lobby.core.errors import BackendError
-    from lobby.cli.profiles import open_teambattles as open_backend
 
     async def main() -> T:
-        backend = open_backend()
+        backend = open_teambattles()
         try:
             return await make(backend)
         finally:
@@ -224,24 +224,21 @@ def run_accept_match(args: argparse.Namespace) -> int:
 
 def run_my_requests(args: argparse.Namespace) -> int:
     from lobby.cli import CliError
-    from lobby.config import Settings
-    from lobby.core.errors import BackendError
-    from lobby.cli.profiles import open_teambattles as open_backend
-    from lobby.teambattles.requests import RequestStore
+    from lobby.cli.profiles import open_teambattles, stored_requests
+    from lobby.core.errors import BackendError, NotConfigured
 
+    # The records of the profile (an emulator's belong to that emulator instance, as the
+    # console's and the demo's do).
     try:
-        profile, _ = Settings().active()
-    except ValueError as exc:
-        if type(exc).__name__ == "ValidationError":
-            raise  # `lobby` says where the settings are wrong, in one line
-        raise CliError(str(exc)) from None
-    store = RequestStore(profile)
+        store = stored_requests()
+    except NotConfigured as exc:
+        raise CliError(exc.message) from None
     now = datetime.now().astimezone()
     warning = None
     if not args.offline:
 
         async def refresh() -> datetime:
-            backend = open_backend()
+            backend = open_teambattles()
             try:
                 await backend.refresh_requests()
                 return backend.clock.now()

@@ -19,6 +19,7 @@ is still being built. Screens other than home are imported when first opened.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
@@ -32,7 +33,9 @@ from lobby.core.backend import OfferBackend
 from lobby.core.clock import Clock
 from lobby.core.errors import BackendError
 from lobby.core.offers import OfferKind
+from lobby import paths
 from lobby.paths import styles_dir
+from lobby.tui.drafts import DRAFTS_FILE, DraftBook
 from lobby.tui import timefmt
 from lobby.tui.following import Following
 from lobby.tui.messages import BackendStatus
@@ -40,7 +43,7 @@ from lobby.tui.probe import FirstPaintProbe
 from lobby.tui.safe import brief, clean
 from lobby.tui.services import ConsoleApp
 from lobby.tui.store import Applied, Entry, Filters, Key, OfferStore
-from lobby.tui.switching import Connect, ProfileSwitch
+from lobby.tui.switching import Connect, Connected, ProfileSwitch, served
 from lobby.tui.theme import LOBBY_THEME
 
 if TYPE_CHECKING:
@@ -49,9 +52,31 @@ if TYPE_CHECKING:
 
 #: How often countdowns repaint, in seconds. They always show deadline - clock.now().
 TICK_SECONDS = 0.5
+#: How often the console checks where its service runs (a restarted emulator), in seconds.
+WHERE_SECONDS = 2.0
 #: Start-up is over once the first profile is connected (see ``on_started``), or after this many
 #: seconds at most.
 STARTED_AT_MOST = 10.0
+
+
+#: The theme last chosen in the console, under the state directory.
+THEME_FILE = "theme"
+
+
+def kept_theme() -> str | None:
+    try:
+        return (paths.state_dir() / THEME_FILE).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def keep_theme(name: str) -> None:
+    try:
+        where = paths.state_dir()
+        where.mkdir(parents=True, exist_ok=True)
+        (where / THEME_FILE).write_text(name, encoding="utf-8")
+    except OSError:
+        pass  # not kept: the console still works
 
 
 def _lobby_commands() -> type:
@@ -77,7 +102,7 @@ class LobbyApp(ConsoleApp):
 
     def __init__(
         self,
-        backends: Iterable[OfferBackend] = (),
+        backends: Iterable[Connected] = (),
         *,
         clock: Clock | None = None,
         settings: Settings | None = None,
@@ -89,6 +114,8 @@ class LobbyApp(ConsoleApp):
         still: bool = False,
         moderation: Callable[[str | None], ModerationSource | None] | None = None,
         on_started: Callable[[], object] | None = None,
+        drafts: Path | None = None,
+        where: Callable[[str | None], str | None] | None = None,
     ) -> None:
         """``profiles`` and ``connect`` enable switching backend profiles from the palette;
         ``watch=False`` loads the listings but does not follow changes; ``still`` turns off
@@ -97,9 +124,19 @@ class LobbyApp(ConsoleApp):
         profile has no feed to watch); ``on_started`` is called once, after the first frame that
         follows connecting the first profile (or after STARTED_AT_MOST seconds at most)."""
         super().__init__(clock=clock, still=still)
+        #: Given the profile, where its service runs now (an emulator's announced URL); when
+        #: that changes (a restarted or late emulator), the profile is connected again.
+        self._where = where
+        self._where_seen: str | None = None
+        self._settings_checked = False
         self.settings = settings
         self.bell_enabled = True if settings is None else bool(settings.bell)
-        self.following = Following(self, backends)
+        self.store = OfferStore(self.clock)
+        #: What was typed in TeamBattles forms, kept per offer until sent or discarded.
+        self.drafts = DraftBook(drafts if drafts is not None else paths.state_dir() / DRAFTS_FILE)
+        self.following = Following(self)
+        for connected in backends:
+            self.following.keep(served(connected))
         self.profile = profile if profile is not None else (settings.profile if settings else None)
         self.profiles = list(profiles)
         self._switch = ProfileSwitch(self, connect) if connect is not None else None
@@ -112,7 +149,6 @@ class LobbyApp(ConsoleApp):
         #: Whether backends' changes are followed after their first listing.
         self.watching = watch
         self._initial_keymap = dict(keymap or (settings.keymap if settings is not None else {}))
-        self.store = OfferStore(self.clock)
         self.filters = Filters()
         #: Fired with the list of Applied updates whenever the store changes.
         self.offers_changed: Signal[list[Applied]] = Signal(self, "offers-changed")
@@ -120,6 +156,9 @@ class LobbyApp(ConsoleApp):
         self.status_changed: Signal[BackendStatus] = Signal(self, "status-changed")
         self.register_theme(LOBBY_THEME)
         wanted = settings.theme if settings is not None else LOBBY_THEME.name
+        kept = kept_theme() if settings is not None else None
+        if kept in self.available_themes:
+            wanted = kept  # the theme last chosen in the console
         self.theme = wanted if wanted in self.available_themes else LOBBY_THEME.name
         if self.profile:
             self.sub_title = f"profile {clean(self.profile)}"
@@ -154,6 +193,9 @@ class LobbyApp(ConsoleApp):
         if self._initial_keymap:
             self.set_keymap(self._initial_keymap)
         self.set_interval(TICK_SECONDS, self._tick, name="countdowns")
+        if self._where is not None and self._switch is not None:
+            self._where_seen = self._where(self.profile)
+            self.set_interval(WHERE_SECONDS, self._follow_where, name="where the service runs")
         if self._on_started is not None:
             self.set_timer(STARTED_AT_MOST, self.started, name="start-up over")
         if self.connecting is not None:
@@ -164,13 +206,38 @@ class LobbyApp(ConsoleApp):
         self.following.follow_all()
 
     def started(self) -> None:
-        """Start-up is over: ``on_started`` is called, once."""
+        """Start-up is over: ``on_started`` is called, once; then what the settings name but
+        the console does not know is reported, and a theme chosen from now on is kept."""
         callback, self._on_started = self._on_started, None
         if callback is not None:
             callback()
+        if self.settings is not None and not self._settings_checked:
+            self._settings_checked = True
+            self.call_after_refresh(self._check_settings)
+
+    def _check_settings(self) -> None:
+        from lobby.tui.settings_check import problems
+
+        assert self.settings is not None
+        for sentence in problems(self.settings, self.available_themes):
+            self.notify(sentence, title="Settings", severity="warning", markup=False, timeout=12)
+        self.theme_changed_signal.subscribe(self, lambda theme: keep_theme(theme.name))
 
     async def on_unmount(self) -> None:
         await self.following.close_all()
+
+    def _follow_where(self) -> None:
+        """Connect the profile again when its service moved (restarted on another port) or
+        appeared (started after the console)."""
+        if self._where is None or self.connecting is not None:
+            return
+        now = self._where(self.profile)
+        if now == self._where_seen:
+            return
+        self._where_seen = now
+        if now is not None and self.profile:
+            self.notify(f"The service is now at {clean(now)}: reconnecting.", markup=False)
+            self.switch_profile(self.profile, announce=False)
 
     def _tick(self) -> None:
         self.following.tick()
@@ -187,15 +254,18 @@ class LobbyApp(ConsoleApp):
         an answer."""
         if alert:
             for item in applied:
+                entry = self.store.get(item.key)
+                if entry is None:
+                    continue
                 if item.arrived:
-                    entry = self.store.get(item.key)
-                    if entry is not None:
-                        self._alert(entry)
+                    self._alert(entry)
+                elif item.decided:
+                    self._alert_decision(entry)
         self.offers_changed.publish(applied)
 
     def _alert(self, entry: Entry) -> None:
         offer = entry.offer
-        left = timefmt.countdown(offer.time_left(self.clock))
+        left = timefmt.countdown(offer.time_left(entry.clock))
         if offer.kind is OfferKind.FLEXMATCH_TICKET:
             who = brief(", ".join(offer.players)) or "your ticket"
             text = f"A match was found for {who}: {brief(offer.title)}. {left} left to answer."
@@ -207,10 +277,29 @@ class LobbyApp(ConsoleApp):
         if self.bell_enabled:
             self.bell()
 
+    def _alert_decision(self, entry: Entry) -> None:
+        """A decision on a request I sent: announced like a new offer."""
+        request = entry.request
+        if request is None:
+            return
+        words = request.status.lower()
+        text = f"{brief(entry.offer.title)}: your request was {words}."
+        if request.note:
+            text += f" {brief(request.note)}"
+        self.notify(text, title=f"Request {words}", severity="warning", markup=False, timeout=8)
+        if self.bell_enabled:
+            self.bell()
+
     def answered(self, key: Key, note: str | None) -> None:
         """A screen sent an answer for ``key``: the offer moves to "My requests" (the request
         the backend recorded, if it keeps them, is pushed by its RequestBook)."""
         self.store.mark_answered(key, note)
+        self.offers_changed.publish([Applied(key, new=False, arrived=False)])
+
+    def answered_for(self, key: Key, players: Iterable[str], verdict: str, note: str | None) -> None:
+        """A ticket was answered for ``players`` (``verdict``: "accepted" or "rejected"); it
+        moves to "My requests" once every player of it is answered for."""
+        self.store.mark_players(key, players, verdict, note)
         self.offers_changed.publish([Applied(key, new=False, arrived=False)])
 
     def set_filters(self, values: Mapping[str, str | None]) -> None:
@@ -261,7 +350,14 @@ class LobbyApp(ConsoleApp):
         self.push_screen(ModeratorScreen(source, clock=clock))
 
     def action_refresh(self) -> None:
-        self.following.follow_all()
+        """Reload: connect the profile again (where its services run now is read anew), or,
+        for backends given as they are, ask each for its offers again."""
+        if self._switch is not None and self.profile and self.connecting is None:
+            if self._where is not None:
+                self._where_seen = self._where(self.profile)
+            self.switch_profile(self.profile, announce=False)
+        else:
+            self.following.follow_all()
 
     def open_offer(self, key: Key) -> None:
         """Open the answer screen for one offer."""

@@ -28,6 +28,7 @@ from lobby.tui.store import Applied
 
 if TYPE_CHECKING:
     from lobby.tui.app import LobbyApp
+    from lobby.tui.switching import Served
 
 #: The healths a feed state may move between; a loading, failed or closed backend keeps its own.
 FEED_HEALTHS = (Health.LIVE, Health.RECONNECTING)
@@ -36,9 +37,9 @@ FEED_HEALTHS = (Health.LIVE, Health.RECONNECTING)
 class Following:
     """The app's connected backends, each followed in a worker of its own."""
 
-    def __init__(self, app: LobbyApp, backends: Iterable[OfferBackend] = ()) -> None:
+    def __init__(self, app: LobbyApp) -> None:
         self._app = app
-        self.backends: list[OfferBackend] = list(backends)
+        self.backends: list[OfferBackend] = []
         #: The health of each backend, by name, for the status line.
         self.status: dict[str, BackendStatus] = {}
         self._settling: dict[str, asyncio.Event] = {}
@@ -68,12 +69,21 @@ class Following:
 
     # --- following -----------------------------------------------------------------------------
 
-    def adopt(self, backend: OfferBackend) -> None:
-        """Start following a newly connected backend; the status line keeps a fixed order."""
+    def keep(self, one: Served) -> None:
+        """Hold a connected backend (not followed yet); its offers' countdowns read the clock
+        it came with (the service's time as it measures it), else the app's. The status line
+        keeps a fixed order."""
+        backend = one.backend
+        if one.clock is not None:
+            self._app.store.clocks[backend.name] = one.clock
         order = list(BACKEND_LABELS)
         self.backends.append(backend)
         self.backends.sort(key=lambda b: order.index(b.name) if b.name in order else len(order))
-        self.follow(backend)
+
+    def adopt(self, one: Served) -> None:
+        """Start following a newly connected backend."""
+        self.keep(one)
+        self.follow(one.backend)
 
     def follow_all(self) -> None:
         for backend in self.backends:
@@ -131,6 +141,7 @@ class Following:
     async def leave(self) -> None:
         """Stop following every backend and close each; the list is empty after."""
         old, self.backends = self.backends, []
+        self._app.store.clocks.clear()
         for backend in old:
             self._app.workers.cancel_group(self._app, f"backend:{backend.name}")
         self.status.clear()
@@ -176,7 +187,8 @@ class Following:
             app.call_later(self._pushed, backend, request)
 
         self._subscribed[backend] = book.subscribe(pushed)
-        noted = (app.store.note_request(backend.name, request) for request in book.current())
+        # Oldest first: the newest request of each offer is the one noted last, and shown.
+        noted = (app.store.note_request(backend.name, request) for request in reversed(book.current()))
         return [applied for applied in noted if applied is not None]
 
     def _pushed(self, backend: OfferBackend, request: MyRequest) -> None:
@@ -184,7 +196,7 @@ class Following:
             return  # left since (another profile)
         applied = self._app.store.note_request(backend.name, request)
         if applied is not None:
-            self._app.publish([applied], alert=False)
+            self._app.publish([applied], alert=applied.decided)
 
     def _follow_answered(self) -> None:
         """Answered tickets whose offer closed: learn where they ended (see followup)."""

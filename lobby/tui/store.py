@@ -29,6 +29,13 @@ FILTER_FACTS: dict[str, str] = {
 }
 
 
+#: Why an offer that a full listing no longer names is closed.
+NO_LONGER_OFFERED = "No longer offered."
+
+#: Request statuses that are a decision on my request (worth an alert).
+DECIDED = frozenset({"APPROVED", "DECLINED", "REJECTED", "CANCELLED", "EXPIRED", "SUPERSEDED"})
+
+
 def key_of(offer: Offer | OfferClosed) -> Key:
     return (offer.kind, offer.id)
 
@@ -56,8 +63,20 @@ class Entry:
     closed: OfferClosed | None = None
     #: Remaining time when first seen: the scale of the countdown bar.
     window: float | None = None
-    #: The request the backend remembers sending for this offer, if any.
+    #: The request the backend remembers sending for this offer, if any: the newest of them.
     request: MyRequest | None = None
+    #: Every request sent for this offer, by acceptance id, oldest first.
+    requests: dict[str, MyRequest] = field(default_factory=dict)
+    #: The clock of the service that made the offer (this machine's corrected by the skew the
+    #: backend measured): every countdown of this offer is its deadline minus this clock's now.
+    clock: Clock = field(kw_only=True)
+    #: FlexMatch: the players of the ticket answered for so far, and how ("accepted" or
+    #: "rejected"); the others stay answerable until the deadline.
+    player_answers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def unanswered_players(self) -> tuple[str, ...]:
+        return tuple(p for p in self.offer.players if p not in self.player_answers)
 
     @property
     def key(self) -> Key:
@@ -81,6 +100,8 @@ class Entry:
         if self.request is not None:
             return request_words(self.request)
         if self.closed is not None:
+            if self.closed.outcome == NO_LONGER_OFFERED and self.answered and self.answer_note:
+                return self.answer_note  # answered here: the answer is the news, not the listing
             return self.closed.outcome or self.closed.status
         return self.offer.status
 
@@ -93,6 +114,8 @@ class Applied:
     key: Key
     new: bool
     arrived: bool
+    #: A decision on my request (approved, declined...) that was not known before.
+    decided: bool = False
 
 
 @dataclass
@@ -117,6 +140,12 @@ class OfferStore:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._entries: dict[Key, Entry] = {}
+        #: The service's clock of each backend, by name; a backend without one uses ``clock``.
+        self.clocks: dict[str, Clock] = {}
+
+    def clock_for(self, backend: str) -> Clock:
+        """The clock countdowns of ``backend``'s offers read: the service's, as measured."""
+        return self.clocks.get(backend, self._clock)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -138,13 +167,15 @@ class OfferStore:
     def put(self, offer: Offer, backend: str) -> Applied:
         key = key_of(offer)
         entry = self._entries.get(key)
+        clock = self.clock_for(backend)
         if entry is None:
-            left = offer.time_left(self._clock)
+            left = offer.time_left(clock)
             entry = Entry(
                 offer=offer,
                 backend=backend,
                 first_seen=self._clock.now(),
                 window=None if left is None else left.total_seconds(),
+                clock=clock,
             )
             self._entries[key] = entry
             return Applied(key, new=True, arrived=entry.awaiting)
@@ -158,10 +189,11 @@ class OfferStore:
             # A ticket proposed for a new match: a fresh question, even if an old one was answered.
             entry.answered = False
             entry.answer_note = None
-            left = offer.time_left(self._clock)
+            entry.player_answers.clear()
+            left = offer.time_left(clock)
             entry.window = None if left is None else left.total_seconds()
         if offer.deadline != entry.offer.deadline and entry.window is None:
-            left = offer.time_left(self._clock)
+            left = offer.time_left(clock)
             entry.window = None if left is None else left.total_seconds()
         entry.offer = offer
         entry.closed = None
@@ -178,7 +210,7 @@ class OfferStore:
                     kind=entry.offer.kind,
                     id=entry.offer.id,
                     status=entry.offer.status,
-                    outcome="No longer offered.",
+                    outcome=NO_LONGER_OFFERED,
                 )
                 applied.append(Applied(key, new=False, arrived=False))
         return applied
@@ -199,6 +231,18 @@ class OfferStore:
             entry.answered = True
             entry.answer_note = note
 
+    def mark_players(self, key: Key, players: Iterable[str], verdict: str, note: str | None) -> None:
+        """The captain answered for ``players`` of a ticket (``verdict``: "accepted" or
+        "rejected"); the ticket counts as answered once every player of it is."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return
+        for player in players:
+            entry.player_answers[player] = verdict
+        entry.answer_note = note
+        if not entry.unanswered_players:
+            entry.answered = True
+
     def note_request(self, backend: str, request: MyRequest) -> Applied | None:
         """The backend's record of a request I sent (possibly in an earlier session, for a match
         no longer offered). None when nothing changed."""
@@ -210,13 +254,23 @@ class OfferStore:
                 break
         if entry is None:
             stub = Offer(kind=OfferKind.TEAMBATTLES_MATCH, id=match_id, title=f"Match {match_id}", status=request.status)
-            entry = Entry(offer=stub, backend=backend, first_seen=self._clock.now())
+            entry = Entry(offer=stub, backend=backend, first_seen=self._clock.now(), clock=self.clock_for(backend))
             self._entries[entry.key] = entry
-        elif entry.request == request and entry.answered:
+        elif entry.requests.get(request.acceptance_id) == request and entry.answered:
             return None
-        entry.request = request
+        # A request not seen before is the newest: it is the one shown. A later fact about an
+        # older one (superseded, say) is kept without hiding the newer request.
+        entry.requests[request.acceptance_id] = request
+        newest = next(reversed(entry.requests))
+        before = entry.request
+        entry.request = entry.requests[newest]
         entry.answered = True
-        return Applied(entry.key, new=False, arrived=False)
+        decided = (
+            entry.request is request
+            and request.status.upper() in DECIDED
+            and (before is None or before.acceptance_id != request.acceptance_id or before.status != request.status)
+        )
+        return Applied(entry.key, new=False, arrived=False, decided=decided)
 
     def drop_backend(self, backend: str) -> None:
         self._entries = {k: e for k, e in self._entries.items() if e.backend != backend}

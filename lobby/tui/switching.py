@@ -10,19 +10,34 @@ ones; after it, the backends connected so far stay.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from lobby.core.backend import OfferBackend
+from lobby.core.clock import Clock
 from lobby.core.errors import BackendError
 from lobby.tui.safe import clean
 
 if TYPE_CHECKING:
     from lobby.tui.app import LobbyApp
 
-Connect = Callable[
-    [str], Sequence[OfferBackend] | Awaitable[Sequence[OfferBackend]] | AsyncIterable[OfferBackend]
-]
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """A backend and the service's clock it answers by: this machine's clock corrected by the
+    skew the backend measures (again on each reconnect). Its offers' countdowns read it."""
+
+    backend: OfferBackend
+    #: None: the app's clock.
+    clock: Clock | None = None
+
+
+#: What a profile's connection hands over: a backend, or a backend with its service's clock.
+Connected = OfferBackend | Served
+
+Connect = Callable[[str], Sequence[Connected] | Awaitable[Sequence[Connected]] | AsyncIterable[Connected]]
 
 #: While connecting a profile, the next backend is built once the previous one has answered its
 #: first listing, or after this many seconds at most.
@@ -54,12 +69,12 @@ class ProfileSwitch:
 
     async def _switch(self, name: str, *, announce: bool) -> None:
         app = self._app
-        stream: AsyncIterator[OfferBackend] | None = None
+        stream: AsyncIterator[Connected] | None = None
         try:
             result = self._connect(name)
             if isinstance(result, AsyncIterable):
                 stream = aiter(result)
-                item: OfferBackend | None = await anext(stream, None)
+                item: Connected | None = await anext(stream, None)
                 first = [] if item is None else [item]
             else:
                 first = list(await result if isinstance(result, Awaitable) else result)
@@ -72,10 +87,10 @@ class ProfileSwitch:
             app.profile = name
             app.sub_title = f"profile {clean(name)}"
             app.offers_changed.publish([])
-            for backend in first:
-                app.following.adopt(backend)
+            for connected in first:
+                self._adopt(connected)
             if stream is not None:
-                last = first[-1] if first else None
+                last = _backend(first[-1]) if first else None
                 while True:
                     if last is not None:
                         # One at a time: building the next backend (importing its adapter)
@@ -85,8 +100,7 @@ class ProfileSwitch:
                     item = await anext(stream, None)
                     if item is None:
                         break
-                    app.following.adopt(item)
-                    last = item
+                    last = self._adopt(item)
         except (BackendError, ValueError) as exc:  # the backends connected so far stay
             app.notify_failure(f"Cannot connect all of {clean(name)}", exc)
         finally:
@@ -94,6 +108,11 @@ class ProfileSwitch:
                 await stream.aclose()
         if announce:
             app.notify(f"Switched to profile {clean(name)}.", markup=False)
+
+    def _adopt(self, connected: Connected) -> OfferBackend:
+        one = served(connected)
+        self._app.following.adopt(one)
+        return one.backend
 
     async def _next_frame(self) -> None:
         """Until the screen has been refreshed: what was just published is on screen."""
@@ -106,3 +125,12 @@ class ProfileSwitch:
         self._app.call_after_refresh(done)
         await painted
 
+
+
+def served(connected: Connected) -> Served:
+    """``connected`` with its service's clock (None when it came without one)."""
+    return connected if isinstance(connected, Served) else Served(connected)
+
+
+def _backend(connected: Connected) -> OfferBackend:
+    return served(connected).backend

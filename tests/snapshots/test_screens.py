@@ -182,3 +182,24 @@ def test_home_with_a_moderator_view_but_no_feed(snap_compare):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=press_m)
+
+
+def test_teambattles_toast_leaves_the_actions_in_view(snap_compare):
+    """A toast on the form (here: a refusal) sits to the right of the fields, below the
+    heading: the violations, the buttons and the status line stay in view at 80x24."""
+    app, backend = lobby_tb()
+
+    async def refused(pilot):
+        screen = await open_match_form(pilot)
+        await pilot.press("a", "down", "a", "down", "a", "down", "a")
+        pilot.app.notify("The creator no longer takes requests for this match.", title="Not accepted", severity="error", timeout=60)
+        await still_form(pilot, screen)
+        await pilot.pause()
+        rack = pilot.app.screen.query_one("ToastRack")
+        toasts = list(rack.query("Toast"))
+        assert toasts
+        for name in ("#tb-actions", "#tb-violations"):
+            region = pilot.app.screen.query_one(name).region
+            assert all(not t.region.overlaps(region) for t in toasts), name
+
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=refused)

@@ -111,15 +111,19 @@ async def test_request_for_an_open_match_is_recorded_once_and_its_status_follows
         await settle(pilot, screen)
         assert len(acceptances(emulator, "tbm_vipers_hp")) == 1
 
-        # The same draft from a fresh form: the shared rules explain why it cannot be sent.
+        # The sent request opens read-only, with exactly what was sent.
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, HomeScreen)
         entry = app.store.get(HP)
         assert entry.answered and entry.request is not None and entry.request.status == "PENDING"
-        again = await open_form(app, pilot, HP)
-        await choose(pilot, again, ["u_you", "u_ada", "u_bo", "u_cy"])
-        assert "This team already has a request pending on this match." in violations(again)
+        app.open_offer(HP)
+        await pilot.pause()
+        again = app.screen
+        sent = str(again.query_one("#tb-sent", Static).render())
+        assert "Sent — read-only." in sent and "Active: u_you, u_ada, u_bo, u_cy" in sent
+        assert "Bench: 1. u_dee" in sent and "Maps: harbor" in sent and "Message: Good luck! [b]" in sent
+        assert "pending" in sent and not again.query(RosterEditor)
         assert again.query_one("#submit", Button).disabled
         await pilot.press("escape")
 
@@ -130,6 +134,8 @@ async def test_request_for_an_open_match_is_recorded_once_and_its_status_follows
         await until(pilot, lambda: app.store.get(HP).request.status == "APPROVED")
         requests = app.screen.query_one("#requests DataTable")
         assert "approved" in str(requests.get_row_at(0)[2])
+        # The decision is announced like a new offer.
+        assert any("your request was approved" in n.message for n in app._notifications)
 
 
 async def test_a_refusal_from_the_server_keeps_every_choice_and_says_why(emulator):

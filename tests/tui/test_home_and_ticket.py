@@ -128,7 +128,14 @@ async def test_accept_for_some_players():
         await pilot.press("a")
         await pilot.pause()
         assert fm.calls == [("accept", "t-ana", ("ana",))]
-        assert "Recorded." in str(screen.query_one("#outcome", Static).render())
+        outcome = str(screen.query_one("#outcome", Static).render())
+        assert "Recorded." in outcome and "ana accepted" in outcome and "Still to answer: bo" in outcome
+        # bo stays answerable until the deadline; ana's answer is shown, no longer a choice.
+        assert not screen.query_one("#accept", Button).disabled
+        assert players.selected == ["bo"] and app.store.get((OfferKind.FLEXMATCH_TICKET, "t-ana")).awaiting
+        await pilot.press("a")
+        await pilot.pause()
+        assert fm.calls == [("accept", "t-ana", ("ana",)), ("accept", "t-ana", ("bo",))]
         assert screen.query_one("#accept", Button).disabled
         await pilot.press("escape")
         await pilot.pause()
@@ -248,3 +255,26 @@ async def test_profile_switch_from_the_palette():
         assert app.backends == [replacement]
         assert [r[0] for r in cells(app, "awaiting")] == ["Challenge"]
     assert replacement.closed  # leaving the app closes its backends
+
+
+async def test_the_reject_question_shows_the_time_left_and_closes_itself_at_the_deadline():
+    app, fm, _, clock = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter", "r")
+        await pilot.pause()
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmScreen)
+        assert "Left to answer: 0:42" in str(confirm.query_one("#confirm-countdown").render())
+        clock.advance(timedelta(seconds=30))
+        app._tick()
+        await pilot.pause()
+        assert "Left to answer: 0:12" in str(confirm.query_one("#confirm-countdown").render())
+        clock.advance(timedelta(seconds=12))
+        app._tick()
+        await pilot.pause()
+        assert isinstance(app.screen, TicketScreen)
+        assert any("the match was not rejected" in n.message for n in app._notifications)
+        await pilot.press("y")
+        await pilot.pause()
+        assert fm.calls == []

@@ -80,3 +80,23 @@ def test_expiry_follows_the_clock():
     assert not entry.offer.expired(clock)
     clock.advance(timedelta(seconds=42))
     assert entry.offer.expired(clock)
+
+
+def test_the_newest_request_of_a_match_is_the_one_shown_and_a_decision_is_news():
+    from lobby.core.backend import MyRequest
+
+    store = OfferStore(FrozenClock(T0))
+    declined = MyRequest("m-1", "acc-1", "DECLINED", note="roster too small")
+    pending = MyRequest("m-1", "acc-2", "PENDING")
+    # What the book knows at start-up, oldest first: the newest request wins.
+    assert store.note_request("teambattles", declined).decided
+    store.note_request("teambattles", pending)
+    [entry] = store.my_requests()
+    assert entry.request == pending and len(entry.requests) == 2
+    # A late fact about the older request does not hide the newer one.
+    store.note_request("teambattles", MyRequest("m-1", "acc-1", "SUPERSEDED"))
+    assert entry.request == pending
+    approved = store.note_request("teambattles", MyRequest("m-1", "acc-2", "APPROVED"))
+    assert approved is not None and approved.decided
+    assert entry.status_words == "approved"
+    assert store.note_request("teambattles", MyRequest("m-1", "acc-2", "APPROVED")) is None

@@ -11,11 +11,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
-from lobby.core.clock import Clock
 from lobby.core.offers import OfferKind
 from lobby.tui.messages import Health, backend_label
 from lobby.tui.safe import BRIEF, brief, clean, plain
-from lobby.tui.store import FILTER_FACTS, Entry, request_words
+from lobby.tui.store import FILTER_FACTS, Entry
 from lobby.tui.widgets.backend_bar import BackendBar, describe
 from lobby.tui.widgets.countdown import countdown_text
 from lobby.tui.widgets.filter_bar import FilterBar
@@ -31,15 +30,15 @@ KIND_WORDS = {
 }
 
 
-def _kind(entry: Entry, clock: Clock) -> Text:
+def _kind(entry: Entry) -> Text:
     return Text(KIND_WORDS.get(entry.offer.kind, entry.offer.kind.value), style="bold")
 
 
-def _title(entry: Entry, clock: Clock) -> Text:
+def _title(entry: Entry) -> Text:
     return plain(entry.offer.title)
 
 
-def _for(entry: Entry, clock: Clock) -> Text:
+def _for(entry: Entry) -> Text:
     offer = entry.offer
     if offer.players:
         who = ", ".join(offer.players)
@@ -48,37 +47,35 @@ def _for(entry: Entry, clock: Clock) -> Text:
     return plain(who)
 
 
-def _progress(entry: Entry, clock: Clock) -> Text:
+def _progress(entry: Entry) -> Text:
     if entry.offer.progress is None:
         return Text("-", style="dim")
     accepted, total = entry.offer.progress
     return Text(f"{accepted}/{total}", style="bold" if accepted < total else "bold green")
 
 
-def _left(entry: Entry, clock: Clock) -> Text:
+def _left(entry: Entry) -> Text:
     if entry.closed is not None:
         return Text("closed", style="dim")
-    return countdown_text(entry.offer.deadline, clock)
+    return countdown_text(entry.offer.deadline, entry.clock)
 
 
-def _fact(name: str) -> Callable[[Entry, Clock], Text]:
-    def render(entry: Entry, clock: Clock) -> Text:
+def _fact(name: str) -> Callable[[Entry], Text]:
+    def render(entry: Entry) -> Text:
         return plain(entry.offer.facts.get(name, "-"))
 
     return render
 
 
-def _size(entry: Entry, clock: Clock) -> Text:
+def _size(entry: Entry) -> Text:
     size = entry.offer.facts.get("teamSize")
     return plain(f"{size}v{size}" if size else "-")
 
 
-def _status(entry: Entry, clock: Clock) -> Text:
+def _status(entry: Entry) -> Text:
     offer = entry.offer
-    if entry.request is not None:
-        text = plain(request_words(entry.request))
-    elif entry.closed is not None:
-        text = plain(entry.closed.outcome or entry.closed.status)
+    if entry.request is not None or entry.closed is not None:
+        text = plain(entry.status_words)
     elif offer.kind is OfferKind.FLEXMATCH_TICKET and offer.progress is not None:
         accepted, total = offer.progress
         text = plain(f"{offer.status.replace('_', ' ').lower()} · {accepted}/{total} accepted")
@@ -125,13 +122,12 @@ class HomeScreen(Screen[None]):
         return cast("LobbyApp", self.app)
 
     def compose(self) -> ComposeResult:
-        clock = self.lobby.clock
         yield Header()
         yield BackendBar(id="backends")
-        yield OfferSection("Awaiting you", AWAITING_COLUMNS, clock, id="awaiting")
+        yield OfferSection("Awaiting you", AWAITING_COLUMNS, id="awaiting")
         yield FilterBar(id="filters")
-        yield OfferSection("Open matches", OPEN_COLUMNS, clock, id="open")
-        yield OfferSection("My requests", REQUEST_COLUMNS, clock, id="requests")
+        yield OfferSection("Open matches", OPEN_COLUMNS, id="open")
+        yield OfferSection("My requests", REQUEST_COLUMNS, id="requests")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -21,9 +21,10 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Label, Select, Static
 
 from lobby.core.answers import AcceptanceDraft, AcceptanceFacts, Violation
-from lobby.core.errors import BackendError
+from lobby.core.errors import BackendError, Unavailable
 from lobby.core.offers import Offer, OfferKind
 from lobby.teambattles.vocab import MESSAGE_MAX_LENGTH
+from lobby.tui.drafts import FormDraft
 from lobby.tui.forms import AcceptanceForm
 from lobby.tui.safe import BRIEF, MESSAGE, brief, clean, plain
 from lobby.tui.store import Applied, Entry, Key
@@ -66,9 +67,11 @@ class TeamBattlesScreen(Screen[None]):
     TeamBattlesScreen SelectOverlay { text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
+    # ctrl+s and ctrl+x act from every field (an input would take ctrl+x for "cut").
     BINDINGS = [
-        Binding("ctrl+s", "submit", "Send", id="lobby.tb.submit"),
-        Binding("ctrl+x", "refuse", "Refuse", id="lobby.tb.refuse"),
+        Binding("ctrl+s", "submit", "Send", priority=True, id="lobby.tb.submit"),
+        Binding("ctrl+x", "refuse", "Refuse", priority=True, id="lobby.tb.refuse"),
+        Binding("ctrl+n", "discard", "Discard draft", id="lobby.tb.discard"),
         Binding("escape", "back", "Back", id="lobby.back"),
     ]
 
@@ -83,6 +86,11 @@ class TeamBattlesScreen(Screen[None]):
         self.load_error: str | None = None
         self.sent_note: str | None = None
         self.current: list[Violation] = []
+        #: Why the last answer could not be sent (the service was unreachable), or None.
+        self.unreachable: str | None = None
+        #: The form as first built (before a kept draft was restored): what "unchanged" means.
+        self._pristine: FormDraft | None = None
+        self._last_state: FormDraft | None = None
 
     @property
     def facts(self) -> dict[str, AcceptanceFacts]:
@@ -111,7 +119,7 @@ class TeamBattlesScreen(Screen[None]):
         with Vertical(id="tb"):
             with Horizontal(id="tb-head"):
                 yield Static(self._head(offer), id="tb-title")
-                yield Countdown(offer.deadline, self.lobby.clock, prefix="starts in ", expired_word="started", id="tb-countdown")
+                yield Countdown(offer.deadline, entry.clock, prefix="starts in ", expired_word="started", id="tb-countdown")
             yield Static("Loading your teams and the map pool…", id="tb-loading")
             yield VerticalScroll(id="tb-form")
             yield Static(id="tb-violations")
@@ -135,7 +143,49 @@ class TeamBattlesScreen(Screen[None]):
     def on_mount(self) -> None:
         self.lobby.offers_changed.subscribe(self, self._changed)
         self.lobby.ticked.subscribe(self, lambda _: self._validate())
-        self.load_facts()
+        entry = self.entry
+        if entry is not None and entry.answered:
+            self._show_sent(entry)
+        else:
+            self.load_facts()
+
+    def _show_sent(self, entry: Entry) -> None:
+        """An answered offer opens read-only, with what was sent (when this console sent it)."""
+        self.sent_note = entry.status_words if entry.request is not None else (entry.answer_note or "Sent.")
+        self.query_one("#tb-loading", Static).display = False
+        self.query_one("#tb-form", VerticalScroll).mount(Static(self._sent_words(entry), id="tb-sent"))
+        self._show()
+
+    def _sent_words(self, entry: Entry) -> Text:
+        sent = self.lobby.drafts.what_was_sent(self.key)
+        text = Text("Sent — read-only.\n", style="bold")
+        if sent is None:
+            text.append("What was sent is not known here (sent from another console or session).\n", style="dim")
+            if entry.request is not None and entry.request.team_id:
+                text.append("Team ")
+                text.append_text(plain(entry.request.team_id, "bold", limit=FACT))
+                text.append("\n")
+        else:
+            rows = [
+                ("Team", sent.team or "-"),
+                ("Active", ", ".join(sent.active) or "-"),
+                ("Bench", ", ".join(f"{i}. {u}" for i, u in enumerate(sent.bench, start=1)) or "-"),
+            ]
+            if not self.is_challenge:
+                rows += [
+                    ("Maps", ", ".join(sent.maps) or "no preference"),
+                    ("Message", sent.message or "-"),
+                    ("Disputed rules", ", ".join(f"{k} = {v}" for k, v in sent.rules.items()) or "-"),
+                ]
+            elif sent.reason:
+                rows.append(("Reason", sent.reason))
+            for label, value in rows:
+                text.append(f"{label}: ", style="dim")
+                text.append_text(plain(value, limit=MESSAGE))
+                text.append("\n")
+        text.append("Status: ", style="dim")
+        text.append_text(plain(entry.status_words, "bold", limit=MESSAGE))
+        return text
 
     def _changed(self, applied: list[Applied]) -> None:
         if not applied or any(a.key == self.key for a in applied):
@@ -201,7 +251,102 @@ class TeamBattlesScreen(Screen[None]):
                 FormInput(placeholder="optional", compact=True, id="reason"),
             ]
         await form.mount_all(widgets)
+        self._pristine = self.form_state()
+        kept = self.lobby.drafts.get(self.key)
+        if kept is not None and kept != self._pristine:
+            self._restore(kept)
+            self.notify("Your draft for this offer is back, as you left it.", markup=False)
         self.query_one("#roster", RosterEditor).focus()
+
+    # --- the kept draft ------------------------------------------------------------------------
+
+    def form_state(self) -> FormDraft | None:
+        """Everything the form holds now, as plain values (None before it is built)."""
+        if not self.query("#roster"):
+            return None
+        value = self.query_one("#team", Select).value
+        roster = self.query_one("#roster", RosterEditor)
+        if self.is_challenge:
+            return FormDraft(
+                team=value if isinstance(value, str) else None,
+                active=tuple(roster.active),
+                bench=tuple(roster.bench),
+                reason=self.query_one("#reason", FormInput).value,
+            )
+        picker = self.query_one("#maps", MapPicker)
+        return FormDraft(
+            team=value if isinstance(value, str) else None,
+            active=tuple(roster.active),
+            bench=tuple(roster.bench),
+            map_mode=picker.mode_index,
+            maps=picker.maps,
+            message=self.query_one("#message", MessageField).value,
+            rules=dict(self.query_one("#rules", DisputedRules).rules),
+        )
+
+    def _restore(self, kept: FormDraft) -> None:
+        team = kept.team if kept.team in self.facts else None
+        if team is not None:
+            self.query_one("#team", Select).value = team
+            members = self.facts[team].team.members
+        else:
+            members = self.query_one("#roster", RosterEditor).members
+        self.query_one("#roster", RosterEditor).set_members(members, active=kept.active, bench=kept.bench)
+        if self.is_challenge:
+            self.query_one("#reason", FormInput).value = kept.reason
+            return
+        self.query_one("#maps", MapPicker).restore(kept.map_mode, kept.maps)
+        self.query_one("#message", MessageField).value = kept.message
+        self.query_one("#rules", DisputedRules).restore(kept.rules)
+
+    def _keep_draft(self) -> None:
+        """Keep what was typed (unless it was sent): in memory and in the state directory."""
+        if not self.loaded or self.sent_note is not None:
+            return
+        state = self.form_state()
+        if state is None:
+            return
+        if state == self._pristine:
+            self.lobby.drafts.discard(self.key)
+        else:
+            self.lobby.drafts.put(self.key, state)
+
+    def _record_sent(self) -> None:
+        state = self.form_state()
+        if state is None:
+            self.lobby.drafts.discard(self.key)
+        else:
+            self.lobby.drafts.sent(self.key, state)
+
+    @property
+    def changed(self) -> bool:
+        """The form holds unsent changes."""
+        return self.loaded and self.sent_note is None and self.form_state() != self._pristine
+
+    def action_discard(self) -> None:
+        """Throw the draft away (after asking) and start the form afresh."""
+        if not self.loaded or not self.changed:
+            return
+        from lobby.tui.screens.confirm import ConfirmScreen
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.lobby.drafts.discard(self.key)
+                self._reset()
+
+        question = Text("Throw away what you chose and typed for this offer?")
+        self.app.push_screen(ConfirmScreen("Discard the draft?", question, yes="Discard", no="Keep"), confirmed)
+
+    @work(exclusive=True, group="facts")
+    async def _reset(self) -> None:
+        form = self.query_one("#tb-form", VerticalScroll)
+        self.loaded = False
+        await form.remove_children()
+        await self._build_form()
+        self.loaded = True
+        self.error = None
+        self._validate()
+        self.notify("Draft discarded.", markup=False)
 
     # --- the draft -----------------------------------------------------------------------------
 
@@ -232,7 +377,10 @@ class TeamBattlesScreen(Screen[None]):
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "team" and isinstance(event.value, str) and event.value in self.facts:
-            self.query_one("#roster", RosterEditor).set_members(self.facts[event.value].team.members)
+            roster = self.query_one("#roster", RosterEditor)
+            members = self.facts[event.value].team.members
+            if roster.members != dict(members):  # not the team a kept draft restored
+                roster.set_members(members)
             self._validate()
 
     def on_roster_editor_changed(self) -> None:
@@ -252,7 +400,7 @@ class TeamBattlesScreen(Screen[None]):
     @property
     def expired(self) -> bool:
         entry = self.entry
-        return entry is not None and entry.offer.expired(self.lobby.clock)
+        return entry is not None and entry.offer.expired(entry.clock)
 
     def can_submit(self) -> bool:
         entry = self.entry
@@ -287,7 +435,18 @@ class TeamBattlesScreen(Screen[None]):
     def _validate(self) -> None:
         """Check the draft as it stands now (after a change, and as time passes), and show it."""
         draft = self.draft()
-        self.current = [] if draft is None else self.form.problems(draft, self.lobby.clock.now())
+        entry = self.entry
+        now = (entry.clock if entry is not None else self.lobby.clock).now()
+        problems = [] if draft is None else self.form.problems(draft, now)
+        state = self.form_state() if self.loaded else None
+        if state != self._last_state:
+            # The draft changed: a refusal of an earlier draft no longer describes this one.
+            if self._last_state is not None:
+                self.error = None
+                self.unreachable = None
+            self._last_state = state
+        self.current = problems
+        self._keep_draft()
         self._show()
 
     def _show(self) -> None:
@@ -311,6 +470,11 @@ class TeamBattlesScreen(Screen[None]):
         status = self.query_one("#tb-status", Static)
         if self.busy:
             status.update(Text("Sending…", style="italic"))
+        elif self.unreachable is not None:
+            words = Text(no_wrap=True, overflow="ellipsis")
+            words.append("Not sent: unreachable; your draft is kept. ", style="bold yellow")
+            words.append_text(plain(self.unreachable, limit=MESSAGE))
+            status.update(words)
         elif self.error is not None:
             words = Text(no_wrap=True, overflow="ellipsis")
             words.append("Refused: ", style="bold red")
@@ -336,6 +500,8 @@ class TeamBattlesScreen(Screen[None]):
             return True if self.can_submit() else None
         if action == "refuse":
             return (True if self.can_refuse() else None) if self.is_challenge else False
+        if action == "discard":
+            return True if self.changed else None
         return True
 
     # --- answering -----------------------------------------------------------------------------
@@ -364,18 +530,34 @@ class TeamBattlesScreen(Screen[None]):
             self.error = "the backend of this offer is gone (the profile was switched)."
             return
         self.error = None
+        self.unreachable = None
         self.busy = True
         try:
             note = await backend.accept(entry.offer.id, draft)
+        except Unavailable as exc:
+            self._unreachable(exc)
         except BackendError as exc:
             self.error = clean(exc.message)
             self.notify(brief(exc.message, MESSAGE), title="Not accepted", severity="error", markup=False)
         else:
             self.sent_note = brief(note, MESSAGE) if note else "Sent."
+            self._record_sent()
             self.lobby.answered(self.key, self.sent_note)
             self.notify(self.sent_note, markup=False)
         finally:
             self.busy = False
+
+    def _unreachable(self, exc: Unavailable) -> None:
+        """Not sent, and not refused: the service could not be reached. The draft stays."""
+        self.unreachable = clean(exc.message)
+        self.notify(
+            f"Not sent: the service cannot be reached. Your draft is kept; send it again once it is back. "
+            f"({brief(exc.message, MESSAGE)})",
+            title="Not sent",
+            severity="error",
+            markup=False,
+        )
+        self._show()
 
     def action_refuse(self) -> None:
         if not self.can_refuse():
@@ -402,17 +584,35 @@ class TeamBattlesScreen(Screen[None]):
         if backend is None or entry is None:
             return
         self.error = None
+        self.unreachable = None
         self.busy = True
         try:
             note = await backend.reject(entry.offer.id, reason)
+        except Unavailable as exc:
+            self._unreachable(exc)
         except BackendError as exc:
             self.error = clean(exc.message)
             self.notify(brief(exc.message, MESSAGE), title="Not refused", severity="error", markup=False)
         else:
             self.sent_note = brief(note, MESSAGE) if note else "Refused."
+            self._record_sent()
             self.lobby.answered(self.key, self.sent_note)
         finally:
             self.busy = False
 
     def action_back(self) -> None:
+        self.say_kept()
         self.dismiss(None)
+
+    def say_kept(self) -> None:
+        """Leaving with unsent changes: say they are kept."""
+        if self.changed:
+            self._keep_draft()
+            self.notify(
+                "Your draft is kept: it comes back when you open this offer again (ctrl+n discards it).",
+                title="Draft kept",
+                markup=False,
+            )
+
+    def on_screen_suspend(self) -> None:
+        self._keep_draft()

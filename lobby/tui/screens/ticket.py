@@ -59,7 +59,9 @@ def connection_details(offer: Offer) -> Text:
     return text
 
 
-def outcome_words(entry: Entry, *, expired: bool, error: str | None) -> tuple[Text, str]:
+def outcome_words(
+    entry: Entry, *, expired: bool, error: str | None, keys_hint: str = "Accept (a) or Reject (r)"
+) -> tuple[Text, str]:
     """What happened to the ticket, in words, and a class for its colour."""
     offer = entry.offer
     if entry.closed is not None:
@@ -99,6 +101,16 @@ def outcome_words(entry: Entry, *, expired: bool, error: str | None) -> tuple[Te
         text = Text(f"{status.replace('_', ' ').capitalize()}. ", style="bold")
         text.append_text(plain(reason or "The ticket is no longer matchmaking.", limit=OUTCOME))
         return text, "-bad"
+    if status == REQUIRES_ACCEPTANCE and entry.player_answers and not entry.answered and not expired:
+        text = Text()
+        text.append_text(plain(entry.answer_note or "Answer sent.", limit=OUTCOME))
+        done = ", ".join(f"{p} {v}" for p, v in entry.player_answers.items())
+        text.append(" ")
+        text.append_text(plain(f"Answered: {done}.", limit=OUTCOME))
+        text.append(" Still to answer: ")
+        text.append_text(plain(", ".join(entry.unanswered_players), "bold", limit=BRIEF))
+        text.append(f" — {keys_hint}.")
+        return text, "-info"
     if status == REQUIRES_ACCEPTANCE and entry.answered:
         text = Text()
         text.append_text(plain(entry.answer_note or "Answer sent.", limit=OUTCOME))
@@ -110,7 +122,7 @@ def outcome_words(entry: Entry, *, expired: bool, error: str | None) -> tuple[Te
         return Text("Expired: the time to answer is over.", style="bold"), "-bad"
     if status != REQUIRES_ACCEPTANCE:
         return plain(f"The ticket is {status.replace('_', ' ').lower()}.", limit=FACT), "-info"
-    return Text("Choose who you answer for, then Accept (a) or Reject (r)."), "-info"
+    return Text(f"Choose who you answer for, then {keys_hint}."), "-info"
 
 
 class TicketScreen(AnswerScreen):
@@ -125,6 +137,7 @@ class TicketScreen(AnswerScreen):
     def __init__(self, key: Key) -> None:
         super().__init__(key)
         self._ready = False
+        self._shown_answers: tuple[tuple[str, str], ...] = ()
 
     def compose(self) -> ComposeResult:
         entry = self.entry
@@ -136,18 +149,41 @@ class TicketScreen(AnswerScreen):
             with Horizontal(id="ticket-body"):
                 with Vertical(id="ticket-left"):
                     yield Label("Answer for", classes="heading")
-                    yield SelectionList[str](
-                        *(Selection(plain(p), p, True) for p in offer.players), id="players"
-                    )
+                    yield SelectionList[str](*self._selections(entry), id="players")
                     yield Label("Whole match", classes="heading")
                     yield Static(id="match-progress-text")
                     yield ProgressBar(total=1, show_eta=False, show_percentage=False, id="match-progress")
-                yield BigCountdown(offer.deadline, self.lobby.clock, entry.window, id="countdown")
+                yield BigCountdown(offer.deadline, entry.clock, entry.window, id="countdown")
             yield Static(id="outcome")
             with Horizontal(id="actions"):
                 yield Button("Accept (a)", id="accept", variant="success")
                 yield Button("Reject (r)", id="reject", variant="error")
         yield Footer()
+
+    @staticmethod
+    def _selections(entry: Entry) -> list[Selection[str]]:
+        """One choice per player: a player already answered for shows the answer and is no
+        longer a choice; the others stay chosen."""
+        choices = []
+        for player in entry.offer.players:
+            verdict = entry.player_answers.get(player)
+            if verdict is None:
+                choices.append(Selection(plain(player), player, True))
+            else:
+                label = plain(player)
+                label.append(f"  {verdict}", style="bold green" if verdict == "accepted" else "bold red")
+                choices.append(Selection(label, player, False, disabled=True))
+        return choices
+
+    def _sync_players(self, entry: Entry) -> None:
+        """The players' list follows who was answered for (a fresh match resets it)."""
+        answered = tuple(sorted(entry.player_answers.items()))
+        if answered == self._shown_answers:
+            return
+        self._shown_answers = answered
+        players = self.query_one("#players", SelectionList)
+        players.clear_options()
+        players.add_options(self._selections(entry))
 
     def _head(self, offer: Offer) -> Text:
         text = Text()
@@ -181,7 +217,7 @@ class TicketScreen(AnswerScreen):
     @property
     def expired(self) -> bool:
         entry = self.entry
-        return entry is None or entry.offer.expired(self.lobby.clock)
+        return entry is None or entry.offer.expired(entry.clock)
 
     def can_answer(self) -> bool:
         entry = self.entry
@@ -190,6 +226,7 @@ class TicketScreen(AnswerScreen):
             and entry.closed is None
             and entry.offer.status == REQUIRES_ACCEPTANCE
             and not entry.answered
+            and bool(entry.unanswered_players)
             and not self.expired
             and not self.busy
         )
@@ -226,6 +263,7 @@ class TicketScreen(AnswerScreen):
         else:
             progress_text.update(Text("waiting for the first answers", style="dim"))
             bar.update(total=1, progress=0)
+        self._sync_players(entry)
         words, tone = outcome_words(entry, expired=self.expired, error=self.error)
         outcome = self.query_one("#outcome", Static)
         if self.busy:
@@ -247,7 +285,9 @@ class TicketScreen(AnswerScreen):
     # --- answering -----------------------------------------------------------------------------
 
     def _chosen(self) -> list[str]:
-        return list(self.query_one("#players", SelectionList).selected)
+        entry = self.entry
+        open_ = set(entry.unanswered_players) if entry is not None else set()
+        return [p for p in self.query_one("#players", SelectionList).selected if p in open_]
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -282,10 +322,25 @@ class TicketScreen(AnswerScreen):
         )
 
         def confirmed(yes: bool | None) -> None:
-            if yes and self.can_answer():
+            if not yes:
+                return
+            if self.can_answer():
                 self.send(False, players)
+            else:
+                self.notify("Not sent: this ticket can no longer be answered.", severity="warning")
 
-        self.app.push_screen(ConfirmScreen("Reject the match?", question, yes="Reject", no="Keep"), confirmed)
+        entry = self.entry
+        assert entry is not None  # can_answer()
+        confirm = ConfirmScreen(
+            "Reject the match?",
+            question,
+            yes="Reject",
+            no="Keep",
+            deadline=entry.offer.deadline,
+            clock=entry.clock,
+            expired="The time to answer is over: the match was not rejected.",
+        )
+        self.app.push_screen(confirm, confirmed)
 
     def send(self, accept: bool, players: list[str]) -> None:
         """Accept or reject the match for ``players``, in the answer worker."""
@@ -297,7 +352,8 @@ class TicketScreen(AnswerScreen):
             return await backend.reject(offer_id, answer)
 
         def sent(note: str) -> None:
-            self.lobby.answered(self.key, clean(note) if note else None)
+            verdict = "accepted" if accept else "rejected"
+            self.lobby.answered_for(self.key, players, verdict, clean(note) if note else None)
             verb = "Accepted" if accept else "Rejected"
             self.notify(f"{verb} for {brief(', '.join(players))}.", markup=False)
 

@@ -104,6 +104,11 @@ class DisputedRules(Vertical):
         self.rules[name] = parse_value(raw_value)
         self._redraw()
 
+    def restore(self, rules: dict[str, Any]) -> None:
+        """The rules of a kept draft."""
+        self.rules = dict(rules)
+        self._redraw()
+
     def remove_rule(self, name: str) -> None:
         self.rules.pop(name, None)
         self._redraw()

@@ -78,6 +78,27 @@ class MapPicker(Vertical):
         chosen = set(self.query_one(SelectionList).selected)
         return tuple(m for m in self.pool if m in chosen)
 
+    @property
+    def mode_index(self) -> int | None:
+        """The map preference chosen, as the index of its button (None: no map choices)."""
+        if not self.pool:
+            return None
+        index = self.query_one(RadioSet).pressed_index
+        return index if index >= 0 else None
+
+    def restore(self, mode_index: int | None, maps: Sequence[str]) -> None:
+        """Choose the map preference ``mode_index`` and ``maps`` again (a kept draft)."""
+        if not self.pool:
+            return
+        buttons = list(self.query(RadioButton))
+        if mode_index is not None and 0 <= mode_index < len(buttons):
+            buttons[mode_index].value = True
+            self.set_class(MODES[mode_index][1] is None, "-no-mode")
+        chosen = self.query_one(SelectionList)
+        for map_id in maps:
+            if map_id in self.pool and self.released.get(map_id, False):
+                chosen.select(map_id)
+
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
         event.stop()
         self.set_class(self.mode is None, "-no-mode")

@@ -42,6 +42,10 @@ class MessageField(Horizontal):
     def value(self) -> str:
         return self.query_one(Input).value
 
+    @value.setter
+    def value(self, text: str) -> None:
+        self.query_one(Input).value = text
+
     def _counter(self, length: int) -> Text:
         style = "bold red" if length > self.limit else ("yellow" if length > self.limit * 0.9 else "")
         return Text(f"{length}/{self.limit}", style=style)

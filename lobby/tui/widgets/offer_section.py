@@ -13,7 +13,6 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import RowKey
 
-from lobby.core.clock import Clock
 from lobby.tui.store import Entry, Key
 from lobby.tui.widgets.backend_bar import same_text_key
 
@@ -24,7 +23,7 @@ class Column:
 
     key: str
     label: str
-    render: Callable[[Entry, Clock], Text]
+    render: Callable[[Entry], Text]
     width: int = 10
     #: Re-rendered on every tick (countdowns).
     live: bool = False
@@ -59,14 +58,12 @@ class OfferSection(Vertical, can_focus=False):
         self,
         title: str,
         columns: Sequence[Column],
-        clock: Clock,
         *,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id, classes="-empty")
         self.title = title
         self.columns = list(columns)
-        self.clock = clock
         self._keys: dict[str, Key] = {}
         self._order: list[str] = []
         self._entries: dict[str, Entry] = {}
@@ -127,7 +124,7 @@ class OfferSection(Vertical, can_focus=False):
             table.clear()
             for rk in wanted:
                 entry = self._entries[rk]
-                table.add_row(*(c.render(entry, self.clock) for c in self.columns), key=rk)
+                table.add_row(*(c.render(entry) for c in self.columns), key=rk)
             self._order = wanted
             if cursor_key in wanted:
                 table.move_cursor(row=wanted.index(cursor_key), animate=False)
@@ -135,7 +132,7 @@ class OfferSection(Vertical, can_focus=False):
             for rk in wanted:
                 entry = self._entries[rk]
                 for column in self.columns:
-                    table.update_cell(rk, column.key, column.render(entry, self.clock))
+                    table.update_cell(rk, column.key, column.render(entry))
         shown = same_text_key(placeholder)
         if shown != self._placeholder_shown:  # its height is the section's: no new layout
             self._placeholder_shown = shown
@@ -155,7 +152,7 @@ class OfferSection(Vertical, can_focus=False):
         for rk in self._order:
             entry = self._entries[rk]
             for column in live:
-                table.update_cell(rk, column.key, column.render(entry, self.clock))
+                table.update_cell(rk, column.key, column.render(entry))
 
     def focus_table(self) -> None:
         if self._order:

@@ -74,11 +74,19 @@ class RosterEditor(OptionList):
         """The bench with priorities 1, 2, 3... in order (1 comes in first)."""
         return tuple(BenchEntry(u, float(i)) for i, u in enumerate(self.bench, start=1))
 
-    def set_members(self, members: Mapping[str, TeamRole], names: Mapping[str, str] | None = None) -> None:
-        """Another team: its members, nobody chosen."""
+    def set_members(
+        self,
+        members: Mapping[str, TeamRole],
+        names: Mapping[str, str] | None = None,
+        *,
+        active: Sequence[str] = (),
+        bench: Sequence[str] = (),
+    ) -> None:
+        """Another team: its members, nobody chosen (or ``active`` and ``bench``, in order)."""
         self.members = dict(members)
         self.names = dict(names or {})
-        self.active, self.bench = [], []
+        self.active = [u for u in active if u in self.members]
+        self.bench = [u for u in bench if u in self.members and u not in self.active]
         self.set_options(Option(self._prompt(u), id=u) for u in self.members)
         self._highlight_first()
         self.post_message(self.Changed(self))
