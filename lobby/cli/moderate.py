@@ -117,8 +117,10 @@ def run_moderate(args: argparse.Namespace) -> int:
 
     source = build_source(args)
     clock = getattr(source, "clock", None)
-    ModeratorApp(source, clock=clock, window=args.window, keep_finished=args.keep_finished).run()
-    return 0
+    app = ModeratorApp(source, clock=clock, window=args.window, keep_finished=args.keep_finished)
+    app.run()
+    # Textual sets a non-zero return code when the app stopped on an error.
+    return app.return_code or 0
 
 
 # --- `lobby web` -----------------------------------------------------------------------------------

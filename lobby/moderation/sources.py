@@ -23,7 +23,8 @@ from typing import Any, Protocol, runtime_checkable
 import httpx
 
 from lobby.core.clock import SystemClock
-from lobby.moderation.events import ModEvent, unwrap
+from lobby.moderation.events import ModEvent
+from lobby.moderation.rejects import RejectLog, read_event
 from lobby.core.backend import FeedState
 from lobby.net.stream import EventFeed, NotAnEmulator, handshake
 
@@ -33,6 +34,8 @@ class ModerationSource(Protocol):
     #: Who the events come from, in a few words ("emulator at http://127.0.0.1:8000").
     description: str
     state: FeedState
+    #: Messages that held no readable event: counted and listed, never fatal.
+    rejects: RejectLog
 
     def events(self) -> AsyncIterator[ModEvent]: ...
 
@@ -58,6 +61,7 @@ class EmulatorSource:
         self.state = FeedState.CONNECTING
         self.last_event_id = last_event_id
         self.skipped = 0
+        self.rejects = RejectLog()
         self._transport = transport
         self._max_backoff = max_backoff
         self._sleep = sleep
@@ -97,7 +101,13 @@ class EmulatorSource:
                 async with contextlib.aclosing(feed.events()) as stream:
                     async for item in stream:
                         self.last_event_id = item.id
-                        event = unwrap(item.data, fallback_id=f"emulator:{item.id}", received=time.time())
+                        event = read_event(
+                            item.data,
+                            message_id=f"event {item.id}",
+                            rejects=self.rejects,
+                            fallback_id=f"emulator:{item.id}",
+                            received=time.time(),
+                        )
                         if event is None:
                             self.skipped += 1
                             continue
@@ -132,6 +142,7 @@ class ReplaySource:
         self.hold = hold
         self.drained = asyncio.Event()
         self.taken = 0
+        self.rejects = RejectLog()
 
     async def events(self) -> AsyncIterator[ModEvent]:
         start = time.perf_counter()
@@ -141,7 +152,11 @@ class ReplaySource:
                 delay = due - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            event = item if isinstance(item, ModEvent) else unwrap(item, fallback_id=f"replay:{n}")
+            event = (
+                item
+                if isinstance(item, ModEvent)
+                else read_event(item, message_id=f"item {n + 1}", rejects=self.rejects, fallback_id=f"replay:{n}")
+            )
             self.taken = n + 1
             if event is not None:
                 yield event
