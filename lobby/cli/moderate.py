@@ -7,7 +7,10 @@ events (``--replay FILE``, one JSON event per line).
 
 ``lobby web`` serves the same console to a browser through textual-serve. textual-serve has no
 access control of its own: it listens on loopback only, and refuses any other address unless
-``--behind-auth-proxy`` says the operator has put an authenticating proxy in front.
+``--behind-auth-proxy`` says the operator has put an authenticating proxy in front. Its page and
+WebSocket answer only to the served origin and the ``--public-url`` one, and the browser sessions
+(one `lobby moderate` each) are capped (see :mod:`lobby.cli.web`); on an ``--sqs`` queue, where
+every reader takes messages from the others, to one.
 """
 
 from __future__ import annotations
@@ -47,6 +50,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--behind-auth-proxy",
         action="store_true",
         help="allow a non-loopback --host: an authenticating proxy stands in front of this server",
+    )
+    w.add_argument(
+        "--max-sessions",
+        type=int,
+        default=None,
+        help="browser sessions served at once (default: 8; 1 on an --sqs queue)",
     )
     _feed_arguments(w)
     w.set_defaults(func=run_web)
@@ -158,17 +167,27 @@ def run_web(args: argparse.Namespace) -> int:
             "--behind-auth-proxy"
         )
     try:
-        from textual_serve.server import Server
+        from lobby.cli.web import MAX_SESSIONS, GuardedServer
     except ImportError:
         raise CliError("`lobby web` needs textual-serve: pip install textual-serve") from None
     if not (args.emulator or args.sqs or args.replay):
         args.emulator = _emulator_url(args)  # fixed now, for every session
-    server = Server(
+    sessions = args.max_sessions or (1 if args.sqs else MAX_SESSIONS)
+    if args.sqs and sessions > 1:
+        print(
+            "lobby web: warning: every session reads the SQS queue and takes messages from the "
+            "others; each will miss events (use --sns-topic for a queue per session)",
+            file=sys.stderr,
+            flush=True,
+        )
+    server = GuardedServer(
         moderate_command(args),
         host=args.host,
         port=args.port,
         title="lobby moderator",
         public_url=args.public_url,
+        loopback=is_loopback(args.host),
+        max_sessions=max(1, sessions),
     )
     print(f"lobby web: serving the moderator's console at {server.public_url}", flush=True)
     server.serve()
