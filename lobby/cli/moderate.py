@@ -1,9 +1,10 @@
 """`lobby moderate` and `lobby web`: the moderator's console, in a terminal or a browser.
 
 ``lobby moderate`` watches every live FlexMatch ticket and TeamBattles match, read-only: from the
-running emulator's event stream (the default, or ``--emulator URL``), from an SQS queue that
-receives the FlexMatch notifications (``--sqs QUEUE_URL``, real AWS), or from a file of recorded
-events (``--replay FILE``, one JSON event per line).
+running emulator's event stream (the default, or ``--emulator URL``), from the FlexMatch
+notification topic through a queue of the console's own (``--sns-topic ARN``: every console sees
+every event), from an SQS queue dedicated to this console (``--sqs QUEUE_URL``; it warns on signs
+of another reader), or from a file of recorded events (``--replay FILE``, one JSON event per line).
 
 ``lobby web`` serves the same console to a browser through textual-serve. textual-serve has no
 access control of its own: it listens on loopback only, and refuses any other address unless
@@ -66,9 +67,22 @@ def _feed_arguments(p: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--emulator", metavar="URL", help="the emulator's base URL (default: the running `lobby demo` or `lobby emulator`)"
     )
-    source.add_argument("--sqs", metavar="QUEUE_URL", help="read FlexMatch notifications from this SQS queue")
+    source.add_argument(
+        "--sqs", metavar="QUEUE_URL", help="read FlexMatch notifications from this SQS queue (this console's alone)"
+    )
+    source.add_argument(
+        "--sns-topic",
+        metavar="ARN",
+        help="the FlexMatch notification topic: read it through a queue of this console's own, "
+        "removed on exit",
+    )
     source.add_argument("--replay", metavar="FILE", type=Path, help="recorded events, one JSON object per line")
-    p.add_argument("--region", help="AWS region of the queue (default: from the queue URL)")
+    p.add_argument(
+        "--raw-delivery",
+        action="store_true",
+        help="with --sns-topic: subscribe with raw message delivery (default: SNS envelopes; both are read)",
+    )
+    p.add_argument("--region", help="AWS region of the queue or topic (default: from the URL or ARN)")
     p.add_argument("--endpoint-url", metavar="URL", help="an SQS-compatible endpoint instead of AWS's")
     p.add_argument("--aws-profile", metavar="NAME", help="a named profile of ~/.aws/config")
     p.add_argument("--window", type=float, default=300.0, help="seconds of the sliding window of the figures")
@@ -84,6 +98,16 @@ def build_source(args: argparse.Namespace):
     """The event source the arguments describe (the running emulator by default)."""
     from lobby.cli import CliError
 
+    if args.sns_topic:
+        from lobby.moderation.sns import TopicSource
+
+        return TopicSource(
+            args.sns_topic,
+            region=args.region,
+            endpoint_url=args.endpoint_url,
+            aws_profile=args.aws_profile,
+            raw_delivery=args.raw_delivery,
+        )
     if args.sqs:
         from lobby.moderation.sqs import SqsSource
 
@@ -147,10 +171,12 @@ def is_loopback(host: str) -> bool:
 def moderate_command(args: argparse.Namespace) -> str:
     """The `lobby moderate` command line each browser session runs."""
     argv = [sys.executable, "-m", "lobby", "moderate"]
-    for flag in ("emulator", "sqs", "region", "endpoint_url", "aws_profile"):
+    for flag in ("emulator", "sqs", "sns_topic", "region", "endpoint_url", "aws_profile"):
         value = getattr(args, flag, None)
         if value:
             argv += [f"--{flag.replace('_', '-')}", str(value)]
+    if getattr(args, "raw_delivery", False):
+        argv.append("--raw-delivery")
     if getattr(args, "replay", None) is not None:
         argv += ["--replay", str(args.replay.resolve())]
     argv += ["--window", str(args.window), "--keep-finished", str(args.keep_finished)]
@@ -170,7 +196,7 @@ def run_web(args: argparse.Namespace) -> int:
         from lobby.cli.web import MAX_SESSIONS, GuardedServer
     except ImportError:
         raise CliError("`lobby web` needs textual-serve: pip install textual-serve") from None
-    if not (args.emulator or args.sqs or args.replay):
+    if not (args.emulator or args.sqs or args.sns_topic or args.replay):
         args.emulator = _emulator_url(args)  # fixed now, for every session
     sessions = args.max_sessions or (1 if args.sqs else MAX_SESSIONS)
     if args.sqs and sessions > 1:

@@ -55,6 +55,11 @@ MAX_MESSAGES = 10
 MAX_WAIT = 20
 #: How long an unreadable message is hidden: SQS's longest visibility timeout, 12 hours.
 POISON_HIDE = 43_200
+ANOTHER_READER = (
+    "Another reader seems to take messages from the queue {queue} (messages were in flight that "
+    "this console did not take): SQS gives each message to one reader, so this console misses what "
+    "the other takes. Give each moderator a queue of its own (--sns-topic ARN)."
+)
 NO_REDRIVE = (
     "The queue {queue} has no redrive policy: unreadable messages stay on it (hidden 12 h at a "
     "time). Give it a dead-letter queue to move them aside."
@@ -135,6 +140,7 @@ class SqsSource:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         max_backoff: float = 20.0,
+        expect_others: bool = True,
     ) -> None:
         self.queue_url = queue_url
         parts = urlsplit(endpoint_url or queue_url)
@@ -158,6 +164,9 @@ class SqsSource:
         self.unreadable: set[str] = set()
         self.rejects = RejectLog()
         self._redrive_checked = False
+        #: Watch for signs of another reader (not on a queue this console made for itself).
+        self.expect_others = expect_others
+        self._mine: dict[str, None] = {}
 
     def __repr__(self) -> str:
         return f"SqsSource(queue={self.queue_url!r}, region={self.region!r})"
@@ -239,6 +248,7 @@ class SqsSource:
         auth = SigV4(self._credentials, self.region, service="sqs")
         timeout = httpx.Timeout(10.0, read=self.wait_seconds + 10.0)
         async with httpx.AsyncClient(auth=auth, timeout=timeout, transport=self._transport) as http:
+            looked = not self.expect_others
             failures = 0
             while True:
                 try:
@@ -254,6 +264,9 @@ class SqsSource:
                     continue
                 failures = 0
                 self.state = FeedState.LIVE
+                if not looked:
+                    looked = True
+                    await self._look_for_others(http, holding=len(messages))
                 applied: list[str] = []
                 poison: list[str] = []
                 try:
@@ -272,9 +285,30 @@ class SqsSource:
                     if poison:
                         await self._set_aside(http, poison)
 
+    async def _look_for_others(self, http: httpx.AsyncClient, *, holding: int) -> None:
+        """More messages in flight than the ``holding`` this console just received: someone
+        else is reading."""
+        with contextlib.suppress(BackendError, ValueError):
+            found = await self.attributes(http, ["ApproximateNumberOfMessagesNotVisible"])
+            if int(found.get("ApproximateNumberOfMessagesNotVisible", "0")) > holding:
+                self.rejects.note(ANOTHER_READER.format(queue=self.queue_name))
+
+    def _received_before(self, message: dict[str, Any], message_id: str) -> None:
+        """A message received before, but not by this console: someone else is reading."""
+        if not self.expect_others:
+            return
+        attributes = message.get("Attributes")
+        count = attributes.get("ApproximateReceiveCount") if isinstance(attributes, dict) else None
+        if message_id not in self._mine and str(count) not in ("1", "None"):
+            self.rejects.note(ANOTHER_READER.format(queue=self.queue_name))
+        self._mine[message_id] = None
+        if len(self._mine) > 100_000:
+            del self._mine[next(iter(self._mine))]
+
     def _read(self, message: dict[str, Any]) -> ModEvent | None:
         """The message's event; None, counted and listed, when it has none that can be read."""
         message_id = str(message.get("MessageId") or "?")[:200]
+        self._received_before(message, message_id)
         body = message.get("Body")
         if not isinstance(body, str):
             event = None
