@@ -22,11 +22,15 @@ import json
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lobby import paths
 
+if TYPE_CHECKING:
+    from lobby.moderation.sources import ModerationSource
 
-def register(sub: argparse._SubParsersAction) -> None:
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     m = sub.add_parser(
         "moderate",
         help="watch every live FlexMatch ticket and TeamBattles match (read-only)",
@@ -94,7 +98,7 @@ def _feed_arguments(p: argparse.ArgumentParser) -> None:
 # --- `lobby moderate` ------------------------------------------------------------------------------
 
 
-def build_source(args: argparse.Namespace):
+def build_source(args: argparse.Namespace) -> ModerationSource:
     """The event source the arguments describe (the running emulator by default)."""
     from lobby.cli import CliError
 

@@ -24,7 +24,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any, TypeVar
 
 from lobby.core.backend import FeedState
@@ -110,7 +110,7 @@ def queue_policy(queue_arn: str, topic_arn: str) -> str:
 
 def _typed(exc: Exception, what: str) -> BackendError:
     """A typed error for a failed SNS or SQS set-up call."""
-    import botocore.exceptions
+    import botocore.exceptions  # type: ignore[import-untyped, unused-ignore]  # botocore ships no types
 
     if isinstance(exc, botocore.exceptions.ClientError):
         error = exc.response.get("Error", {})
@@ -181,7 +181,7 @@ class TopicSource:
     def _client(self, service: str) -> Any:
         client = self._clients.get(service)
         if client is None:
-            import botocore.session
+            import botocore.session  # type: ignore[import-untyped, unused-ignore]  # botocore ships no types
 
             session = botocore.session.Session(profile=self.aws_profile)
             client = session.create_client(service, region_name=self.region, endpoint_url=self.endpoint_url)
@@ -200,7 +200,7 @@ class TopicSource:
 
     def _remove(self, queue_url: str, subscription: str | None) -> None:
         """Unsubscribe and delete, each whether or not the other worked. Blocking."""
-        import botocore.exceptions
+        import botocore.exceptions  # type: ignore[import-untyped, unused-ignore]  # botocore ships no types
 
         if subscription and subscription.startswith("arn:"):
             with contextlib.suppress(botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
@@ -259,7 +259,7 @@ class TopicSource:
 
     # --- the source --------------------------------------------------------------------------------
 
-    async def events(self) -> AsyncIterator[ModEvent]:
+    async def events(self) -> AsyncGenerator[ModEvent, None]:
         self.cleaned = await self._run("Cleaning up queues left by earlier consoles", self.clean_leftovers)
         try:
             await self._run(f"Subscribing a queue to {self.topic_arn}", self._open)

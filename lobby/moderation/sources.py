@@ -17,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import httpx
 
@@ -26,7 +26,7 @@ from lobby.core.clock import SystemClock
 from lobby.moderation.events import ModEvent
 from lobby.moderation.rejects import RejectLog, read_event
 from lobby.core.backend import FeedState
-from lobby.net.stream import EventFeed, NotAnEmulator, handshake
+from lobby.net.stream import EventFeed, FeedEvent, NotAnEmulator, handshake
 
 
 @runtime_checkable
@@ -37,7 +37,7 @@ class ModerationSource(Protocol):
     #: Messages that held no readable event: counted and listed, never fatal.
     rejects: RejectLog
 
-    def events(self) -> AsyncIterator[ModEvent]: ...
+    def events(self) -> AsyncGenerator[ModEvent, None]: ...
 
     async def aclose(self) -> None: ...
 
@@ -81,7 +81,7 @@ class EmulatorSource:
     def _set_state(self, state: FeedState) -> None:
         self.state = state
 
-    async def events(self) -> AsyncIterator[ModEvent]:
+    async def events(self) -> AsyncGenerator[ModEvent, None]:
         options: dict[str, Any] = {}
         if self._read_timeout is not None:
             options["read_timeout"] = self._read_timeout
@@ -98,7 +98,9 @@ class EmulatorSource:
                 **options,
             )
             try:
-                async with contextlib.aclosing(feed.events()) as stream:
+                # EventFeed.events is an async generator that its annotation calls an iterator.
+                stream_of = cast(AsyncGenerator[FeedEvent, None], feed.events())
+                async with contextlib.aclosing(stream_of) as stream:
                     async for item in stream:
                         self.last_event_id = item.id
                         event = read_event(
@@ -144,7 +146,7 @@ class ReplaySource:
         self.taken = 0
         self.rejects = RejectLog()
 
-    async def events(self) -> AsyncIterator[ModEvent]:
+    async def events(self) -> AsyncGenerator[ModEvent, None]:
         start = time.perf_counter()
         for n, item in enumerate(self.items):
             if self.pace:

@@ -27,7 +27,7 @@ import contextlib
 import json
 import random
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -244,7 +244,7 @@ class SqsSource:
 
     # --- the source ----------------------------------------------------------------------------
 
-    async def events(self) -> AsyncIterator[ModEvent]:
+    async def events(self) -> AsyncGenerator[ModEvent, None]:
         auth = SigV4(self._credentials, self.region, service="sqs")
         timeout = httpx.Timeout(10.0, read=self.wait_seconds + 10.0)
         async with httpx.AsyncClient(auth=auth, timeout=timeout, transport=self._transport) as http:

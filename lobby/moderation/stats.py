@@ -10,6 +10,9 @@ from __future__ import annotations
 import math
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+T = TypeVar("T")
 
 #: How an acceptance round ended, as AcceptMatchCompleted spells it.
 ROUND_ACCEPTED = "Accepted"
@@ -71,7 +74,7 @@ class Stats:
     # --- recording ---------------------------------------------------------------------------
 
     @staticmethod
-    def _add(queue: deque, item: tuple) -> None:
+    def _add(queue: deque[tuple[float, T]], item: tuple[float, T]) -> None:
         # Events arrive nearly in time order; keep the deque sorted for cheap pruning.
         if not queue or queue[-1][0] <= item[0]:
             queue.append(item)

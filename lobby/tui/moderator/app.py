@@ -49,7 +49,7 @@ class ModeratorApp(App[None]):
         self.register_theme(LOBBY_THEME)
         self.theme = LOBBY_THEME.name
 
-    def get_default_screen(self) -> Screen:
+    def get_default_screen(self) -> Screen[None]:
         from lobby.tui.moderator.screen import ModeratorScreen
 
         return ModeratorScreen(

@@ -61,7 +61,7 @@ class StatusPicker(ModalScreen[frozenset[str]]):
         shown = set(self.query_one(SelectionList).selected)
         return frozenset(s for s in STATUS_ORDER if s not in shown)
 
-    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
+    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged[str]) -> None:
         event.stop()
         self.hidden = self._hidden()
 
