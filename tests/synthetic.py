@@ -9,6 +9,7 @@ seed gives the same events.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -400,3 +401,30 @@ def sample_lobby(t0: float) -> list[dict[str, Any]]:
     gone = match_doc("tbm_foxes_ctrl", status="CANCELLED", creator=("t_foxes", "Glacier Foxes"), created=t0 - 1500, scheduled=t0 - 60)
     tb("match.cancelled", t0 - 60, gone, reason="Nobody accepted before the start.")
     return out
+
+
+def poison_messages(t0: float) -> dict[str, str]:
+    """Message bodies no moderator can read, by kind: each must be counted, listed and skipped."""
+    searching = flexmatch_event("MatchmakingSearching", uid="poison-fields", time=t0, tickets=[])
+    del searching["detail"]["type"]
+    huge_time = flexmatch_event("MatchmakingSearching", uid="poison-time", time=t0, tickets=[])
+    infinite = flexmatch_event(
+        "PotentialMatchCreated",
+        uid="poison-inf",
+        time=t0,
+        tickets=[("t-inf", t0, [("inf", "red", None)])],
+        matchId="m-inf",
+        acceptanceRequired=True,
+    )
+    return {
+        "nesting": "[" * 100_000 + "]" * 100_000,
+        "not json": "this is no event",
+        "not an object": "[1, 2, 3]",
+        "encoding": '{"id": "\\udc80", "source": "aws.gamelift", "detail": "\\ud800"}',
+        "size": '{"pad": "' + "x" * (300 << 10) + '"}',
+        "missing field": json.dumps(searching),
+        "huge integer": json.dumps(huge_time).replace(f'"{iso(t0)}"', "1" + "0" * 400),
+        "infinite number": json.dumps(infinite).replace('"acceptanceRequired": true', '"acceptanceRequired": true, "acceptanceTimeout": 1e999'),
+        "wrong field type": json.dumps({"id": "poison-detail", "source": "aws.gamelift", "detail": "MatchmakingSearching"}),
+        "sns with bad message": json.dumps({"Type": "Notification", "MessageId": "sns-poison", "Message": "{" * 5000}),
+    }

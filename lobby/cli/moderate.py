@@ -1,13 +1,17 @@
 """`lobby moderate` and `lobby web`: the moderator's console, in a terminal or a browser.
 
 ``lobby moderate`` watches every live FlexMatch ticket and TeamBattles match, read-only: from the
-running emulator's event stream (the default, or ``--emulator URL``), from an SQS queue that
-receives the FlexMatch notifications (``--sqs QUEUE_URL``, real AWS), or from a file of recorded
-events (``--replay FILE``, one JSON event per line).
+running emulator's event stream (the default, or ``--emulator URL``), from the FlexMatch
+notification topic through a queue of the console's own (``--sns-topic ARN``: every console sees
+every event), from an SQS queue dedicated to this console (``--sqs QUEUE_URL``; it warns on signs
+of another reader), or from a file of recorded events (``--replay FILE``, one JSON event per line).
 
 ``lobby web`` serves the same console to a browser through textual-serve. textual-serve has no
 access control of its own: it listens on loopback only, and refuses any other address unless
-``--behind-auth-proxy`` says the operator has put an authenticating proxy in front.
+``--behind-auth-proxy`` says the operator has put an authenticating proxy in front. Its page and
+WebSocket answer only to the served origin and the ``--public-url`` one, and the browser sessions
+(one `lobby moderate` each) are capped (see :mod:`lobby.cli.web`); on an ``--sqs`` queue, where
+every reader takes messages from the others, to one.
 """
 
 from __future__ import annotations
@@ -52,6 +56,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="allow a non-loopback --host: an authenticating proxy stands in front of this server",
     )
+    w.add_argument(
+        "--max-sessions",
+        type=int,
+        default=None,
+        help="browser sessions served at once (default: 8; 1 on an --sqs queue)",
+    )
     _feed_arguments(w)
     w.set_defaults(func=run_web)
 
@@ -61,9 +71,22 @@ def _feed_arguments(p: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--emulator", metavar="URL", help="the emulator's base URL (default: the running `lobby demo` or `lobby emulator`)"
     )
-    source.add_argument("--sqs", metavar="QUEUE_URL", help="read FlexMatch notifications from this SQS queue")
+    source.add_argument(
+        "--sqs", metavar="QUEUE_URL", help="read FlexMatch notifications from this SQS queue (this console's alone)"
+    )
+    source.add_argument(
+        "--sns-topic",
+        metavar="ARN",
+        help="the FlexMatch notification topic: read it through a queue of this console's own, "
+        "removed on exit",
+    )
     source.add_argument("--replay", metavar="FILE", type=Path, help="recorded events, one JSON object per line")
-    p.add_argument("--region", help="AWS region of the queue (default: from the queue URL)")
+    p.add_argument(
+        "--raw-delivery",
+        action="store_true",
+        help="with --sns-topic: subscribe with raw message delivery (default: SNS envelopes; both are read)",
+    )
+    p.add_argument("--region", help="AWS region of the queue or topic (default: from the URL or ARN)")
     p.add_argument("--endpoint-url", metavar="URL", help="an SQS-compatible endpoint instead of AWS's")
     p.add_argument("--aws-profile", metavar="NAME", help="a named profile of ~/.aws/config")
     p.add_argument("--window", type=float, default=300.0, help="seconds of the sliding window of the figures")
@@ -79,6 +102,16 @@ def build_source(args: argparse.Namespace) -> ModerationSource:
     """The event source the arguments describe (the running emulator by default)."""
     from lobby.cli import CliError
 
+    if args.sns_topic:
+        from lobby.moderation.sns import TopicSource
+
+        return TopicSource(
+            args.sns_topic,
+            region=args.region,
+            endpoint_url=args.endpoint_url,
+            aws_profile=args.aws_profile,
+            raw_delivery=args.raw_delivery,
+        )
     if args.sqs:
         from lobby.moderation.sqs import SqsSource
 
@@ -120,8 +153,10 @@ def run_moderate(args: argparse.Namespace) -> int:
     from lobby.tui.moderator.app import ModeratorApp
 
     source = build_source(args)
-    ModeratorApp(source, clock=source.clock, window=args.window, keep_finished=args.keep_finished).run()
-    return 0
+    app = ModeratorApp(source, clock=source.clock, window=args.window, keep_finished=args.keep_finished)
+    app.run()
+    # Textual sets a non-zero return code when the app stopped on an error.
+    return app.return_code or 0
 
 
 # --- `lobby web` -----------------------------------------------------------------------------------
@@ -142,6 +177,7 @@ def moderate_command(args: argparse.Namespace) -> str:
     given = {
         "--emulator": args.emulator,
         "--sqs": args.sqs,
+        "--sns-topic": args.sns_topic,
         "--region": args.region,
         "--endpoint-url": args.endpoint_url,
         "--aws-profile": args.aws_profile,
@@ -149,6 +185,8 @@ def moderate_command(args: argparse.Namespace) -> str:
     for flag, value in given.items():
         if value:
             argv += [flag, str(value)]
+    if args.raw_delivery:
+        argv.append("--raw-delivery")
     if args.replay is not None:
         argv += ["--replay", str(args.replay.resolve())]
     argv += ["--window", str(args.window), "--keep-finished", str(args.keep_finished)]
@@ -165,17 +203,27 @@ def run_web(args: argparse.Namespace) -> int:
             "--behind-auth-proxy"
         )
     try:
-        from textual_serve.server import Server
+        from lobby.cli.web import MAX_SESSIONS, GuardedServer
     except ImportError:
         raise CliError("`lobby web` needs textual-serve: pip install textual-serve") from None
-    if not (args.emulator or args.sqs or args.replay):
+    if not (args.emulator or args.sqs or args.sns_topic or args.replay):
         args.emulator = _emulator_url(args)  # fixed now, for every session
-    server = Server(
+    sessions = args.max_sessions or (1 if args.sqs else MAX_SESSIONS)
+    if args.sqs and sessions > 1:
+        print(
+            "lobby web: warning: every session reads the SQS queue and takes messages from the "
+            "others; each will miss events (use --sns-topic for a queue per session)",
+            file=sys.stderr,
+            flush=True,
+        )
+    server = GuardedServer(
         moderate_command(args),
         host=args.host,
         port=args.port,
         title="lobby moderator",
         public_url=args.public_url,
+        loopback=is_loopback(args.host),
+        max_sessions=max(1, sessions),
     )
     print(f"lobby web: serving the moderator's console at {server.public_url}", flush=True)
     server.serve()

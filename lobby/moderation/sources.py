@@ -18,14 +18,15 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import httpx
 
 from lobby.core.clock import Clock, SystemClock
-from lobby.moderation.events import ModEvent, unwrap
+from lobby.moderation.events import ModEvent
+from lobby.moderation.rejects import RejectLog, read_event
 from lobby.core.backend import FeedState
-from lobby.net.stream import EventFeed, NotAnEmulator, handshake
+from lobby.net.stream import EventFeed, FeedEvent, NotAnEmulator, handshake
 
 
 @runtime_checkable
@@ -36,6 +37,8 @@ class ModerationSource(Protocol):
     description: str
     #: Where the feed stands; the screen reads it every frame.
     state: FeedState
+    #: Messages that held no readable event: counted and listed, never fatal.
+    rejects: RejectLog
 
     @property
     def last_event_id(self) -> int | None:
@@ -75,6 +78,7 @@ class EmulatorSource:
         self.state = FeedState.CONNECTING
         self.last_event_id: int = last_event_id
         self.skipped = 0
+        self.rejects = RejectLog()
         self._transport = transport
         self._max_backoff = max_backoff
         self._sleep = sleep
@@ -111,10 +115,18 @@ class EmulatorSource:
                 **options,
             )
             try:
-                async with contextlib.aclosing(feed.events()) as stream:
+                # EventFeed.events is an async generator that its annotation calls an iterator.
+                stream_of = cast(AsyncGenerator[FeedEvent, None], feed.events())
+                async with contextlib.aclosing(stream_of) as stream:
                     async for item in stream:
                         self.last_event_id = item.id
-                        event = unwrap(item.data, fallback_id=f"emulator:{item.id}", received=time.time())
+                        event = read_event(
+                            item.data,
+                            message_id=f"event {item.id}",
+                            rejects=self.rejects,
+                            fallback_id=f"emulator:{item.id}",
+                            received=time.time(),
+                        )
                         if event is None:
                             self.skipped += 1
                             continue
@@ -152,6 +164,7 @@ class ReplaySource:
         self.hold = hold
         self.drained = asyncio.Event()
         self.taken = 0
+        self.rejects = RejectLog()
 
     async def events(self) -> AsyncGenerator[ModEvent, None]:
         start = time.perf_counter()
@@ -161,7 +174,11 @@ class ReplaySource:
                 delay = due - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            event = item if isinstance(item, ModEvent) else unwrap(item, fallback_id=f"replay:{n}")
+            event = (
+                item
+                if isinstance(item, ModEvent)
+                else read_event(item, message_id=f"item {n + 1}", rejects=self.rejects, fallback_id=f"replay:{n}")
+            )
             self.taken = n + 1
             if event is not None:
                 yield event

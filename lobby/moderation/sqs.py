@@ -9,8 +9,12 @@ The queue is read with long polling (``WaitTimeSeconds``, 20 s by default): an i
 three requests a minute. A message is deleted only after the board applied its event: the
 source yields the event and deletes the message once the consumer asks for the next one
 (see :mod:`~lobby.moderation.sources`). Whatever is not deleted comes back after the
-queue's visibility timeout and is then recognised as already applied by its event id. A message
-holding no event is left alone, for the queue's redrive policy (a dead-letter queue).
+queue's visibility timeout and is then recognised as already applied by its event id.
+
+A message that holds no readable event (see :mod:`~lobby.moderation.rejects`) is counted and
+listed, never deleted (the queue's redrive policy may move it to a dead-letter queue), and hidden
+for :data:`POISON_HIDE` seconds so that it stops coming back every visibility timeout. When the
+queue has no redrive policy the source says so once.
 
 The SQS JSON protocol (``X-Amz-Target: AmazonSQS.*``) over httpx, signed with SigV4 by botocore,
 as the GameLift client does.
@@ -42,13 +46,25 @@ from lobby.core.errors import (
 from lobby.core.backend import FeedState
 from lobby.core.clock import Clock
 from lobby.flexmatch.signing import CredentialSource, SigV4
-from lobby.moderation.events import ModEvent, unwrap
+from lobby.moderation.events import ModEvent
+from lobby.moderation.rejects import RejectLog, read_event
 
 CONTENT_TYPE = "application/x-amz-json-1.0"
 TARGET = "AmazonSQS."
 #: SQS allows at most 10 messages per receive and 20 s of long polling.
 MAX_MESSAGES = 10
 MAX_WAIT = 20
+#: How long an unreadable message is hidden: SQS's longest visibility timeout, 12 hours.
+POISON_HIDE = 43_200
+ANOTHER_READER = (
+    "Another reader seems to take messages from the queue {queue} (messages were in flight that "
+    "this console did not take): SQS gives each message to one reader, so this console misses what "
+    "the other takes. Give each moderator a queue of its own (--sns-topic ARN)."
+)
+NO_REDRIVE = (
+    "The queue {queue} has no redrive policy: unreadable messages stay on it (hidden 12 h at a "
+    "time). Give it a dead-letter queue to move them aside."
+)
 
 _REGION_IN_HOST = re.compile(r"^sqs[.-]([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
 _AUTH_CODES = {
@@ -125,6 +141,7 @@ class SqsSource:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         max_backoff: float = 20.0,
+        expect_others: bool = True,
     ) -> None:
         self.queue_url = queue_url
         parts = urlsplit(endpoint_url or queue_url)
@@ -149,6 +166,11 @@ class SqsSource:
         self.reconnects = 0
         #: Messages seen that hold no event (left on the queue for its redrive policy).
         self.unreadable: set[str] = set()
+        self.rejects = RejectLog()
+        self._redrive_checked = False
+        #: Watch for signs of another reader (not on a queue this console made for itself).
+        self.expect_others = expect_others
+        self._mine: dict[str, None] = {}
 
     def __repr__(self) -> str:
         return f"SqsSource(queue={self.queue_url!r}, region={self.region!r})"
@@ -200,12 +222,37 @@ class SqsSource:
         self.deleted += gone
         return gone
 
+    async def hide(self, http: httpx.AsyncClient, receipts: list[str], seconds: int = POISON_HIDE) -> None:
+        """Make messages invisible for ``seconds`` (ten per call), so they stop cycling."""
+        for start in range(0, len(receipts), MAX_MESSAGES):
+            chunk = receipts[start : start + MAX_MESSAGES]
+            entries = [{"Id": str(i), "ReceiptHandle": r, "VisibilityTimeout": seconds} for i, r in enumerate(chunk)]
+            await self._call(
+                http, "ChangeMessageVisibilityBatch", {"QueueUrl": self.queue_url, "Entries": entries}
+            )
+
+    async def attributes(self, http: httpx.AsyncClient, names: list[str]) -> dict[str, str]:
+        answer = await self._call(http, "GetQueueAttributes", {"QueueUrl": self.queue_url, "AttributeNames": names})
+        found = answer.get("Attributes")
+        return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+    async def _set_aside(self, http: httpx.AsyncClient, receipts: list[str]) -> None:
+        """Hide unreadable messages; say once when nothing will ever move them off the queue."""
+        with contextlib.suppress(BackendError):
+            await self.hide(http, receipts)
+        if not self._redrive_checked:
+            self._redrive_checked = True
+            with contextlib.suppress(BackendError):
+                if not (await self.attributes(http, ["RedrivePolicy"])).get("RedrivePolicy"):
+                    self.rejects.note(NO_REDRIVE.format(queue=self.queue_name))
+
     # --- the source ----------------------------------------------------------------------------
 
     async def events(self) -> AsyncGenerator[ModEvent, None]:
         auth = SigV4(self._credentials, self.region, service="sqs")
         timeout = httpx.Timeout(10.0, read=self.wait_seconds + 10.0)
         async with httpx.AsyncClient(auth=auth, timeout=timeout, transport=self._transport) as http:
+            looked = not self.expect_others
             failures = 0
             while True:
                 try:
@@ -221,16 +268,17 @@ class SqsSource:
                     continue
                 failures = 0
                 self.state = FeedState.LIVE
+                if not looked:
+                    looked = True
+                    await self._look_for_others(http, holding=len(messages))
                 applied: list[str] = []
+                poison: list[str] = []
                 try:
                     for message in messages:
                         self.received += 1
-                        sent = _sent_time(message)
-                        event = unwrap(
-                            message.get("Body"), fallback_id=f"sqs:{message.get('MessageId')}", received=sent
-                        )
+                        event = self._read(message)
                         if event is None:
-                            self.unreadable.add(str(message.get("MessageId")))
+                            poison.append(message["ReceiptHandle"])
                             continue
                         yield event
                         applied.append(message["ReceiptHandle"])  # asked for more: it was applied
@@ -238,6 +286,48 @@ class SqsSource:
                     if applied:
                         with contextlib.suppress(BackendError):
                             await self.delete(http, applied)
+                    if poison:
+                        await self._set_aside(http, poison)
+
+    async def _look_for_others(self, http: httpx.AsyncClient, *, holding: int) -> None:
+        """More messages in flight than the ``holding`` this console just received: someone
+        else is reading."""
+        with contextlib.suppress(BackendError, ValueError):
+            found = await self.attributes(http, ["ApproximateNumberOfMessagesNotVisible"])
+            if int(found.get("ApproximateNumberOfMessagesNotVisible", "0")) > holding:
+                self.rejects.note(ANOTHER_READER.format(queue=self.queue_name))
+
+    def _received_before(self, message: dict[str, Any], message_id: str) -> None:
+        """A message received before, but not by this console: someone else is reading."""
+        if not self.expect_others:
+            return
+        attributes = message.get("Attributes")
+        count = attributes.get("ApproximateReceiveCount") if isinstance(attributes, dict) else None
+        if message_id not in self._mine and str(count) not in ("1", "None"):
+            self.rejects.note(ANOTHER_READER.format(queue=self.queue_name))
+        self._mine[message_id] = None
+        if len(self._mine) > 100_000:
+            del self._mine[next(iter(self._mine))]
+
+    def _read(self, message: dict[str, Any]) -> ModEvent | None:
+        """The message's event; None, counted and listed, when it has none that can be read."""
+        message_id = str(message.get("MessageId") or "?")[:200]
+        self._received_before(message, message_id)
+        body = message.get("Body")
+        if not isinstance(body, str):
+            event = None
+            self.rejects.add(message_id, "no text body")
+        else:
+            event = read_event(
+                body,
+                message_id=message_id,
+                rejects=self.rejects,
+                fallback_id=f"sqs:{message_id}",
+                received=_sent_time(message),
+            )
+        if event is None:
+            self.unreadable.add(message_id)
+        return event
 
     async def aclose(self) -> None:
         self.state = FeedState.CLOSED
@@ -247,7 +337,7 @@ def _sent_time(message: dict[str, Any]) -> float:
     attributes = message.get("Attributes")
     if isinstance(attributes, dict):
         try:
-            return int(attributes.get("SentTimestamp", 0)) / 1000.0
-        except (TypeError, ValueError):
+            return int(str(attributes.get("SentTimestamp", 0))[:20]) / 1000.0
+        except (TypeError, ValueError, OverflowError):
             return 0.0
     return 0.0

@@ -12,6 +12,8 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+T = TypeVar("T")
+
 from lobby.flexmatch.lifecycle import AcceptanceOutcome
 
 _Fact = TypeVar("_Fact")
@@ -71,7 +73,7 @@ class Stats:
     # --- recording ---------------------------------------------------------------------------
 
     @staticmethod
-    def _add(queue: deque[tuple[float, _Fact]], item: tuple[float, _Fact]) -> None:
+    def _add(queue: deque[tuple[float, T]], item: tuple[float, T]) -> None:
         # Events arrive nearly in time order; keep the deque sorted for cheap pruning.
         if not queue or queue[-1][0] <= item[0]:
             queue.append(item)

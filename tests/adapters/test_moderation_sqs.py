@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import boto3
 import httpx
 import pytest
-from synthetic import flexmatch_event, sns_wrap
+from synthetic import flexmatch_event, poison_messages, sns_wrap
 
 from lobby.core.errors import NotConfigured
 from lobby.flexmatch.lifecycle import EventType
@@ -175,3 +175,55 @@ def test_the_region_comes_from_the_queue_url():
         "https://sqs.ap-south-1.amazonaws.com/",
         "SQS queue flexmatch (ap-south-1)",
     )
+
+
+async def test_unreadable_messages_are_listed_hidden_and_kept_and_the_feed_goes_on(queue, sqs_url):
+    client, url = queue
+    poison = poison_messages(T0)
+    good = events()
+    client.send_message(QueueUrl=url, MessageBody=json.dumps(good[0]))
+    for body in poison.values():
+        client.send_message(QueueUrl=url, MessageBody=body)
+    client.send_message(QueueUrl=url, MessageBody=json.dumps(good[1]))
+    board = Board()
+    source = SqsSource(url, endpoint_url=sqs_url, wait_seconds=1)
+
+    async def follow() -> None:
+        async with contextlib.aclosing(source.events()) as stream:
+            async for event in stream:
+                board.apply(event)
+
+    task = asyncio.create_task(follow())
+    try:
+        async with asyncio.timeout(HANG):
+            while source.deleted < 2 or source.rejects.count < len(poison) or not source.rejects.notes:
+                await asyncio.sleep(0.02)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert board.applied == 2 and source.state is FeedState.LIVE
+    assert source.rejects.count == len(poison) and len(source.unreadable) == len(poison)
+    reasons = [entry.reason for entry in source.rejects.latest]
+    assert "nested too deeply" in reasons and "not JSON" in reasons
+    assert any(r.startswith("too large") for r in reasons)
+    assert any(r.startswith("a number out of range") for r in reasons)
+    # Never deleted, hidden for the longest visibility timeout: none comes back within the queue's 30 s.
+    visible, in_flight = await asyncio.to_thread(counts, client, url)
+    assert (visible, in_flight) == (0, len(poison))
+    assert source.deleted == 2
+    assert len(source.rejects.notes) == 1 and "no redrive policy" in source.rejects.notes[0]
+
+
+async def test_a_queue_with_a_dead_letter_queue_is_not_warned_about(queue, sqs_url):
+    client, url = queue
+    dead = client.create_queue(QueueName="dead-letters")["QueueUrl"]
+    arn = client.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": "5"})
+    client.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": policy})
+    client.send_message(QueueUrl=url, MessageBody="[" * 100_000)
+    client.send_message(QueueUrl=url, MessageBody=json.dumps(events()[0]))
+    board = Board()
+    source = SqsSource(url, endpoint_url=sqs_url, wait_seconds=1)
+    await take(source, board, 1)
+    assert source.rejects.count == 1 and source.rejects.notes == []

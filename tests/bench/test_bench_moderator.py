@@ -185,6 +185,7 @@ def figures(meter: Meter, cpu: float, wall: float, peak: float, base: float, tot
 async def run_moderator() -> dict[str, Any]:
     from lobby.moderation import Board, unwrap
     from lobby.core.backend import FeedState
+    from lobby.moderation.rejects import RejectLog
     from lobby.tui.moderator.app import ModeratorApp
 
     initial, seconds = make_load()
@@ -200,6 +201,7 @@ async def run_moderator() -> dict[str, Any]:
         clock = None
 
         def __init__(self) -> None:
+            self.rejects = RejectLog()
             self.started = asyncio.Event()
             self.finished = asyncio.Event()
 

@@ -11,6 +11,7 @@ from synthetic import sample_lobby
 from lobby.cli import CliError, build_parser, main
 from lobby.cli.moderate import build_source, is_loopback, moderate_command
 from lobby.moderation.sources import EmulatorSource, ReplaySource
+from lobby.moderation.sns import TopicSource
 from lobby.moderation.sqs import SqsSource
 
 T0 = 1_767_268_800.0
@@ -77,3 +78,14 @@ def test_each_browser_session_runs_lobby_moderate_with_the_same_feed(tmp_path):
         "--keep-finished",
         "300.0",
     ]
+
+
+def test_a_topic_gives_each_console_its_own_queue_and_each_web_session_the_topic():
+    arn = "arn:aws:sns:eu-central-1:123456789012:flexmatch-notifications"
+    source = build_source(parse("--sns-topic", arn, "--raw-delivery"))
+    assert isinstance(source, TopicSource) and source.region == "eu-central-1" and source.raw_delivery
+    args = build_parser().parse_args(["web", "--sns-topic", arn])
+    argv = shlex.split(moderate_command(args))
+    assert argv[3:6] == ["moderate", "--sns-topic", arn]
+    with pytest.raises(SystemExit):  # one feed at a time
+        parse("--sns-topic", arn, "--sqs", "https://sqs.eu-west-1.amazonaws.com/1/q")

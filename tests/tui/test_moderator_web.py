@@ -67,9 +67,21 @@ def free_port() -> int:
 @pytest.fixture
 def web(emulator) -> Iterator[str]:
     """`lobby web` on a loopback port, following the test's emulator."""
+    yield from serve_web("--emulator", emulator.url)
+
+
+@pytest.fixture
+def web_replay(tmp_path) -> Iterator[str]:
+    """`lobby web` on a loopback port, showing a recording, at most one session at once."""
+    recording = tmp_path / "events.jsonl"
+    recording.write_text("")
+    yield from serve_web("--replay", str(recording), "--max-sessions", "1")
+
+
+def serve_web(*feed: str) -> Iterator[str]:
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "lobby", "web", "--emulator", emulator.url, "--port", str(port)],
+        [sys.executable, "-m", "lobby", "web", *feed, "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -161,3 +173,75 @@ def test_the_browser_shows_live_rows_and_filters_them(emulator, web, browser):
     browser.find_element(By.CSS_SELECTOR, ".xterm-helper-textarea").send_keys("/tk-web-3")
     filtered = wait_for(browser, lambda text: re.search(r"\b1 of \d+ rows", text) is not None, since=mark)
     assert "tk-web-3" in filtered
+
+
+FOREIGN_PAGE = """<!doctype html><title>elsewhere</title><script>
+window.__result = "pending";
+const socket = new WebSocket("%s");
+socket.onopen = () => { window.__result = "open"; };
+socket.onclose = (event) => { if (window.__result === "pending") window.__result = "refused " + event.code; };
+</script>"""
+
+
+@pytest.fixture
+def foreign_site(tmp_path, web_replay) -> Iterator[str]:
+    """Another site on another loopback port, whose page tries the console's WebSocket."""
+    import http.server
+    import threading
+
+    port = web_replay.rsplit(":", 1)[1]
+    (tmp_path / "index.html").write_text(FOREIGN_PAGE % f"ws://127.0.0.1:{port}/ws?width=80&height=24")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, directory=str(tmp_path), **kwargs)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=site.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{site.server_address[1]}/index.html"
+    finally:
+        site.shutdown()
+        site.server_close()
+
+
+def test_a_foreign_page_is_refused_the_console_and_the_real_page_is_served(web_replay, foreign_site, browser):
+    browser.get(foreign_site)
+    deadline = time.monotonic() + HANG
+    while (result := browser.execute_script("return window.__result")) == "pending":
+        assert time.monotonic() < deadline, "the foreign page's WebSocket neither opened nor closed"
+        time.sleep(0.05)
+    assert result.startswith("refused")
+    # The console's own page is served and its WebSocket (the one session allowed) opens.
+    browser.get(web_replay)
+    wait_for(browser, lambda text: "lobby moderator" in text or "rows" in text)
+
+
+async def test_foreign_hosts_and_origins_are_refused_and_sessions_capped(web_replay):
+    import aiohttp
+
+    port = web_replay.rsplit(":", 1)[1]
+    ws = f"{web_replay}/ws?width=80&height=24"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(web_replay) as page:
+            assert page.status == 200 and "frame-ancestors 'self'" in page.headers["Content-Security-Policy"]
+        async with http.get(web_replay, headers={"Host": f"rebound.example:{port}"}) as page:
+            assert page.status == 403  # DNS rebinding: a foreign name for this address
+        async with http.get(f"{web_replay}/static/css/xterm.css", headers={"Host": "rebound.example"}) as page:
+            assert page.status == 403
+        for origin in (None, "http://evil.example", f"http://127.0.0.1:{int(port) + 1}"):
+            headers = {"Origin": origin} if origin else {}
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await http.ws_connect(ws, headers=headers)
+            assert refused.value.status == 403
+        first = await http.ws_connect(ws, headers={"Origin": f"http://localhost:{port}"})
+        try:
+            with pytest.raises(aiohttp.WSServerHandshakeError) as full:
+                await http.ws_connect(ws, headers={"Origin": web_replay})
+            assert full.value.status == 503
+        finally:
+            await first.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 from rich.cells import cell_len, set_cell_size
@@ -56,21 +57,38 @@ def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
 
 
+#: Durations from this long on are written as :data:`FOREVER` (a deadline from a wild
+#: ``acceptanceTimeout`` is still a deadline; a timedelta cannot hold one past 999,999,999 days).
+LONGEST = 10_000 * 86_400.0
+FOREVER = ">9999d"
+
+
 def duration(seconds: float | None) -> str:
-    """"0:42", "12:05", "1:02:03", "2d 04h"; "-" for None."""
-    if seconds is None:
+    """"0:42", "12:05", "1:02:03", "2d 04h", ">9999d"; "-" for None or not a number."""
+    if seconds is None or math.isnan(seconds):
         return "-"
+    if seconds >= LONGEST:
+        return FOREVER
     return timefmt.countdown(timedelta(seconds=max(0.0, seconds)))
 
 
+def _moment(epoch: float) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(epoch, UTC)
+    except (OverflowError, OSError, ValueError):  # out of the calendar's range
+        return None
+
+
 def clock_time(epoch: float) -> str:
-    """"12:00:05" (UTC)."""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%H:%M:%S")
+    """"12:00:05" (UTC); "-" for a time no calendar holds."""
+    moment = _moment(epoch)
+    return moment.strftime("%H:%M:%S") if moment else "-"
 
 
 def day_time(epoch: float) -> str:
-    """"2026-01-01 12:00:05 UTC"."""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    """"2026-01-01 12:00:05 UTC"; "-" for a time no calendar holds."""
+    moment = _moment(epoch)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "-"
 
 
 def count(n: int) -> str:

@@ -36,6 +36,8 @@ class HeaderFacts:
     hidden: frozenset[str] = field(default_factory=frozenset)
     resume_after: str | None = None
     finished_shown: bool = False
+    #: Messages the feed could not read (or the board apply).
+    rejected: int = 0
 
 
 def _minutes(seconds: float) -> str:
@@ -131,6 +133,9 @@ class ModerationHeader(Widget):
         line.append(f"{count(facts.shown)} of {count(facts.total)} rows")
         if facts.finished_shown:
             line.append(" (finished shown)", self._s("dim"))
+        if facts.rejected:
+            line.append(" · ", self._s("dim"))
+            line.append(f"{count(facts.rejected)} rejected (x)", self._s("warn"))
         if snap := facts.snapshot:
             line.append(f" · window {_minutes(snap.window)}", self._s("dim"))
             depth = snap.queue[-1] if snap.queue else 0

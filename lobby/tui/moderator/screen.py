@@ -6,7 +6,11 @@ moves only the rows that changed and the table repaints the visible lines. The h
 are recomputed a few times a second. Nothing here waits on the network.
 
 Keys: ``/`` filter (fuzzy over id, player, team, configuration), ``t`` status toggles, ``f``
-finished rows on or off, ``<`` ``>`` sort column, ``r`` reverse, ``enter`` timeline.
+finished rows on or off, ``<`` ``>`` sort column, ``r`` reverse, ``enter`` timeline, ``x`` the
+messages the feed rejected.
+
+No message stops the feed: what a source cannot read it counts and lists (its ``rejects``), and
+an event the board cannot apply is listed there too.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from textual.widgets import Footer, Input
 from lobby.core.clock import Clock, SystemClock
 from lobby.core.errors import BackendError
 from lobby.moderation.board import Board
+from lobby.moderation.rejects import why_unreadable
 from lobby.moderation.rows import Key
 from lobby.moderation.sources import ModerationSource
 from lobby.moderation.view import COLUMNS, Column, TableModel
@@ -67,6 +72,7 @@ class ModeratorScreen(Screen[None]):
         Binding("less_than_sign", "sort(-1)", "Sort ◀", key_display="<", id="lobby.moderator.sort_left"),
         Binding("greater_than_sign", "sort(1)", "Sort ▶", key_display=">", id="lobby.moderator.sort_right"),
         Binding("r", "reverse", "Reverse", id="lobby.moderator.reverse"),
+        Binding("x", "rejected", "Rejected", show=False, id="lobby.moderator.rejected"),
         Binding("escape", "back", "Back", show=False, id="lobby.moderator.escape"),
     ]
 
@@ -89,6 +95,7 @@ class ModeratorScreen(Screen[None]):
         self.frames = 0
         self._state = ""
         self._frozen_rows = 0
+        self._notes_said = 0
 
     @property
     def clock(self) -> Clock:
@@ -129,7 +136,10 @@ class ModeratorScreen(Screen[None]):
         try:
             async with contextlib.aclosing(self.source.events()) as events:
                 async for event in events:
-                    self.board.apply(event)
+                    try:
+                        self.board.apply(event)
+                    except Exception as exc:  # noqa: BLE001 - one event must not stop the feed
+                        self.source.rejects.add(event.uid[:200], f"not applied: {why_unreadable(exc)}")
                     applied += 1
                     if applied % APPLY_SLICE == 0:
                         await asyncio.sleep(0)
@@ -162,6 +172,10 @@ class ModeratorScreen(Screen[None]):
             table.sync()
         elif self.frames % SECOND_EVERY == 0:
             table.refresh()  # the time columns
+        rejects = self.source.rejects
+        while self._notes_said < len(rejects.notes):
+            self.notify(clean(rejects.notes[self._notes_said]), severity="warning", timeout=20)
+            self._notes_said += 1
         state = self.feed_state
         if figures or state != self._state or self.frames % FIGURES_EVERY == 0:
             self._state = state
@@ -199,6 +213,7 @@ class ModeratorScreen(Screen[None]):
                 hidden=self.model.hidden,
                 finished_shown=self.model.showing_finished,
                 resume_after=str(last) if last else None,
+                rejected=self.source.rejects.count,
             )
         )
 
@@ -250,6 +265,11 @@ class ModeratorScreen(Screen[None]):
                 self.frame(figures=True)
 
         self.app.push_screen(StatusPicker(self.model.hidden, counts), chosen)
+
+    def action_rejected(self) -> None:
+        from lobby.tui.moderator.rejected import RejectedView
+
+        self.app.push_screen(RejectedView(self.source.rejects))
 
     def action_finished(self) -> None:
         self.model.toggle_finished()
