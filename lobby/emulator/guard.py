@@ -35,7 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lobby.emulator.events import GAMELIFT, TEAMBATTLES, Event
 from lobby.emulator.teambattles.wire import MAX_BODY_BYTES as TEAMBATTLES_BODY_CAP
-from lobby.teambattles.rules import PublishStatus
+from lobby.core.answers import PublishStatus
 
 log = logging.getLogger("lobby.emulator.guard")
 

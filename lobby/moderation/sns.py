@@ -27,6 +27,7 @@ import time
 from collections.abc import AsyncGenerator, Callable
 from typing import Any, TypeVar
 
+from lobby.core.clock import Clock
 from lobby.core.backend import FeedState
 from lobby.core.errors import (
     AuthenticationFailed,
@@ -164,6 +165,9 @@ class TopicSource:
         self.cleaned: list[str] = []
         self.reader: SqsSource | None = None
         self._clients: dict[str, Any] = {}
+        #: Like SQS messages, SNS deliveries carry no stream ids, and their times are AWS's.
+        self.last_event_id: int | None = None
+        self.clock: Clock | None = None
 
     @property
     def state(self) -> FeedState:

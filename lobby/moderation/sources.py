@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
-from typing import Any, Protocol, cast, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
@@ -26,7 +26,7 @@ from lobby.core.clock import Clock, SystemClock
 from lobby.moderation.events import ModEvent
 from lobby.moderation.rejects import RejectLog, read_event
 from lobby.core.backend import FeedState
-from lobby.net.stream import EventFeed, FeedEvent, NotAnEmulator, handshake
+from lobby.net.stream import EventFeed, NotAnEmulator, handshake
 
 
 @runtime_checkable
@@ -115,9 +115,7 @@ class EmulatorSource:
                 **options,
             )
             try:
-                # EventFeed.events is an async generator that its annotation calls an iterator.
-                stream_of = cast(AsyncGenerator[FeedEvent, None], feed.events())
-                async with contextlib.aclosing(stream_of) as stream:
+                async with contextlib.aclosing(feed.events()) as stream:
                     async for item in stream:
                         self.last_event_id = item.id
                         event = read_event(
