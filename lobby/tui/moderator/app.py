@@ -6,17 +6,17 @@ app; this app only hosts it, with its clock and theme.
 
 from __future__ import annotations
 
-from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
-from lobby.core.clock import Clock, SystemClock
+from lobby.core.clock import Clock
 from lobby.moderation.board import Board
 from lobby.moderation.sources import ModerationSource
+from lobby.tui.services import ConsoleApp
 from lobby.tui.theme import LOBBY_THEME
 
 
-class ModeratorApp(App[None]):
+class ModeratorApp(ConsoleApp):
     """Every live FlexMatch ticket and TeamBattles match, read-only."""
 
     TITLE = "lobby moderator"
@@ -37,15 +37,11 @@ class ModeratorApp(App[None]):
         keep_finished: float = 300.0,
         still: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(clock=clock, still=still)
         self.source = source
-        self.clock: Clock = clock or SystemClock()
         self._board = board
         self._window = window
         self._keep_finished = keep_finished
-        self.still = still
-        if still:
-            self.animation_level = "none"
         self.register_theme(LOBBY_THEME)
         self.theme = LOBBY_THEME.name
 

@@ -31,6 +31,7 @@ from lobby.core.errors import BackendError
 from lobby.moderation.board import Board
 from lobby.moderation.rejects import why_unreadable
 from lobby.moderation.rows import Key
+from lobby.tui.services import console_of
 from lobby.moderation.sources import ModerationSource
 from lobby.moderation.view import COLUMNS, Column, TableModel
 from lobby.tui.moderator.header import HeaderFacts, ModerationHeader
@@ -100,7 +101,8 @@ class ModeratorScreen(Screen[None]):
     @property
     def clock(self) -> Clock:
         if self._clock is None:
-            self._clock = getattr(self.app, "clock", None) or SystemClock()
+            console = console_of(self)
+            self._clock = console.clock if console is not None else SystemClock()
         return self._clock
 
     # --- layout and life ----------------------------------------------------------------------
@@ -120,7 +122,8 @@ class ModeratorScreen(Screen[None]):
         return self.query_one("#mod-header", ModerationHeader)
 
     def on_mount(self) -> None:
-        if getattr(self.app, "still", False):
+        console = console_of(self)
+        if console is not None and console.still:
             self.query_one("#mod-filter", Input).cursor_blink = False  # pictures must not flake
         self.table.focus()
         self.frame(figures=True)
