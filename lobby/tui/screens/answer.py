@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.worker import Worker
 
 from lobby.core.backend import OfferBackend
-from lobby.core.errors import BackendError
+from lobby.core.errors import BackendError, Unavailable
 from lobby.tui.safe import MESSAGE, brief, clean
 from lobby.tui.store import Entry, Key
 
@@ -48,13 +48,27 @@ class AnswerScreen(Screen[None]):
     def entry(self) -> Entry | None:
         return self.lobby.store.get(self.key)
 
-    def answer(self, send: Send, *, refused: str, sent: Callable[[str], None]) -> Worker[None]:
+    def answer(
+        self,
+        send: Send,
+        *,
+        refused: str,
+        sent: Callable[[str], None],
+        unreachable: Callable[[Unavailable], None] | None = None,
+    ) -> Worker[None]:
         """Send the answer in this screen's answer worker (a newer one replaces it). A
         BackendError becomes ``error`` and a toast titled ``refused``; otherwise ``sent`` is
-        given the service's sentence (to record the answer and say so)."""
-        return self.run_worker(self._answer(send, refused, sent), group="answer", exclusive=True)
+        given the service's sentence (to record the answer and say so). With ``unreachable``,
+        a service that could not be reached is handed to it instead: not sent, not refused."""
+        return self.run_worker(self._answer(send, refused, sent, unreachable), group="answer", exclusive=True)
 
-    async def _answer(self, send: Send, refused: str, sent: Callable[[str], None]) -> None:
+    async def _answer(
+        self,
+        send: Send,
+        refused: str,
+        sent: Callable[[str], None],
+        unreachable: Callable[[Unavailable], None] | None,
+    ) -> None:
         entry = self.entry
         backend = self.lobby.backend(entry.backend) if entry is not None else None
         if entry is None or backend is None:
@@ -64,6 +78,12 @@ class AnswerScreen(Screen[None]):
         self.busy = True
         try:
             note = await send(backend, entry.offer.id)
+        except Unavailable as exc:
+            if unreachable is None:
+                self.error = clean(exc.message)
+                self.notify(brief(exc.message, MESSAGE), title=refused, severity="error", markup=False)
+            else:
+                unreachable(exc)
         except BackendError as exc:
             self.error = clean(exc.message)
             self.notify(brief(exc.message, MESSAGE), title=refused, severity="error", markup=False)

@@ -9,15 +9,13 @@ submit is disabled.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Label, Select, Static
 
 from lobby.core.answers import AcceptanceDraft, AcceptanceFacts, Violation
@@ -26,6 +24,7 @@ from lobby.core.offers import Offer, OfferKind
 from lobby.teambattles.vocab import MESSAGE_MAX_LENGTH
 from lobby.tui.drafts import FormDraft
 from lobby.tui.forms import AcceptanceForm
+from lobby.tui.screens.answer import AnswerScreen
 from lobby.tui.safe import BRIEF, MESSAGE, brief, clean, plain
 from lobby.tui.store import Applied, Entry, Key
 from lobby.tui.widgets.countdown import Countdown
@@ -36,7 +35,7 @@ from lobby.tui.widgets.message_field import MessageField
 from lobby.tui.widgets.roster_editor import RosterEditor
 
 if TYPE_CHECKING:
-    from lobby.tui.app import LobbyApp
+    pass
 
 #: How many cells of one fact (a game, a region...) the heading shows at most.
 FACT = 60
@@ -59,7 +58,7 @@ def _facts_line(facts: Mapping[str, str]) -> str:
     return " · ".join(brief(p, FACT) for p in parts if p)
 
 
-class TeamBattlesScreen(Screen[None]):
+class TeamBattlesScreen(AnswerScreen):
     """The acceptance form of one open match or challenge."""
 
     # Team names come from the service: one line each in the team picker, however long.
@@ -75,12 +74,8 @@ class TeamBattlesScreen(Screen[None]):
         Binding("escape", "back", "Back", id="lobby.back"),
     ]
 
-    busy: reactive[bool] = reactive(False)
-    error: reactive[str | None] = reactive(None)
-
     def __init__(self, key: Key) -> None:
-        super().__init__()
-        self.key = key
+        super().__init__(key)
         self.form = AcceptanceForm(None)
         self.loaded = False
         self.load_error: str | None = None
@@ -96,14 +91,6 @@ class TeamBattlesScreen(Screen[None]):
     def facts(self) -> dict[str, AcceptanceFacts]:
         """The teams offered, by id."""
         return self.form.teams
-
-    @property
-    def lobby(self) -> LobbyApp:
-        return cast("LobbyApp", self.app)
-
-    @property
-    def entry(self) -> Entry | None:
-        return self.lobby.store.get(self.key)
 
     @property
     def is_challenge(self) -> bool:
@@ -522,30 +509,20 @@ class TeamBattlesScreen(Screen[None]):
             return
         self.send(draft)
 
-    @work(exclusive=True, group="answer")
-    async def send(self, draft: AcceptanceDraft) -> None:
-        entry = self.entry
-        backend = self.lobby.backend(entry.backend) if entry else None
-        if backend is None or entry is None:
-            self.error = "the backend of this offer is gone (the profile was switched)."
-            return
-        self.error = None
+    def send(self, draft: AcceptanceDraft) -> None:
         self.unreachable = None
-        self.busy = True
-        try:
-            note = await backend.accept(entry.offer.id, draft)
-        except Unavailable as exc:
-            self._unreachable(exc)
-        except BackendError as exc:
-            self.error = clean(exc.message)
-            self.notify(brief(exc.message, MESSAGE), title="Not accepted", severity="error", markup=False)
-        else:
-            self.sent_note = brief(note, MESSAGE) if note else "Sent."
-            self._record_sent()
-            self.lobby.answered(self.key, self.sent_note)
-            self.notify(self.sent_note, markup=False)
-        finally:
-            self.busy = False
+        self.answer(
+            lambda backend, offer_id: backend.accept(offer_id, draft),
+            refused="Not accepted",
+            sent=self._accepted,
+            unreachable=self._unreachable,
+        )
+
+    def _accepted(self, note: str) -> None:
+        self.sent_note = brief(note, MESSAGE) if note else "Sent."
+        self._record_sent()
+        self.lobby.answered(self.key, self.sent_note)
+        self.notify(self.sent_note, markup=False)
 
     def _unreachable(self, exc: Unavailable) -> None:
         """Not sent, and not refused: the service could not be reached. The draft stays."""
@@ -577,28 +554,19 @@ class TeamBattlesScreen(Screen[None]):
 
         self.app.push_screen(ConfirmScreen("Refuse the challenge?", question, yes="Refuse", no="Keep"), confirmed)
 
-    @work(exclusive=True, group="answer")
-    async def refuse(self, reason: str | None) -> None:
-        entry = self.entry
-        backend = self.lobby.backend(entry.backend) if entry else None
-        if backend is None or entry is None:
-            return
-        self.error = None
+    def refuse(self, reason: str | None) -> None:
         self.unreachable = None
-        self.busy = True
-        try:
-            note = await backend.reject(entry.offer.id, reason)
-        except Unavailable as exc:
-            self._unreachable(exc)
-        except BackendError as exc:
-            self.error = clean(exc.message)
-            self.notify(brief(exc.message, MESSAGE), title="Not refused", severity="error", markup=False)
-        else:
-            self.sent_note = brief(note, MESSAGE) if note else "Refused."
-            self._record_sent()
-            self.lobby.answered(self.key, self.sent_note)
-        finally:
-            self.busy = False
+        self.answer(
+            lambda backend, offer_id: backend.reject(offer_id, reason),
+            refused="Not refused",
+            sent=self._refused,
+            unreachable=self._unreachable,
+        )
+
+    def _refused(self, note: str) -> None:
+        self.sent_note = brief(note, MESSAGE) if note else "Refused."
+        self._record_sent()
+        self.lobby.answered(self.key, self.sent_note)
 
     def action_back(self) -> None:
         self.say_kept()
