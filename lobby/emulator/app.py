@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from email.utils import formatdate
+
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.responses import Response
@@ -61,12 +64,37 @@ def create_app(config: EmulatorConfig, *, clock: Clock | None = None) -> FastAPI
     return app
 
 
-def serving_app(app: FastAPI) -> Guard:
+class ServerDate:
+    """Every answer's ``Date`` header is the emulator's own time, which tests may move, not the
+    host's: clients measure the service's clock from it."""
+
+    def __init__(self, app: ASGIApp, clock: Clock) -> None:
+        self.app = app
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                headers.append((b"date", formatdate(self.clock.timestamp(), usegmt=True).encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
+def serving_app(app: FastAPI) -> ServerDate:
     """What uvicorn serves for an app from :func:`create_app`: the app itself, with GameLift's
     POST routes dispatched ahead of FastAPI's middleware stack, behind fault injection (which
     passes every call through untouched unless faults are turned on), all behind the guard
-    (body caps, whole bodies only, the control token)."""
-    return Guard(faults.FaultLayer(flexmatch.fast_path(app), app.state.faults), app.state.control_token)
+    (body caps, whole bodies only, the control token), every answer dated by the emulator's
+    clock."""
+    guarded = Guard(faults.FaultLayer(flexmatch.fast_path(app), app.state.faults), app.state.control_token)
+    return ServerDate(guarded, app.state.runtime.clock)
 
 
 def _fault_injector(config: EmulatorConfig, scenario: Scenario) -> faults.FaultInjector:

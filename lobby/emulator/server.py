@@ -91,7 +91,7 @@ def _uvicorn_config(app: FastAPI, log_level: str) -> uvicorn.Config:
         lifespan="on",
         timeout_graceful_shutdown=2,
         server_header=False,
-        date_header=True,
+        date_header=False,  # ServerDate dates every answer by the emulator's clock
     )
 
 

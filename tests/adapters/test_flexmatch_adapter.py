@@ -34,7 +34,7 @@ _names = itertools.count(1)
 
 
 def duel_rules(players_per_team: int = 1, teams: int = 2) -> dict:
-    return {
+    rules: dict = {
         "name": "duel",
         "ruleLanguageVersion": "1.0",
         "teams": [
@@ -42,6 +42,11 @@ def duel_rules(players_per_team: int = 1, teams: int = 2) -> dict:
             for n in range(1, teams + 1)
         ],
     }
+    if players_per_team * teams > 40:
+        # A large match needs the balanced strategy and a number attribute to balance on.
+        rules["playerAttributes"] = [{"name": "skill", "type": "number", "default": 10}]
+        rules["algorithm"] = {"strategy": "balanced", "balancedAttribute": "skill"}
+    return rules
 
 
 async def make_configuration(
