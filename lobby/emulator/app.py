@@ -87,14 +87,16 @@ class ServerDate:
         await self.app(scope, receive, sending)
 
 
-def serving_app(app: FastAPI) -> ServerDate:
+def serving_app(app: FastAPI) -> Guard:
     """What uvicorn serves for an app from :func:`create_app`: the app itself, with GameLift's
     POST routes dispatched ahead of FastAPI's middleware stack, behind fault injection (which
     passes every call through untouched unless faults are turned on), all behind the guard
-    (body caps, whole bodies only, the control token), every answer dated by the emulator's
-    clock."""
-    guarded = Guard(faults.FaultLayer(flexmatch.fast_path(app), app.state.faults), app.state.control_token)
-    return ServerDate(guarded, app.state.runtime.clock)
+    (body caps, whole bodies only, the control token); the app's answers are dated by the
+    emulator's clock."""
+    # Innermost, so the layers around it keep uvicorn's own ``send`` (they reach the transport
+    # through it to drop or close a connection); their own refusals carry no Date.
+    dated = ServerDate(flexmatch.fast_path(app), app.state.runtime.clock)
+    return Guard(faults.FaultLayer(dated, app.state.faults), app.state.control_token)
 
 
 def _fault_injector(config: EmulatorConfig, scenario: Scenario) -> faults.FaultInjector:
