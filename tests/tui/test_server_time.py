@@ -24,6 +24,7 @@ from lobby.tui import timefmt
 from lobby.tui.app import LobbyApp
 from lobby.tui.screens.ticket import TicketScreen
 from lobby.tui.widgets.big_countdown import BigCountdown
+from lobby.tui.widgets.offer_section import row_key
 
 QUARTER = 15 * 60
 
@@ -63,8 +64,12 @@ async def test_countdowns_follow_the_servers_clock(server_ahead: int) -> None:
             assert 50 < server_left <= 60
             assert abs(shown_left - server_left) <= 1.0
             table = app.screen.query_one("#awaiting DataTable", DataTable)
-            cell = str(table.get_cell_at((0, len(table.columns) - 1)))
-            shown = [timefmt.countdown(timedelta(seconds=server_left + d)) for d in (-1, 0, 1)]
+            # The ticket's row (TeamBattles offers may come first in the table).
+            rk = row_key(key)
+            await until(pilot, lambda: rk in table.rows, "the ticket's row")
+            cell = str(table.get_cell(rk, table.ordered_columns[-1].key))
+            left_now = (entry.offer.deadline - server.now()).total_seconds()
+            shown = [timefmt.countdown(timedelta(seconds=left_now + d)) for d in (-1, 0, 1)]
             assert cell in shown
 
             # TeamBattles offers read the service's time too ("starts in").
