@@ -88,7 +88,9 @@ async def test_a_found_match_alerts_then_accept_is_recorded_and_the_match_is_pla
         mine, theirs = await propose(alice)
         key = (OfferKind.FLEXMATCH_TICKET, mine)
         await until(pilot, lambda: app.store.get(key) is not None, "the offer")
-        assert bells == [1] and any("A match was found for alice" in n.message for n in app._notifications)
+        # The alert follows the offer onto the screen.
+        await until(pilot, lambda: any("A match was found for alice" in n.message for n in app._notifications), "alert")
+        assert bells == [1]
         assert app.store.get(key).offer.progress == (0, 2)
 
         app.open_offer(key)
