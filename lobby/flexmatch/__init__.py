@@ -1,1 +1,1 @@
-"""GameLift FlexMatch: its lifecycle rules, wire shapes, client and backend."""
+"""GameLift FlexMatch: its lifecycle rules, wire shapes, events and their fold, client and backend."""

@@ -21,14 +21,24 @@ the ticket stands is decided here only:
   the ticket's own event confirms it.
 - A new search forgets the teams of the last match.
 
+:meth:`TicketFold.apply` reads the event's ``detail`` as it folds it, in one pass and
+defensively (a member missing or of the wrong type reads as absent; a ticket or a player
+without an id is left out), and returns what the event said and did as a :class:`Folded`:
+the moderator's board folds a thousand events a second, where a validating model, or a typed
+copy of each event read before folding it, would cost more than the fold itself.
+
 Times are epoch seconds. Plain Python, no I/O.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
 
+from lobby.core.events import parse_time
 from lobby.flexmatch.lifecycle import (
     TERMINAL,
     AcceptanceOutcome,
@@ -38,7 +48,7 @@ from lobby.flexmatch.lifecycle import (
     acceptance_progress,
     after_dropped_match,
 )
-from lobby.flexmatch.notifications import EventDetail
+from lobby.flexmatch.notifications import game_address
 
 # The fold runs for every event the moderator's board reads, a thousand a second. Enum members
 # read through their class cost a descriptor call each (Python 3.11), so it names the ones it
@@ -62,6 +72,10 @@ _ENDINGS: dict[EventType | str, TicketStatus] = {
     EventType.FAILED: TicketStatus.FAILED,
 }
 _ANSWER = {True: PlayerAnswer.ACCEPTED, False: PlayerAnswer.REJECTED}
+_TYPES: dict[str, EventType] = {t.value: t for t in EventType}
+
+#: A ticket's start time comes again in every event about it: read each text once.
+_start_time = lru_cache(maxsize=1 << 14)(parse_time)
 
 
 @dataclass(slots=True, eq=False)
@@ -137,16 +151,30 @@ class Proposal:
 
 @dataclass(slots=True)
 class Folded:
-    """What one event did."""
+    """One event as the fold read it, and what it did."""
 
+    #: What happened; a type lobby does not know keeps the service's own word.
+    type: EventType | str
     #: Every ticket the event concerns: those it names, in its order, then (for an answer or
     #: the end of the round) the other tickets of the match known here.
-    tickets: list[Ticket]
+    tickets: list[Ticket] = field(default_factory=list)
     proposal: Proposal | None = None
     #: AcceptMatch: the players whose answer it changed, in its order.
     answered: list[str] = field(default_factory=list)
-    #: AcceptMatchCompleted: this event ended the round (the first to say so).
+    #: AcceptMatchCompleted: this event ended the round (the first to say so), and how
+    #: (:class:`~lobby.flexmatch.lifecycle.AcceptanceOutcome` spells it).
     round_ended: bool = False
+    acceptance: str | None = None
+    #: PotentialMatchCreated: whether players must accept, and for how many seconds.
+    acceptance_required: bool = False
+    acceptance_timeout: float | None = None
+    #: MatchmakingCancelled, MatchmakingTimedOut, MatchmakingFailed: why.
+    reason: str | None = None
+    message: str | None = None
+    #: MatchmakingSucceeded: "address:port" of the game session.
+    game_session: str | None = None
+    #: MatchmakingSearching: the service's estimate of the wait, in milliseconds.
+    estimated_wait_millis: float | None = None
 
 
 class TicketFold:
@@ -175,12 +203,6 @@ class TicketFold:
         proposal = self.proposal_of(ticket)
         return proposal.progress if proposal is not None and proposal.answers else None
 
-    def touched(self, detail: EventDetail) -> list[str]:
-        """The tickets ``detail`` may change: those it names and those of its match."""
-        named = [t.ticket_id for t in detail.tickets]
-        proposal = self.proposals.get(detail.match_id) if detail.match_id is not None else None
-        return list(dict.fromkeys(named + proposal.ticket_ids)) if proposal is not None else named
-
     # --- folding -----------------------------------------------------------------------------
 
     def know(self, ticket_id: str, configuration: str | None = None) -> Ticket:
@@ -205,44 +227,84 @@ class TicketFold:
             return
         ticket.enter(status, when, provisional=provisional)
 
-    def apply(self, detail: EventDetail, when: float | None, configuration: str | None = None) -> Folded:
-        """Fold one event that happened at ``when`` (None: unknown)."""
-        kind = detail.type
-        tickets = self.tickets
+    def apply(self, detail: Any, when: float | None, configuration: str | None = None) -> Folded | None:
+        """Fold the event ``detail`` (an envelope's ``detail``) that happened at ``when``
+        (None: unknown); None when it is not a matchmaking event (it has no type)."""
+        if not isinstance(detail, dict):
+            return None
+        raw = detail.get("type")
+        if not isinstance(raw, str):
+            return None
+        kind: EventType | str = _TYPES.get(raw, raw)
+        folded = Folded(kind)
         proposal = None
-        if detail.match_id is not None:
-            proposal = self.proposals.get(detail.match_id)
+        match_id = detail.get("matchId")
+        if isinstance(match_id, str):
+            proposal = self.proposals.get(match_id)
             if proposal is None and kind in _PROPOSING:
-                proposal = self.proposals[detail.match_id] = Proposal(detail.match_id)
+                proposal = self.proposals[match_id] = Proposal(match_id)
+            folded.proposal = proposal
         searching = kind is _SEARCHING_EVENT
         proposed = kind is _PROPOSED_EVENT
         answering = kind is _ANSWER_EVENT
-        answers = proposal.answers if proposal is not None and (proposed or answering) else None
+        succeeded = kind is _SUCCEEDED_EVENT
         ending = _ENDINGS.get(kind)
-        folded = Folded([], proposal)
+        answers = proposal.answers if proposal is not None and (proposed or answering) else None
+        sessions: Sequence[tuple[str, str]] = ()
+        if searching:
+            folded.estimated_wait_millis = _number(detail.get("estimatedWaitMillis"))
+        elif proposed:
+            folded.acceptance_required = bool(detail.get("acceptanceRequired"))
+            folded.acceptance_timeout = _number(detail.get("acceptanceTimeout"))
+        elif kind is _ROUND_EVENT:
+            folded.acceptance = _text(detail.get("acceptance"))
+        elif succeeded:
+            sessions = _game_session(folded, detail.get("gameSessionInfo"))
+        elif ending is not None:
+            folded.reason = _text(detail.get("reason"))
+            folded.message = _text(detail.get("message"))
+
+        tickets = self.tickets
         named = folded.tickets
-        for entry in detail.tickets:
-            started = entry.started_at
-            ticket = tickets.get(entry.ticket_id)
+        listed = detail.get("tickets")
+        for entry in listed if isinstance(listed, list) else ():
+            if not isinstance(entry, dict):
+                continue
+            ticket_id = entry.get("ticketId")
+            if not isinstance(ticket_id, str):
+                continue
+            started = entry.get("startTime")
+            started = _start_time(started) if isinstance(started, str) else parse_time(started)
+            ticket = tickets.get(ticket_id)
             if ticket is None:
                 since = started if started is not None else when
-                ticket = tickets[entry.ticket_id] = Ticket(entry.ticket_id, started_at=started, status_since=since)
+                ticket = tickets[ticket_id] = Ticket(ticket_id, started_at=started, status_since=since)
             elif started is not None and (ticket.started_at is None or started < ticket.started_at):
                 ticket.started_at = started
             if configuration and not ticket.configuration:
                 ticket.configuration = configuration
             players = ticket.players
-            for player, team, accepted, session in entry.players:
+            people = entry.get("players")
+            for p in people if isinstance(people, list) else ():
+                if not isinstance(p, dict):
+                    continue
+                player = p.get("playerId")
+                if not isinstance(player, str):
+                    continue
+                team = p.get("team")
+                if not isinstance(team, str) or not team:
+                    team = None
                 if searching:
                     players[player] = team  # a new search: the last match's teams no longer hold
-                elif team:
-                    players[player] = team
-                elif player not in players:
-                    players[player] = None
-                if session:
-                    ticket.player_sessions[player] = session
+                elif team is not None or player not in players:
+                    players[player] = team if team is not None else players.get(player)
+                if succeeded:
+                    session = p.get("playerSessionId")
+                    if isinstance(session, str) and session:
+                        ticket.player_sessions[player] = session
                 if answers is not None:
-                    if proposed or accepted is None:
+                    accepted = p.get("accepted") if answering else None
+                    if not isinstance(accepted, bool):
                         answers.setdefault(player, _PENDING)
                     elif answers.get(player) is not (answer := _ANSWER[accepted]):
                         answers[player] = answer
@@ -250,47 +312,48 @@ class TicketFold:
             named.append(ticket)
 
             if searching:
-                self.move(ticket, _SEARCHING, when)
+                if ticket.status is not _SEARCHING or ticket.provisional:
+                    self.move(ticket, _SEARCHING, when)
                 if ticket.status is _SEARCHING:
                     ticket.deadline_at = None
                     ticket.deadline_estimated = False
                     ticket.searching_seen_at = when
             elif proposed:
                 if proposal is not None:
-                    self._propose(ticket, proposal, detail, when)
-            elif kind is _SUCCEEDED_EVENT:
+                    self._propose(ticket, proposal, folded, when)
+            elif succeeded:
                 self.move(ticket, _COMPLETED, when)
                 if ticket.status is _COMPLETED:
-                    if detail.game_session:
-                        ticket.game_session = detail.game_session
-                    for player, session in detail.player_sessions:
+                    if folded.game_session:
+                        ticket.game_session = folded.game_session
+                    for player, session in sessions:
                         if player in players:
                             ticket.player_sessions[player] = session
             elif ending is not None:
                 self.move(ticket, ending, when)
                 if ticket.status is ending:
-                    ticket.reason, ticket.message = detail.reason, detail.message
+                    ticket.reason, ticket.message = folded.reason, folded.message
 
         if proposal is not None and (answering or kind is _ROUND_EVENT):
             # An answer moves the progress of every ticket of the match, named or not.
             known = {t.ticket_id for t in named}
             named += [tickets[t] for t in proposal.ticket_ids if t not in known and t in tickets]
             if kind is _ROUND_EVENT:
-                folded.round_ended = self._end_round(proposal, named, detail.acceptance, when)
+                folded.round_ended = self._end_round(proposal, named, folded.acceptance, when)
         return folded
 
-    def _propose(self, ticket: Ticket, proposal: Proposal, detail: EventDetail, when: float | None) -> None:
+    def _propose(self, ticket: Ticket, proposal: Proposal, folded: Folded, when: float | None) -> None:
         ticket.match_id = proposal.match_id
         if ticket.ticket_id not in proposal.ticket_ids:
             proposal.ticket_ids.append(ticket.ticket_id)
-        if not detail.acceptance_required:
+        if not folded.acceptance_required:
             self.move(ticket, _PLACING, when)
             return
         self.move(ticket, _AWAITING, when)
         if ticket.status is _AWAITING:
             ticket.awaiting_seen_at = when
-            if when is not None and detail.acceptance_timeout is not None:
-                ticket.deadline_at = when + detail.acceptance_timeout
+            if when is not None and folded.acceptance_timeout is not None:
+                ticket.deadline_at = when + folded.acceptance_timeout
                 ticket.deadline_estimated = False
 
     def _end_round(self, proposal: Proposal, tickets: list[Ticket], outcome: str | None, when: float | None) -> bool:
@@ -319,3 +382,27 @@ class TicketFold:
         ):
             del self.proposals[proposal.match_id]
         return gone
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _game_session(folded: Folded, info: Any) -> list[tuple[str, str]]:
+    """Note where a succeeded match is played; return its (player, player session) pairs."""
+    if not isinstance(info, dict):
+        return []
+    port = info.get("port")
+    folded.game_session = game_address(
+        _text(info.get("dnsName")), _text(info.get("ipAddress")), port if isinstance(port, int) else None
+    )
+    listed = info.get("players")
+    return [
+        (s["playerId"], s["playerSessionId"])
+        for s in (listed if isinstance(listed, list) else ())
+        if isinstance(s, dict) and isinstance(s.get("playerId"), str) and isinstance(s.get("playerSessionId"), str)
+    ]

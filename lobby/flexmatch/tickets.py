@@ -9,7 +9,8 @@ every player's answer (known only from events), and the acceptance deadline.
 "My" tickets are those holding one of the configured players (every ticket when none are
 configured, as a moderator sees them). A ticket of mine in REQUIRES_ACCEPTANCE is an
 :class:`~lobby.core.offers.Offer`; each update to the book returns the
-:class:`~lobby.core.offers.Change` s it caused, in order. Where a ticket ended reads as one
+:class:`~lobby.core.offers.Change` s it caused, in order, measured against the offers it last
+reported. Where a ticket ended reads as one
 sentence of :mod:`~lobby.flexmatch.outcomes`, the book being the backend's
 :class:`~lobby.core.backend.TicketOutcomes`.
 """
@@ -35,6 +36,8 @@ class TicketBook:
     def __init__(self, players: Iterable[str] = (), *, keep_finished: int = 5000) -> None:
         self.players = frozenset(players)
         self.fold = TicketFold()
+        #: The open offers as last reported, by ticket id: what a change is measured against.
+        self._reported: dict[str, Offer] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()
         self._keep_finished = keep_finished
 
@@ -108,25 +111,27 @@ class TicketBook:
 
     def apply(self, event: MatchmakingEvent, event_id: str | None = None, *, now: datetime | None = None) -> list[Change]:
         """Fold one matchmaking event into the book; return the changes to my offers."""
-        detail = event.detail
         when = event.at if event.at is not None else (now.timestamp() if now is not None else None)
-        # An answer changes the progress shown on every ticket of the match, named or not.
-        affected = self.fold.touched(detail)
-        before = {tid: self._offer_of(tid) for tid in affected}
-        folded = self.fold.apply(detail, when, event.configuration_name)
-        round_dropped = detail.type is EventType.ACCEPT_MATCH_COMPLETED and detail.acceptance != AcceptanceOutcome.ACCEPTED
+        folded = self.fold.apply(event.detail, when, event.configuration_name)
+        if folded is None:
+            return []
+        affected = [t.ticket_id for t in folded.tickets]
+        if folded.proposal is not None:
+            # An answer changes the progress shown on every ticket of the match, named or not.
+            affected += folded.proposal.ticket_ids
+        dropping = folded.type is EventType.ACCEPT_MATCH_COMPLETED and folded.acceptance != AcceptanceOutcome.ACCEPTED
         changes: list[Change] = []
+        for ticket_id in dict.fromkeys(affected):
+            ticket = self.tickets.get(ticket_id)
+            if ticket is None:
+                continue  # forgotten long ago, once it had finished
+            outcome = dropped(folded.acceptance, ticket.status) if dropping else None
+            change = self._change(ticket, outcome, event_id)
+            if change is not None:
+                changes.append(change)
         for ticket in folded.tickets:
             if ticket.settled:
                 self._finish(ticket.ticket_id)
-        for tid in dict.fromkeys(affected + [t.ticket_id for t in folded.tickets]):
-            now_known = self.tickets.get(tid)
-            if now_known is None:
-                continue  # forgotten: it finished long ago
-            outcome = dropped(detail.acceptance, now_known.status) if round_dropped else None
-            change = self._change(now_known, before.get(tid), outcome, event_id)
-            if change is not None:
-                changes.append(change)
         return changes
 
     # --- learning from tickets (StartMatchmaking, DescribeMatchmaking) ------------------------
@@ -145,7 +150,6 @@ class TicketBook:
         """
         at = now.timestamp()
         ticket = self.know(wire.ticket_id, wire.configuration_name)
-        before = self.offer(ticket)
         for p in wire.players:
             if p.player_id:
                 ticket.players[p.player_id] = p.team or ticket.players.get(p.player_id)
@@ -183,9 +187,9 @@ class TicketBook:
                     if s.player_id and s.player_session_id:
                         ticket.player_sessions[s.player_id] = s.player_session_id
             outcome = sentence(ticket)
+        change = self._change(ticket, outcome, None)
         if ticket.settled:
             self._finish(ticket.ticket_id)
-        change = self._change(ticket, before, outcome, None)
         return [change] if change is not None else []
 
     # --- internals ---------------------------------------------------------------------------
@@ -194,23 +198,23 @@ class TicketBook:
         """The ticket's entry, created (QUEUED, nothing known) on first mention."""
         return self.fold.know(ticket_id, configuration)
 
-    def _offer_of(self, ticket_id: str) -> Offer | None:
-        ticket = self.tickets.get(ticket_id)
-        return self.offer(ticket) if ticket is not None else None
-
-    def _change(self, ticket: Ticket, before: Offer | None, outcome: str | None, event_id: str | None) -> Change | None:
+    def _change(self, ticket: Ticket, outcome: str | None, event_id: str | None) -> Change | None:
+        """How the ticket's offer changed since last reported (None: it did not)."""
+        before = self._reported.get(ticket.ticket_id)
         after = self.offer(ticket)
         if after is not None:
+            self._reported[ticket.ticket_id] = after
             return OfferUpdated(offer=after, event_id=event_id) if after != before else None
-        if before is not None:
-            return OfferClosed(
-                kind=OfferKind.FLEXMATCH_TICKET,
-                id=ticket.ticket_id,
-                status=ticket.status.value,
-                outcome=outcome or sentence(ticket),
-                event_id=event_id,
-            )
-        return None
+        if before is None:
+            return None
+        del self._reported[ticket.ticket_id]
+        return OfferClosed(
+            kind=OfferKind.FLEXMATCH_TICKET,
+            id=ticket.ticket_id,
+            status=ticket.status.value,
+            outcome=outcome or sentence(ticket),
+            event_id=event_id,
+        )
 
     def _finish(self, ticket_id: str) -> None:
         self._finished[ticket_id] = None
@@ -218,6 +222,7 @@ class TicketBook:
         while len(self._finished) > self._keep_finished:
             old, _ = self._finished.popitem(last=False)
             self.fold.forget(old)
+            self._reported.pop(old, None)
 
 
 def _estimate_deadline(ticket: Ticket, now: float, timeout: int) -> float:

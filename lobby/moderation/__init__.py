@@ -3,8 +3,9 @@
 - ``events``: the carriers (emulator stream, SQS with or without SNS, TeamBattles webhooks)
   unwrapped into one :class:`ModEvent` with an id to deduplicate by;
 - ``board``: the :class:`Board` that applies each event once, folding FlexMatch events
-  (``tickets``) and TeamBattles events (``matches``) into the rows (``rows``), timelines and
-  windowed figures (``stats``) its ``ledger`` keeps;
+  (``tickets``, through :mod:`lobby.flexmatch.fold` as the captain's book does) and TeamBattles
+  events (``matches``) into the rows (``rows``), timelines and windowed figures (``stats``) its
+  ``ledger`` keeps;
 - ``view``: the filtered, sorted :class:`TableModel` a screen draws;
 - ``sources``: where events come from (the emulator, recorded events) and ``sqs`` (real AWS).
 

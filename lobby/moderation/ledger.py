@@ -95,11 +95,10 @@ class Ledger:
             self.live_counts[initial] += 1
         return row
 
-    def touch(self, row: Row) -> None:
+    def note(self, row: Row, event: ModEvent, text: str) -> None:
+        """What ``event`` did to ``row``: a line on its timeline, and the row marked changed."""
         row.version += 1
         self.changed.add(row.key)
-
-    def note(self, row: Row, event: ModEvent, text: str) -> None:
         entries = self._timelines.get(row.key)
         if entries is None:
             entries = self._timelines[row.key] = []

@@ -83,7 +83,6 @@ class MatchRows:
             reason = data.get("reason")
             row.reason = reason if isinstance(reason, str) and reason else row.reason
         self._ledger.note(row, event, _teambattles_words(event.type, data))
-        self._ledger.touch(row)
         return True
 
 

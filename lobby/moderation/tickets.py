@@ -9,29 +9,27 @@ matched, a ticket finished).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lobby.flexmatch.fold import Folded, TicketFold
 from lobby.flexmatch.lifecycle import EventType, PlayerAnswer, TicketStatus
-from lobby.flexmatch.notifications import EventDetail, read_detail
 from lobby.moderation.events import ModEvent
 from lobby.moderation.ledger import Ledger
 from lobby.moderation.rows import Kind, Row
 
-_ENDED_WORDS: dict[EventType | str, str] = {EventType.CANCELLED: "Cancelled", EventType.TIMED_OUT: "Timed out", EventType.FAILED: "Failed"}
-#: Events that change the progress shown on a ticket awaiting answers.
+#: Events that set the progress shown on a ticket awaiting answers, one that clears it, and
+#: those whose line tells the progress.
 _ANSWERING = frozenset({EventType.POTENTIAL_MATCH_CREATED, EventType.ACCEPT_MATCH})
+_SEARCHING_AGAIN = frozenset({EventType.SEARCHING})
+_PROGRESSING = _ANSWERING | {EventType.ACCEPT_MATCH_COMPLETED}
+#: Events after which a ticket counts as matched (time to match is counted once).
+_MATCHING = frozenset({EventType.POTENTIAL_MATCH_CREATED, EventType.SUCCEEDED})
+_ENDED = frozenset({EventType.CANCELLED, EventType.TIMED_OUT, EventType.FAILED})
 #: How many players an answer's line names before "…".
 _NAMED_ANSWERS = 3
-# Enum members read through their class cost a descriptor call each (Python 3.11): the board
-# compares with these for every ticket of every event.
-_SEARCHING_EVENT = EventType.SEARCHING
-_PROPOSED_EVENT = EventType.POTENTIAL_MATCH_CREATED
-_ANSWER_EVENT = EventType.ACCEPT_MATCH
-_ROUND_EVENT = EventType.ACCEPT_MATCH_COMPLETED
-_SUCCEEDED_EVENT = EventType.SUCCEEDED
-_SEARCHING = TicketStatus.SEARCHING
-_AWAITING = TicketStatus.REQUIRES_ACCEPTANCE
-_ACCEPTED = PlayerAnswer.ACCEPTED
-_TICKET = Kind.TICKET
+# Read through their class, enum members cost a call each (Python 3.11); these are compared
+# with for every ticket of every event.
+_AWAITING, _SEARCHING, _TICKET = TicketStatus.REQUIRES_ACCEPTANCE, TicketStatus.SEARCHING, Kind.TICKET
 
 
 class TicketRows:
@@ -52,18 +50,20 @@ class TicketRows:
         self.fold.forget(row.id)
 
     def apply(self, event: ModEvent) -> bool:
-        detail = read_detail(event.body)
-        if detail is None:
+        folded = self.fold.apply(event.body, event.time, event.configuration)
+        if folded is None:
             return False
-        folded = self.fold.apply(detail, event.time, event.configuration)
         proposal = folded.proposal
         if not folded.tickets and proposal is None:
             return False
-        kind = detail.type
-        progress = proposal.progress if proposal is not None and kind in _ANSWERING else None
-        text = _words(detail, folded)
-        matched = kind is _SUCCEEDED_EVENT or (kind is _PROPOSED_EVENT and proposal is not None)
-        ended = kind in _ENDED_WORDS
+        kind = folded.type
+        progress = proposal.progress if proposal is not None and kind in _PROGRESSING else None
+        # The progress shown on tickets awaiting answers in that match (frozen once they move on).
+        shown = progress if proposal is not None and kind in _ANSWERING else None
+        text = _WORDS.get(kind, _other)(folded, progress)
+        matched = kind in _MATCHING and (proposal is not None or kind is EventType.SUCCEEDED)
+        searching_again = kind in _SEARCHING_AGAIN
+        ended = kind in _ENDED
         ledger = self._ledger
         when = event.time
         rows = ledger.rows
@@ -87,53 +87,89 @@ class TicketRows:
             row.deadline = ticket.deadline_at
             row.match_id = ticket.match_id
             if status is _AWAITING:
-                # The progress of the match it awaits answers for (frozen once it moves on).
-                if progress is not None and proposal is not None and ticket.match_id == proposal.match_id:
-                    row.accepted, row.total = progress
-            elif status is _SEARCHING and kind is _SEARCHING_EVENT:
+                if shown is not None and proposal is not None and ticket.match_id == proposal.match_id:
+                    row.accepted, row.total = shown
+            elif status is _SEARCHING and searching_again:
                 row.accepted = row.total = 0
             if ended:
                 row.reason = "; ".join(w for w in (ticket.reason, ticket.message) if w) or None
             if row.teams or any(ticket.players.values()):
-                teams = tuple(dict.fromkeys(t for t in ticket.players.values() if t))
+                teams = tuple(dict.fromkeys(filter(None, ticket.players.values())))
                 if teams != row.teams:
                     row.teams = teams
             ledger.note(row, event, text)
-            ledger.touch(row)
         if folded.round_ended and proposal is not None:
             ledger.stats.round_ended(when, proposal.outcome or "Unknown")
         return True
 
 
-def _words(detail: EventDetail, folded: Folded) -> str:
-    """The event in one sentence, as the timeline of every row it concerned shows it."""
-    kind = detail.type
+# --- the timeline's words, per event type ---------------------------------------------------
+
+
+def _searching(folded: Folded, progress: tuple[int, int] | None) -> str:
+    wait = folded.estimated_wait_millis
+    return f"Searching for a match{f'; estimated wait {int(wait) // 1000} s' if wait is not None else ''}."
+
+
+def _proposed(folded: Folded, progress: tuple[int, int] | None) -> str:
     proposal = folded.proposal
-    if kind is _SEARCHING_EVENT:
-        wait = detail.estimated_wait_millis
-        return f"Searching for a match{f'; estimated wait {int(wait) // 1000} s' if wait is not None else ''}."
-    if proposal is not None:
-        if kind is _PROPOSED_EVENT:
-            timeout = detail.acceptance_timeout
-            if not detail.acceptance_required:
-                ask = "; no acceptance needed"
-            else:
-                ask = f"; {int(timeout)} s to accept" if timeout is not None else ""
-            tickets, players = len(proposal.ticket_ids), len(proposal.answers)
-            return f"Match {proposal.match_id} proposed: {tickets} tickets, {players} players{ask}."
-        if kind is _ANSWER_EVENT:
-            accepted, total = proposal.progress
-            changed = set(folded.answered)
-            news = [(p, a) for p, a in proposal.answers.items() if p in changed]
-            said = "; ".join(f"{p} {'accepted' if a is _ACCEPTED else 'rejected'}" for p, a in news[:_NAMED_ANSWERS])
-            said += "…" if len(news) > _NAMED_ANSWERS else ""
-            return f"{said + '; ' if said else ''}{accepted} of {total} accepted."
-        if kind is _ROUND_EVENT:
-            accepted, total = proposal.progress
-            return f"Acceptance ended: {detail.acceptance or 'Unknown'} ({accepted} of {total} accepted)."
-    if kind is _SUCCEEDED_EVENT:
-        return f"Match ready{f' at {detail.game_session}' if detail.game_session else ''}."
-    if kind in _ENDED_WORDS:
-        why = "; ".join(w for w in (detail.reason, detail.message) if w)
-        return f"{_ENDED_WORDS[kind]}{': ' + why if why else ''}."
-    return f"{kind}."
+    if proposal is None:
+        return _other(folded, progress)
+    timeout = folded.acceptance_timeout
+    if not folded.acceptance_required:
+        ask = "; no acceptance needed"
+    else:
+        ask = f"; {int(timeout)} s to accept" if timeout is not None else ""
+    tickets, players = len(proposal.ticket_ids), len(proposal.answers)
+    return f"Match {proposal.match_id} proposed: {tickets} tickets, {players} players{ask}."
+
+
+def _answered(folded: Folded, progress: tuple[int, int] | None) -> str:
+    proposal = folded.proposal
+    if proposal is None or progress is None:
+        return _other(folded, progress)
+    accepted, total = progress
+    changed = set(folded.answered)
+    news = [(p, a) for p, a in proposal.answers.items() if p in changed]
+    said = "; ".join(
+        f"{p} {'accepted' if a is PlayerAnswer.ACCEPTED else 'rejected'}" for p, a in news[:_NAMED_ANSWERS]
+    )
+    said += "…" if len(news) > _NAMED_ANSWERS else ""
+    return f"{said + '; ' if said else ''}{accepted} of {total} accepted."
+
+
+def _round_ended(folded: Folded, progress: tuple[int, int] | None) -> str:
+    if folded.proposal is None or progress is None:
+        return _other(folded, progress)
+    accepted, total = progress
+    return f"Acceptance ended: {folded.acceptance or 'Unknown'} ({accepted} of {total} accepted)."
+
+
+def _succeeded(folded: Folded, progress: tuple[int, int] | None) -> str:
+    return f"Match ready{f' at {folded.game_session}' if folded.game_session else ''}."
+
+
+def _stopped(word: str) -> Callable[[Folded, tuple[int, int] | None], str]:
+    def words(folded: Folded, progress: tuple[int, int] | None) -> str:
+        why = "; ".join(w for w in (folded.reason, folded.message) if w)
+        return f"{word}{': ' + why if why else ''}."
+
+    return words
+
+
+def _other(folded: Folded, progress: tuple[int, int] | None) -> str:
+    return f"{folded.type}."
+
+
+#: The event in one sentence, as the timeline of every row it concerned shows it (given the
+#: progress of its match after it).
+_WORDS: dict[EventType | str, Callable[[Folded, tuple[int, int] | None], str]] = {
+    EventType.SEARCHING: _searching,
+    EventType.POTENTIAL_MATCH_CREATED: _proposed,
+    EventType.ACCEPT_MATCH: _answered,
+    EventType.ACCEPT_MATCH_COMPLETED: _round_ended,
+    EventType.SUCCEEDED: _succeeded,
+    EventType.CANCELLED: _stopped("Cancelled"),
+    EventType.TIMED_OUT: _stopped("Timed out"),
+    EventType.FAILED: _stopped("Failed"),
+}

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from lobby.moderation.board import Board
-from lobby.moderation.rows import FINAL_STATUSES, STATUS_ORDER, Key, Row
+from lobby.moderation.rows import FINAL_STATUSES, STATUS_ORDER, Key, Kind, Row
 
 _RANK = {status: i for i, status in enumerate(STATUS_ORDER)}
 
@@ -65,7 +65,7 @@ def matches(terms: tuple[str, ...], fields: tuple[str, ...]) -> bool:
 
 
 def _who(row: Row) -> str:
-    return row.teams[0] if row.kind == "match" and row.teams else next(iter(row.players), "")
+    return row.teams[0] if row.kind == Kind.MATCH and row.teams else next(iter(row.players), "")
 
 
 _LAST = len(_RANK)

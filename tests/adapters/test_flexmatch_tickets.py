@@ -21,7 +21,7 @@ def iso(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def event(kind: str, tickets: dict[str, dict[str, bool | None]], *, at: datetime = T0, **detail) -> MatchmakingEvent:
+def event(kind: EventType, tickets: dict[str, dict[str, bool | None]], *, at: datetime = T0, **detail) -> MatchmakingEvent:
     """tickets: ticket id -> {player id: accepted (None = not answered)}."""
     envelope = read_event(
         {
@@ -121,7 +121,7 @@ def test_a_rejection_follows_the_domain_rule_until_the_service_confirms():
         "t-b": ("CANCELLED", "A player rejected the match; this ticket is cancelled."),
     }
     # The service has the last word, even on a ticket inferred to be cancelled.
-    assert book.apply(event("MatchmakingSearching", {"t-b": {"bob": None}})) == []
+    assert book.apply(event(EventType.SEARCHING, {"t-b": {"bob": None}})) == []
     assert book.get("t-b").status is TicketStatus.SEARCHING
     book.apply(event(EventType.CANCELLED, {"t-b": {"bob": None}}, reason="Cancelled"))
     book.apply(event(EventType.SEARCHING, {"t-b": {"bob": None}}))

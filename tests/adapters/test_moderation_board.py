@@ -180,7 +180,7 @@ def test_each_event_is_applied_once():
     first = ev(EventType.SEARCHING, "same-id", T0, [ANA])
     assert board.apply(first) is True
     assert board.apply(first) is False
-    assert board.apply(unwrap(sns_wrap(flexmatch_event("MatchmakingSearching", uid="same-id", time=T0, tickets=[ANA]), message_id="m", time=T0))) is False
+    assert board.apply(unwrap(sns_wrap(flexmatch_event(EventType.SEARCHING, uid="same-id", time=T0, tickets=[ANA]), message_id="m", time=T0))) is False
     assert (board.applied, board.duplicates) == (1, 2)
     assert len(board.timeline((Kind.TICKET, "t-ana"))) == 1
 
@@ -201,7 +201,7 @@ def test_late_events_never_move_a_row_back():
 
 def test_unknown_and_foreign_events_change_nothing():
     board = Board()
-    assert not board.apply(ev("MatchmakingSearching", "e1", T0, []))
+    assert not board.apply(ev(EventType.SEARCHING, "e1", T0, []))
     assert not board.apply(unwrap(teambattles_event("match.created", uid="w1", time=T0, match={"no": "id"})))
     assert len(board) == 0 and board.ignored == 2
 

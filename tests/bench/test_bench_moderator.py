@@ -362,5 +362,6 @@ def test_moderator_table_against_a_plain_datatable():
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/, for synthetic
     runner = {"moderator": run_moderator, "datatable": run_datatable}[sys.argv[1]]
     print(json.dumps(asyncio.run(runner())))
