@@ -111,10 +111,12 @@ class TeamBattlesScreen(AnswerScreen):
             yield VerticalScroll(id="tb-form")
             yield Static(id="tb-violations")
             with Horizontal(id="tb-actions"):
-                label = "Accept challenge (ctrl+s)" if self.is_challenge else "Send request (ctrl+s)"
-                yield Button(label, id="submit", variant="success", compact=True)
+                send = self.lobby.key_for(TeamBattlesScreen, "lobby.tb.submit")
+                label = "Accept challenge" if self.is_challenge else "Send request"
+                yield Button(f"{label} ({send})", id="submit", variant="success", compact=True)
                 if self.is_challenge:
-                    yield Button("Refuse (ctrl+x)", id="refuse", variant="error", compact=True)
+                    refuse = self.lobby.key_for(TeamBattlesScreen, "lobby.tb.refuse")
+                    yield Button(f"Refuse ({refuse})", id="refuse", variant="error", compact=True)
                 yield Static(id="tb-status")
         yield Footer()
 
@@ -577,7 +579,8 @@ class TeamBattlesScreen(AnswerScreen):
         if self.changed:
             self._keep_draft()
             self.notify(
-                "Your draft is kept: it comes back when you open this offer again (ctrl+n discards it).",
+                "Your draft is kept: it comes back when you open this offer again "
+                f"({self.lobby.key_for(TeamBattlesScreen, 'lobby.tb.discard')} discards it).",
                 title="Draft kept",
                 markup=False,
             )
