@@ -203,3 +203,23 @@ def test_teambattles_toast_leaves_the_actions_in_view(snap_compare):
             assert all(not t.region.overlaps(region) for t in toasts), name
 
     assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=refused)
+
+
+@pytest.mark.parametrize("picker", ["closed", "open"])
+def test_teambattles_banned_team_marked(snap_compare, picker):
+    """A team that cannot answer (banned from competitive play) is marked in the picker, in
+    words, and the rule's reason is shown under it."""
+    from doubles import ANCHORS, OWLS
+
+    app, backend = lobby_tb()
+    backend.teams = (ANCHORS, OWLS)
+
+    async def open_picker(pilot):
+        screen = await open_match_form(pilot)
+        await still_form(pilot, screen)
+        if picker == "open":
+            screen.query_one("#team").focus()
+            await pilot.press("enter")
+            await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=open_picker)
