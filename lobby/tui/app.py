@@ -35,6 +35,7 @@ from lobby.core.errors import BackendError
 from lobby.core.offers import OfferKind
 from lobby import paths
 from lobby.paths import styles_dir
+from lobby.tui.alerts import Alert, Alerts
 from lobby.tui.drafts import DRAFTS_FILE, DraftBook
 from lobby.tui import timefmt
 from lobby.tui.following import Following
@@ -130,7 +131,15 @@ class LobbyApp(ConsoleApp):
         self._where_seen: str | None = None
         self._settings_checked = False
         self.settings = settings
-        self.bell_enabled = True if settings is None else bool(settings.bell)
+        #: New offers, decisions and reminders: toast, bell, desktop notification.
+        self.alerts = Alerts(
+            # Read at each alert (tests listen in by replacing the app's methods).
+            notify=lambda alert: self._toast(alert),
+            bell=lambda: self.bell(),
+            write=lambda sequence: self.write_to_terminal(sequence),
+            focused=lambda: self.app_focus,
+            settings=settings,
+        )
         self.store = OfferStore(self.clock)
         #: What was typed in TeamBattles forms, kept per offer until sent or discarded.
         self.drafts = DraftBook(drafts if drafts is not None else paths.state_dir() / DRAFTS_FILE)
@@ -242,6 +251,7 @@ class LobbyApp(ConsoleApp):
     def _tick(self) -> None:
         self.following.tick()
         self.ticked.publish(None)
+        self.alerts.remind(self.store.awaiting())
 
     def home_shown(self, rows: int) -> None:
         """The home screen now shows ``rows`` offers (see :mod:`lobby.tui.probe`)."""
@@ -273,9 +283,7 @@ class LobbyApp(ConsoleApp):
         else:
             text = f"{brief(offer.title)}: {left} left to answer."
             title = "Challenge received"
-        self.notify(text, title=title, severity="warning", markup=False, timeout=8)
-        if self.bell_enabled:
-            self.bell()
+        self.alerts.announce(Alert(title, text))
 
     def _alert_decision(self, entry: Entry) -> None:
         """A decision on a request I sent: announced like a new offer."""
@@ -286,9 +294,17 @@ class LobbyApp(ConsoleApp):
         text = f"{brief(entry.offer.title)}: your request was {words}."
         if request.note:
             text += f" {brief(request.note)}"
-        self.notify(text, title=f"Request {words}", severity="warning", markup=False, timeout=8)
-        if self.bell_enabled:
-            self.bell()
+        self.alerts.announce(Alert(f"Request {words}", text))
+
+    def _toast(self, alert: Alert) -> None:
+        self.notify(alert.text, title=alert.title, severity="warning", markup=False, timeout=8)
+
+    def write_to_terminal(self, sequence: str) -> None:
+        """Hand ``sequence`` (an escape sequence built by the console, never network text) to
+        the terminal, through the driver as the bell is."""
+        driver = self._driver  # Textual offers no public way to the driver; App.bell uses it too
+        if not self.is_headless and driver is not None:
+            driver.write(sequence)
 
     def answered(self, key: Key, note: str | None) -> None:
         """A screen sent an answer for ``key``: the offer moves to "My requests" (the request

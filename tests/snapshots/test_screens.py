@@ -223,3 +223,41 @@ def test_teambattles_banned_team_marked(snap_compare, picker):
             await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=open_picker)
+
+
+def test_reminder_toast(snap_compare):
+    """Thirty seconds before a ticket's deadline (by its clock) a reminder says so in words."""
+    app, _ = lobby()
+
+    async def remind(pilot):
+        await pilot.pause()
+        app._tick()
+        app.clock.advance(timedelta(seconds=12))
+        app._tick()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=remind)
+
+
+def test_request_decision_toast(snap_compare):
+    """A decision on my request alerts like a new offer: a toast that says what was decided."""
+    from doubles import MemoryRequestBook
+
+    from lobby.core.backend import MyRequest
+
+    default_flex, default_tb = demo_offers()
+    book = MemoryRequestBook([MyRequest("m-101", "acc-1", "PENDING")])
+    app = LobbyApp(
+        [FixedBackend("flexmatch", default_flex), FixedTeamBattles(default_tb, requests=book)],
+        clock=FrozenClock(T0),
+        profile="emulator",
+        still=True,
+    )
+
+    async def decide(pilot):
+        await pilot.pause()
+        book.record(MyRequest("m-101", "acc-1", "DECLINED", note="We found another team."))
+        await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=decide)

@@ -180,7 +180,11 @@ class HomeScreen(Screen[None]):
 
         self.query_one("#awaiting", OfferSection).show(
             store.awaiting(),
-            self._placeholder("Nothing awaits your answer. A toast and the bell announce each new match."),
+            self._placeholder(
+                "Nothing awaits your answer. A toast announces each new match."
+                if app.alerts.visual_only
+                else "Nothing awaits your answer. A toast and the bell announce each new match."
+            ),
         )
         filters = app.filters
         bar = self.query_one(FilterBar)
