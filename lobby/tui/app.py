@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import Notify
 from textual.screen import Screen
 from textual.signal import Signal
 
@@ -295,6 +296,22 @@ class LobbyApp(ConsoleApp):
         if request.note:
             text += f" {brief(request.note)}"
         self.alerts.announce(Alert(f"Request {words}", text))
+
+    def on_notify(self, event: Notify) -> None:
+        """On an answer screen one toast at a time, the newest: more would reach its actions
+        and status line at 80x24 (see the stylesheet)."""
+        from lobby.tui.screens.answer import AnswerScreen
+
+        stack = self.screen_stack
+        under = stack[-2] if self.screen.is_modal and len(stack) > 1 else self.screen
+        if not isinstance(under, AnswerScreen):
+            return
+        # Textual keeps the toasts in App._notifications and offers no public way to drop one.
+        older = [n for n in self._notifications if n is not event.notification]
+        for notification in older:
+            self._unnotify(notification, refresh=False)
+        if older:
+            self._refresh_notifications()
 
     def _toast(self, alert: Alert) -> None:
         self.notify(alert.text, title=alert.title, severity="warning", markup=False, timeout=8)

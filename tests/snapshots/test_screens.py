@@ -261,3 +261,19 @@ def test_request_decision_toast(snap_compare):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=decide)
+
+
+def test_ticket_toast_leaves_the_countdown_and_actions_in_view(snap_compare):
+    """On a ticket a toast sits on the left, over the players' list, one at a time: the
+    countdown, the outcome and the buttons stay in view at 80x24."""
+    app, _ = lobby()
+
+    async def toasts(pilot):
+        await pilot.press("enter")
+        await pilot.pause()
+        for i in range(3):
+            pilot.app.notify(f"Answer {i} not recorded: the service is busy, try again in a moment.", title="Not recorded", severity="error", timeout=60)
+        await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=toasts)
