@@ -220,7 +220,8 @@ def test_teambattles_banned_team_marked(snap_compare, picker):
         if picker == "open":
             screen.query_one("#team").focus()
             await pilot.press("enter")
-            await pilot.pause()
+        await pilot.pause()
+        await pilot.pause()  # the footer follows the focus: let it settle
 
     assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=open_picker)
 

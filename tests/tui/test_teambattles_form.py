@@ -222,3 +222,17 @@ async def test_a_refusal_clears_once_the_draft_changes():
         assert status().startswith("Not sent: unreachable; your draft is kept.")
         await pick_roster(pilot, ["b"])
         assert status() == ""
+
+
+async def test_a_refusal_on_a_rule_the_console_cannot_check_is_shown_as_such():
+    app, backend, _ = make_app()
+    backend.answer_error = Conflict("Night Owls is banned from competitive play.", code="error_competitive_banned")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_form(app, pilot)
+        await pick_roster(pilot, ["a", "down", "a", "down", "a", "down", "a"])
+        assert "Ready to send: every rule this console can check is met." in violations(screen)
+        await pilot.press("ctrl+s")
+        await settle(pilot, screen)
+        assert "Ready to send" not in violations(screen)
+        assert "the service refused the draft on something only it knows" in violations(screen)
+        assert str(screen.query_one("#tb-status", Static).render()) == "Refused: Night Owls is banned from competitive play."

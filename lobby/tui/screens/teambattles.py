@@ -492,11 +492,16 @@ class TeamBattlesScreen(AnswerScreen):
                         text.append("\n")
                     text.append("✖ ", style="bold red")
                     text.append_text(plain(v.details, limit=MESSAGE))
+            elif self.sent_note is None and self.error is not None:
+                # Every rule the console can check is met: the service applied one it cannot.
+                text.append("✖ ", style="bold red")
+                text.append("Every rule this console can check is met; the service refused the draft ")
+                text.append("on something only it knows (below).")
             elif self.sent_note is None:
                 text.append("✔ ", style="bold green")
-                text.append("Ready to send: every rule is met.")
+                text.append("Ready to send: every rule this console can check is met.")
         panel.update(text)
-        panel.set_class(bool(self.current), "-problems")
+        panel.set_class(bool(self.current) or self.error is not None, "-problems")
         panel.display = bool(text)
         status = self.query_one("#tb-status", Static)
         if self.busy:
