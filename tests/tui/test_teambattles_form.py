@@ -194,7 +194,7 @@ async def test_a_banned_team_is_marked_in_the_picker_and_explained():
         assert why == "✖ Rusty Anchors is banned from competitive play."
         picker.value = "t_anchors"
         await pilot.pause()
-        await pick_roster(pilot, ["a", "down", "a", "down", "a", "down", "a"])
+        await pick_roster(pilot, FOUR_ACTIVE)
         assert "Rusty Anchors is banned from competitive play." in violations(screen)
         assert screen.query_one("#submit", Button).disabled
         await pilot.press("ctrl+s")
@@ -202,37 +202,48 @@ async def test_a_banned_team_is_marked_in_the_picker_and_explained():
         assert backend.calls == []
 
 
+FOUR_ACTIVE = ["a", "down", "a", "down", "a", "down", "a"]
+
+
+def status(screen) -> str:
+    return str(screen.query_one("#tb-status", Static).render())
+
+
+async def refused_form(app, pilot, backend, error):
+    """The form with four active players, sent once and refused with ``error``."""
+    backend.answer_error = error
+    screen = await open_form(app, pilot)
+    await pick_roster(pilot, FOUR_ACTIVE)
+    before = violations(screen)
+    await pilot.press("ctrl+s")
+    await settle(pilot, screen)
+    return screen, before
+
+
 async def test_a_refusal_clears_once_the_draft_changes():
     from lobby.core.errors import Unavailable
 
     app, backend, _ = make_app()
-    backend.answer_error = Conflict("The creator no longer takes requests.", code="error_match_not_published")
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_form(app, pilot)
-        await pick_roster(pilot, ["a", "down", "a", "down", "a", "down", "a"])
-        status = lambda: str(screen.query_one("#tb-status", Static).render())  # noqa: E731
-        await pilot.press("ctrl+s")
-        await settle(pilot, screen)
-        assert status().startswith("Refused: The creator no longer takes requests.")
+        error = Conflict("The creator no longer takes requests.", code="error_match_not_published")
+        screen, _ = await refused_form(app, pilot, backend, error)
+        assert status(screen).startswith("Refused: The creator no longer takes requests.")
         await pick_roster(pilot, ["down", "b"])
-        assert status() == ""
+        assert status(screen) == ""
         backend.answer_error = Unavailable("TeamBattles could not be reached.")
         await pilot.press("ctrl+s")
         await settle(pilot, screen)
-        assert status().startswith("Not sent: unreachable; your draft is kept.")
+        assert status(screen).startswith("Not sent: unreachable; your draft is kept.")
         await pick_roster(pilot, ["b"])
-        assert status() == ""
+        assert status(screen) == ""
 
 
 async def test_a_refusal_on_a_rule_the_console_cannot_check_is_shown_as_such():
     app, backend, _ = make_app()
-    backend.answer_error = Conflict("Night Owls is banned from competitive play.", code="error_competitive_banned")
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_form(app, pilot)
-        await pick_roster(pilot, ["a", "down", "a", "down", "a", "down", "a"])
-        assert "Ready to send: every rule this console can check is met." in violations(screen)
-        await pilot.press("ctrl+s")
-        await settle(pilot, screen)
+        error = Conflict("Night Owls is banned from competitive play.", code="error_competitive_banned")
+        screen, before = await refused_form(app, pilot, backend, error)
+        assert "Ready to send: every rule this console can check is met." in before
         assert "Ready to send" not in violations(screen)
         assert "the service refused the draft on something only it knows" in violations(screen)
-        assert str(screen.query_one("#tb-status", Static).render()) == "Refused: Night Owls is banned from competitive play."
+        assert status(screen) == "Refused: Night Owls is banned from competitive play."

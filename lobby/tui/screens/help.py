@@ -20,7 +20,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Static
 
-from lobby.tui.keys import key_name, keys_text, merged
+from lobby.tui.keys import declared_binding, key_name, keys_text, merged
 from lobby.tui.services import console_of
 
 ABOUT = (
@@ -57,7 +57,8 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
             scroll.border_title = "Help"
-            scroll.border_subtitle = "Esc closes"
+            close = keys_text(declared_binding(HelpScreen, "lobby.help.close"), self._keymap, first_only=True)
+            scroll.border_subtitle = f"{close} closes"
             yield Static(self._text())
 
     @property
