@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lobby import paths
+from lobby.cli import emit, port, seconds, whole_number
 
 #: The environment variable that gives the emulator's control token (never the command line).
 TOKEN_VAR = "LOBBY_EMULATOR_TOKEN"
@@ -28,7 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="address to bind (default: loopback). Beyond loopback the /_emulator/* control "
         f"routes need a token: ${TOKEN_VAR}, or one made and printed once at start",
     )
-    p.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
+    p.add_argument("--port", type=port, default=0, help="port to bind; 0 picks a free one")
     p.add_argument(
         "--db",
         default=None,
@@ -53,10 +54,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="inject faults into that share of FlexMatch and TeamBattles calls (0..1); kinds: "
         "500, 503, throttle, slow, drop (default: all). Also settable at /_emulator/faults",
     )
-    p.add_argument("--fault-seed", type=int, default=None, help="seed of the fault decisions")
+    p.add_argument(
+        "--fault-seed", type=whole_number(0, 2**63 - 1), default=None, help="seed of the fault decisions"
+    )
     p.add_argument(
         "--fault-delay",
-        type=float,
+        type=seconds(0, 60),
         default=0.5,
         metavar="SECONDS",
         help="how late a 'slow' fault answers (default: 0.5)",
@@ -67,7 +70,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d = sub.add_parser("demo", help="run the emulator with its demo bots and show the lobby live")
     d.add_argument("--db", default=":memory:", help="SQLite file (default: a fresh in-memory lobby)")
     d.add_argument("--scenario", type=Path, default=None, help="scenario JSON file")
-    d.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
+    d.add_argument("--port", type=port, default=0, help="port to bind; 0 picks a free one")
     d.add_argument(
         "--log", action="store_true", help="print the lobby's events instead of opening the console"
     )
@@ -95,15 +98,43 @@ def _config(args: argparse.Namespace, **extra: Any) -> EmulatorConfig:
         except ScenarioError as exc:
             raise CliError(str(exc)) from None
     db = args.db if args.db is not None else str(paths.default_emulator_db())
+    _check_database(db)
     return EmulatorConfig(db=db, scenario=args.scenario, **extra)
+
+
+#: SQLite's name for a database that lives in memory only.
+IN_MEMORY = ":memory:"
+
+
+def _check_database(db: str) -> None:
+    """A --db the emulator can open, or one plain line saying why not (its folder is made)."""
+    import sqlite3
+
+    from lobby.cli import CliError
+
+    if db == IN_MEMORY:
+        return
+    path = Path(db)
+    if path.is_dir():
+        raise CliError(f"--db {db} is a folder; give the path of a database file.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot make the folder of --db {db}: {exc.strerror or exc}") from None
+    try:
+        connection = sqlite3.connect(db)
+        try:
+            connection.execute("PRAGMA schema_version").fetchone()  # reads the file's header
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        raise CliError(f"cannot use {db} as the emulator's database: {exc}") from None
 
 
 def run_emulator(args: argparse.Namespace) -> int:
     from lobby.cli import CliError
     from lobby.emulator.server import serve
 
-    if not 0 <= args.port <= 65535:
-        raise CliError("--port must be between 0 and 65535.")
     config = _config(
         args,
         verify_sigv4=args.verify_sigv4,
@@ -130,10 +161,6 @@ def _fault_options(args: argparse.Namespace) -> dict[str, object]:
     from lobby.cli import CliError
     from lobby.emulator.faults import FaultError, parse_flag
 
-    if args.fault_seed is not None and not 0 <= args.fault_seed < 2**63:
-        raise CliError("--fault-seed must be between 0 and 2**63-1.")
-    if not 0.0 <= args.fault_delay <= 60.0:
-        raise CliError("--fault-delay must be between 0 and 60 seconds.")
     options: dict[str, object] = {"fault_seed": args.fault_seed, "fault_delay": args.fault_delay}
     if args.faults is not None:
         try:
@@ -182,14 +209,14 @@ def _print_events(url: str) -> None:
     import httpx
     from httpx_sse import connect_sse
 
-    print(f"lobby demo: emulator serving at {url} (Ctrl+C to stop)", flush=True)
-    print("lobby demo: other lobby commands in this user account will find it.", flush=True)
+    emit(f"lobby demo: emulator serving at {url} (Ctrl+C to stop)")
+    emit("lobby demo: other lobby commands in this user account will find it.")
     with httpx.Client(timeout=httpx.Timeout(5.0, read=None)) as client:
         with connect_sse(client, "GET", url + "/_emulator/events") as source:
             for sse in source.iter_sse():
                 if not sse.data:  # a keep-alive comment, surfaced as an empty event
                     continue
-                print(describe_event(sse.event, json.loads(sse.data)), flush=True)
+                emit(describe_event(sse.event, json.loads(sse.data)))  # ids are anyone's: made safe
 
 
 def describe_event(kind: str, payload: dict[str, Any]) -> str:
@@ -249,11 +276,9 @@ def run_demo_keys(args: argparse.Namespace) -> int:
             }
         )
     if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
+        return emit(json.dumps(rows, indent=2))
     if not rows:
-        print("The scenario has no TeamBattles keys.")
-        return 0
+        return emit("The scenario has no TeamBattles keys.")
     columns = [
         ("KEY", "key"),
         ("OWNER", "username"),
@@ -267,14 +292,14 @@ def run_demo_keys(args: argparse.Namespace) -> int:
     # A scenario file is anyone's text: no escape or control character reaches the terminal.
     cells = [{field: clean(r[field]) for _, field in columns} for r in rows]
     widths = [max(len(title), *(len(c[field]) for c in cells)) for title, field in columns]
-    print("  ".join(title.ljust(w) for (title, _), w in zip(columns, widths, strict=True)).rstrip())
+    lines = ["  ".join(title.ljust(w) for (title, _), w in zip(columns, widths, strict=True)).rstrip()]
     for r, c in zip(rows, cells, strict=True):
         line = (c[field].ljust(w) for (_, field), w in zip(columns, widths, strict=True))
-        print("  ".join(line).rstrip())
+        lines.append("  ".join(line).rstrip())
         if r["label"]:
-            print(f"    {clean(r['label'])}")
+            lines.append(f"    {clean(r['label'])}")
     if scenario.you:
         you = users[scenario.you]
-        print(f"\nThe person at the demo is {clean(you.username)} ({clean(scenario.you)}).")
-    print("Use one with: export TEAMBATTLES_API_KEY=<key>  (test keys; they only work here).")
-    return 0
+        lines.append(f"\nThe person at the demo is {clean(you.username)} ({clean(scenario.you)}).")
+    lines.append("Use one with: export TEAMBATTLES_API_KEY=<key>  (test keys; they only work here).")
+    return emit("\n".join(lines))
