@@ -29,7 +29,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from lobby.cli import emulator, flexmatch, moderate, rulelab, teambattles
+    from lobby.cli import emulator, flexmatch, moderate, places, rulelab, teambattles
 
     parser = Parser(
         prog="lobby",
@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lobby {__version__}")
     parser.set_defaults(func=None)  # no sub-command: the console
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for area in (emulator, flexmatch, rulelab, teambattles, moderate):
+    for area in (emulator, flexmatch, rulelab, teambattles, moderate, places):
         area.register(sub)
     return parser
 
