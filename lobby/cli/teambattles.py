@@ -274,6 +274,8 @@ def _roster(args: argparse.Namespace, team_id: str) -> AcceptanceDraft:
     from lobby.cli import CliError
     from lobby.core.answers import AcceptanceDraft
 
+    if not team_id:
+        raise CliError("--team needs your team's id or slug.")
     active = _split(args.active)
     if not active:
         raise CliError("--active needs at least one player.")

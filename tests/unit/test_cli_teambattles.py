@@ -281,10 +281,12 @@ def test_refuse_challenge_sends_the_reason(running, monkeypatch, capsys) -> None
     [
         (["accept-challenge", "tbm_vipers_hp", "--active", "you"], "is an open match, not a challenge"),
         (["accept-challenge", "tbm_tide_challenge_tigers", "--active", "you,rex"], "Not sent:"),
+        (["accept-challenge", "tbm_tide_challenge_tigers", "--team", " ", "--active", "you,lu"], "--team needs"),
+        ([*ACCEPT[:3], "", *ACCEPT[4:]], "--team needs"),
         (["refuse-challenge", "tbm_vipers_hp"], "is an open match, not a challenge"),
         (["refuse-challenge", "tbm_tide_challenge_tigers", "--reason", "no\x07thanks"], "control characters"),
     ],
-    ids=["accept-open-match", "accept-bad-roster", "refuse-open-match", "refuse-bad-reason"],
+    ids=["accept-open-match", "accept-bad-roster", "blank-team", "empty-team", "refuse-open-match", "refuse-bad-reason"],
 )
 def test_challenge_answers_the_client_can_judge_are_one_plain_line(running, monkeypatch, capsys, argv, words) -> None:
     monkeypatch.setenv("TEAMBATTLES_API_KEY", YOU)
