@@ -46,6 +46,17 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         assert out.startswith(f"usage: lobby {' '.join(words)}"), words
 
 
+def test_every_command_the_readme_lists_for_scripts_takes_json() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### From the command line", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    listed = {line.split()[1] for line in block.splitlines() if line.startswith("lobby ")}
+    assert {"tickets", "accept", "matches", "accept-match", "accept-challenge", "refuse-challenge"} <= listed
+    choices = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for name in listed:
+        options = {option for action in choices[name]._actions for option in action.option_strings}
+        assert "--json" in options, name
+
+
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
