@@ -21,10 +21,19 @@ if TYPE_CHECKING:
     from lobby.emulator.runtime import EmulatorConfig
 
 
+def host(text: str) -> str:
+    """An argparse ``type``: an address to bind, never empty (which would bind every interface
+    without saying so)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("give an address, like 127.0.0.1 (or 0.0.0.0 for every interface)")
+    return text.strip()
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("emulator", help="serve the FlexMatch and TeamBattles emulator")
     p.add_argument(
         "--host",
+        type=host,
         default="127.0.0.1",
         help="address to bind (default: loopback). Beyond loopback the /_emulator/* control "
         f"routes need a token: ${TOKEN_VAR}, or one made and printed once at start",

@@ -66,6 +66,7 @@ def test_every_command_the_readme_lists_for_scripts_takes_json() -> None:
         (["emulator", "--fault-delay", "nan"], "argument --fault-delay: 'nan' is not a number of seconds from 0 to 60"),
         (["emulator", "--fault-delay", "61"], "argument --fault-delay: '61' is not a number of seconds"),
         (["emulator", "--fault-seed", "-1"], "argument --fault-seed: '-1' is not a whole number from 0"),
+        (["emulator", "--host", " "], "argument --host: give an address"),
         (["accept-challenge", "tbm_x"], "the following arguments are required: --active"),
         (["refuse-challenge"], "the following arguments are required: MATCH"),
         (["paths", "--yaml"], "unrecognized arguments: --yaml"),
