@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from lobby.core.answers import AcceptanceDraft
     from lobby.core.offers import Offer
     from lobby.teambattles.backend import TeamBattlesBackend
-    from lobby.teambattles.requests import AcceptanceRecord
 
 T = TypeVar("T")
 
@@ -282,6 +281,13 @@ def _roster(args: argparse.Namespace, team_id: str) -> AcceptanceDraft:
     return AcceptanceDraft.build(team_id=team_id, active_roster=active, bench=parse_bench(args.bench))
 
 
+async def _challenged(backend: TeamBattlesBackend, match_id: str) -> str | None:
+    """The id of the team ``match_id`` challenges (None for an open match), from the match as
+    the desk holds it: the answer that follows reads it from there, not again."""
+    challenged = (await backend.desk.match(match_id)).challenged_team
+    return None if challenged is None else challenged.id
+
+
 def _answered(
     args: argparse.Namespace,
     answer: str,
@@ -310,6 +316,7 @@ def run_accept_match(args: argparse.Namespace) -> int:
 
     from lobby.cli import CliError, emit
     from lobby.core.answers import MapPreferenceMode
+    from lobby.teambattles.requests import AcceptanceRecord
 
     maps = _split(args.maps)
     if maps and args.map_mode is None:
@@ -325,15 +332,16 @@ def run_accept_match(args: argparse.Namespace) -> int:
     # roster only, so a draft that has them is a request (and refused for a challenge).
     as_request = bool(maps or args.message is not None or draft.disputed_rules)
 
-    async def send(backend: TeamBattlesBackend) -> AcceptanceRecord | None:
+    async def send(backend: TeamBattlesBackend) -> AcceptanceRecord | str | None:
         if as_request:
             return await backend.submit(args.match, draft)
-        return await backend.send(args.match, draft)
+        challenged = await _challenged(backend, args.match)
+        return await backend.send(args.match, draft) or challenged
 
     record = _run(send)
-    if record is None:
+    if not isinstance(record, AcceptanceRecord):  # a challenge taken up by the challenged team
         sentence = f"Challenge {args.match} accepted."
-        return _answered(args, CHALLENGE_ACCEPTED, sentence, team_id=draft.team_id)
+        return _answered(args, CHALLENGE_ACCEPTED, sentence, team_id=record)
     if not args.json:
         return emit(record.acceptance_id)  # the id alone, for scripts that read it
     sentence = f"Request {record.acceptance_id} sent for match {args.match}; waiting for the creator's answer."
@@ -344,18 +352,14 @@ def run_accept_challenge(args: argparse.Namespace) -> int:
     from lobby.cli import CliError
 
     async def accept(backend: TeamBattlesBackend) -> str:
-        team = args.team.strip() if args.team else None
-        if team is None:
-            challenged = (await backend.desk.match(args.match)).challenged_team
-            if challenged is None:
-                raise CliError(
-                    f"Match {args.match} is an open match, not a challenge: ask to play it with "
-                    "lobby accept-match."
-                )
-            team = challenged.id
-        draft = _roster(args, team)
-        await backend.accept_challenge(args.match, draft)
-        return draft.team_id
+        challenged = await _challenged(backend, args.match)
+        if challenged is None:
+            raise CliError(
+                f"Match {args.match} is an open match, not a challenge: ask to play it with "
+                "lobby accept-match."
+            )
+        await backend.accept_challenge(args.match, _roster(args, args.team.strip() if args.team else challenged))
+        return challenged
 
     team_id = _run(accept)
     sentence = f"Challenge {args.match} accepted; the match is on."
@@ -363,10 +367,12 @@ def run_accept_challenge(args: argparse.Namespace) -> int:
 
 
 def run_refuse_challenge(args: argparse.Namespace) -> int:
-    async def refuse(backend: TeamBattlesBackend) -> str:
-        return await backend.reject(args.match, args.reason)
+    async def refuse(backend: TeamBattlesBackend) -> tuple[str, str | None]:
+        challenged = await _challenged(backend, args.match)  # an open match: refused by reject
+        return await backend.reject(args.match, args.reason), challenged
 
-    return _answered(args, CHALLENGE_REFUSED, _run(refuse))
+    sentence, team_id = _run(refuse)
+    return _answered(args, CHALLENGE_REFUSED, sentence, team_id=team_id)
 
 
 def run_my_requests(args: argparse.Namespace) -> int:

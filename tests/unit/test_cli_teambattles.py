@@ -265,6 +265,16 @@ def test_accept_challenge_takes_it_up_for_the_challenged_team(running, monkeypat
     assert {p[0] for p in players} == {"u_you", "u_lu"}
 
 
+def test_accept_match_with_a_roster_takes_up_a_challenge_and_names_the_team_by_id(running, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("TEAMBATTLES_API_KEY", YOU)
+    argv = ["accept-match", "tbm_tide_challenge_tigers", "--team", "paper-tigers", "--active", "you,lu", "--json"]
+    code, out, err = run(capsys, *argv)
+    assert code == 0 and err == ""
+    doc = json.loads(out)
+    assert (doc["answer"], doc["teamId"], doc["acceptanceId"]) == ("challenge-accepted", "t_tigers", None)
+    assert match_row(running, "tbm_tide_challenge_tigers")[:2] == ("ACCEPTED", "t_tigers")
+
+
 def test_refuse_challenge_sends_the_reason(running, monkeypatch, capsys) -> None:
     monkeypatch.setenv("TEAMBATTLES_API_KEY", YOU)
     code, out, err = run(capsys, "refuse-challenge", "tbm_vipers_challenge_owls", "--reason", "Not this week")
@@ -272,7 +282,7 @@ def test_refuse_challenge_sends_the_reason(running, monkeypatch, capsys) -> None
     assert match_row(running, "tbm_vipers_challenge_owls") == ("CANCELLED", None, "Not this week")
 
     code, out, err = run(capsys, "refuse-challenge", "tbm_tide_challenge_tigers", "--json")
-    assert code == 0 and json.loads(out)["answer"] == "challenge-refused"
+    assert code == 0 and (json.loads(out)["answer"], json.loads(out)["teamId"]) == ("challenge-refused", "t_tigers")
     assert match_row(running, "tbm_tide_challenge_tigers")[0] == "CANCELLED"
 
 
