@@ -49,7 +49,7 @@ from lobby.teambattles.vocab import (
 )
 from lobby.teambattles.vocab import ErrorCode as E
 
-log = logging.getLogger("lobby.emulator.teambattles")
+log = logging.getLogger(__name__)
 
 PREFIX = "/api/v1"
 #: The code of a bad numItems. The pages name error_invalid_num_items, which the published
