@@ -192,3 +192,42 @@ def test_command_line_lists_accepts_and_follows_requests(announced, capsys):
     delta = assert_no_refusal_of_access(before, answers(emulator))
     assert delta[("createMatchAcceptance", 200, "")] == 1
     assert delta[("acceptMatchChallenge", 200, "")] == 1
+
+
+# --- what one acceptance costs ------------------------------------------------------------------------
+
+
+async def test_one_acceptance_from_the_console_makes_these_requests(emulator):
+    """From opening the form to the answer of its send, for an open match lobby is not in:
+    the requests lobby makes, counted by the emulator. Reads are only of what a non-participant
+    may read (the discover listing, the games and map pools, the captain's own teams and their
+    members); the match itself and its players are never read. Opening the form reads the
+    members of each of the captain's four teams for the game (the rest comes from the listing
+    already held); the send is the one request. (The client as it was before reading within the
+    published rules made 16: the match twice, its players twice, team profiles five times.)"""
+    app = LobbyApp([backend_for(emulator)], still=True, watch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.store.get(HP) is not None)
+        await pilot.pause()
+        before = answers(emulator)
+        screen = await open_form(app, pilot, HP)
+        opened = answers(emulator)
+        await choose(pilot, screen, ["u_you", "u_ada", "u_bo", "u_cy"], bench=["u_dee"])
+        screen.query_one("#message Input", Input).value = "GL HF"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await settle(pilot, screen)
+        after = answers(emulator)
+
+    def operations(a: dict, b: dict) -> Counter[str]:
+        delta = lobby_answers(b) - lobby_answers(a)
+        assert all(status == 200 for (_, status, _) in delta), delta
+        out: Counter[str] = Counter()
+        for (op, _, _), n in delta.items():
+            out[op] += n
+        return out
+
+    form, send = operations(before, opened), operations(opened, after)
+    print(f"\nrequests for one acceptance: {form.total() + send.total()}: form {dict(form)}, send {dict(send)}")
+    assert form == {"listTeamMembers": 4}
+    assert send == {"createMatchAcceptance": 1}
