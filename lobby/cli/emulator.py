@@ -101,11 +101,15 @@ def _config(args: argparse.Namespace, **extra: Any) -> EmulatorConfig:
     from lobby.emulator.runtime import EmulatorConfig
     from lobby.emulator.scenario import ScenarioError, load_scenario
 
-    if args.scenario is not None:
-        try:
-            load_scenario(args.scenario)  # fail early, with a plain sentence
-        except ScenarioError as exc:
-            raise CliError(str(exc)) from None
+    try:
+        scenario = load_scenario(args.scenario)  # fail early, with a plain sentence
+    except ScenarioError as exc:
+        raise CliError(str(exc)) from None
+    notice = scenario.teambattles.raised_limits_notice()
+    if notice is not None:  # whatever runs above the service's own limits says so
+        from lobby.tui.safe import clean
+
+        print(f"lobby: {clean(notice)}", file=sys.stderr, flush=True)
     db = args.db if args.db is not None else str(paths.default_emulator_db())
     _check_database(db)
     return EmulatorConfig(db=db, scenario=args.scenario, **extra)

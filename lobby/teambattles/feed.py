@@ -22,7 +22,7 @@ from lobby.net.transports import shared_transport
 from lobby.teambattles import wire as m
 from lobby.teambattles.vocab import ACCEPTANCE_EVENTS
 
-log = logging.getLogger("lobby.teambattles.connect")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)

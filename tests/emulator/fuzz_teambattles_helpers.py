@@ -1,5 +1,6 @@
 """Hostile-input fuzzing of the emulated TeamBattles /api/v1 routes, driven by the committed
-contract (tests/contracts/teambattles-openapi-subset.nodoc.json) through schemathesis.
+contract (the whole published document, tests/contracts/teambattles-openapi.nodoc.json) through
+schemathesis, over every route the emulator serves.
 
 What is checked is the published contract, not the emulator's own schema: schemathesis builds
 positive (schema-valid) and negative (schema-breaking) requests for each route and every answer
@@ -54,8 +55,8 @@ from teambattles_helpers import (
 from lobby.emulator.scenario import load_scenario
 from lobby.teambattles.vocab import BEST_OF_VALUES, ErrorCode
 
-#: Operations of the contract subset the emulator does not serve (team administration is
-#: outside the routes the lobby uses); the fallback answers them 405 on purpose.
+#: Team administration routes of the document the emulator does not serve (outside the routes
+#: lobby uses; the fallback answers them 405 on purpose): never among the fuzzed ones.
 NOT_SERVED = frozenset({"disbandTeam", "updateTeam"})
 
 #: The built-in response checks. positive_data_acceptance is left out on purpose: the
