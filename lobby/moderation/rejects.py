@@ -77,9 +77,16 @@ def why_unreadable(exc: BaseException) -> str:
 
 
 def read_event(
-    payload: Any, *, message_id: str, rejects: RejectLog, fallback_id: str | None = None, received: float = 0.0
+    payload: Any,
+    *,
+    message_id: str,
+    rejects: RejectLog,
+    fallback_id: str | None = None,
+    received: float = 0.0,
+    region: str | None = None,
 ) -> ModEvent | None:
-    """The event in ``payload``, or None after recording why there is none."""
+    """The event in ``payload``, or None after recording why there is none (``region``: the
+    feed's, for an event that names none)."""
     if isinstance(payload, str | bytes) and len(payload) > MAX_BODY:
         rejects.add(message_id, f"too large ({len(payload):,} bytes)")
         return None
@@ -90,7 +97,7 @@ def read_event(
             except ValueError:
                 rejects.add(message_id, "not JSON")
                 return None
-        event = unwrap(payload, fallback_id=fallback_id, received=received)
+        event = unwrap(payload, fallback_id=fallback_id, received=received, region=region)
         wild = _out_of_range(event.body) if event is not None else None
     except Exception as exc:  # noqa: BLE001 - whatever a message does, the feed goes on
         rejects.add(message_id, why_unreadable(exc))

@@ -77,6 +77,8 @@ class TicketRows:
                 row.created = ticket.started_at
             if ticket.configuration and not row.group:
                 row.group = ticket.configuration
+            if not row.region:
+                ledger.place(row, event.region)
             if matched and not row.matched:
                 row.matched = True
                 ledger.stats.matched(when, when - row.created)

@@ -34,6 +34,7 @@ from lobby.tui.safe import clean
 TITLES = {
     Column.ID: "ID",
     Column.GROUP: "CONFIG/GAME",
+    Column.REGION: "REGION",
     Column.STATUS: "STATUS",
     Column.PROGRESS: "ACCEPTED",
     Column.DEADLINE: "LEFT",
@@ -52,6 +53,8 @@ FIXED = {
 RIGHT = frozenset({Column.PROGRESS, Column.DEADLINE, Column.IN_STATUS, Column.AGE})
 #: Below this much room for ID + GROUP, the players column is not shown.
 PLAYERS_FROM = 44
+#: The region column, shown once rows come from more than one region ("ap-southeast-2").
+REGION_WIDTH = 14
 
 
 #: Component styles that paint a whole line, background included.
@@ -75,16 +78,18 @@ class _Cells:
     kind: str
     id: str
     group: str
+    region: str
     status: str
     tone: str
     progress: str
     players: str
 
 
-def layout(width: int) -> list[tuple[Column | None, int]]:
-    """(column, width) from left to right; None is the one-cell kind marker."""
-    gaps = len(COLUMNS)  # one space after the marker and between columns
-    room = width - 1 - sum(FIXED.values()) - gaps
+def layout(width: int, *, region: bool = False) -> list[tuple[Column | None, int]]:
+    """(column, width) from left to right; None is the one-cell kind marker. ``region`` adds
+    the region column after the configuration."""
+    gaps = len(COLUMNS) - (0 if region else 1)  # one space after the marker and between columns
+    room = width - 1 - sum(FIXED.values()) - gaps - (REGION_WIDTH if region else 0)
     players = 0
     if room - 1 >= PLAYERS_FROM + 8:
         players = max(8, (room - 1) * 2 // 5)
@@ -93,6 +98,8 @@ def layout(width: int) -> list[tuple[Column | None, int]]:
     ident = max(1, min(room // 2, 20))
     group = max(1, room - ident)
     out: list[tuple[Column | None, int]] = [(None, 1), (Column.ID, ident), (Column.GROUP, group)]
+    if region:
+        out.append((Column.REGION, REGION_WIDTH))
     out += [(c, FIXED[c]) for c in (Column.STATUS, Column.PROGRESS, Column.DEADLINE, Column.IN_STATUS, Column.AGE)]
     if players:
         out.append((Column.PLAYERS, players))
@@ -186,8 +193,10 @@ class ModerationTable(ScrollView, can_focus=True):
         self.cursor_key: Key | None = None
         #: What to say when there are no rows (set by the screen).
         self.empty_text = "The lobby is empty: no FlexMatch ticket or TeamBattles match is live."
+        #: Whether the region column shows (set by the screen: rows of several regions).
+        self.show_region = False
         self._cells: dict[Key, _Cells] = {}
-        self._layout_for: tuple[int, list[tuple[Column | None, int]]] = (-1, [])
+        self._layout_for: tuple[int, bool, list[tuple[Column | None, int]]] = (-1, False, [])
         self._revision = -1
         self._now = 0.0
         self._styles: dict[str, Style] = {}
@@ -276,9 +285,9 @@ class ModerationTable(ScrollView, can_focus=True):
 
     def _columns(self) -> list[tuple[Column | None, int]]:
         width = self.scrollable_content_region.width or self.size.width
-        if self._layout_for[0] != width:
-            self._layout_for = (width, layout(width))
-        return self._layout_for[1]
+        if self._layout_for[:2] != (width, self.show_region):
+            self._layout_for = (width, self.show_region, layout(width, region=self.show_region))
+        return self._layout_for[2]
 
     def _static(self, row: Row) -> _Cells:
         cached = self._cells.get(row.key)
@@ -290,6 +299,7 @@ class ModerationTable(ScrollView, can_focus=True):
             kind="F" if row.kind == Kind.TICKET else "T",
             id=clean(row.id),
             group=clean(row.group) or "-",
+            region=clean(row.region) or "-",
             status=status_label(row.status),
             tone=STATUS_TONE.get(row.status, "waiting"),
             progress=progress,
@@ -371,6 +381,8 @@ class ModerationTable(ScrollView, can_focus=True):
                 segments.append(Segment(fit(cells.id, w)))
             elif column is Column.GROUP:
                 segments.append(Segment(fit(cells.group, w), dim))
+            elif column is Column.REGION:
+                segments.append(Segment(fit(cells.region, w), dim))
             elif column is Column.STATUS:
                 segments.append(Segment(fit(cells.status, w), self._style(cells.tone)))
             elif column is Column.PROGRESS:
