@@ -82,15 +82,17 @@ class Notifier:
     same columns, same wake-up of stream readers after commit).
     """
 
-    def __init__(self, events: EventLog, *, account: str, region: str) -> None:
+    def __init__(self, events: EventLog, *, account: str) -> None:
         self.events = events
         self.store = events.store
         self.account = account
-        self.region = region
-        self._resources: dict[str, str] = {}
-        self._head = (
+        #: Configuration ARN -> (its JSON text, the envelope's head in its region).
+        self._resources: dict[str, tuple[str, str]] = {}
+
+    def _head(self, region: str) -> str:
+        return (
             '{"version":"0","id":"%s","detail-type":' + json.dumps(DETAIL_TYPE)
-            + ',"source":' + json.dumps(GAMELIFT) + ',"account":' + _literal(account)
+            + ',"source":' + json.dumps(GAMELIFT) + ',"account":' + _literal(self.account)
             + ',"time":"%s","region":' + _literal(region) + ',"resources":[%s],"detail":'
         )  # fmt: skip
 
@@ -119,11 +121,13 @@ class Notifier:
     def emit_encoded(
         self, kind: str, *, now: float, config_arn: str, subject: str, detail: str
     ) -> None:
-        """Append one event whose ``detail`` object is already JSON text."""
-        resources = self._resources.get(config_arn)
-        if resources is None:
-            resources = self._resources[config_arn] = json.dumps(config_arn)
-        payload = self._head % (random_uuid(), iso(now), resources) + detail + "}"
+        """Append one event whose ``detail`` object is already JSON text. Its region is the
+        configuration's (the fourth field of its ARN)."""
+        known = self._resources.get(config_arn)
+        if known is None:
+            known = self._resources[config_arn] = (json.dumps(config_arn), self._head(config_arn.split(":")[3]))
+        resources, head = known
+        payload = head % (random_uuid(), iso(now), resources) + detail + "}"
         self.events.append(GAMELIFT, kind, payload, subject=subject)
 
 
