@@ -16,6 +16,10 @@ matched, team) and ``gameSessionInfo.players``, except AcceptMatch: it is sent o
 and already lists every player of the match with their answer, so it leaves out the second,
 redundant list of players (for a 200-player match that halves what each answer writes).
 
+One more event is the emulator's own, never GameLift's: the explanation of a ticket the
+matchmaker left searching (:meth:`Notifier.explain`), filed under the event log's
+``lobby.emulator`` source with its own ``detail-type``.
+
 Times inside events are ISO 8601 strings (UTC, milliseconds, ``Z``). Events are appended in
 the caller's transaction, so an event exists exactly when the change it reports was committed.
 """
@@ -29,7 +33,13 @@ from functools import lru_cache
 from typing import Any
 
 from lobby.emulator.events import GAMELIFT, EventLog
-from lobby.flexmatch.lifecycle import EventType
+from lobby.flexmatch.lifecycle import (
+    EMULATOR_EVENT_SOURCE,
+    EXPLANATION_DETAIL_TYPE,
+    EXPLANATION_EVENT,
+    EventType,
+)
+from lobby.flexmatch.ruleset import TicketReport
 
 DETAIL_TYPE = "GameLift Matchmaking Event"
 
@@ -129,6 +139,39 @@ class Notifier:
         resources, head = known
         payload = head % (random_uuid(), iso(now), resources) + detail + "}"
         self.events.append(GAMELIFT, kind, payload, subject=subject)
+
+
+    def explain(
+        self, *, now: float, config_arn: str, ticket: dict[str, Any], report: dict[str, Any]
+    ) -> None:
+        """Append the emulator's own explanation event for one ticket still searching
+        (:data:`~lobby.flexmatch.lifecycle.EXPLANATION_EVENT`): a FlexMatch envelope with its own
+        ``detail-type``, filed under the emulator's source so that a stream of GameLift events
+        alone never carries it."""
+        payload = {
+            "version": "0",
+            "id": random_uuid(),
+            "detail-type": EXPLANATION_DETAIL_TYPE,
+            "source": GAMELIFT,
+            "account": self.account,
+            "time": iso(now),
+            "region": config_arn.split(":")[3],
+            "resources": [config_arn],
+            "detail": {"type": EXPLANATION_EVENT, "tickets": [ticket], **report},
+        }
+        self.events.append(EMULATOR_EVENT_SOURCE, EXPLANATION_EVENT, payload, subject=ticket["ticketId"])
+
+
+def report_detail(report: TicketReport) -> dict[str, Any]:
+    """Why a ticket is still searching, as the explanation event and the explain route say it:
+    ``heldBackBy`` (the rules that failed with it, most failures first), ``rules`` (per rule
+    evaluated with it: ruleName, passedCount, failedCount, over the candidates tried) and
+    ``reasons`` (sentences)."""
+    return {
+        "heldBackBy": list(report.held_back_by),
+        "rules": [m.as_event() for m in report.rules],
+        "reasons": list(report.reasons),
+    }
 
 
 def _literal(text: str) -> str:
