@@ -95,13 +95,15 @@ class Matchmaking:
                 raise NotFoundException(f"No matchmaking rule set named {config.rule_set_name} exists.")
             # A party larger than any team is accepted, as the service accepts it; the matchmaker
             # never places it, and says so (GET /_emulator/flexmatch/explain).
+            # A ticket id names one ticket: a finished ticket keeps its id (DescribeMatchmaking
+            # still answers with it, and its events have been sent under it), so a new request
+            # needs a new id (docs/emulator-decisions.md).
             existing = read_ticket(db, ticket_id)
             if existing is not None:
-                if existing.status.active:
-                    raise InvalidRequestException(
-                        f"Matchmaking ticket {ticket_id} already exists and is {existing.status}."
-                    )
-                db.execute("DELETE FROM fm_tickets WHERE ticket_id=?", (ticket_id,))
+                raise InvalidRequestException(
+                    f"Matchmaking ticket {ticket_id} already exists and is {existing.status}"
+                    + ("." if existing.status.active else "; start a new request with a new ticket id.")
+                )
             ids = [pl["PlayerId"] for pl in players]
             older = db.execute(
                 f"SELECT DISTINCT ticket_id FROM fm_ticket_players"
