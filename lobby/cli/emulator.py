@@ -73,6 +73,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="SECONDS",
         help="how late a 'slow' fault answers (default: 0.5)",
     )
+    p.add_argument(
+        "--region",
+        default="us-east-1",
+        help="FlexMatch region of unsigned requests (signed ones use their credential scope's)",
+    )
+    p.add_argument("--account", default="123456789012", help="FlexMatch account id in ARNs and events")
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     p.set_defaults(func=run_emulator)
 
@@ -146,10 +152,17 @@ def _check_database(db: str) -> None:
 
 def run_emulator(args: argparse.Namespace) -> int:
     from lobby.cli import CliError
+    from lobby.emulator.flexmatch.names import ACCOUNT_PATTERN, REGION_PATTERN
     from lobby.emulator.server import serve
 
+    if not REGION_PATTERN.fullmatch(args.region):
+        raise CliError(f"--region {args.region!r} is no AWS region name (such as us-east-1).")
+    if not ACCOUNT_PATTERN.fullmatch(args.account):
+        raise CliError("--account must be an AWS account id: twelve digits.")
     config = _config(
         args,
+        region=args.region,
+        account_id=args.account,
         verify_sigv4=args.verify_sigv4,
         time_travel=args.time_travel,
         bots=args.bots,

@@ -35,12 +35,13 @@ def config_for(tmp_path: Path, **overrides: Any) -> EmulatorConfig:
     return EmulatorConfig(scenario=scenario_file(tmp_path, **flexmatch), **overrides)
 
 
-def gamelift(url: str, **kwargs: Any) -> Any:
-    """boto3's own GameLift client pointed at the emulator (one attempt, no retries)."""
+def gamelift(url: str, region: str = "us-east-1", **kwargs: Any) -> Any:
+    """boto3's own GameLift client pointed at the emulator (one attempt, no retries), signing
+    for ``region``."""
     return boto3.client(
         "gamelift",
         endpoint_url=url,
-        region_name="us-east-1",
+        region_name=region,
         config=Config(retries={"max_attempts": 1, "mode": "standard"}),
         **kwargs,
     )
