@@ -10,7 +10,7 @@ import json
 import re
 
 import pytest
-from flexmatch_helpers import advance, config_for, gamelift, gamelift_events, statuses
+from flexmatch_helpers import SKILL_RULES, advance, config_for, gamelift, gamelift_events, statuses
 
 from lobby.emulator.flexmatch.scheduler import EXPLAIN_EVERY
 from lobby.flexmatch.lifecycle import EMULATOR_EVENT_SOURCE, EXPLANATION_EVENT
@@ -19,16 +19,11 @@ from lobby.moderation.rows import Kind
 
 HANG = 20  # a guard against hangs only
 
+#: The expansion comes later here (40 s), so a ticket is held back long enough to be explained again.
 RULES = {
-    "ruleLanguageVersion": "1.0",
-    "playerAttributes": [{"name": "skill", "type": "number", "default": 10}],
-    "teams": [{"name": "red", "minPlayers": 1, "maxPlayers": 1}, {"name": "blue", "minPlayers": 1, "maxPlayers": 1}],
-    "rules": [{
-        "name": "FairSkill", "type": "distance", "measurements": ["avg(teams[*].players.attributes[skill])"],
-        "referenceValue": "avg(flatten(teams[*].players.attributes[skill]))", "maxDistance": 10,
-    }],
+    **SKILL_RULES,
     "expansions": [{"target": "rules[FairSkill].maxDistance", "steps": [{"waitTimeSeconds": 40, "value": 600}]}],
-}  # fmt: skip
+}
 
 
 @pytest.fixture
