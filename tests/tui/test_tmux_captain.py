@@ -262,7 +262,7 @@ def type_into_empty_field(term: Terminal, text: str, counter: str) -> None:
     for _ in range(5):
         term.type(text[0])
         try:
-            term.wait_for(f" 1{counter}", within=5)
+            term.wait_for(f" 1{counter}", within=15)
             break
         except AssertionError:
             continue
