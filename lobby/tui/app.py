@@ -232,6 +232,8 @@ class LobbyApp(ConsoleApp):
         from lobby.tui.settings_check import problems
 
         assert self.settings is not None
+        if not self.is_running:
+            return  # leaving already (the start-up bench quits at its first live paint)
         for sentence in problems(self.settings, self.available_themes):
             self.notify(sentence, title="Settings", severity="warning", markup=False, timeout=12)
         self.theme_changed_signal.subscribe(self, lambda theme: keep_theme(theme.name))

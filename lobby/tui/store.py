@@ -387,13 +387,15 @@ class OfferStore:
 
 
 class LastKnown:
-    """The offers the console last knew, in a file (under the state directory), kept for one
-    ``identity`` at a time: the profile and where its service ran. Offers of another profile,
-    or of an emulator since restarted elsewhere, are never shown as this one's. A missing,
-    unreadable or foreign file reads as nothing; a failed write keeps nothing (the console
-    still works)."""
+    """The offers the console last knew, in a file (under the state directory), kept per
+    ``identity``: a profile and where its service ran. Offers of another profile, or of an
+    emulator since restarted elsewhere, are never shown as this one's; the newest
+    :attr:`KEEP` identities are kept. A missing, unreadable or foreign file reads as nothing;
+    a failed write keeps nothing (the console still works)."""
 
-    VERSION = 1
+    VERSION = 2
+    #: How many profiles (identities) the file keeps, the most recently written first.
+    KEEP = 8
 
     @staticmethod
     def identity(profile: str | None, where: str | None) -> str:
@@ -404,21 +406,31 @@ class LastKnown:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def load(self, identity: str) -> list[tuple[str, Offer]]:
+    def _read(self) -> dict[str, list[dict[str, object]]]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-            if data.get("version") != self.VERSION or data.get("identity") != identity:
-                return []
-            return [(str(item["backend"]), Offer.model_validate(item["offer"])) for item in data["offers"]]
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("version") != self.VERSION:
+            return {}
+        kept = data.get("identities")
+        return kept if isinstance(kept, dict) else {}
+
+    def load(self, identity: str) -> list[tuple[str, Offer]]:
+        try:
+            return [
+                (str(item["backend"]), Offer.model_validate(item["offer"]))
+                for item in self._read().get(identity, [])
+            ]
+        except (ValueError, KeyError, TypeError):
             return []
 
     def save(self, identity: str, offers: Iterable[tuple[str, Offer]]) -> None:
-        data = {
-            "version": self.VERSION,
-            "identity": identity,
-            "offers": [{"backend": backend, "offer": offer.model_dump(mode="json")} for backend, offer in offers],
+        kept = {
+            identity: [{"backend": backend, "offer": offer.model_dump(mode="json")} for backend, offer in offers],
+            **{k: v for k, v in self._read().items() if k != identity},
         }
+        data = {"version": self.VERSION, "identities": dict(list(kept.items())[: self.KEEP])}
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -98,6 +98,13 @@ def test_the_file_belongs_to_one_profile_and_where_it_runs(tmp_path):
     assert len(last.load(LastKnown.identity("bench", "http://127.0.0.1:4000"))) == 6
     assert last.load(LastKnown.identity("bench", "http://127.0.0.1:4001")) == []  # restarted elsewhere
     assert last.load(LastKnown.identity("live", None)) == []
+    flex, _ = demo_offers()
+    last.save(LastKnown.identity("live", None), [("flexmatch", flex[0])])  # another profile's, beside
+    assert len(last.load(LastKnown.identity("bench", "http://127.0.0.1:4000"))) == 6
+    assert [o for _, o in last.load(LastKnown.identity("live", None))] == flex
+    for port in range(LastKnown.KEEP):  # the oldest profiles make room for the newest
+        last.save(LastKnown.identity("bench", f"http://127.0.0.1:{port}"), [])
+    assert last.load(LastKnown.identity("bench", "http://127.0.0.1:4000")) == []
     path.write_text("{not json")
     assert last.load(LastKnown.identity("bench", "http://127.0.0.1:4000")) == []
     assert LastKnown(tmp_path / "missing.json").load(LastKnown.identity("bench", None)) == []
