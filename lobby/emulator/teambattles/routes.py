@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from starlette.requests import ClientDisconnect
 
 from lobby.emulator.runtime import Runtime
 from lobby.emulator.teambattles import idempotency
@@ -534,6 +535,8 @@ class Api:
             return _respond(answer.status, answer.body, {**headers, **answer.headers})
         except ApiError as err:
             return _error(err, op.status_for(err.status), headers)
+        except ClientDisconnect:  # the client left while sending its body: nothing ran, no error
+            raise
         except Exception:  # never a bare 500 page: the contract's envelope, and a log line
             log.exception("TeamBattles %s failed", op.name)
             return _error(ApiError(E.INTERNAL, "The emulator failed; see its log."), 500, headers)
