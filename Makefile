@@ -7,7 +7,7 @@ HASH := $(shell $(PY) -c "import hashlib;print(hashlib.sha1(open('pyproject.toml
 APP_STAMP := $(VENV)/.app-$(HASH)
 TEST_STAMP := $(VENV)/.test-$(HASH)
 
-.PHONY: demo test lint bench bench-moderator clean
+.PHONY: demo test lint bench bench-moderator fuzz clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -41,6 +41,15 @@ bench: $(TEST_STAMP)
 # The moderator's scale run (10,000 tickets, 1,000 events/s for 60 s, twice): minutes, so apart.
 bench-moderator: $(TEST_STAMP)
 	$(BIN)/python -m pytest tests/bench/test_bench_moderator.py -p no:xdist -s -q
+
+# TeamBattles fuzzing from the whole published document, bigger than in `make test` and random:
+# prints cases, 5xx, schema failures, undocumented statuses and codes outside ApiErrorCode.
+# LOBBY_FUZZ_TB_EXAMPLES cases per route and mode; LOBBY_FUZZ_SEED=<printed seed> replays a run.
+LOBBY_FUZZ_TB_EXAMPLES ?= 100
+LOBBY_FUZZ_SEED ?= $(shell $(PY) -c "import random;print(random.randrange(2**32))")
+fuzz: $(TEST_STAMP)
+	LOBBY_FUZZ_TB_EXAMPLES=$(LOBBY_FUZZ_TB_EXAMPLES) LOBBY_FUZZ_SEED=$(LOBBY_FUZZ_SEED) \
+		$(BIN)/python -m pytest tests/emulator/test_fuzz_teambattles.py -p no:xdist -s -q
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -41,6 +41,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from teambattles_helpers import (
     CONTRACT_PATH,
+    contract,
     DEVAPP,
     YOU,
     YOU_DISCOVER_ONLY,
@@ -53,7 +54,7 @@ from teambattles_helpers import (
 )
 
 from lobby.emulator.scenario import load_scenario
-from lobby.teambattles.vocab import BEST_OF_VALUES, ErrorCode
+from lobby.teambattles.vocab import BEST_OF_VALUES
 
 #: Team administration routes of the document the emulator does not serve (outside the routes
 #: lobby uses; the fallback answers them 405 on purpose): never among the fuzzed ones.
@@ -88,7 +89,36 @@ AUTHS: dict[str, str | None] = {
     "none": None,
 }
 
-KNOWN_CODES = frozenset(str(c.value) for c in ErrorCode)
+#: The published ApiErrorCode enum: the only codes an answer may carry.
+KNOWN_CODES = frozenset(contract()["components"]["schemas"]["ApiErrorCode"]["enum"])
+
+#: The figures a campaign is judged by, and the checks that count towards each (schemathesis'
+#: failure titles, and ours).
+FIGURES = {
+    "schema failures": ("Response violates schema",),
+    "undocumented statuses": ("Undocumented status code",),
+    "codes outside ApiErrorCode": ("error_code",),
+}
+
+
+def figures(campaign: Campaign) -> dict[str, int]:
+    """Cases run, 5xx answers, and the findings of each kind in :data:`FIGURES`, plus every
+    other finding."""
+    counted = {check for checks in FIGURES.values() for check in checks}
+    out = {
+        "cases": campaign.total,
+        "5xx": sum(
+            n
+            for (_, status), n in campaign.statuses.items()
+            if isinstance(status, int) and status >= 500
+        ),
+    }
+    for name, checks in FIGURES.items():
+        out[name] = sum(f.count for f in campaign.findings.values() if f.check in checks)
+    out["other findings"] = sum(
+        f.count for f in campaign.findings.values() if f.check not in counted
+    )
+    return out
 
 
 @cache
