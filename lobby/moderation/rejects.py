@@ -111,9 +111,33 @@ def read_event(
     return event
 
 
+def _wild(value: Any) -> bool:
+    """Whether ``value`` holds a number no event field can hold (not finite, or beyond
+    :data:`MAX_NUMBER`). Every event is looked through, so this walk builds nothing."""
+    kind = type(value)
+    if kind is float:
+        return not -MAX_NUMBER <= value <= MAX_NUMBER  # NaN compares false
+    if kind is int:
+        return bool(value > MAX_NUMBER or value < -MAX_NUMBER)
+    if kind is dict:
+        values: Any = value.values()
+    elif kind is list:
+        values = value
+    else:
+        return False
+    for item in values:
+        if _wild(item):
+            return True
+    return False
+
+
 def _out_of_range(body: Any, path: str = "detail") -> str | None:
     """The path of the first number no event field can hold (not finite, or beyond
     :data:`MAX_NUMBER`), else None."""
+    return _path_of_wild(body, path) if _wild(body) else None
+
+
+def _path_of_wild(body: Any, path: str) -> str | None:
     if isinstance(body, bool):
         return None
     if isinstance(body, float):
@@ -122,12 +146,12 @@ def _out_of_range(body: Any, path: str = "detail") -> str | None:
         return path if abs(body) > MAX_NUMBER else None
     if isinstance(body, dict):
         for key, value in body.items():
-            found = _out_of_range(value, f"{path}.{key}")
+            found = _path_of_wild(value, f"{path}.{key}")
             if found is not None:
                 return found
     elif isinstance(body, list):
         for index, value in enumerate(body):
-            found = _out_of_range(value, f"{path}[{index}]")
+            found = _path_of_wild(value, f"{path}[{index}]")
             if found is not None:
                 return found
     return None

@@ -252,7 +252,7 @@ class TableModel:
             shown = [row for row in rows.values() if row.status not in hidden and self._shows(row)]
         else:
             shown = [row for row in rows.values() if row.status not in hidden]
-        self._entry = {(row.kind, row.id): entry(row) for row in shown}
+        self._entry = {row.key: entry(row) for row in shown}
         self._sorted = sorted(self._entry.values())
         self._present = bisect.bisect_left(self._sorted, (1,))
         if len(self._fields) > len(rows):
