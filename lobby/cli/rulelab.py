@@ -44,6 +44,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--until", type=float, default=None, metavar="SECONDS",
         help="last tick (default: 60 s after the last ticket's start)",
     )  # fmt: skip
+    run.add_argument(
+        "--additional-player-count", type=int, default=0, metavar="N",
+        help="player slots each match keeps open, as a configuration's AdditionalPlayerCount (0)",
+    )  # fmt: skip
     run.add_argument("--json", action="store_true", help="print one JSON document")
     run.set_defaults(func=run_tickets)
 
@@ -171,6 +175,11 @@ def run_tickets(args: argparse.Namespace) -> int:
         text = "\n".join(p["message"] for p in problems)
         _print({"valid": False, "problems": problems}, f"{args.rule_set}: invalid\n{text}", args.json)
         return 1
+    if args.additional_player_count < 0:
+        raise CliError("--additional-player-count must be 0 or more.")
+    from lobby.flexmatch.ruleset import keep_open
+
+    rule_set = keep_open(rule_set, args.additional_player_count)
     try:
         doc = simulate(rule_set, _tickets(args.tickets), args.tick, args.until)
     except ValueError as exc:

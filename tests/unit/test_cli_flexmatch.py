@@ -274,3 +274,13 @@ def test_the_rule_set_lab_runs_tickets_on_a_virtual_clock(tmp_path, capsys):
     assert main(["ruleset", "run", str(rules), str(tickets), "--tick", "5"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("1 matches, 1 tickets left") and "match at 25 s" in out and "left far" in out
+
+
+def test_the_rule_set_lab_keeps_additional_player_slots_open(tmp_path, capsys):
+    rules, tickets = tmp_path / "rules.json", tmp_path / "tickets.json"
+    rules.write_text(json.dumps({**LAB_RULES, "rules": [], "expansions": [],
+                                 "teams": [{"name": "all", "minPlayers": 4, "maxPlayers": 4}]}))  # fmt: skip
+    tickets.write_text(json.dumps([lab_ticket(f"t{n}", n, 10) for n in range(4)]))
+    assert main(["ruleset", "run", str(rules), str(tickets), "--additional-player-count", "2", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [sorted(m["teams"]["all"]) for m in doc["matches"]] == [["t0", "t1"], ["t2", "t3"]]
