@@ -101,9 +101,6 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
         raise CliError(_sentence(exc.message)) from None
 
 
-#: The one output helper under its former name here (``lobby ruleset`` imports it so).
-_emit = emit
-
 
 def _sentence(text: str) -> str:
     """CliError prints 'lobby: <text>': keep it one line."""
