@@ -265,3 +265,31 @@ async def test_one_acceptance_from_the_console_makes_these_requests(emulator):
     print(f"\nrequests for one acceptance: {form.total() + send.total()}: form {dict(form)}, send {dict(send)}")
     assert form == {"listTeamMembers": 4}
     assert send == {"createMatchAcceptance": 1}
+
+
+def test_command_line_answers_challenges(announced, capsys):
+    """Accepting one challenge and refusing another from the command line, where it has those
+    commands (`accept-challenge`, `refuse-challenge`)."""
+    import argparse
+
+    from lobby.cli import build_parser
+
+    parser = build_parser()
+    commands: set[str] = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            commands |= set(action.choices)
+    if not {"accept-challenge", "refuse-challenge"} <= commands:
+        pytest.skip("this command line answers challenges only through accept-match")
+    emulator = announced
+    before = answers(emulator)
+    runs = [
+        ["accept-challenge", "tbm_vipers_challenge_owls", "--active", "you,ada,bo,cy"],
+        ["refuse-challenge", "tbm_tide_challenge_tigers", "--reason", "Not this week"],
+    ]
+    for argv in runs:
+        assert main(argv) == 0, argv
+        capsys.readouterr()
+    delta = assert_no_refusal_of_access(before, answers(emulator))
+    assert delta[("acceptMatchChallenge", 200, "")] == 1
+    assert delta[("refuseMatchChallenge", 200, "")] == 1
