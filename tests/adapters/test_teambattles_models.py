@@ -56,6 +56,7 @@ PAIRS: list[tuple[type[BaseModel], dict[str, Any]]] = [
     (m.MatchesRequestBody, SCHEMAS["MatchesRequestBody"]),
     (m.UserMatch, SCHEMAS["UserMatch"]),
     (m.UserMatchesPage, _response_schema("/user/matches", "post")),
+    (m.UserMatchesPage, _response_schema("/teams/{identifier}/matches", "post")),
     (m.OngoingMatches, SCHEMAS["OngoingMatchesResponse"]),
     (m.MatchPlayer, SCHEMAS["ApiMatchPlayer"]),
     (m.MatchPlayers, SCHEMAS["ApiMatchPlayersResponse"]),
@@ -267,3 +268,22 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
     assert retry_after_seconds(_answer(429)) is None
     err = error_from_response(_answer(429, {"error": "error_api_rate_limited"}, {"Retry-After": "3"}))
     assert isinstance(err, Throttled) and err.retry_after == 3 and "3 s" in err.message
+
+
+def test_every_route_lobby_uses_has_its_bodies_modelled() -> None:
+    """The request body and the 200 answer of each route the emulator serves (the routes lobby
+    uses) are among the pairs checked above."""
+    from lobby.emulator.teambattles.routes import OPERATIONS
+
+    checked = [schema for _, schema in PAIRS]
+    missing = []
+    for op in OPERATIONS:
+        spec = CONTRACT["paths"][op.path][op.method.lower()]
+        bodies = {
+            "request": spec.get("requestBody", {}).get("content", {}).get("application/json", {}),
+            "200": spec["responses"]["200"]["content"]["application/json"],
+        }
+        for part, content in bodies.items():
+            if content and _resolve(content["schema"]) not in checked:
+                missing.append(f"{op.name} {part}")
+    assert missing == []

@@ -18,10 +18,12 @@ import pytest
 from fuzz_teambattles_helpers import (
     AUTHS,
     CHECKS,
+    FUZZ_REASON,
     NOT_SERVED,
     Campaign,
     contract_schema,
     figures,
+    fuzz_config,
     operations,
     our_checks,
     run_teambattles,
@@ -29,7 +31,6 @@ from fuzz_teambattles_helpers import (
 )
 from schemathesis.core.transport import Response
 
-from lobby.emulator.runtime import EmulatorConfig
 from lobby.emulator.server import EmulatorThread
 
 #: Cases per (route, generation mode): with the Pro key, and then with the other auths.
@@ -46,12 +47,15 @@ def _figures() -> Iterator[None]:
     yield
     if TOTALS:
         seed = "derandomized" if SEED is None else f"seed {SEED}"
-        print(f"\nTeamBattles fuzz, {EXAMPLES} per route and mode, {seed}: {dict(TOTALS)}")
+        print(
+            f"\nTeamBattles fuzz, {EXAMPLES} per route and mode, {seed}, rate limits raised"
+            f" ({FUZZ_REASON}): {dict(TOTALS)}"
+        )
 
 
 @pytest.fixture(scope="module")
-def emulator_url() -> Iterator[str]:
-    with EmulatorThread(EmulatorConfig()) as emu:
+def emulator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with EmulatorThread(fuzz_config(tmp_path_factory.mktemp("fuzz-tb"))) as emu:
         yield emu.url
 
 

@@ -32,6 +32,10 @@ from textual.widgets import Input, RadioSet, SelectionList
 from lobby import paths
 from lobby.cli import main
 from lobby.core.offers import OfferKind
+from lobby.teambattles.backend import TeamBattlesBackend
+from lobby.teambattles.client import TeamBattlesClient
+from lobby.teambattles.keys import check_key
+from lobby.teambattles.requests import RequestStore
 from lobby.tui.app import LobbyApp
 from lobby.tui.screens.confirm import ConfirmScreen
 from lobby.tui.screens.home import HomeScreen
@@ -148,6 +152,36 @@ async def test_console_accepts_one_challenge_and_refuses_another(emulator):
     assert delta[("refuseMatchChallenge", 200, "")] == 1
 
 
+async def test_console_on_polling_follows_a_request_without_reading_the_match_early(emulator):
+    """As against the live service: no event stream, the backend polls (paced by the rate-limit
+    headers). My requests follow the request to its decision from lobby's own records, the
+    listings and the reads a participant may make."""
+    backend = TeamBattlesBackend(
+        TeamBattlesClient(emulator.url + "/api/v1", check_key(YOU, "test")),
+        requests=RequestStore("emulator"),
+        user="you",
+        poll_interval=0.2,
+    )
+    before = answers(emulator)
+    app = LobbyApp([backend], still=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_form(app, pilot, HP)
+        await choose(pilot, screen, ["u_you", "u_ada", "u_bo", "u_cy"])
+        await pilot.press("ctrl+s")
+        await settle(pilot, screen)
+        [(acceptance_id, _, _)] = acceptances(emulator, "tbm_vipers_hp")
+        await pilot.press("escape")
+        polled = answers(emulator)
+        await until(pilot, lambda: lobby_answers(answers(emulator)) != lobby_answers(polled))
+        headers = {"Authorization": f"Bearer {VIPER}"}
+        async with httpx.AsyncClient(base_url=emulator.url + "/api/v1", headers=headers) as viper:
+            url = f"/matches/tbm_vipers_hp/acceptances/{acceptance_id}/approve"
+            assert (await viper.post(url, json={})).status_code == 200
+        await until(pilot, lambda: app.store.get(HP).request.status == "APPROVED")
+    delta = assert_no_refusal_of_access(before, answers(emulator))
+    assert delta[("discoverMatches", 200, "")] >= 2  # it did poll
+
+
 # --- the command line ---------------------------------------------------------------------------------
 
 
@@ -231,3 +265,31 @@ async def test_one_acceptance_from_the_console_makes_these_requests(emulator):
     print(f"\nrequests for one acceptance: {form.total() + send.total()}: form {dict(form)}, send {dict(send)}")
     assert form == {"listTeamMembers": 4}
     assert send == {"createMatchAcceptance": 1}
+
+
+def test_command_line_answers_challenges(announced, capsys):
+    """Accepting one challenge and refusing another from the command line, where it has those
+    commands (`accept-challenge`, `refuse-challenge`)."""
+    import argparse
+
+    from lobby.cli import build_parser
+
+    parser = build_parser()
+    commands: set[str] = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            commands |= set(action.choices)
+    if not {"accept-challenge", "refuse-challenge"} <= commands:
+        pytest.skip("this command line answers challenges only through accept-match")
+    emulator = announced
+    before = answers(emulator)
+    runs = [
+        ["accept-challenge", "tbm_vipers_challenge_owls", "--active", "you,ada,bo,cy"],
+        ["refuse-challenge", "tbm_tide_challenge_tigers", "--reason", "Not this week"],
+    ]
+    for argv in runs:
+        assert main(argv) == 0, argv
+        capsys.readouterr()
+    delta = assert_no_refusal_of_access(before, answers(emulator))
+    assert delta[("acceptMatchChallenge", 200, "")] == 1
+    assert delta[("refuseMatchChallenge", 200, "")] == 1
