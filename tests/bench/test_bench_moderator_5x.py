@@ -235,6 +235,7 @@ async def run_moderator(folder: Path) -> dict[str, Any]:
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
         replayed = sum(feed.read for feed in feeds)
         result = figures(meter, cpu, wall, max(peak, rss_mb()), base, replayed)
+        result.update(wall_s=wall, cpu_per_second=cpu / SECONDS)
         paint_figures(result, paint_ms)
         result["dropped"] = replayed - len(meter.due) - source.rejects.count
         result["rows"] = len(screen.board)
@@ -326,6 +327,7 @@ async def run_datatable(folder: Path) -> dict[str, Any]:
         await presser
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
         result = figures(meter, cpu, wall, max(peak, rss_mb()), base, replayed)
+        result.update(wall_s=wall, cpu_per_second=cpu / SECONDS)
         paint_figures(result, paint_ms)
         result["dropped"] = replayed - len(meter.due)
         result["rows"] = table.row_count
@@ -360,7 +362,9 @@ ROWS = [
     ("key to repaint max (ms)", "{key_ms_max:.0f}   ({keys} keys)", "key_ms_max"),
     ("table paint p50 / p99 (ms)", "{paint_ms_p50:.1f} / {paint_ms_p99:.1f}", "paint_ms_p99"),
     ("table repaints", "{paints:,}", "paints"),
-    ("CPU (cores)", "{cpu_cores:.2f}", "cpu_cores"),
+    ("replay took (s)", "{wall_s:.0f}", "wall_s"),
+    ("CPU (cores: CPU time over the replay's wall time)", "{cpu_cores:.2f}", "cpu_cores"),
+    ("CPU seconds per second of load", "{cpu_per_second:.2f}", "cpu_per_second"),
     ("memory peak RSS (MB)", "{rss_peak_mb:.0f}   (before {rss_before_mb:.0f})", "rss_peak_mb"),
 ]
 
