@@ -8,12 +8,13 @@ TeamBattles key from ``TEAMBATTLES_API_KEY``, the OS keyring or an owner-only ke
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -27,6 +28,15 @@ if TYPE_CHECKING:
     from importlib.abc import Traversable
 
 TEAMBATTLES_URL = "https://teambattles.gg/api/v1"
+
+#: Reminders, in seconds before an offer's deadline, unless the settings say otherwise.
+DEFAULT_REMINDERS = (30.0, 10.0)
+#: The longest lead a reminder may have, in seconds.
+REMINDER_MAX = 3600.0
+
+#: How a desktop notification reaches the terminal: "auto" (what the terminal is known to
+#: support, else none), OSC 9 (iTerm2, WezTerm, kitty), OSC 777 (foot, Ghostty, urxvt), "off".
+DesktopNotifications = Literal["auto", "osc9", "osc777", "off"]
 
 
 class GameLiftProfile(BaseModel):
@@ -90,11 +100,37 @@ class Settings(BaseSettings):
     profile: str = "emulator"
     profiles: dict[str, Profile] = Field(default_factory=dict)
     bell: bool = True
+    visual_only: bool = Field(
+        default=False,
+        description="Alerts are toasts only: no bell and no terminal escape sequences.",
+    )
+    reminders: list[float] = Field(
+        default_factory=lambda: list(DEFAULT_REMINDERS),
+        description="Seconds before an offer's deadline (the service's time) at which the "
+        "console reminds you of it, e.g. [30, 10]; [] for none.",
+    )
+    desktop_notifications: DesktopNotifications = Field(
+        default="auto",
+        description="Desktop notifications while the terminal window is not focused: auto, "
+        "osc9, osc777 or off.",
+    )
     theme: str = "lobby"
     keymap: dict[str, str] = Field(
         default_factory=dict,
         description="Binding id -> keys, e.g. {'lobby.home.filter': 'f'}; the help screen lists ids.",
     )
+
+    @field_validator("reminders")
+    @classmethod
+    def _reminders(cls, value: list[float]) -> list[float]:
+        """Each a number of seconds above 0 and at most REMINDER_MAX; latest last, each once."""
+        for lead in value:
+            if not math.isfinite(lead) or not 0 < lead <= REMINDER_MAX:
+                raise ValueError(
+                    f"each reminder is a number of seconds above 0 and at most {REMINDER_MAX:g}, "
+                    "e.g. [30, 10]"
+                )
+        return sorted(set(value), reverse=True)
 
     @classmethod
     def settings_customise_sources(

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import Notify
 from textual.screen import Screen
 from textual.signal import Signal
 
@@ -37,6 +38,7 @@ from lobby.core.errors import BackendError
 from lobby.core.offers import OfferKind
 from lobby import paths
 from lobby.paths import styles_dir
+from lobby.tui.alerts import Alert, Alerts
 from lobby.tui.drafts import DRAFTS_FILE, DraftBook
 from lobby.tui import timefmt
 from lobby.tui.following import Following
@@ -137,7 +139,15 @@ class LobbyApp(ConsoleApp):
         self._where_seen: str | None = None
         self._settings_checked = False
         self.settings = settings
-        self.bell_enabled = True if settings is None else bool(settings.bell)
+        #: New offers, decisions and reminders: toast, bell, desktop notification.
+        self.alerts = Alerts(
+            # Read at each alert (tests listen in by replacing the app's methods).
+            notify=lambda alert: self._toast(alert),
+            bell=lambda: self.bell(),
+            write=lambda sequence: self.write_to_terminal(sequence),
+            focused=lambda: self.app_focus,
+            settings=settings,
+        )
         self.store = OfferStore(self.clock)
         #: What was typed in TeamBattles forms, kept per offer until sent or discarded.
         self.drafts = DraftBook(drafts if drafts is not None else paths.state_dir() / DRAFTS_FILE)
@@ -273,6 +283,7 @@ class LobbyApp(ConsoleApp):
     def _tick(self) -> None:
         self.following.tick()
         self.ticked.publish(None)
+        self.alerts.remind(self.store.awaiting())
 
     def home_shown(self, rows: int) -> None:
         """The home screen now shows ``rows`` offers (see :mod:`lobby.tui.probe`)."""
@@ -305,9 +316,7 @@ class LobbyApp(ConsoleApp):
         else:
             text = f"{brief(offer.title)}: {left} left to answer."
             title = "Challenge received"
-        self.notify(text, title=title, severity="warning", markup=False, timeout=8)
-        if self.bell_enabled:
-            self.bell()
+        self.alerts.announce(Alert(title, text))
 
     def _alert_decision(self, entry: Entry) -> None:
         """A decision on a request I sent: announced like a new offer."""
@@ -318,9 +327,33 @@ class LobbyApp(ConsoleApp):
         text = f"{brief(entry.offer.title)}: your request was {words}."
         if request.note:
             text += f" {brief(request.note)}"
-        self.notify(text, title=f"Request {words}", severity="warning", markup=False, timeout=8)
-        if self.bell_enabled:
-            self.bell()
+        self.alerts.announce(Alert(f"Request {words}", text))
+
+    def on_notify(self, event: Notify) -> None:
+        """On an answer screen one toast at a time, the newest: more would reach its actions
+        and status line at 80x24 (see the stylesheet)."""
+        from lobby.tui.screens.answer import AnswerScreen
+
+        stack = self.screen_stack
+        under = stack[-2] if self.screen.is_modal and len(stack) > 1 else self.screen
+        if not isinstance(under, AnswerScreen):
+            return
+        # Textual keeps the toasts in App._notifications and offers no public way to drop one.
+        older = [n for n in self._notifications if n is not event.notification]
+        for notification in older:
+            self._unnotify(notification, refresh=False)
+        if older:
+            self._refresh_notifications()
+
+    def _toast(self, alert: Alert) -> None:
+        self.notify(alert.text, title=alert.title, severity="warning", markup=False, timeout=8)
+
+    def write_to_terminal(self, sequence: str) -> None:
+        """Hand ``sequence`` (an escape sequence built by the console, never network text) to
+        the terminal, through the driver as the bell is."""
+        driver = self._driver  # Textual offers no public way to the driver; App.bell uses it too
+        if not self.is_headless and driver is not None:
+            driver.write(sequence)
 
     def answered(self, key: Key, note: str | None) -> None:
         """A screen sent an answer for ``key``: the offer moves to "My requests" (the request

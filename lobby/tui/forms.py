@@ -14,6 +14,10 @@ from datetime import datetime
 from lobby.core.answers import AcceptanceDraft, AcceptanceFacts, Violation
 from lobby.core.backend import AcceptanceDesk
 
+#: The request field the rules name when what is wrong is the team itself (banned, the match's
+#: creator, another game...), whoever is on its roster.
+TEAM_FIELD = "teamId"
+
 
 class AcceptanceForm:
     """The teams one match may be answered for, and the violations of a draft."""
@@ -32,6 +36,12 @@ class AcceptanceForm:
         found = await self.desk.acceptance_facts(match_id)
         self.teams = {f.team.id: f for f in self.desk.offered(found)}
         return None
+
+    def team_problems(self, team_id: str, now: datetime) -> list[Violation]:
+        """Why ``team_id`` cannot answer at all, whoever is on its roster: the rules the desk
+        applies to a draft for it, those about the team itself (empty when it can)."""
+        draft = AcceptanceDraft.build(team_id, ())
+        return [v for v in self.problems(draft, now) if v.field == TEAM_FIELD]
 
     def problems(self, draft: AcceptanceDraft, now: datetime) -> list[Violation]:
         """Every rule ``draft`` breaks for its team and the match at ``now``."""

@@ -8,6 +8,8 @@ it through :func:`console_of`, typed, and still work, without the tick, in any o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from textual.app import App
 from textual.dom import DOMNode
 from textual.signal import Signal
@@ -28,6 +30,22 @@ class ConsoleApp(App[None]):
             self.animation_level = "none"
         #: Fired whenever countdowns should repaint from the clock.
         self.ticked: Signal[None] = Signal(self, "ticked")
+        #: The keymap as given (binding id -> keys): what buttons and hints name.
+        self.keymap: dict[str, str] = {}
+
+    def set_keymap(self, keymap: Mapping[str, str]) -> None:
+        super().set_keymap(keymap)
+        self.keymap = dict(keymap)
+
+    def update_keymap(self, keymap: Mapping[str, str]) -> None:
+        super().update_keymap(keymap)
+        self.keymap = {**self.keymap, **keymap}
+
+    def key_for(self, owner: type[DOMNode], binding_id: str) -> str:
+        """The key ``owner``'s binding ``binding_id`` answers to now (after the keymap)."""
+        from lobby.tui.keys import key_for
+
+        return key_for(owner, binding_id, self.keymap)
 
 
 def console_of(node: DOMNode) -> ConsoleApp | None:

@@ -203,3 +203,77 @@ def test_teambattles_toast_leaves_the_actions_in_view(snap_compare):
             assert all(not t.region.overlaps(region) for t in toasts), name
 
     assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=refused)
+
+
+@pytest.mark.parametrize("picker", ["closed", "open"])
+def test_teambattles_banned_team_marked(snap_compare, picker):
+    """A team that cannot answer (banned from competitive play) is marked in the picker, in
+    words, and the rule's reason is shown under it."""
+    from doubles import ANCHORS, OWLS
+
+    app, backend = lobby_tb()
+    backend.teams = (ANCHORS, OWLS)
+
+    async def open_picker(pilot):
+        screen = await open_match_form(pilot)
+        await still_form(pilot, screen)
+        if picker == "open":
+            screen.query_one("#team").focus()
+            await pilot.press("enter")
+            await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=open_picker)
+
+
+def test_reminder_toast(snap_compare):
+    """Thirty seconds before a ticket's deadline (by its clock) a reminder says so in words."""
+    app, _ = lobby()
+
+    async def remind(pilot):
+        await pilot.pause()
+        app._tick()
+        app.clock.advance(timedelta(seconds=12))
+        app._tick()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=remind)
+
+
+def test_request_decision_toast(snap_compare):
+    """A decision on my request alerts like a new offer: a toast that says what was decided."""
+    from doubles import MemoryRequestBook
+
+    from lobby.core.backend import MyRequest
+
+    default_flex, default_tb = demo_offers()
+    book = MemoryRequestBook([MyRequest("m-101", "acc-1", "PENDING")])
+    app = LobbyApp(
+        [FixedBackend("flexmatch", default_flex), FixedTeamBattles(default_tb, requests=book)],
+        clock=FrozenClock(T0),
+        profile="emulator",
+        still=True,
+    )
+
+    async def decide(pilot):
+        await pilot.pause()
+        book.record(MyRequest("m-101", "acc-1", "DECLINED", note="We found another team."))
+        await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=decide)
+
+
+def test_ticket_toast_leaves_the_countdown_and_actions_in_view(snap_compare):
+    """On a ticket a toast sits on the left, over the players' list, one at a time: the
+    countdown, the outcome and the buttons stay in view at 80x24."""
+    app, _ = lobby()
+
+    async def toasts(pilot):
+        await pilot.press("enter")
+        await pilot.pause()
+        for i in range(3):
+            pilot.app.notify(f"Answer {i} not recorded: the service is busy, try again in a moment.", title="Not recorded", severity="error", timeout=60)
+        await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=toasts)

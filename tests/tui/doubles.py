@@ -216,6 +216,14 @@ WOLVES = answers.TeamFacts(
     name="Lone Wolves",
     members={"u_rex": R.CAPTAIN, "u_you": R.MEMBER, "u_sam": R.MEMBER},
 )
+#: A team I lead that is banned from competitive play (the demo's Rusty Anchors).
+ANCHORS = answers.TeamFacts(
+    id="t_anchors",
+    game_id="gm_skyline",
+    name="Rusty Anchors",
+    members={"u_you": R.CAPTAIN, "u_ada": R.MEMBER, "u_bo": R.MEMBER, "u_cy": R.MEMBER},
+    competitive_banned=True,
+)
 SKYLINE = answers.GameFacts(
     id="gm_skyline",
     maps={"harbor": True, "foundry": True, "rooftops": True, "canal": True, "orbital": False, "citadel": False},
@@ -249,6 +257,8 @@ class FixedTeamBattles(FixedBackend):
     def __init__(self, offers: Iterable[Offer] = (), **kw) -> None:
         super().__init__("teambattles", offers, **kw)
         self.facts_error: BackendError | None = None
+        #: The teams whose facts are given (the desk offers those I lead that play the game).
+        self.teams: tuple[answers.TeamFacts, ...] = (OWLS, TIGERS, WOLVES)
 
     @property
     def capabilities(self) -> Capabilities:
@@ -268,7 +278,7 @@ class FixedTeamBattles(FixedBackend):
         game = SKYLINE if match.game_id == "gm_skyline" else IRONTIDE
         return [
             answers.AcceptanceFacts(owner_id=ME, match=match, team=team, game=game)
-            for team in (OWLS, TIGERS, WOLVES)
+            for team in self.teams
         ]
 
 

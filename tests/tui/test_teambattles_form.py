@@ -177,3 +177,48 @@ async def test_challenge_accept_and_refuse_with_confirmation():
 def test_disputed_rule_values():
     assert parse_value("true") is True and parse_value("3") == 3 and parse_value("1.5") == 1.5
     assert parse_value("[a, b]") == ["a", "b"] and parse_value(" best of 3 ") == "best of 3"
+
+
+async def test_a_banned_team_is_marked_in_the_picker_and_explained():
+    from doubles import ANCHORS, OWLS
+
+    app, backend, _ = make_app()
+    backend.teams = (ANCHORS, OWLS)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_form(app, pilot)
+        picker = screen.query_one("#team", Select)
+        prompts = [str(prompt) for prompt, _ in picker._options]
+        assert prompts == ["✖ Rusty Anchors  (cannot answer)", "Night Owls"]
+        assert picker.value == "t_owls"  # the first team that can answer is chosen
+        why = str(screen.query_one("#team-barred", Static).render())
+        assert why == "✖ Rusty Anchors is banned from competitive play."
+        picker.value = "t_anchors"
+        await pilot.pause()
+        await pick_roster(pilot, ["a", "down", "a", "down", "a", "down", "a"])
+        assert "Rusty Anchors is banned from competitive play." in violations(screen)
+        assert screen.query_one("#submit", Button).disabled
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert backend.calls == []
+
+
+async def test_a_refusal_clears_once_the_draft_changes():
+    from lobby.core.errors import Unavailable
+
+    app, backend, _ = make_app()
+    backend.answer_error = Conflict("The creator no longer takes requests.", code="error_match_not_published")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_form(app, pilot)
+        await pick_roster(pilot, ["a", "down", "a", "down", "a", "down", "a"])
+        status = lambda: str(screen.query_one("#tb-status", Static).render())  # noqa: E731
+        await pilot.press("ctrl+s")
+        await settle(pilot, screen)
+        assert status().startswith("Refused: The creator no longer takes requests.")
+        await pick_roster(pilot, ["down", "b"])
+        assert status() == ""
+        backend.answer_error = Unavailable("TeamBattles could not be reached.")
+        await pilot.press("ctrl+s")
+        await settle(pilot, screen)
+        assert status().startswith("Not sent: unreachable; your draft is kept.")
+        await pick_roster(pilot, ["b"])
+        assert status() == ""

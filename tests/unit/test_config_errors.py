@@ -64,3 +64,23 @@ async def test_a_theme_chosen_in_the_console_is_kept():
     assert (paths.state_dir() / "theme").read_text() == "textual-light"
     again = LobbyApp(settings=Settings(), still=True)
     assert again.theme == "textual-light"
+
+
+def test_alert_settings_are_checked_and_a_bad_one_is_one_line(capsys):
+    from lobby.cli import main
+
+    assert Settings().reminders == [30.0, 10.0] and not Settings().visual_only
+    write_config("visual_only = true\nreminders = [10, 60, 10]\ndesktop_notifications = \"osc777\"\n")
+    settings = Settings()
+    assert settings.visual_only and settings.reminders == [60.0, 10.0] and settings.desktop_notifications == "osc777"
+    assert unknown_keys() == []
+    write_config("reminders = [30, -5]\n")
+    assert main([]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "lobby: the lobby settings are invalid at reminders: Value error, each reminder is a number of "
+        "seconds above 0 and at most 3600, e.g. [30, 10]\n"
+    )
+    write_config('desktop_notifications = "beep"\n')
+    assert main([]) == 1
+    assert capsys.readouterr().err.startswith("lobby: the lobby settings are invalid at desktop_notifications: ")

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from lobby.core.clock import Clock
+from lobby.tui.keys import key_for
 from lobby.tui.services import console_of
 from lobby.tui.widgets.countdown import Countdown
 
@@ -66,8 +67,14 @@ class ConfirmScreen(ModalScreen[bool]):
             if self.deadline is not None and self.clock is not None:
                 yield Countdown(self.deadline, self.clock, prefix="Left to answer: ", id="confirm-countdown")
             with Horizontal():
-                yield Button(f"{self.no} (n)", id="no", variant="default")
-                yield Button(f"{self.yes} (y)", id="yes", variant="error")
+                yield Button(f"{self.no} ({self._key('lobby.confirm.no')})", id="no", variant="default")
+                yield Button(f"{self.yes} ({self._key('lobby.confirm.yes')})", id="yes", variant="error")
+
+    def _key(self, binding_id: str) -> str:
+        """The key of one of this screen's bindings now (a keymap may have moved it)."""
+        console = console_of(self)
+        keymap = console.keymap if console is not None else {}
+        return key_for(ConfirmScreen, binding_id, keymap)
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()

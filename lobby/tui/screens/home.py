@@ -133,7 +133,7 @@ class HomeScreen(Screen[None]):
         yield OfferSection("Awaiting you", AWAITING_COLUMNS, id="awaiting")
         yield FilterBar(id="filters")
         yield OfferSection("Open matches", OPEN_COLUMNS, id="open")
-        yield OfferSection("My requests", REQUEST_COLUMNS, id="requests")
+        yield OfferSection("My requests", REQUEST_COLUMNS, verb="Open", id="requests")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -186,13 +186,18 @@ class HomeScreen(Screen[None]):
 
         self.query_one("#awaiting", OfferSection).show(
             store.awaiting(),
-            self._placeholder("Nothing awaits your answer. A toast and the bell announce each new match."),
+            self._placeholder(
+                "Nothing awaits your answer. A toast announces each new match."
+                if app.alerts.visual_only
+                else "Nothing awaits your answer. A toast and the bell announce each new match."
+            ),
         )
         filters = app.filters
         bar = self.query_one(FilterBar)
         bar.set_choices({name: store.fact_values(name) for name in FILTER_FACTS}, filters.values)
         if filters.active:
-            empty = f"No open match fits the filters ({brief(filters.describe())}). Press / to change them."
+            key = self.lobby.key_for(HomeScreen, "lobby.home.filter")
+            empty = f"No open match fits the filters ({brief(filters.describe())}). Press {key} to change them."
         else:
             empty = "No open matches right now."
         self.query_one("#open", OfferSection).show(

@@ -9,6 +9,7 @@ submit is disabled.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -16,6 +17,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Label, Select, Static
 
 from lobby.core.answers import AcceptanceDraft, AcceptanceFacts, Violation
@@ -86,6 +88,7 @@ class TeamBattlesScreen(AnswerScreen):
         #: The form as first built (before a kept draft was restored): what "unchanged" means.
         self._pristine: FormDraft | None = None
         self._last_state: FormDraft | None = None
+        self._focus_before: Widget | None = None
 
     @property
     def facts(self) -> dict[str, AcceptanceFacts]:
@@ -111,10 +114,12 @@ class TeamBattlesScreen(AnswerScreen):
             yield VerticalScroll(id="tb-form")
             yield Static(id="tb-violations")
             with Horizontal(id="tb-actions"):
-                label = "Accept challenge (ctrl+s)" if self.is_challenge else "Send request (ctrl+s)"
-                yield Button(label, id="submit", variant="success", compact=True)
+                send = self.lobby.key_for(TeamBattlesScreen, "lobby.tb.submit")
+                label = "Accept challenge" if self.is_challenge else "Send request"
+                yield Button(f"{label} ({send})", id="submit", variant="success", compact=True)
                 if self.is_challenge:
-                    yield Button("Refuse (ctrl+x)", id="refuse", variant="error", compact=True)
+                    refuse = self.lobby.key_for(TeamBattlesScreen, "lobby.tb.refuse")
+                    yield Button(f"Refuse ({refuse})", id="refuse", variant="error", compact=True)
                 yield Static(id="tb-status")
         yield Footer()
 
@@ -204,12 +209,13 @@ class TeamBattlesScreen(AnswerScreen):
     async def _build_form(self) -> None:
         form = self.query_one("#tb-form", VerticalScroll)
         teams = list(self.facts.values())
-        first = teams[0]
+        barred = self._barred()
+        first = next((f for f in teams if f.team.id not in barred), teams[0])
         match, game = first.match, first.game
         widgets = [
             Label("Team", classes="heading"),
             Select[str](
-                [(plain(f.team.label()), f.team.id) for f in teams],
+                [(self._team_prompt(f.team.id, barred), f.team.id) for f in teams],
                 value=first.team.id,
                 allow_blank=False,
                 compact=True,
@@ -222,6 +228,8 @@ class TeamBattlesScreen(AnswerScreen):
             ),
             RosterEditor(first.team.members, id="roster"),
         ]
+        if barred:
+            widgets.insert(2, Static(self._barred_words(barred), id="team-barred"))
         if not self.is_challenge:
             pool = game.mode_pools.get(match.game_mode, ())
             widgets += [
@@ -244,6 +252,35 @@ class TeamBattlesScreen(AnswerScreen):
             self._restore(kept)
             self.notify("Your draft for this offer is back, as you left it.", markup=False)
         self.query_one("#roster", RosterEditor).focus()
+
+    def _barred(self) -> dict[str, list[Violation]]:
+        """The teams that cannot answer whatever their roster (a banned team...), and why, as
+        the desk's rules say."""
+        now = self._now()
+        found = {team_id: self.form.team_problems(team_id, now) for team_id in self.facts}
+        return {team_id: problems for team_id, problems in found.items() if problems}
+
+    def _team_prompt(self, team_id: str, barred: Mapping[str, list[Violation]]) -> Text:
+        """A team in the picker; one that cannot answer is marked in words, not colour alone."""
+        text = plain(self.facts[team_id].team.label())
+        if team_id in barred:
+            text = Text("✖ ", style="bold red") + text + Text("  (cannot answer)", style="italic")
+        return text
+
+    def _now(self) -> datetime:
+        entry = self.entry
+        return (entry.clock if entry is not None else self.lobby.clock).now()
+
+    def _barred_words(self, barred: Mapping[str, list[Violation]]) -> Text:
+        """Why each marked team cannot answer (the picker marks it ✖)."""
+        text = Text()
+        for problems in barred.values():
+            for v in problems:
+                if text:
+                    text.append("\n")
+                text.append("✖ ", style="bold red")
+                text.append_text(plain(v.details, limit=MESSAGE))
+        return text
 
     # --- the kept draft ------------------------------------------------------------------------
 
@@ -413,8 +450,15 @@ class TeamBattlesScreen(AnswerScreen):
             and self.sent_note is None
         )
 
-    def watch_busy(self) -> None:
+    def watch_busy(self, busy: bool) -> None:
+        if busy:
+            # The form is disabled while sending: the field that had the focus gets it back.
+            self._focus_before = self.focused
         self._show()
+        if not busy:
+            before, self._focus_before = self._focus_before, None
+            if before is not None and before.is_attached and before.focusable:
+                before.focus()
 
     def watch_error(self) -> None:
         self._show()
@@ -577,7 +621,8 @@ class TeamBattlesScreen(AnswerScreen):
         if self.changed:
             self._keep_draft()
             self.notify(
-                "Your draft is kept: it comes back when you open this offer again (ctrl+n discards it).",
+                "Your draft is kept: it comes back when you open this offer again "
+                f"({self.lobby.key_for(TeamBattlesScreen, 'lobby.tb.discard')} discards it).",
                 title="Draft kept",
                 markup=False,
             )

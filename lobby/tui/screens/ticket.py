@@ -15,6 +15,7 @@ from lobby.tui.safe import BRIEF, brief, clean, plain
 from lobby.tui.screens.answer import AnswerScreen
 from lobby.tui.store import REQUIRES_ACCEPTANCE, Applied, Entry, Key
 from lobby.tui.widgets.big_countdown import BigCountdown
+from lobby.tui.widgets.tables import PickList
 
 #: Offer facts that describe where to connect once a match is placed, in display order.
 CONNECTION_FACTS = (
@@ -60,7 +61,7 @@ def connection_details(offer: Offer) -> Text:
 
 
 def outcome_words(
-    entry: Entry, *, expired: bool, error: str | None, keys_hint: str = "Accept (a) or Reject (r)"
+    entry: Entry, *, expired: bool, error: str | None, keys_hint: str
 ) -> tuple[Text, str]:
     """What happened to the ticket, in words, and a class for its colour."""
     offer = entry.offer
@@ -149,16 +150,20 @@ class TicketScreen(AnswerScreen):
             with Horizontal(id="ticket-body"):
                 with Vertical(id="ticket-left"):
                     yield Label("Answer for", classes="heading")
-                    yield SelectionList[str](*self._selections(entry), id="players")
+                    yield PickList(*self._selections(entry), id="players")
                     yield Label("Whole match", classes="heading")
                     yield Static(id="match-progress-text")
                     yield ProgressBar(total=1, show_eta=False, show_percentage=False, id="match-progress")
                 yield BigCountdown(offer.deadline, entry.clock, entry.window, id="countdown")
             yield Static(id="outcome")
             with Horizontal(id="actions"):
-                yield Button("Accept (a)", id="accept", variant="success")
-                yield Button("Reject (r)", id="reject", variant="error")
+                yield Button(f"Accept ({self._key('accept')})", id="accept", variant="success")
+                yield Button(f"Reject ({self._key('reject')})", id="reject", variant="error")
         yield Footer()
+
+    def _key(self, action: str) -> str:
+        """The key of ``lobby.ticket.<action>`` now (a keymap may have moved it)."""
+        return self.lobby.key_for(TicketScreen, f"lobby.ticket.{action}")
 
     @staticmethod
     def _selections(entry: Entry) -> list[Selection[str]]:
@@ -264,7 +269,8 @@ class TicketScreen(AnswerScreen):
             progress_text.update(Text("waiting for the first answers", style="dim"))
             bar.update(total=1, progress=0)
         self._sync_players(entry)
-        words, tone = outcome_words(entry, expired=self.expired, error=self.error)
+        hint = f"Accept ({self._key('accept')}) or Reject ({self._key('reject')})"
+        words, tone = outcome_words(entry, expired=self.expired, error=self.error, keys_hint=hint)
         outcome = self.query_one("#outcome", Static)
         if self.busy:
             words, tone = Text("Sending your answer…", style="italic"), "-info"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, OptionList
@@ -15,6 +15,7 @@ from textual.widgets.option_list import Option
 
 from lobby.tui.safe import clean
 from lobby.tui.widgets.form_input import FormInput
+from lobby.tui.widgets.tables import ROW_KEYS
 
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
@@ -42,7 +43,12 @@ def show_value(value: Any) -> str:
 
 
 class RuleList(OptionList):
-    BINDINGS = [Binding("delete,backspace", "remove", "Remove rule", id="lobby.rules.remove")]
+    HELP_TITLE: ClassVar[str] = "On the disputed rules"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *ROW_KEYS,
+        Binding("delete,backspace", "remove", "Remove rule", id="lobby.rules.remove"),
+    ]
 
     def action_remove(self) -> None:
         editor = self.parent

@@ -13,6 +13,7 @@ from textual.widgets.selection_list import Selection
 
 from lobby.core.answers import MapPreferenceMode
 from lobby.tui.safe import clean
+from lobby.tui.widgets.tables import PickList
 
 MODES: tuple[tuple[str, MapPreferenceMode | None], ...] = (
     ("No preference", None),
@@ -62,7 +63,7 @@ class MapPicker(Vertical):
             if not released:
                 prompt.append("  not released", style="italic dim")
             selections.append(Selection(prompt, map_id, False, disabled=not released))
-        yield SelectionList[str](*selections)
+        yield PickList(*selections)
 
     @property
     def mode(self) -> MapPreferenceMode | None:

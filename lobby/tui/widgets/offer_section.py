@@ -15,6 +15,7 @@ from textual.widgets.data_table import RowKey
 
 from lobby.tui.store import Entry, Key
 from lobby.tui.widgets.backend_bar import same_text_key
+from lobby.tui.widgets.tables import OfferTable
 
 
 @dataclass(frozen=True)
@@ -59,10 +60,13 @@ class OfferSection(Vertical, can_focus=False):
         title: str,
         columns: Sequence[Column],
         *,
+        verb: str = "Answer",
         id: str | None = None,
     ) -> None:
         super().__init__(id=id, classes="-empty")
         self.title = title
+        #: What Enter does on a row: "Answer", or "Open" (what was sent).
+        self.verb = verb
         self.columns = list(columns)
         self._keys: dict[str, Key] = {}
         self._order: list[str] = []
@@ -73,7 +77,7 @@ class OfferSection(Vertical, can_focus=False):
         self._subtitle = ""
 
     def compose(self) -> ComposeResult:
-        table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=False, cell_padding=1)
+        table = OfferTable(verb=self.verb)
         self._add_columns(table, self._widths(80))
         yield table
         yield Static("", classes="placeholder")
@@ -86,7 +90,7 @@ class OfferSection(Vertical, can_focus=False):
         spare = max(0, available - padding - fixed - 1)
         return [max(c.width, spare) if c.flex else c.width for c in self.columns]
 
-    def _add_columns(self, table: DataTable[Text], widths: list[int]) -> None:
+    def _add_columns(self, table: DataTable[object], widths: list[int]) -> None:
         self._current_widths = widths
         for column, width in zip(self.columns, widths, strict=True):
             table.add_column(column.label, key=column.key, width=width)
@@ -105,8 +109,8 @@ class OfferSection(Vertical, can_focus=False):
         self.border_title = self.title
 
     @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one(DataTable)
+    def table(self) -> OfferTable:
+        return self.query_one(OfferTable)
 
     @property
     def count(self) -> int:

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from rich.text import Text
-from textual.binding import Binding
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from lobby.core.answers import BenchEntry, TeamRole
 from lobby.tui.safe import clean
+from lobby.tui.widgets.tables import ROW_KEYS
 
 ROLE_WORDS = {TeamRole.CAPTAIN: "captain", TeamRole.CO_CAPTAIN: "co-captain", TeamRole.MEMBER: ""}
 
@@ -30,7 +33,10 @@ class RosterEditor(OptionList):
     RosterEditor { text-wrap: nowrap; text-overflow: ellipsis; }  /* one line per member */
     """
 
-    BINDINGS = [
+    HELP_TITLE: ClassVar[str] = "On the roster"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *ROW_KEYS,
         Binding("a", "toggle_active", "Active", id="lobby.roster.active"),
         Binding("b", "toggle_bench", "Bench", id="lobby.roster.bench"),
         Binding("shift+up,left_square_bracket", "move(-1)", "Bench up", id="lobby.roster.up"),
