@@ -210,3 +210,21 @@ def test_many_streams_each_get_every_event_of_their_filter_once_in_order(emulato
     wanted_gamelift = [(e.id, e.type) for e in log.since(start, limit=10_000, sources=[GAMELIFT])]
     assert all(got == wanted for got in everything)
     assert all(got == wanted_gamelift for got in gamelift)
+
+
+def test_the_demo_log_prints_every_event_once_with_no_escape_reaching_the_terminal(emulator, capsys):
+    import asyncio
+
+    from lobby.cli.emulator import print_events
+
+    log = emulator.runtime.events
+    detail = {"type": "MatchmakingSearching", "tickets": [{"ticketId": "t-\x1b[31mred\x07"}]}
+    log.append(GAMELIFT, "MatchmakingSearching", {"source": GAMELIFT, "detail": detail})
+    log.append(TEAMBATTLES, "match.published", {"data": {"match": {"id": "tbm_\x1b]0;title\x07x"}}})
+    count = len(log.since(0, limit=10_000))
+    asyncio.run(asyncio.wait_for(print_events(emulator.url, stop_after=count), 20))
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == count
+    assert "FlexMatch    MatchmakingSearching" in lines[-2] and lines[-2].endswith(" t-red")
+    assert "TeamBattles  match.published" in lines[-1] and lines[-1].endswith(" tbm_x")
+    assert not [line for line in lines if "\x1b" in line or "\x07" in line]
