@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from lobby import paths
 from lobby.cli import emit, port, seconds, whole_number
+from lobby.core.events import EventSource
 
 #: The environment variable that gives the emulator's control token (never the command line).
 TOKEN_VAR = "LOBBY_EMULATOR_TOKEN"
@@ -232,23 +233,37 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def _print_events(url: str) -> None:
-    import httpx
-    from httpx_sse import connect_sse
+    import asyncio
 
     emit(f"lobby demo: emulator serving at {url} (Ctrl+C to stop)")
     emit("lobby demo: other lobby commands in this user account will find it.")
-    with httpx.Client(timeout=httpx.Timeout(5.0, read=None)) as client:
-        with connect_sse(client, "GET", url + "/_emulator/events") as source:
-            for sse in source.iter_sse():
-                if not sse.data:  # a keep-alive comment, surfaced as an empty event
-                    continue
-                emit(describe_event(sse.event, json.loads(sse.data)))  # ids are anyone's: made safe
+    asyncio.run(print_events(url))
+
+
+async def print_events(url: str, *, stop_after: int | None = None) -> None:
+    """Print a line for each event of the emulator at ``url`` from its first (``stop_after``
+    events, else until interrupted), read with the one feed every adapter uses."""
+    import contextlib
+
+    import httpx
+
+    from lobby.net.stream import EventFeed
+
+    async with httpx.AsyncClient() as http:
+        feed = EventFeed(http, url)
+        async with contextlib.aclosing(feed.events()) as events:
+            printed = 0
+            async for event in events:
+                emit(describe_event(event.type, event.data))  # ids are anyone's: made safe
+                printed += 1
+                if stop_after is not None and printed >= stop_after:
+                    return
 
 
 def describe_event(kind: str, payload: dict[str, Any]) -> str:
     """One human line for an event of either service."""
     stamp = datetime.fromtimestamp(time.time(), UTC).strftime("%H:%M:%S")
-    if payload.get("source") == "aws.gamelift":
+    if payload.get("source") == EventSource.GAMELIFT:
         detail = payload.get("detail", {})
         tickets = ", ".join(t.get("ticketId", "?") for t in detail.get("tickets", []))
         extra = ""

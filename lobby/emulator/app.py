@@ -175,9 +175,14 @@ def _install_control_routes(app: FastAPI, runtime: Runtime, scenario: Scenario) 
                     "bad_source",
                     f"Unknown source {sorted(unknown)[0]!r}; use {GAMELIFT} or {TEAMBATTLES}.",
                 )
-        control = request.scope.get("state", {}).get("control", True)
+        state = request.scope.get("state", {})
+        control = state.get("control", True)
         body = runtime.events.stream(
-            start, sources=sources, stopping=runtime.stopping, visible=None if control else anonymous
+            start,
+            sources=sources,
+            stopping=runtime.stopping,
+            visible=None if control else anonymous,
+            connection=state.get("connection"),
         )
         return StreamingResponse(
             body,
