@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
+import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from lobby import __version__
 
@@ -15,19 +18,109 @@ class CliError(Exception):
     """An error for the person at the terminal: printed as one plain line, exit status 1."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from lobby.cli import emulator, flexmatch, moderate, rulelab, teambattles
+class Parser(argparse.ArgumentParser):
+    """argparse, with a mistake on the command line said in one plain line (exit status 2)
+    instead of the usage block and a line: ``--help`` shows the usage."""
 
-    parser = argparse.ArgumentParser(
+    def error(self, message: str) -> NoReturn:
+        from lobby.tui.safe import clean
+
+        self.exit(2, f"{self.prog}: {clean(message)} (see: {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from lobby.cli import emulator, flexmatch, moderate, places, rulelab, teambattles
+
+    parser = Parser(
         prog="lobby",
         description="Answer GameLift FlexMatch and TeamBattles match offers before they expire.",
     )
     parser.add_argument("--version", action="version", version=f"lobby {__version__}")
     parser.set_defaults(func=None)  # no sub-command: the console
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for area in (emulator, flexmatch, rulelab, teambattles, moderate):
+    for area in (emulator, flexmatch, rulelab, teambattles, moderate, places):
         area.register(sub)
     return parser
+
+
+# --- argument types: a value out of range is a command-line mistake, said by argparse -------------
+
+
+def whole_number(low: int, high: int, what: str = "a whole number") -> Callable[[str], int]:
+    """An argparse ``type``: a whole number from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what} from {low} to {high}")
+        return value
+
+    return parse
+
+
+#: An argparse ``type``: a TCP port (0 lets the system pick a free one).
+port = whole_number(0, 65535, "a port number")
+
+
+def seconds(low: float, high: float) -> Callable[[str], float]:
+    """An argparse ``type``: a finite number of seconds from ``low`` to ``high``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text.strip())
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from {low:g} to {high:g}")
+        return value
+
+    return parse
+
+
+# --- output -----------------------------------------------------------------------------------------
+
+
+class ReaderGone(Exception):
+    """Nobody reads the output any more (``lobby matches | head -1``): the command stops there,
+    quietly, with exit status 0."""
+
+
+def emit(text: str) -> int:
+    """Print a command's output (network text made safe) and return exit status 0. When the
+    reader has gone away, raise :class:`ReaderGone`, which ends the command quietly."""
+    from lobby.tui.safe import clean
+
+    try:
+        print(clean(text, multiline=True), flush=True)
+    except BrokenPipeError:
+        _drop_stdout()
+        raise ReaderGone from None
+    return 0
+
+
+def _drop_stdout() -> None:
+    """Send what is left of stdout to the null device, so nothing (Python's exit-time flush
+    included) complains about the reader that went away."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe nobody reads any more."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll() here, or no real stdout
+        return False
 
 
 #: Option names that would carry a secret; lobby has none of them, and says why.
@@ -105,6 +198,13 @@ def _main(argv: Sequence[str] | None) -> int:
         args.func = run_app
     try:
         return int(args.func(args) or 0)
+    except ReaderGone:
+        return 0
+    except BrokenPipeError:
+        if not _stdout_reader_gone():
+            raise
+        _drop_stdout()  # a command that printed without emit(): `| head` is still not an error
+        return 0
     except CliError as exc:
         from lobby.tui.safe import clean
 

@@ -31,8 +31,10 @@ def build_app(
     settings: Settings, *, emulator_url: str | None = None, on_started: Callable[[], object] | None = None
 ) -> LobbyApp:
     """The app on the settings' profile; other profiles can be switched to from the palette."""
+    from lobby import paths
     from lobby.config import BUILTIN_PROFILES
     from lobby.tui.app import LobbyApp
+    from lobby.tui.store import LAST_KNOWN_FILE
 
     name, _ = settings.active()
 
@@ -47,6 +49,7 @@ def build_app(
         moderation=lambda profile: moderation_source(settings, profile, emulator_url=emulator_url),
         on_started=on_started,
         where=None if emulator_url else lambda profile: emulator_location(settings, profile),
+        last_known=paths.state_dir() / LAST_KNOWN_FILE,
     )
 
 

@@ -10,10 +10,10 @@ import argparse
 import asyncio
 import json
 import math
-import os
-import sys
 from collections.abc import Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
+
+from lobby.cli import emit
 
 if TYPE_CHECKING:
     from lobby.config import Profile
@@ -101,20 +101,6 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
         raise CliError(_sentence(exc.message)) from None
 
 
-def _emit(text: str) -> int:
-    """Print the command's output; a reader that went away (`| head`) is not an error."""
-    from lobby.tui.safe import clean
-
-    try:
-        print(clean(text, multiline=True), flush=True)  # player ids are the network's: no escapes
-    except BrokenPipeError:
-        try:  # keep Python's exit-time flush from complaining again
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-        except (OSError, ValueError):
-            pass
-    return 0
-
 
 def _sentence(text: str) -> str:
     """CliError prints 'lobby: <text>': keep it one line."""
@@ -160,13 +146,13 @@ async def _tickets(args: argparse.Namespace) -> int:
     rows.sort(key=lambda r: (r["secondsLeft"] is None, r["secondsLeft"] or 0, r["ticketId"]))
 
     if args.json:
-        return _emit(json.dumps({"profile": name, "tickets": rows}, indent=2))
+        return emit(json.dumps({"profile": name, "tickets": rows}, indent=2))
     if not rows:
-        return _emit("No tickets await your acceptance." if not (args.all or args.ticket) else "No tickets found.")
+        return emit("No tickets await your acceptance." if not (args.all or args.ticket) else "No tickets found.")
     table = _table(rows)
     if args.explain:
         table += "\n" + "\n".join(_explanation_lines(rows))
-    return _emit(table)
+    return emit(table)
 
 
 #: The emulator's route for why tickets are still searching (GameLift has no such call).
@@ -296,5 +282,5 @@ async def _accept(args: argparse.Namespace) -> int:
             "acceptanceType": "REJECT" if args.reject else "ACCEPT",
             "message": sentence,
         }
-        return _emit(json.dumps(doc, indent=2))
-    return _emit(sentence)
+        return emit(json.dumps(doc, indent=2))
+    return emit(sentence)

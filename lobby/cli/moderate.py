@@ -3,8 +3,11 @@
 ``lobby moderate`` watches every live FlexMatch ticket and TeamBattles match, read-only: from the
 running emulator's event stream (the default, or ``--emulator URL``), from the FlexMatch
 notification topic through a queue of the console's own (``--sns-topic ARN``: every console sees
-every event), from an SQS queue dedicated to this console (``--sqs QUEUE_URL``; it warns on signs
-of another reader), or from a file of recorded events (``--replay FILE``, one JSON event per line).
+every event), from an SQS queue dedicated to this console (``--sqs QUEUE``, its URL or ARN; it
+warns on signs of another reader), or from files of recorded events (``--replay FILE``, one JSON
+event per line). ``--sqs`` and ``--sns-topic`` repeat and mix, for the queues and topics of
+several regions (``--replay`` repeats too): their events are merged, each applied once, and the
+region is a column of the table and a filter. The feeds are built in :mod:`lobby.cli.profiles`.
 
 ``lobby web`` serves the same console to a browser through textual-serve. textual-serve has no
 access control of its own: it listens on loopback only, and refuses any other address unless
@@ -18,13 +21,11 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import json
 import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lobby import paths
 
 if TYPE_CHECKING:
     from lobby.moderation.sources import ModerationSource
@@ -66,27 +67,79 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     w.set_defaults(func=run_web)
 
 
+#: The kinds of feed, and the flags of each: feeds of one kind repeat and mix, kinds do not.
+_FEED_KINDS = {"emulator": ("emulator",), "replay": ("replay",), "aws": ("sqs", "sns_topic")}
+
+
+class _Feed(argparse.Action):
+    """A feed flag: stored (``--emulator``) or appended (the others), refused beside another kind."""
+
+    def __init__(self, option_strings: list[str], dest: str, *, kind: str, many: bool = True, **kwargs: object) -> None:
+        self.kind = kind
+        self.many = many
+        super().__init__(option_strings, dest, **kwargs)  # type: ignore[arg-type]  # argparse's own keywords
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        for kind, dests in _FEED_KINDS.items():
+            if kind == self.kind:
+                continue
+            for dest in dests:
+                if getattr(namespace, dest, None):
+                    other = "--" + dest.replace("_", "-")
+                    parser.error(f"argument {option_string}: not allowed with argument {other}")
+        if self.many:
+            setattr(namespace, self.dest, [*(getattr(namespace, self.dest, None) or []), values])
+        else:
+            setattr(namespace, self.dest, values)
+
+
 def _feed_arguments(p: argparse.ArgumentParser) -> None:
-    source = p.add_mutually_exclusive_group()
-    source.add_argument(
-        "--emulator", metavar="URL", help="the emulator's base URL (default: the running `lobby demo` or `lobby emulator`)"
+    p.add_argument(
+        "--emulator",
+        metavar="URL",
+        action=_Feed,
+        kind="emulator",
+        many=False,
+        help="the emulator's base URL (default: the running `lobby demo` or `lobby emulator`)",
     )
-    source.add_argument(
-        "--sqs", metavar="QUEUE_URL", help="read FlexMatch notifications from this SQS queue (this console's alone)"
+    p.add_argument(
+        "--sqs",
+        metavar="QUEUE",
+        action=_Feed,
+        kind="aws",
+        help="read FlexMatch notifications from this SQS queue, by URL or ARN (this console's alone); "
+        "repeat it, and --sns-topic, for several queues and regions",
     )
-    source.add_argument(
+    p.add_argument(
         "--sns-topic",
         metavar="ARN",
+        action=_Feed,
+        kind="aws",
         help="the FlexMatch notification topic: read it through a queue of this console's own, "
-        "removed on exit",
+        "removed on exit; repeat it for several topics and regions",
     )
-    source.add_argument("--replay", metavar="FILE", type=Path, help="recorded events, one JSON object per line")
+    p.add_argument(
+        "--replay",
+        metavar="FILE",
+        type=Path,
+        action=_Feed,
+        kind="replay",
+        help="recorded events, one JSON object per line; repeat it to merge several",
+    )
     p.add_argument(
         "--raw-delivery",
         action="store_true",
         help="with --sns-topic: subscribe with raw message delivery (default: SNS envelopes; both are read)",
     )
-    p.add_argument("--region", help="AWS region of the queue or topic (default: from the URL or ARN)")
+    p.add_argument(
+        "--region", help="AWS region of a queue whose URL names none (default: from each URL or ARN, else us-east-1)"
+    )
     p.add_argument("--endpoint-url", metavar="URL", help="an SQS-compatible endpoint instead of AWS's")
     p.add_argument("--aws-profile", metavar="NAME", help="a named profile of ~/.aws/config")
     p.add_argument("--window", type=float, default=300.0, help="seconds of the sliding window of the figures")
@@ -99,54 +152,40 @@ def _feed_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_source(args: argparse.Namespace) -> ModerationSource:
-    """The event source the arguments describe (the running emulator by default)."""
-    from lobby.cli import CliError
+    """The event source the arguments describe (the running emulator by default), built by the
+    composition root: several queues, topics or recordings become one merged feed."""
+    from lobby.cli import CliError, profiles
 
-    if args.sns_topic:
-        from lobby.moderation.sns import TopicSource
-
-        return TopicSource(
-            args.sns_topic,
+    if args.sqs or args.sns_topic:
+        return profiles.aws_feed(
+            args.sqs or (),
+            args.sns_topic or (),
             region=args.region,
             endpoint_url=args.endpoint_url,
             aws_profile=args.aws_profile,
             raw_delivery=args.raw_delivery,
         )
-    if args.sqs:
-        from lobby.moderation.sqs import SqsSource
-
-        return SqsSource(args.sqs, region=args.region, endpoint_url=args.endpoint_url, aws_profile=args.aws_profile)
-    if args.replay is not None:
-        from lobby.moderation.sources import ReplaySource
-
+    if args.replay:
         try:
-            lines = args.replay.read_text("utf-8").splitlines()
-        except OSError as exc:
-            raise CliError(f"cannot read {args.replay}: {exc.strerror or exc}") from None
-        items = []
-        for number, line in enumerate(lines, 1):
-            if line.strip():
-                try:
-                    items.append(json.loads(line))
-                except ValueError:
-                    raise CliError(f"{args.replay}:{number} is not a JSON object") from None
-        return ReplaySource(items, description=f"recorded events from {args.replay.name}")
-    from lobby.moderation.sources import EmulatorSource
-
-    return EmulatorSource(_emulator_url(args))
+            return profiles.merged_feed([profiles.replay_feed(path) for path in args.replay])
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+    return profiles.emulator_feed(_emulator_url(args))
 
 
 def _emulator_url(args: argparse.Namespace) -> str:
     """--emulator, else the running emulator's announced URL."""
-    from lobby.cli import CliError
+    from lobby.cli import CliError, profiles
+    from lobby.core.errors import NotConfigured
 
-    url = args.emulator or paths.read_emulator_announcement()
-    if not url:
-        raise CliError(
+    try:
+        return profiles.running_emulator(
+            args.emulator,
             "no emulator is running: start `lobby demo` or `lobby emulator`, "
-            "or give --emulator URL, --sqs QUEUE_URL or --replay FILE"
+            "or give --emulator URL, --sqs QUEUE, --sns-topic ARN or --replay FILE",
         )
-    return url
+    except NotConfigured as exc:
+        raise CliError(exc.message) from None
 
 
 def run_moderate(args: argparse.Namespace) -> int:
@@ -174,21 +213,18 @@ def is_loopback(host: str) -> bool:
 def moderate_command(args: argparse.Namespace) -> str:
     """The `lobby moderate` command line each browser session runs."""
     argv = [sys.executable, "-m", "lobby", "moderate"]
-    given = {
-        "--emulator": args.emulator,
-        "--sqs": args.sqs,
-        "--sns-topic": args.sns_topic,
-        "--region": args.region,
-        "--endpoint-url": args.endpoint_url,
-        "--aws-profile": args.aws_profile,
-    }
-    for flag, value in given.items():
+    feeds = [
+        *([("--emulator", args.emulator)] if args.emulator else []),
+        *(("--sqs", queue) for queue in args.sqs or ()),
+        *(("--sns-topic", topic) for topic in args.sns_topic or ()),
+        *(("--replay", str(path.resolve())) for path in args.replay or ()),
+    ]
+    given = [*feeds, ("--region", args.region), ("--endpoint-url", args.endpoint_url), ("--aws-profile", args.aws_profile)]
+    for flag, value in given:
         if value:
             argv += [flag, str(value)]
     if args.raw_delivery:
         argv.append("--raw-delivery")
-    if args.replay is not None:
-        argv += ["--replay", str(args.replay.resolve())]
     argv += ["--window", str(args.window), "--keep-finished", str(args.keep_finished)]
     return shlex.join(argv)
 

@@ -13,7 +13,9 @@ turn a profile into endpoints live here too:
   profile without any signs with placeholder keys. Event stream: the profile's ``feed_url``;
   else, for an emulator profile, the emulator itself; else none, and changes come from polling.
 - The moderator's feed: for an emulator profile, the emulator's event stream; else the
-  profile's SQS queue of FlexMatch notifications; else none.
+  profile's SQS queue of FlexMatch notifications; else none. `lobby moderate` builds its feeds
+  here too: the emulator's, recordings, and SQS queues and SNS topics of any regions, several
+  merged into one (:func:`merged_feed`).
 
 Start-up (tests/bench/test_bench_startup.py measures it): the console imports this module before
 its first paint, so no adapter is imported at module level. The console's streams import each
@@ -28,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -385,12 +387,30 @@ def emulator_feed(url: str) -> ModerationSource:
 
 
 def sqs_feed(
-    queue_url: str, *, region: str | None = None, endpoint_url: str | None = None, aws_profile: str | None = None
+    queue: str, *, region: str | None = None, endpoint_url: str | None = None, aws_profile: str | None = None
 ) -> ModerationSource:
-    """An SQS queue receiving the FlexMatch notifications (real AWS, or an SQS-compatible endpoint)."""
+    """An SQS queue receiving the FlexMatch notifications (real AWS, or an SQS-compatible
+    endpoint), given by its URL or its ARN; ``region`` for a queue whose URL names none."""
     from lobby.moderation.sqs import SqsSource
 
-    return SqsSource(queue_url, region=region, endpoint_url=endpoint_url, aws_profile=aws_profile)
+    return SqsSource(queue, region=region, endpoint_url=endpoint_url, aws_profile=aws_profile)
+
+
+def topic_feed(
+    topic_arn: str,
+    *,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    aws_profile: str | None = None,
+    raw_delivery: bool = False,
+) -> ModerationSource:
+    """The FlexMatch notification topic, read through a queue of this console's own (created,
+    subscribed, and removed on exit)."""
+    from lobby.moderation.sns import TopicSource
+
+    return TopicSource(
+        topic_arn, region=region, endpoint_url=endpoint_url, aws_profile=aws_profile, raw_delivery=raw_delivery
+    )
 
 
 def replay_feed(path: Path) -> ModerationSource:
@@ -410,6 +430,37 @@ def replay_feed(path: Path) -> ModerationSource:
             except ValueError:
                 raise ValueError(f"{path}:{number} is not a JSON object") from None
     return ReplaySource(items, description=f"recorded events from {path.name}")
+
+
+def merged_feed(feeds: Sequence[ModerationSource]) -> ModerationSource:
+    """One feed of several (each event applied once, each feed's region on its rows); a
+    single feed as it is."""
+    if len(feeds) == 1:
+        return feeds[0]
+    from lobby.moderation.merge import MergedSource
+
+    return MergedSource(feeds)
+
+
+def aws_feed(
+    queues: Iterable[str] = (),
+    topics: Iterable[str] = (),
+    *,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    aws_profile: str | None = None,
+    raw_delivery: bool = False,
+) -> ModerationSource:
+    """FlexMatch notifications from SQS queues (URLs or ARNs) and SNS topics, of any regions,
+    as one feed. ``region`` is for a queue URL that names none."""
+    feeds = [sqs_feed(q, region=region, endpoint_url=endpoint_url, aws_profile=aws_profile) for q in queues]
+    feeds += [
+        topic_feed(t, region=region, endpoint_url=endpoint_url, aws_profile=aws_profile, raw_delivery=raw_delivery)
+        for t in topics
+    ]
+    if not feeds:
+        raise ValueError("no queue or topic was given")
+    return merged_feed(feeds)
 
 
 def moderation_source(

@@ -20,6 +20,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lobby.cli import emit, seconds, whole_number
+
 if TYPE_CHECKING:
     from lobby.flexmatch.ruleset import RuleSet, Ticket
 
@@ -39,10 +41,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = what.add_parser("run", help="run a tickets file through a rule set on a virtual clock")
     run.add_argument("rule_set", metavar="RULESET", type=Path)
     run.add_argument("tickets", metavar="TICKETS", type=Path)
-    run.add_argument("--tick", type=float, default=1.0, metavar="SECONDS", help="seconds between ticks (1)")
     run.add_argument(
-        "--until", type=float, default=None, metavar="SECONDS",
+        "--tick", type=seconds(0.01, 3600), default=1.0, metavar="SECONDS", help="seconds between ticks (1)"
+    )
+    run.add_argument(
+        "--until", type=seconds(-1e12, 1e12), default=None, metavar="SECONDS",
         help="last tick (default: 60 s after the last ticket's start)",
+    )  # fmt: skip
+    run.add_argument(
+        "--additional-player-count", type=whole_number(0, 199), default=0, metavar="N",
+        help="player slots each match keeps open, as a configuration's AdditionalPlayerCount (0)",
     )  # fmt: skip
     run.add_argument("--json", action="store_true", help="print one JSON document")
     run.set_defaults(func=run_tickets)
@@ -60,9 +68,7 @@ def _read(path: Path) -> Any:
 
 
 def _print(doc: Any, text: str, as_json: bool) -> None:
-    from lobby.cli.flexmatch import _emit
-
-    _emit(json.dumps(doc, indent=2) if as_json else text)
+    emit(json.dumps(doc, indent=2) if as_json else text)
 
 
 def _check(path: Path) -> tuple[RuleSet | None, list[dict[str, Any]]]:
@@ -117,6 +123,10 @@ def _tickets(path: Path) -> list[Ticket]:
     return tickets
 
 
+#: The most ticks one run may take (a day at one tick a second, with room).
+MAX_TICKS = 100_000
+
+
 def simulate(rule_set: RuleSet, tickets: list[Ticket], tick: float, until: float | None) -> dict[str, Any]:
     """Ticks from the first start time to ``until``: the matches formed and what is left."""
     from lobby.flexmatch.ruleset import form_matches
@@ -126,6 +136,11 @@ def simulate(rule_set: RuleSet, tickets: list[Ticket], tick: float, until: float
     arrivals = sorted(tickets, key=lambda t: t.start_time)
     first = arrivals[0].start_time if arrivals else 0.0
     last = until if until is not None else (arrivals[-1].start_time + 60 if arrivals else 0.0)
+    if (last - first) / tick > MAX_TICKS:
+        raise ValueError(
+            f"{last - first:g} s at one tick every {tick:g} s is more than {MAX_TICKS:,} ticks; "
+            "give a longer --tick or an earlier --until"
+        )
     matches: list[dict[str, Any]] = []
     pool: list[Ticket] = []
     left: dict[str, Any] = {}
@@ -171,6 +186,9 @@ def run_tickets(args: argparse.Namespace) -> int:
         text = "\n".join(p["message"] for p in problems)
         _print({"valid": False, "problems": problems}, f"{args.rule_set}: invalid\n{text}", args.json)
         return 1
+    from lobby.flexmatch.ruleset import keep_open
+
+    rule_set = keep_open(rule_set, args.additional_player_count)
     try:
         doc = simulate(rule_set, _tickets(args.tickets), args.tick, args.until)
     except ValueError as exc:

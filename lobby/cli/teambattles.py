@@ -1,4 +1,11 @@
-"""`lobby matches`, `lobby accept-match` and `lobby my-requests`: TeamBattles from a shell.
+"""TeamBattles from a shell: `lobby matches`, `lobby accept-match`, `lobby accept-challenge`,
+`lobby refuse-challenge` and `lobby my-requests`.
+
+Answers go through the same backend as the console's (its desk gathers the facts, its sender
+judges the draft with the shared rules and sends it once), so a draft the console would refuse
+is refused here in the same words, before anything is sent. ``--json`` of an answer prints
+``{"matchId", "answer" ("request", "challenge-accepted" or "challenge-refused"),
+"acceptanceId" (a request's), "teamId", "message"}``.
 
 The API key comes from TEAMBATTLES_API_KEY, the OS keyring or the profile's key file, never
 from the command line, and is never printed. With the emulator profile (the default), the
@@ -13,13 +20,17 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from lobby.core.answers import AcceptanceDraft
     from lobby.core.offers import Offer
     from lobby.teambattles.backend import TeamBattlesBackend
 
 T = TypeVar("T")
+
+#: ``answer`` in the --json document of accept-match, accept-challenge and refuse-challenge.
+REQUEST, CHALLENGE_ACCEPTED, CHALLENGE_REFUSED = "request", "challenge-accepted", "challenge-refused"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,20 +44,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="ask to play an open TeamBattles match (or take up a challenge) with your team",
         description=(
             "Send a match acceptance request as the owner of the API key, who must lead the team. "
-            "Prints the acceptanceId on success."
+            "Prints the acceptanceId on success. Given a challenge to your team (and only a "
+            "roster), it takes the challenge up."
         ),
     )
     a.add_argument("match", metavar="MATCH", help="the match id")
     a.add_argument("--team", required=True, metavar="T", help="your team (id or slug)")
-    a.add_argument(
-        "--active", required=True, metavar="U,...", help="the active roster: user ids or usernames"
-    )
-    a.add_argument(
-        "--bench",
-        default="",
-        metavar="U:PRIORITY,...",
-        help="substitutes with their priority (1 first); a missing priority follows the order",
-    )
+    _roster_arguments(a)
     a.add_argument(
         "--map-mode",
         choices=["PREFERRED", "VETO"],
@@ -55,7 +59,41 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     a.add_argument("--maps", default="", metavar="M,...", help="map ids, with --map-mode")
     a.add_argument("--message", default=None, metavar="TEXT", help="a note to the match's creator")
+    a.add_argument(
+        "--rule",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a disputed rule to agree on (repeatable); VALUE as in the console: text, 3, 1.5, "
+        "true, false or [a, b]",
+    )
+    _json_argument(a)
     a.set_defaults(func=run_accept_match)
+
+    c = sub.add_parser(
+        "accept-challenge",
+        help="take up a direct TeamBattles challenge to your team with a roster",
+        description="Accept a direct challenge to a team you lead, with its active roster and "
+        "bench. The match is on at once.",
+    )
+    c.add_argument("match", metavar="MATCH", help="the challenge's match id")
+    c.add_argument(
+        "--team", default=None, metavar="T", help="your team (id or slug; default: the challenged team)"
+    )
+    _roster_arguments(c)
+    _json_argument(c)
+    c.set_defaults(func=run_accept_challenge)
+
+    f = sub.add_parser(
+        "refuse-challenge",
+        help="refuse a direct TeamBattles challenge to your team",
+        description="Refuse a direct challenge to a team you lead; the challenger is told and "
+        "the match will not be played.",
+    )
+    f.add_argument("match", metavar="MATCH", help="the challenge's match id")
+    f.add_argument("--reason", default=None, metavar="TEXT", help="why, for the challenger")
+    _json_argument(f)
+    f.set_defaults(func=run_refuse_challenge)
 
     r = sub.add_parser(
         "my-requests", help="list the TeamBattles match requests you sent, with their status"
@@ -65,6 +103,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--offline", action="store_true", help="show what is stored without asking the service"
     )
     r.set_defaults(func=run_my_requests)
+
+
+def _roster_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--active", required=True, metavar="U,...", help="the active roster: user ids or usernames"
+    )
+    parser.add_argument(
+        "--bench",
+        default="",
+        metavar="U:PRIORITY,...",
+        help="substitutes with their priority (1 first); a missing priority follows the order",
+    )
+
+
+def _json_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON document: matchId, answer, acceptanceId, teamId, message",
+    )
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -161,6 +219,7 @@ def _table(rows: list[list[str]]) -> str:
 
 
 def run_matches(args: argparse.Namespace) -> int:
+    from lobby.cli import emit
     from lobby.core.offers import OfferKind
 
     async def fetch(backend: TeamBattlesBackend) -> tuple[list[Offer], datetime]:
@@ -175,8 +234,7 @@ def run_matches(args: argparse.Namespace) -> int:
                 None if offer.deadline is None else round((offer.deadline - now).total_seconds())
             )
             out.append(item)
-        print(json.dumps(out, indent=2))
-        return 0
+        return emit(json.dumps(out, indent=2))
     if not offers:
         print("No open matches right now.", file=sys.stderr)
         return 0
@@ -189,41 +247,136 @@ def run_matches(args: argparse.Namespace) -> int:
         size = f.get("teamSize", "?")
         when = starts_in(offer.deadline, now)
         rows.append([offer.id, f.get("game", ""), f.get("mode", ""), f"{size}v{size}", when, creator])
-    print(_table(rows))
-    return 0
+    return emit(_table(rows))
+
+
+def parse_rules(items: list[str]) -> dict[str, Any]:
+    """``["overtime=true", "maps=[a, b]"]`` -> ``{"overtime": True, "maps": ["a", "b"]}``: each
+    value read as the console reads it; the shared rules judge names and values when sending."""
+    from lobby.cli import CliError
+
+    if not items:
+        return {}
+    from lobby.tui.widgets.disputed_rules import parse_value  # the console's reading of a value
+
+    rules: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise CliError(f"--rule {item!r} gives no value; write NAME=VALUE, like overtime=true.")
+        rules[name.strip()] = parse_value(value)
+    return rules
+
+
+def _roster(args: argparse.Namespace, team_id: str) -> AcceptanceDraft:
+    """The draft of ``--active`` and ``--bench`` for ``team_id``."""
+    from lobby.cli import CliError
+    from lobby.core.answers import AcceptanceDraft
+
+    if not team_id:
+        raise CliError("--team needs your team's id or slug.")
+    active = _split(args.active)
+    if not active:
+        raise CliError("--active needs at least one player.")
+    return AcceptanceDraft.build(team_id=team_id, active_roster=active, bench=parse_bench(args.bench))
+
+
+async def _challenged(backend: TeamBattlesBackend, match_id: str) -> str | None:
+    """The id of the team ``match_id`` challenges (None for an open match), from the match as
+    the desk holds it: the answer that follows reads it from there, not again."""
+    challenged = (await backend.desk.match(match_id)).challenged_team
+    return None if challenged is None else challenged.id
+
+
+def _answered(
+    args: argparse.Namespace,
+    answer: str,
+    message: str,
+    *,
+    team_id: str | None = None,
+    acceptance_id: str | None = None,
+) -> int:
+    """Print what was done: ``message``, or with --json one document of the answer."""
+    from lobby.cli import emit
+
+    if not args.json:
+        return emit(message)
+    doc = {
+        "matchId": args.match,
+        "answer": answer,
+        "acceptanceId": acceptance_id,
+        "teamId": team_id,
+        "message": message,
+    }
+    return emit(json.dumps(doc, indent=2))
 
 
 def run_accept_match(args: argparse.Namespace) -> int:
-    from lobby.cli import CliError
-    from lobby.core.answers import AcceptanceDraft
+    from dataclasses import replace
+
+    from lobby.cli import CliError, emit
+    from lobby.core.answers import MapPreferenceMode
+    from lobby.teambattles.requests import AcceptanceRecord
 
     maps = _split(args.maps)
     if maps and args.map_mode is None:
         raise CliError("--maps needs --map-mode PREFERRED (maps you want) or VETO (maps you do not).")
-    active = _split(args.active)
-    if not active:
-        raise CliError("--active needs at least one player.")
-    draft = AcceptanceDraft.build(
-        team_id=args.team.strip(),
-        active_roster=active,
-        bench=parse_bench(args.bench),
-        map_mode=args.map_mode,
-        selected_maps=maps,
+    draft = replace(
+        _roster(args, args.team.strip()),
+        map_mode=None if args.map_mode is None else MapPreferenceMode(args.map_mode),
+        selected_maps=tuple(maps),
         message=args.message,
+        disputed_rules=parse_rules(args.rule),
     )
+    # Maps, a message and disputed rules belong to a request; a challenge is taken up with a
+    # roster only, so a draft that has them is a request (and refused for a challenge).
+    as_request = bool(maps or args.message is not None or draft.disputed_rules)
 
-    async def send(backend: TeamBattlesBackend) -> str:
-        record = await backend.send(args.match, draft)
-        return f"Challenge {args.match} accepted." if record is None else record.acceptance_id
+    async def send(backend: TeamBattlesBackend) -> AcceptanceRecord | str | None:
+        if as_request:
+            return await backend.submit(args.match, draft)
+        challenged = await _challenged(backend, args.match)
+        return await backend.send(args.match, draft) or challenged
 
-    from lobby.tui.safe import clean
+    record = _run(send)
+    if not isinstance(record, AcceptanceRecord):  # a challenge taken up by the challenged team
+        sentence = f"Challenge {args.match} accepted."
+        return _answered(args, CHALLENGE_ACCEPTED, sentence, team_id=record)
+    if not args.json:
+        return emit(record.acceptance_id)  # the id alone, for scripts that read it
+    sentence = f"Request {record.acceptance_id} sent for match {args.match}; waiting for the creator's answer."
+    return _answered(args, REQUEST, sentence, team_id=record.team_id, acceptance_id=record.acceptance_id)
 
-    print(clean(_run(send)))  # ids and sentences are the network's: no escapes
-    return 0
+
+def run_accept_challenge(args: argparse.Namespace) -> int:
+    from lobby.cli import CliError
+
+    async def accept(backend: TeamBattlesBackend) -> str:
+        challenged = await _challenged(backend, args.match)
+        if challenged is None:
+            raise CliError(
+                f"Match {args.match} is an open match, not a challenge: ask to play it with "
+                "lobby accept-match."
+            )
+        await backend.accept_challenge(args.match, _roster(args, args.team.strip() if args.team else challenged))
+        return challenged
+
+    team_id = _run(accept)
+    sentence = f"Challenge {args.match} accepted; the match is on."
+    return _answered(args, CHALLENGE_ACCEPTED, sentence, team_id=team_id)
+
+
+def run_refuse_challenge(args: argparse.Namespace) -> int:
+    async def refuse(backend: TeamBattlesBackend) -> tuple[str, str | None]:
+        challenged = await _challenged(backend, args.match)  # an open match: refused by reject
+        return await backend.reject(args.match, args.reason), challenged
+
+    sentence, team_id = _run(refuse)
+    return _answered(args, CHALLENGE_REFUSED, sentence, team_id=team_id)
 
 
 def run_my_requests(args: argparse.Namespace) -> int:
-    from lobby.cli import CliError
+    from lobby.cli import CliError, emit
     from lobby.cli.profiles import open_teambattles, stored_requests
     from lobby.core.errors import BackendError, NotConfigured
 
@@ -255,8 +408,7 @@ def run_my_requests(args: argparse.Namespace) -> int:
 
         print(clean(warning), file=sys.stderr)
     if args.json:
-        print(json.dumps([r.as_json() for r in records], indent=2))
-        return 0
+        return emit(json.dumps([r.as_json() for r in records], indent=2))
     if not records:
         print("No match requests sent yet.", file=sys.stderr)
         return 0
@@ -271,5 +423,4 @@ def run_my_requests(args: argparse.Namespace) -> int:
         ]
         for r in records
     ]
-    print(_table(rows))
-    return 0
+    return emit(_table(rows))

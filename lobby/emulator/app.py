@@ -57,7 +57,7 @@ def create_app(config: EmulatorConfig, *, clock: Clock | None = None) -> FastAPI
         token = new_token()
     #: The control token; None: the control plane is open (the emulator listens on loopback).
     app.state.control_token = token
-    _install_control_routes(app, runtime)
+    _install_control_routes(app, runtime, scenario)
     faults.install(app, _fault_injector(config, scenario))
     flexmatch.install(app, runtime, scenario.flexmatch)
     teambattles.install(app, runtime, scenario.teambattles)
@@ -123,7 +123,7 @@ def _event_id(text: str) -> int | None:
     return value if value <= MAX_EVENT_ID else None
 
 
-def _install_control_routes(app: FastAPI, runtime: Runtime) -> None:
+def _install_control_routes(app: FastAPI, runtime: Runtime, scenario: Scenario) -> None:
     signed = runtime.config.verify_sigv4
 
     def anonymous(event: Event) -> bool:
@@ -137,6 +137,8 @@ def _install_control_routes(app: FastAPI, runtime: Runtime) -> None:
             "time": runtime.clock.timestamp(),
             "lastEventId": runtime.events.last_id(),
             "instance": runtime.events.instance,
+            # Null, or the TeamBattles buckets a scenario raised above the service's own.
+            "raisedRateLimits": scenario.teambattles.raised_limits_health(),
         }
 
     @app.get("/_emulator/events", include_in_schema=False, response_model=None)
@@ -173,9 +175,14 @@ def _install_control_routes(app: FastAPI, runtime: Runtime) -> None:
                     "bad_source",
                     f"Unknown source {sorted(unknown)[0]!r}; use {GAMELIFT} or {TEAMBATTLES}.",
                 )
-        control = request.scope.get("state", {}).get("control", True)
+        state = request.scope.get("state", {})
+        control = state.get("control", True)
         body = runtime.events.stream(
-            start, sources=sources, stopping=runtime.stopping, visible=None if control else anonymous
+            start,
+            sources=sources,
+            stopping=runtime.stopping,
+            visible=None if control else anonymous,
+            connection=state.get("connection"),
         )
         return StreamingResponse(
             body,

@@ -11,21 +11,23 @@ another instance's id (the emulator restarted on a fresh database) gets the stre
 first event: its ``Last-Event-ID`` counted somebody else's events.
 
 Many watchers cost little: the events appended since the last look are read from the database
-once, into a shared window of recent events, and every live stream serves itself from there; only
-a stream resuming from further back than the window reads its backlog from the database.
+once, into a shared window of recent events; only a stream resuming from further back than the
+window reads its backlog from the database. Once caught up, a stream is fed by one task per event
+loop (:class:`_Fanout`), which lets commits gather, makes each batch's bytes once and writes them
+to every live stream, straight to its connection where the server allows it
+(:class:`~lobby.emulator.guard.DirectChunks`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import threading
 import uuid
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from lobby.core.clock import Clock
 from lobby.emulator.store import Store
@@ -60,10 +62,14 @@ _INSTANCE_META = "events.instance"
 MAX_EVENT_ID = 2**63 - 1
 #: How many recent events the shared window keeps for the live streams.
 WINDOW = 4096
-#: How long a live stream lets events gather after a write before it looks again, per open
-#: stream (so one watcher waits 0.5 ms, 500 of them a quarter of a second), and at most.
-GATHER_PER_STREAM = 0.0005
-GATHER_MAX = 0.25
+#: The most events a stream is sent in one write.
+PAGE = 500
+#: How long the live streams let events gather after a write before they are written to
+#: again, per open stream (so one watcher waits 2 ms, 500 of them a second), and at most. Each
+#: round costs a write per watcher whatever it carries: this keeps the writes to a few hundred
+#: a second however many watch, while a handful of watchers hear of a change at once.
+GATHER_PER_STREAM = 0.002
+GATHER_MAX = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +171,7 @@ class EventLog:
         self._window_lock = threading.Lock()
         #: Streams open now.
         self.streams = 0
+        self._fanouts: dict[asyncio.AbstractEventLoop, _Fanout] = {}
 
     def append(
         self, source: str, type: str, payload: dict[str, Any] | str, *, subject: str | None = None
@@ -182,6 +189,11 @@ class EventLog:
     def _committed(self) -> None:
         self._fired += 1
         self.appended.fire()
+
+    @property
+    def fired(self) -> int:
+        """Commits with events so far (a waiter compares it before and after looking)."""
+        return self._fired
 
     def since(
         self,
@@ -230,7 +242,7 @@ class EventLog:
                         break
                 self._seen = fired
 
-    def _next(self, after_id: int, sources: list[str] | None, limit: int = 500) -> list[_Shared]:
+    def _next(self, after_id: int, sources: list[str] | None, limit: int = PAGE) -> list[_Shared]:
         """The events after ``after_id``: from the shared window when it reaches back that far,
         else (a stream resuming from long ago) from the database."""
         self._catch_up()
@@ -256,46 +268,190 @@ class EventLog:
         keepalive: float = 15.0,
         stopping: threading.Event | None = None,
         visible: Visible | None = None,
-    ) -> AsyncIterator[str]:
+        connection: Connection | None = None,
+    ) -> AsyncIterator[str | bytes]:
         """SSE text: the backlog after ``after_id``, then live events, with keep-alive comments.
-        With ``visible``, only the events it passes are sent (the others are still passed over)."""
+        With ``visible``, only the events it passes are sent (the others are still passed over).
+
+        The backlog is this stream's own to send. Live events come from the loop's
+        :class:`_Fanout`, which writes each batch to every live stream at once: straight to
+        ``connection`` when given (the stream then only waits for its end here), else through
+        this generator."""
         srcs = list(sources) if sources else None
         last = after_id
         yield ": stream open\n\n"
         self.streams += 1
         try:
-            async with contextlib.aclosing(self._follow(last, srcs, keepalive, stopping, visible)) as texts:
-                async for text in texts:
-                    yield text
-        finally:
-            self.streams -= 1
-
-    async def _follow(
-        self,
-        last: int,
-        srcs: list[str] | None,
-        keepalive: float,
-        stopping: threading.Event | None,
-        visible: Visible | None,
-    ) -> AsyncGenerator[str, None]:
-        idle = 0.0
-        while stopping is None or not stopping.is_set():
-            batch = self._next(last, srcs)
-            if batch:
-                idle = 0.0
+            while stopping is None or not stopping.is_set():
+                batch = self._next(last, srcs)
+                if not batch:
+                    break
                 last = batch[-1].id
                 shown = batch if visible is None else [e for e in batch if visible(e.event)]
                 if shown:
                     yield "".join(shared.text for shared in shown)
-                if len(batch) < 500:
-                    # Caught up: let more commits gather before the next write, so that with
-                    # many watchers a busy server writes to each a few times a second, not
-                    # once per commit.
-                    await asyncio.sleep(min(GATHER_MAX, GATHER_PER_STREAM * self.streams))
-                continue
-            # Wake at least once a second so a stopping server can end the stream promptly.
-            if not await self.appended.wait(1.0):
-                idle += 1.0
-                if idle >= keepalive:
-                    idle = 0.0
-                    yield ": keep-alive\n\n"
+                if len(batch) < PAGE:
+                    break
+            else:
+                return
+            watcher = _Watcher(last, srcs, visible, connection, keepalive, stopping)
+            fanout = self._fanout()
+            fanout.add(watcher)
+            try:
+                while not watcher.closed:
+                    await watcher.wake.wait()
+                    watcher.wake.clear()
+                    if watcher.pending:
+                        chunks, watcher.pending = watcher.pending, []
+                        yield b"".join(chunks)
+            finally:
+                fanout.discard(watcher)
+        finally:
+            self.streams -= 1
+
+    def _fanout(self) -> _Fanout:
+        loop = asyncio.get_running_loop()
+        fanout = self._fanouts.get(loop)
+        if fanout is None or fanout.loop.is_closed():
+            fanout = self._fanouts[loop] = _Fanout(self, loop)
+        return fanout
+
+
+class Connection(Protocol):
+    """Where a live stream's chunks may be written directly (the server's connection)."""
+
+    @property
+    def open(self) -> bool: ...
+
+    def write(self, data: bytes) -> bool:
+        """Write one chunk of the answer's body; False if the connection is gone (or given up)."""
+        ...
+
+
+KEEPALIVE_TEXT = b": keep-alive\n\n"
+
+
+class _Watcher:
+    """A live stream, fed by its loop's fan-out."""
+
+    __slots__ = (
+        "closed", "connection", "key", "keepalive", "last", "pending", "quiet_since", "sources",
+        "stopping", "visible", "wake",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        last: int,
+        sources: list[str] | None,
+        visible: Visible | None,
+        connection: Connection | None,
+        keepalive: float,
+        stopping: threading.Event | None,
+    ) -> None:
+        self.last = last
+        self.sources = sources
+        self.visible = visible
+        #: Watchers with the same key at the same position are sent the same bytes.
+        self.key = (tuple(sources) if sources else None, visible)
+        self.connection = connection
+        self.keepalive = keepalive
+        self.stopping = stopping
+        self.pending: list[bytes] = []
+        self.wake = asyncio.Event()
+        self.closed = False
+        self.quiet_since = 0.0
+
+    def send(self, data: bytes, now: float) -> None:
+        self.quiet_since = now
+        if self.connection is None:
+            self.pending.append(data)
+            self.wake.set()
+        elif not self.connection.write(data):
+            self.close()
+
+    def close(self) -> None:
+        self.closed = True
+        self.wake.set()
+
+
+class _Fanout:
+    """Every live stream of one event loop, fed by one task: after a commit it lets more
+    gather, reads the new events once, makes each distinct batch's bytes once (per filter and
+    position), and hands them to every stream, written straight to the connection where it
+    can be. So a watcher costs one write per batch, not a task waking, a look at the window and
+    a trip through the server's send chain; and the wait is the same one timer for all of
+    them. Once a second it also sends keep-alives to quiet streams and ends them when the
+    server stops."""
+
+    def __init__(self, log: EventLog, loop: asyncio.AbstractEventLoop) -> None:
+        self.log = log
+        self.loop = loop
+        self.watchers: set[_Watcher] = set()
+        self.task: asyncio.Task[None] | None = None
+        self._ticked = loop.time()
+
+    def add(self, watcher: _Watcher) -> None:
+        watcher.quiet_since = self.loop.time()
+        self.watchers.add(watcher)
+        if self.task is None or self.task.done():
+            self.task = self.loop.create_task(self._run(), name="emulator-event-fanout")
+
+    def discard(self, watcher: _Watcher) -> None:
+        self.watchers.discard(watcher)
+
+    async def _run(self) -> None:
+        log = self.log
+        while self.watchers:
+            fired = log.fired
+            sent, behind = self._deliver()
+            if behind:
+                await asyncio.sleep(0)  # a page for streams far behind: let requests run between
+            elif sent:
+                # Let more commits gather before the next write, so that with many watchers a
+                # busy server writes to each a few times a second, not once per commit.
+                await asyncio.sleep(min(GATHER_MAX, GATHER_PER_STREAM * len(self.watchers)))
+            elif log.fired == fired:
+                await log.appended.wait(1.0)
+            if self.loop.time() - self._ticked >= 1.0:
+                self._tick()
+
+    def _deliver(self) -> tuple[bool, bool]:
+        """One batch to every watcher behind the newest event: (any sent, any still behind)."""
+        made: dict[tuple[int, object], tuple[bytes | None, int, bool]] = {}
+        sent = behind = False
+        now = self.loop.time()
+        for watcher in list(self.watchers):
+            key = (watcher.last, watcher.key)
+            found = made.get(key)
+            if found is None:
+                batch = self.log._next(watcher.last, watcher.sources)
+                if batch:
+                    visible = watcher.visible
+                    shown = batch if visible is None else [e for e in batch if visible(e.event)]
+                    data = "".join(shared.text for shared in shown).encode() if shown else None
+                    found = (data, batch[-1].id, len(batch) >= PAGE)
+                else:
+                    found = (None, watcher.last, False)
+                made[key] = found
+            data, last, more = found
+            if last != watcher.last:
+                watcher.last = last
+                sent = True
+                behind = behind or more
+                if data is not None:
+                    watcher.send(data, now)
+            if watcher.closed:
+                self.watchers.discard(watcher)
+        return sent, behind
+
+    def _tick(self) -> None:
+        now = self._ticked = self.loop.time()
+        for watcher in list(self.watchers):
+            if watcher.stopping is not None and watcher.stopping.is_set():
+                watcher.close()
+            elif watcher.connection is not None and not watcher.connection.open:
+                watcher.close()
+            elif now - watcher.quiet_since >= watcher.keepalive:
+                watcher.send(KEEPALIVE_TEXT, now)
+            if watcher.closed:
+                self.watchers.discard(watcher)

@@ -10,7 +10,8 @@ control plane.
   run for it; that is not an error of the emulator, and is logged at debug level only.
 - **Readers that stop reading.** An event stream whose client has not taken a write within
   :data:`SEND_TIMEOUT` is closed: a stalled reader holds neither the server's memory nor its
-  time. (Idle connections without a request are closed by the server itself, see
+  time. (Live events are written straight to the connection, see :class:`DirectChunks`; the
+  same deadline holds there.) (Idle connections without a request are closed by the server itself, see
   :mod:`lobby.emulator.server`.)
 - **The control plane.** When the emulator is *guarded* (it listens beyond loopback, or a token
   was given), ``/_emulator/*`` answers 401 unless the request carries the control token
@@ -29,6 +30,7 @@ import json
 import logging
 import secrets
 from collections import deque
+from typing import Protocol
 
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -125,8 +127,10 @@ class Guard:
                     "The emulator's control routes need its token: send "
                     "Authorization: Bearer <token> (printed when the emulator started)."
                 ))  # fmt: skip
-            scope.setdefault("state", {})["control"] = authorized
+            state = scope.setdefault("state", {})
+            state["control"] = authorized
             if path == EVENTS_PATH:
+                state["connection"] = DirectChunks.of(scope, send)
                 send = _with_deadline(send, SEND_TIMEOUT)
         if path == "/" or path.startswith("/service/"):
             # GameLift's hot path reads its body itself, whole or not at all (its own cap).
@@ -173,6 +177,61 @@ async def _whole_body(receive: Receive, cap: int) -> list[Message] | None:
         size += len(message.get("body", b""))
         if not message.get("more_body") or size > cap:
             return messages
+
+
+class _Cycle(Protocol):
+    """What uvicorn's request cycle (its ``send``'s owner) is to us: it knows when the client
+    has gone."""
+
+    disconnected: bool
+
+
+class DirectChunks:
+    """The body of a chunked HTTP/1.1 answer, written chunk by chunk straight to uvicorn's
+    transport: how the event stream's fan-out reaches every watcher with one write each, not a
+    trip through the ASGI send chain. The answer's head and its end still go through ``send``.
+    A reader that leaves the chunks waiting in the buffer for :data:`SEND_TIMEOUT` is closed,
+    as ``send`` closes one."""
+
+    __slots__ = ("_cycle", "_timer", "_transport")
+
+    def __init__(self, cycle: _Cycle, transport: asyncio.WriteTransport) -> None:
+        self._cycle = cycle
+        self._transport = transport
+        self._timer: asyncio.TimerHandle | None = None
+
+    @classmethod
+    def of(cls, scope: Scope, send: Send) -> DirectChunks | None:
+        """For a GET over HTTP/1.1 served by uvicorn (whose request cycle holds its transport);
+        None anywhere else, where the stream writes through ``send``."""
+        if scope.get("http_version") != "1.1" or scope.get("method") != "GET":
+            return None
+        cycle: _Cycle | None = getattr(send, "__self__", None)
+        transport = getattr(cycle, "transport", None)
+        if cycle is None or not isinstance(transport, asyncio.WriteTransport):
+            return None
+        return cls(cycle, transport)
+
+    @property
+    def open(self) -> bool:
+        return not (self._cycle.disconnected or self._transport.is_closing())
+
+    def write(self, data: bytes) -> bool:
+        if not self.open:
+            return False
+        transport = self._transport
+        transport.write(b"%x\r\n%b\r\n" % (len(data), data))
+        if self._timer is None and transport.get_write_buffer_size() > transport.get_write_buffer_limits()[1]:
+            self._timer = asyncio.get_running_loop().call_later(SEND_TIMEOUT, self._check)
+        return True
+
+    def _check(self) -> None:
+        self._timer = None
+        transport = self._transport
+        if self.open and transport.get_write_buffer_size() > transport.get_write_buffer_limits()[1]:
+            log.info("closed an event stream whose client stopped reading")
+            transport.abort()
+            self._cycle.disconnected = True
 
 
 def _with_deadline(send: Send, seconds: float) -> Send:

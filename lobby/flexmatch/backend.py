@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 
@@ -31,6 +32,8 @@ from lobby.flexmatch.tickets import TicketBook
 from lobby.flexmatch.wire import AcceptanceType, MatchmakingTicket, Player
 from lobby.core.backend import Capabilities, FeedState
 from lobby.net.stream import EventFeed, FeedEvent, Handshake, NotAnEmulator, handshake
+
+log = logging.getLogger(__name__)
 
 #: AWS guidance: poll DescribeMatchmaking no more often than this.
 MIN_POLL_INTERVAL = 10.0
@@ -68,6 +71,8 @@ class FlexMatchBackend:
         self._feed_backoff = feed_backoff
         #: The last event folded into the book; the stream resumes after it.
         self.last_event_id = 0
+        #: The emulator's database instance ``last_event_id`` counts in (None: not known yet).
+        self.feed_instance: str | None = None
         self.feed_state: FeedState | None = None
         self._synced = False
         self._feed_skew: float | None = None
@@ -155,18 +160,15 @@ class FlexMatchBackend:
         if self.feed_url is None:
             return await self.refresh()
         health = await self._health()
+        if health.instance is not None and health.instance != self.feed_instance:
+            if self.feed_instance is not None:
+                self._resynced(health.instance)  # another database: its ids count afresh
+            self.feed_instance = health.instance
         target = health.last_event_id
         changes: list[Change] = []
         if target > self.last_event_id:
             # Unfiltered, so the stream certainly reaches ``target`` whatever its source.
-            feed = EventFeed(
-                self.client.http,
-                self.feed_url,
-                last_event_id=self.last_event_id,
-                sleep=self._sleep,
-                max_backoff=self._feed_backoff,
-                max_reconnects=3,
-            )
+            feed = self._feed(sources=None, max_reconnects=3)
             async with contextlib.aclosing(feed.events()) as events:
                 async for event in events:
                     changes += self._fold(event)
@@ -210,16 +212,35 @@ class FlexMatchBackend:
         if self._on_feed_state is not None:
             self._on_feed_state(state)
 
-    async def _follow(self) -> AsyncIterator[Change]:
-        feed = EventFeed(
+    def _feed(
+        self,
+        *,
+        sources: list[str] | None,
+        on_state: Callable[[FeedState], None] | None = None,
+        max_reconnects: int | None = None,
+    ) -> EventFeed:
+        """A feed resuming after the last event folded, in the instance it counts in."""
+        return EventFeed(
             self.client.http,
             self.feed_url or "",
-            sources=[EventSource.GAMELIFT],
+            sources=sources,
             last_event_id=self.last_event_id,
-            on_state=self._set_feed_state,
+            on_state=on_state,
             sleep=self._sleep,
             max_backoff=self._feed_backoff,
+            max_reconnects=max_reconnects,
+            instance=self.feed_instance,
+            on_resync=self._resynced,
         )
+
+    def _resynced(self, instance: str) -> None:
+        """The emulator is another database now: its event ids count afresh, from its first."""
+        log.info("the event stream now comes from another emulator database; reading it from its start")
+        self.feed_instance = instance
+        self.last_event_id = 0
+
+    async def _follow(self) -> AsyncIterator[Change]:
+        feed = self._feed(sources=[EventSource.GAMELIFT], on_state=self._set_feed_state)
         async with contextlib.aclosing(feed.events()) as events:
             async for event in events:
                 for change in self._fold(event):

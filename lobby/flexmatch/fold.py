@@ -42,6 +42,7 @@ from lobby.core.events import parse_time
 from lobby.flexmatch.lifecycle import (
     TERMINAL,
     AcceptanceOutcome,
+    EXPLANATION_EVENT,
     EventType,
     PlayerAnswer,
     TicketStatus,
@@ -175,6 +176,10 @@ class Folded:
     game_session: str | None = None
     #: MatchmakingSearching: the service's estimate of the wait, in milliseconds.
     estimated_wait_millis: float | None = None
+    #: The emulator's explanation of a ticket still searching: (rule, passed, failed) per rule
+    #: that failed with it, most failures first, and the matchmaker's sentences.
+    held_back: tuple[tuple[str, int, int], ...] = ()
+    reasons: tuple[str, ...] = ()
 
 
 class TicketFold:
@@ -237,6 +242,8 @@ class TicketFold:
             return None
         kind: EventType | str = _TYPES.get(raw, raw)
         folded = Folded(kind)
+        if raw == EXPLANATION_EVENT:
+            return self._explained(folded, detail)
         proposal = None
         match_id = detail.get("matchId")
         if isinstance(match_id, str):
@@ -340,6 +347,28 @@ class TicketFold:
             named += [tickets[t] for t in proposal.ticket_ids if t not in known and t in tickets]
             if kind is _ROUND_EVENT:
                 folded.round_ended = self._end_round(proposal, named, folded.acceptance, when)
+        return folded
+
+    def _explained(self, folded: Folded, detail: dict[str, Any]) -> Folded:
+        """The emulator's word on why tickets still search: it names tickets known here and
+        searching (one known nowhere else, or that has moved on, is left out), moves none."""
+        rules = detail.get("rules")
+        failing = []
+        for m in rules if isinstance(rules, list) else ():
+            if isinstance(m, dict) and isinstance(m.get("ruleName"), str):
+                passed, failed = _number(m.get("passedCount")), _number(m.get("failedCount"))
+                if failed:
+                    failing.append((m["ruleName"], int(passed or 0), int(failed)))
+        failing.sort(key=lambda m: (-m[2], m[0]))
+        folded.held_back = tuple(failing)
+        reasons = detail.get("reasons")
+        folded.reasons = tuple(r for r in (reasons if isinstance(reasons, list) else ()) if isinstance(r, str))
+        listed = detail.get("tickets")
+        for entry in listed if isinstance(listed, list) else ():
+            ticket_id = entry.get("ticketId") if isinstance(entry, dict) else None
+            ticket = self.tickets.get(ticket_id) if isinstance(ticket_id, str) else None
+            if ticket is not None and ticket.status is _SEARCHING:
+                folded.tickets.append(ticket)
         return folded
 
     def _propose(self, ticket: Ticket, proposal: Proposal, folded: Folded, when: float | None) -> None:

@@ -105,6 +105,17 @@ class EventType(StrEnum):
     FAILED = "MatchmakingFailed"
 
 
+#: The lobby emulator's own event, which GameLift never sends (so no SNS topic or SQS queue
+#: carries it): why a ticket that stays SEARCHING was not matched by the matchmaker's latest
+#: pass (``detail.heldBackBy``, ``detail.rules`` with ruleName/passedCount/failedCount over the
+#: candidates tried, ``detail.reasons``). Its envelope is a FlexMatch event's with this
+#: ``detail-type``; the emulator's event log files it under :data:`EMULATOR_EVENT_SOURCE`, so a
+#: stream filtered to ``aws.gamelift`` (the captain's) never receives it.
+EXPLANATION_EVENT = "MatchmakingExplanation"
+EXPLANATION_DETAIL_TYPE = "Lobby Emulator Matchmaking Explanation"
+EMULATOR_EVENT_SOURCE = "lobby.emulator"
+
+
 class PlayerAnswer(StrEnum):
     ACCEPTED = "ACCEPTED"
     REJECTED = "REJECTED"

@@ -7,7 +7,8 @@
   events (``matches``) into the rows (``rows``), timelines and windowed figures (``stats``) its
   ``ledger`` keeps;
 - ``view``: the filtered, sorted :class:`TableModel` a screen draws;
-- ``sources``: where events come from (the emulator, recorded events) and ``sqs`` (real AWS).
+- ``sources``: where events come from (the emulator, recorded events), ``sqs`` and ``sns``
+  (real AWS), and ``merge``: several feeds (queues and topics of several regions) as one.
 
 No Textual here; the screens live in ``lobby.tui.moderator``.
 """

@@ -9,8 +9,10 @@ Three shapes arrive:
 - a TeamBattles webhook-shaped event (``{"id", "event", "created_at", "data": {"match": ...}}``).
 
 :func:`unwrap` turns any of them into one :class:`ModEvent` with an id to deduplicate by (the
-EventBridge event id, the webhook delivery id, else the id the carrier gave), a type and a time.
-Anything else is not an event for the board and gives None.
+EventBridge event id, the webhook delivery id, else the id the carrier gave), a type, a time and
+the AWS region it comes from (the envelope's own ``region``, else the region of its ``resources``
+ARN, else the region of the feed that carried it). Anything else is not an event for the board
+and gives None.
 """
 
 from __future__ import annotations
@@ -38,6 +40,22 @@ class ModEvent:
     body: dict[str, Any]
     #: FlexMatch: the configuration named by the envelope's ``resources`` ARN.
     configuration: str | None = None
+    #: The AWS region of the event (FlexMatch), else of the feed that carried it; None if unknown.
+    region: str | None = None
+
+
+def _region_of(payload: dict[str, Any]) -> str | None:
+    """The envelope's own region, else the region of its first ``resources`` ARN."""
+    region = payload.get("region")
+    if isinstance(region, str) and region:
+        return region[:64]
+    resources = payload.get("resources")
+    if isinstance(resources, list):
+        for arn in resources:
+            parts = arn.split(":", 4) if isinstance(arn, str) else ()
+            if len(parts) == 5 and parts[0] == "arn" and parts[3]:
+                return parts[3][:64]
+    return None
 
 
 def _own_id(payload: dict[str, Any], fallback_id: str | None) -> str | None:
@@ -45,11 +63,14 @@ def _own_id(payload: dict[str, Any], fallback_id: str | None) -> str | None:
     return uid if isinstance(uid, str) and uid else fallback_id
 
 
-def unwrap(payload: Any, *, fallback_id: str | None = None, received: float = 0.0) -> ModEvent | None:
+def unwrap(
+    payload: Any, *, fallback_id: str | None = None, received: float = 0.0, region: str | None = None
+) -> ModEvent | None:
     """The event inside ``payload`` (a dict, or JSON text); None when it holds none.
 
     ``fallback_id`` names the event when the payload carries no id of its own (the SSE id, the
-    SNS message id); ``received`` stands in for a missing or unreadable time.
+    SNS message id); ``received`` stands in for a missing or unreadable time; ``region`` (the
+    feed's) for an event that names no region of its own.
     """
     if isinstance(payload, str | bytes):
         try:
@@ -63,7 +84,11 @@ def unwrap(payload: Any, *, fallback_id: str | None = None, received: float = 0.
         message_id = payload.get("MessageId")
         inner_fallback = f"sns:{message_id}" if isinstance(message_id, str) else fallback_id
         sent = parse_time(payload.get("Timestamp"))
-        return unwrap(payload["Message"], fallback_id=inner_fallback, received=sent or received)
+        topic = payload.get("TopicArn")
+        parts = topic.split(":", 4) if isinstance(topic, str) else ()
+        if len(parts) == 5 and parts[0] == "arn" and parts[3]:
+            region = parts[3][:64]  # the topic's region, where the event names none
+        return unwrap(payload["Message"], fallback_id=inner_fallback, received=sent or received, region=region)
     detail = payload.get("detail")
     if payload.get("source") == EventSource.GAMELIFT and isinstance(detail, dict):
         kind = detail.get("type")
@@ -80,6 +105,7 @@ def unwrap(payload: Any, *, fallback_id: str | None = None, received: float = 0.
             time=when if when is not None else received,
             body=detail,
             configuration=configuration_of(payload.get("resources")),
+            region=_region_of(payload) or region,
         )
     data = payload.get("data")
     kind = payload.get("event")
@@ -89,6 +115,11 @@ def unwrap(payload: Any, *, fallback_id: str | None = None, received: float = 0.
             return None
         when = parse_time(payload.get("created_at"))
         return ModEvent(
-            uid=uid, source=EventSource.TEAMBATTLES, type=kind, time=when if when is not None else received, body=data
+            uid=uid,
+            source=EventSource.TEAMBATTLES,
+            type=kind,
+            time=when if when is not None else received,
+            body=data,
+            region=region,
         )
     return None

@@ -36,6 +36,8 @@ class Ledger:
         self._finished: OrderedDict[Key, float] = OrderedDict()
         #: Live rows by status.
         self.live_counts: Counter[str] = Counter()
+        #: Rows per AWS region ("" for rows of no known region), every row counted.
+        self.regions: Counter[str] = Counter()
         #: Keys changed since the last :meth:`drain`.
         self.changed: set[Key] = set()
         #: Grows whenever anything changes (rows added, changed or dropped).
@@ -80,6 +82,7 @@ class Ledger:
             row = self.rows.pop(key, None)
             self._timelines.pop(key, None)
             if row is not None:
+                self._uncount_region(row.region)
                 gone.append(row)
                 self.changed.add(key)
         if gone:
@@ -93,7 +96,25 @@ class Ledger:
             initial = INITIAL_STATUS[kind]
             row = self.rows[key] = Row(kind=kind, id=item_id, status=initial, created=created, status_since=created)
             self.live_counts[initial] += 1
+            self.regions[""] += 1
         return row
+
+    def place(self, row: Row, region: str | None) -> None:
+        """``row``'s events come from ``region``: the first region named stays."""
+        if region and not row.region:
+            self._uncount_region("")
+            row.region = region
+            self.regions[region] += 1
+
+    def _uncount_region(self, region: str) -> None:
+        self.regions[region] -= 1
+        if self.regions[region] <= 0:
+            del self.regions[region]
+
+    @property
+    def region_names(self) -> list[str]:
+        """The AWS regions of the rows, sorted ("" not included)."""
+        return sorted(r for r in self.regions if r)
 
     def note(self, row: Row, event: ModEvent, text: str) -> None:
         """What ``event`` did to ``row``: a line on its timeline, and the row marked changed."""

@@ -33,6 +33,7 @@ class MatchRows:
         created = _time(match.get("createdAt"))
         row = self._ledger.row(Kind.MATCH, match["id"], created if created is not None else when)
         row.match_id = row.id
+        self._ledger.place(row, event.region)
         if created is not None and created < row.created:
             row.created = created
         game = match.get("game")

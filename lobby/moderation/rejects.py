@@ -77,9 +77,16 @@ def why_unreadable(exc: BaseException) -> str:
 
 
 def read_event(
-    payload: Any, *, message_id: str, rejects: RejectLog, fallback_id: str | None = None, received: float = 0.0
+    payload: Any,
+    *,
+    message_id: str,
+    rejects: RejectLog,
+    fallback_id: str | None = None,
+    received: float = 0.0,
+    region: str | None = None,
 ) -> ModEvent | None:
-    """The event in ``payload``, or None after recording why there is none."""
+    """The event in ``payload``, or None after recording why there is none (``region``: the
+    feed's, for an event that names none)."""
     if isinstance(payload, str | bytes) and len(payload) > MAX_BODY:
         rejects.add(message_id, f"too large ({len(payload):,} bytes)")
         return None
@@ -90,7 +97,7 @@ def read_event(
             except ValueError:
                 rejects.add(message_id, "not JSON")
                 return None
-        event = unwrap(payload, fallback_id=fallback_id, received=received)
+        event = unwrap(payload, fallback_id=fallback_id, received=received, region=region)
         wild = _out_of_range(event.body) if event is not None else None
     except Exception as exc:  # noqa: BLE001 - whatever a message does, the feed goes on
         rejects.add(message_id, why_unreadable(exc))
@@ -104,9 +111,33 @@ def read_event(
     return event
 
 
+def _wild(value: Any) -> bool:
+    """Whether ``value`` holds a number no event field can hold (not finite, or beyond
+    :data:`MAX_NUMBER`). Every event is looked through, so this walk builds nothing."""
+    kind = type(value)
+    if kind is float:
+        return not -MAX_NUMBER <= value <= MAX_NUMBER  # NaN compares false
+    if kind is int:
+        return bool(value > MAX_NUMBER or value < -MAX_NUMBER)
+    if kind is dict:
+        values: Any = value.values()
+    elif kind is list:
+        values = value
+    else:
+        return False
+    for item in values:
+        if _wild(item):
+            return True
+    return False
+
+
 def _out_of_range(body: Any, path: str = "detail") -> str | None:
     """The path of the first number no event field can hold (not finite, or beyond
     :data:`MAX_NUMBER`), else None."""
+    return _path_of_wild(body, path) if _wild(body) else None
+
+
+def _path_of_wild(body: Any, path: str) -> str | None:
     if isinstance(body, bool):
         return None
     if isinstance(body, float):
@@ -115,12 +146,12 @@ def _out_of_range(body: Any, path: str = "detail") -> str | None:
         return path if abs(body) > MAX_NUMBER else None
     if isinstance(body, dict):
         for key, value in body.items():
-            found = _out_of_range(value, f"{path}.{key}")
+            found = _path_of_wild(value, f"{path}.{key}")
             if found is not None:
                 return found
     elif isinstance(body, list):
         for index, value in enumerate(body):
-            found = _out_of_range(value, f"{path}[{index}]")
+            found = _path_of_wild(value, f"{path}[{index}]")
             if found is not None:
                 return found
     return None

@@ -89,6 +89,8 @@ class Row:
     matched: bool = False
     #: Team ids seen on a match (to filter by), besides the names in ``teams``.
     team_ids: tuple[str, ...] = ()
+    #: The AWS region the row's events come from ("" when none says).
+    region: str = ""
     #: (kind, id), made once: every change of a row is recorded under it.
     key: Key = field(init=False, repr=False)
 

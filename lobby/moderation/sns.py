@@ -152,7 +152,7 @@ class TopicSource:
         wait_seconds: int = 20,
     ) -> None:
         self.topic_arn = topic_arn
-        self.region = region or topic_region(topic_arn) or "us-east-1"
+        self.region = topic_region(topic_arn) or region or "us-east-1"
         self.endpoint_url = endpoint_url
         self.aws_profile = aws_profile
         self.raw_delivery = raw_delivery

@@ -66,7 +66,8 @@ NO_REDRIVE = (
     "time). Give it a dead-letter queue to move them aside."
 )
 
-_REGION_IN_HOST = re.compile(r"^sqs[.-]([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
+_REGION_IN_HOST = re.compile(r"^(?:sqs[.-]([a-z0-9-]+)|([a-z0-9-]+)\.queue)\.amazonaws\.com(?:\.cn)?$")
+_QUEUE_ARN = re.compile(r"^arn:(aws[a-z-]*):sqs:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_-]{1,80}(?:\.fifo)?)$")
 _AUTH_CODES = {
     "InvalidClientTokenId",
     "SignatureDoesNotMatch",
@@ -81,9 +82,26 @@ _MISSING_CODES = {"QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"
 
 
 def region_of(queue_url: str) -> str | None:
-    """The region named by an AWS queue URL's host (``sqs.us-east-1.amazonaws.com``)."""
+    """The region named by an AWS queue URL's host (``sqs.us-east-1.amazonaws.com``, or the
+    older ``us-east-1.queue.amazonaws.com``) or by a queue ARN."""
+    arn = _QUEUE_ARN.match(queue_url)
+    if arn:
+        return arn.group(2)
     match = _REGION_IN_HOST.match(urlsplit(queue_url).hostname or "")
-    return match.group(1) if match else None
+    return (match.group(1) or match.group(2)) if match else None
+
+
+def url_of_queue(queue: str, endpoint_url: str | None = None) -> str:
+    """The URL of ``queue``, given as its URL or as its ARN
+    (``arn:aws:sqs:eu-west-1:123456789012:name``: at ``endpoint_url`` when given, else at AWS)."""
+    arn = _QUEUE_ARN.match(queue)
+    if not arn:
+        return queue
+    partition, region, account, name = arn.groups()
+    if endpoint_url:
+        return f"{endpoint_url.rstrip('/')}/{account}/{name}"
+    domain = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+    return f"https://sqs.{region}.{domain}/{account}/{name}"
 
 
 def _code(body: Any) -> str | None:
@@ -143,10 +161,10 @@ class SqsSource:
         max_backoff: float = 20.0,
         expect_others: bool = True,
     ) -> None:
-        self.queue_url = queue_url
+        self.region = region_of(queue_url) or region or "us-east-1"
+        self.queue_url = queue_url = url_of_queue(queue_url, endpoint_url)
         parts = urlsplit(endpoint_url or queue_url)
         self.endpoint = f"{parts.scheme}://{parts.netloc}/"
-        self.region = region or region_of(queue_url) or "us-east-1"
         self.queue_name = urlsplit(queue_url).path.rstrip("/").rsplit("/", 1)[-1] or queue_url
         self.description = f"SQS queue {self.queue_name} ({self.region})"
         self.state = FeedState.CONNECTING
@@ -324,6 +342,7 @@ class SqsSource:
                 rejects=self.rejects,
                 fallback_id=f"sqs:{message_id}",
                 received=_sent_time(message),
+                region=self.region,
             )
         if event is None:
             self.unreadable.add(message_id)

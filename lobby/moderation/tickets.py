@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from lobby.flexmatch.fold import Folded, TicketFold
-from lobby.flexmatch.lifecycle import EventType, PlayerAnswer, TicketStatus
+from lobby.flexmatch.lifecycle import EXPLANATION_EVENT, EventType, PlayerAnswer, TicketStatus
 from lobby.moderation.events import ModEvent
 from lobby.moderation.ledger import Ledger
 from lobby.moderation.rows import Kind, Row
@@ -77,6 +77,8 @@ class TicketRows:
                 row.created = ticket.started_at
             if ticket.configuration and not row.group:
                 row.group = ticket.configuration
+            if not row.region:
+                ledger.place(row, event.region)
             if matched and not row.matched:
                 row.matched = True
                 ledger.stats.matched(when, when - row.created)
@@ -157,6 +159,16 @@ def _stopped(word: str) -> Callable[[Folded, tuple[int, int] | None], str]:
     return words
 
 
+def _explained(folded: Folded, progress: tuple[int, int] | None) -> str:
+    """The emulator's word on a ticket still searching: the rules that failed with it."""
+    rules = [f"{rule} ({passed} passed, {failed} failed)" for rule, passed, failed in folded.held_back]
+    if rules:
+        why = "held back by " + ", ".join(rules[:_NAMED_ANSWERS]) + ("…" if len(rules) > _NAMED_ANSWERS else "")
+    else:
+        why = folded.reasons[0] if folded.reasons else "no match could be made yet"
+    return f"Still searching: {why}" + ("" if why.endswith((".", "…")) else ".")
+
+
 def _other(folded: Folded, progress: tuple[int, int] | None) -> str:
     return f"{folded.type}."
 
@@ -172,4 +184,5 @@ _WORDS: dict[EventType | str, Callable[[Folded, tuple[int, int] | None], str]] =
     EventType.CANCELLED: _stopped("Cancelled"),
     EventType.TIMED_OUT: _stopped("Timed out"),
     EventType.FAILED: _stopped("Failed"),
+    EXPLANATION_EVENT: _explained,
 }

@@ -5,7 +5,8 @@ moves only the rows that changed (the board says which), so a frame costs what c
 the size of the lobby. A new filter, status choice or sort rebuilds the list once.
 
 The filter is fuzzy: each word of the query must appear, letters in order, inside one of a
-row's id, configuration or game, players, teams or match id (case-insensitive).
+row's id, configuration or game, players, teams, match id or region (case-insensitive). A
+region can also be chosen on its own (:meth:`TableModel.set_region`): then only its rows show.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ _RANK = {status: i for i, status in enumerate(STATUS_ORDER)}
 class Column(StrEnum):
     ID = "id"
     GROUP = "group"
+    REGION = "region"
     STATUS = "status"
     PROGRESS = "progress"
     DEADLINE = "deadline"
@@ -50,7 +52,15 @@ def subsequence(term: str, text: str) -> bool:
 
 def search_fields(row: Row) -> tuple[str, ...]:
     """The texts a filter looks in, lower-cased."""
-    fields = [row.id, row.group, *row.players, *(n for n in row.players.values() if n), *row.teams, *row.team_ids]
+    fields = [
+        row.id,
+        row.group,
+        *row.players,
+        *(n for n in row.players.values() if n),
+        *row.teams,
+        *row.team_ids,
+        row.region,
+    ]
     if row.match_id and row.match_id != row.id:
         fields.append(row.match_id)
     return tuple(f.lower() for f in fields if f)
@@ -75,6 +85,7 @@ _ENTRY: dict[Column, Callable[[Row], tuple[Any, ...]]] = {
     Column.DEADLINE: lambda r: (0, r.deadline, r.id, r.kind) if r.deadline is not None else (1, 0.0, r.id, r.kind),
     Column.ID: lambda r: (0, r.id, r.id, r.kind),
     Column.GROUP: lambda r: (0, r.group.lower(), r.id, r.kind) if r.group else (1, "", r.id, r.kind),
+    Column.REGION: lambda r: (0, r.region, r.id, r.kind) if r.region else (1, "", r.id, r.kind),
     Column.STATUS: lambda r: (0, _RANK.get(r.status, _LAST), r.id, r.kind),
     Column.PROGRESS: lambda r: (0, r.accepted / r.total, r.id, r.kind) if r.total else (1, 0.0, r.id, r.kind),
     Column.IN_STATUS: lambda r: (0, -r.status_since, r.id, r.kind),  # longest in status last
@@ -99,6 +110,8 @@ class TableModel:
         self.descending = descending
         self.hidden: frozenset[str] = frozenset(hidden)
         self.query = ""
+        #: The one region shown, or None for every region.
+        self.region: str | None = None
         self._terms: tuple[str, ...] = ()
         #: Ascending (missing, value, id, kind) entries of the rows shown.
         self._sorted: list[tuple[Any, ...]] = []
@@ -128,6 +141,12 @@ class TableModel:
         if descending != self.descending:
             self.descending = descending
             self.revision += 1
+
+    def set_region(self, region: str | None) -> None:
+        """Show only the rows of ``region`` (None: every region)."""
+        if region != self.region:
+            self.region = region
+            self._stale = True
 
     def set_hidden(self, statuses: Iterable[str]) -> None:
         hidden = frozenset(statuses)
@@ -188,6 +207,8 @@ class TableModel:
     def _shows(self, row: Row) -> bool:
         if row.status in self.hidden:
             return False
+        if self.region is not None and row.region != self.region:
+            return False
         return not self._terms or matches(self._terms, self._fields_of(row))
 
     def _entry_for(self, row: Row) -> tuple[Any, ...]:
@@ -227,11 +248,11 @@ class TableModel:
         entry = _ENTRY[self.sort]
         hidden = self.hidden
         rows = self.board.rows
-        if self._terms:
+        if self._terms or self.region is not None:
             shown = [row for row in rows.values() if row.status not in hidden and self._shows(row)]
         else:
             shown = [row for row in rows.values() if row.status not in hidden]
-        self._entry = {(row.kind, row.id): entry(row) for row in shown}
+        self._entry = {row.key: entry(row) for row in shown}
         self._sorted = sorted(self._entry.values())
         self._present = bisect.bisect_left(self._sorted, (1,))
         if len(self._fields) > len(rows):

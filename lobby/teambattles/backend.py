@@ -41,7 +41,7 @@ from lobby.teambattles.requests import AcceptanceRecord, RequestStore
 from lobby.teambattles.sender import Sender
 from lobby.teambattles.vocab import EventType
 
-log = logging.getLogger("lobby.teambattles.connect")
+log = logging.getLogger(__name__)
 
 
 class _ServiceClock:

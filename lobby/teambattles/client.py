@@ -36,7 +36,7 @@ from lobby.teambattles.errors import error_from_response, protocol_error
 from lobby.teambattles.keys import ApiKey
 from lobby.teambattles.pacing import RateLimitPacer
 
-log = logging.getLogger("lobby.teambattles.connect")
+log = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=m.Wire)
 

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 import httpx
 
 from lobby.core.backend import FeedState
+from lobby.core.events import EventSource
 from lobby.net.stream import EventFeed, FeedEvent, NotAnEmulator, handshake
 from lobby.net.transports import shared_transport
 from lobby.teambattles import wire as m
 from lobby.teambattles.vocab import ACCEPTANCE_EVENTS
 
-log = logging.getLogger("lobby.teambattles.connect")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +65,23 @@ async def follow(
     if transport is None:
         transport = shared_transport()
     async with httpx.AsyncClient(transport=transport, timeout=timeout) as http:
-        start = 0
+        start, instance = 0, None
         try:
-            start = (await handshake(http, url)).last_event_id
+            found = await handshake(http, url)
+            start, instance = found.last_event_id, found.instance
         except (httpx.HTTPError, NotAnEmulator):
             log.debug("no event position from %s; reading the stream from its start", url)
         await before()
-        feed = EventFeed(http, url, sources=["teambattles"], last_event_id=start, on_state=on_state)
+        # The position counts in the handshake's instance: a stream from another database
+        # (the emulator restarted on a fresh one in between) is read from its start.
+        feed = EventFeed(
+            http,
+            url,
+            sources=[EventSource.TEAMBATTLES],
+            last_event_id=start,
+            on_state=on_state,
+            instance=instance,
+        )
         events = feed.events()
         try:
             async for raw in events:

@@ -24,7 +24,7 @@ from lobby.teambattles.matches import Mine
 from lobby.teambattles.offers import Offers
 from lobby.teambattles.pacing import RateLimitPacer
 
-log = logging.getLogger("lobby.teambattles.connect")
+log = logging.getLogger(__name__)
 
 #: The longest wait between polls after failures in a row.
 MAX_BACKOFF_SECONDS = 300.0

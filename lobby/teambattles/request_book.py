@@ -29,7 +29,7 @@ from lobby.teambattles.requests import (
 )
 from lobby.teambattles.vocab import AcceptanceStatus
 
-log = logging.getLogger("lobby.teambattles.connect")
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 

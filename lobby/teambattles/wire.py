@@ -149,14 +149,6 @@ class GameRef(Wire):
     name_key: str
 
 
-class MatchTeam(Wire):
-    id: str
-    name: str
-    tag: str
-    avatar_url: str | None = None
-    score: int | None = None
-
-
 class Team(Wire):
     """The ``Team`` schema, as listed matches carry it."""
 
@@ -164,6 +156,12 @@ class Team(Wire):
     name: str
     tag: str
     avatar_url: str | None = None
+
+
+class MatchTeam(Team):
+    """``ApiMatchTeam``: a ``Team`` with the side's score."""
+
+    score: int | None = None
 
 
 class MatchDetail(Wire):
@@ -312,6 +310,8 @@ class TeamMembers(Wire):
 
 
 class OrganizationSummary(Wire):
+    """``ApiOrganizationSummary``; the fields every team and organization answer opens with."""
+
     id: str
     slug: str | None = None
     name: str
@@ -320,13 +320,7 @@ class OrganizationSummary(Wire):
     visibility: Visibility | None = None
 
 
-class UserTeamMembership(Wire):
-    id: str
-    slug: str | None = None
-    name: str
-    tag: str | None = None
-    avatar_url: str | None = None
-    visibility: Visibility | None = None
+class UserTeamMembership(OrganizationSummary):
     role: str
     joined_at: str | None
     organization: OrganizationSummary | None = None
@@ -338,13 +332,7 @@ class UserTeams(Wire):
     timestamp: str
 
 
-class TeamProfile(Wire):
-    id: str
-    slug: str | None = None
-    name: str
-    tag: str | None = None
-    avatar_url: str | None = None
-    visibility: Visibility | None = None
+class TeamProfile(OrganizationSummary):
     banner_url: str | None = None
     description: str | None = None
     game_id: str | None = None
@@ -375,12 +363,21 @@ class BenchPlayer(Wire):
 DisputedRuleValue = str | bool | int | float | list[str]
 
 
-class AcceptMatchRequestBody(Wire):
+class RosterBody(Wire):
+    """The roster every write that puts a side on a match sends (``AcceptChallengeRequestBody``)."""
+
+    active_roster: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+    bench_roster: list[BenchPlayer] | None = None
+
+
+#: ``acceptMatchChallenge``'s body is the roster alone.
+AcceptChallengeRequestBody = RosterBody
+
+
+class AcceptMatchRequestBody(RosterBody):
     """The body of ``createMatchAcceptance``. The acting user is always the key's owner."""
 
     team_id: str = Field(min_length=1)
-    active_roster: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
-    bench_roster: list[BenchPlayer] | None = None
     disputed_rules: dict[str, DisputedRuleValue] | None = None
     map_preference_mode: MapPreferenceMode | None = None
     selected_maps: list[str] | None = None
@@ -393,22 +390,24 @@ class AcceptMatchResponse(Wire):
     timestamp: str
 
 
-class ApproveAcceptanceRequestBody(Wire):
+class DeclineAcceptanceRequestBody(Wire):
+    """The creator's answer to an acceptance request; approving may also narrow the maps."""
+
     response_message: str | None = None
+
+
+class ApproveAcceptanceRequestBody(DeclineAcceptanceRequestBody):
     available_maps: list[str] | None = None
 
 
-class DeclineAcceptanceRequestBody(Wire):
-    response_message: str | None = None
+class ReasonBody(Wire):
+    """``{reason?}``: refusing a challenge and cancelling a match."""
 
-
-class AcceptChallengeRequestBody(Wire):
-    active_roster: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
-    bench_roster: list[BenchPlayer] | None = None
-
-
-class RefuseChallengeRequestBody(Wire):
     reason: str | None = None
+
+
+RefuseChallengeRequestBody = ReasonBody
+CancelMatchRequestBody = ReasonBody
 
 
 class SuccessResponse(Wire):
@@ -418,7 +417,7 @@ class SuccessResponse(Wire):
     timestamp: str
 
 
-class CreateMatchRequestBody(Wire):
+class CreateMatchRequestBody(RosterBody):
     team_id: str = Field(min_length=1)
     game_id: str = Field(min_length=1)
     game_mode_id: str = Field(min_length=1)
@@ -439,8 +438,6 @@ class CreateMatchRequestBody(Wire):
     locked_rules: dict[str, bool] | None = None
     notes: str | None = None
     publish_status: PublishStatus | None = None
-    active_roster: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
-    bench_roster: list[BenchPlayer] | None = None
     is_challenge: bool | None = None
     challenged_team_id: str | None = None
     league_id: str | None = None
@@ -452,10 +449,6 @@ class MatchIdResponse(Wire):
     success: Literal[True]
     match_id: str
     timestamp: str
-
-
-class CancelMatchRequestBody(Wire):
-    reason: str | None = None
 
 
 class ErrorEnvelope(BaseModel):

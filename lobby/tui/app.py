@@ -11,9 +11,11 @@ signals; its parts each do one job:
 - :mod:`lobby.tui.probe`: the start-up bench's first-paint probe;
 - :mod:`lobby.tui.screens.answer`: the answer screens' worker.
 
-Start-up paints first: the home screen shows "Connecting…" at once, and the ``connect`` callable
-may hand over backends one by one as each is ready, so one backend's offers show while another
-is still being built. Screens other than home are imported when first opened.
+Start-up paints first: the home screen shows the last-known offers of the profile (kept in the
+state directory, see :class:`lobby.tui.store.LastKnown`) at once, each marked as refreshing
+until its backend confirms or drops it, else "Connecting…"; the ``connect`` callable may hand
+over backends one by one as each is ready, so one backend's offers show while another is still
+being built. Screens other than home are imported when first opened.
 """
 
 from __future__ import annotations
@@ -40,11 +42,11 @@ from lobby.tui.alerts import Alert, Alerts
 from lobby.tui.drafts import DRAFTS_FILE, DraftBook
 from lobby.tui import timefmt
 from lobby.tui.following import Following
-from lobby.tui.messages import BackendStatus
+from lobby.tui.messages import BackendStatus, backend_label
 from lobby.tui.probe import FirstPaintProbe
 from lobby.tui.safe import brief, clean
 from lobby.tui.services import ConsoleApp
-from lobby.tui.store import Applied, Entry, Filters, Key, OfferStore
+from lobby.tui.store import Applied, Entry, Filters, Key, LastKnown, OfferStore
 from lobby.tui.switching import Connect, Connected, ProfileSwitch, served
 from lobby.tui.theme import LOBBY_THEME
 
@@ -59,6 +61,8 @@ WHERE_SECONDS = 2.0
 #: Start-up is over once the first profile is connected (see ``on_started``), or after this many
 #: seconds at most.
 STARTED_AT_MOST = 10.0
+#: How often the last-known offers are written when they changed, in seconds (and on leaving).
+KEEP_LAST_KNOWN_SECONDS = 5.0
 
 
 #: The theme last chosen in the console, under the state directory.
@@ -118,13 +122,16 @@ class LobbyApp(ConsoleApp):
         on_started: Callable[[], object] | None = None,
         drafts: Path | None = None,
         where: Callable[[str | None], str | None] | None = None,
+        last_known: Path | None = None,
     ) -> None:
         """``profiles`` and ``connect`` enable switching backend profiles from the palette;
         ``watch=False`` loads the listings but does not follow changes; ``still`` turns off
         animation and blinking cursors (for pictures that must not flake); ``moderation``, given
         the current profile, builds the event source of the moderator's view (None: that
         profile has no feed to watch); ``on_started`` is called once, after the first frame that
-        follows connecting the first profile (or after STARTED_AT_MOST seconds at most)."""
+        follows connecting the first profile (or after STARTED_AT_MOST seconds at most);
+        ``last_known``, a file where the offers last known are kept: shown at start-up, marked
+        as refreshing until their backend confirms them (None: nothing is kept)."""
         super().__init__(clock=clock, still=still)
         #: Given the profile, where its service runs now (an emulator's announced URL); when
         #: that changes (a restarted or late emulator), the profile is connected again.
@@ -156,6 +163,10 @@ class LobbyApp(ConsoleApp):
         self.connecting: str | None = None
         if not self.backends and connect is not None and self.profile:
             self.connecting = self.profile  # connected once the first frame is on screen
+        self._last_known = None if last_known is None else LastKnown(last_known)
+        self._last_known_changed = False
+        if self._last_known is not None and self.connecting is not None:
+            self.store.remember(self._last_known.load(self._identity()))
         #: Whether backends' changes are followed after their first listing.
         self.watching = watch
         self._initial_keymap = dict(keymap or (settings.keymap if settings is not None else {}))
@@ -208,6 +219,8 @@ class LobbyApp(ConsoleApp):
             self.set_interval(WHERE_SECONDS, self._follow_where, name="where the service runs")
         if self._on_started is not None:
             self.set_timer(STARTED_AT_MOST, self.started, name="start-up over")
+        if self._last_known is not None:
+            self.set_interval(KEEP_LAST_KNOWN_SECONDS, self._keep_last_known, name="keep the last-known offers")
         if self.connecting is not None:
             # Backends are built after the first frame, so the console shows up at once.
             self.call_after_refresh(self.switch_profile, self.connecting, announce=False)
@@ -229,12 +242,30 @@ class LobbyApp(ConsoleApp):
         from lobby.tui.settings_check import problems
 
         assert self.settings is not None
+        if not self.is_running:
+            return  # leaving already (the start-up bench quits at its first live paint)
         for sentence in problems(self.settings, self.available_themes):
             self.notify(sentence, title="Settings", severity="warning", markup=False, timeout=12)
         self.theme_changed_signal.subscribe(self, lambda theme: keep_theme(theme.name))
 
     async def on_unmount(self) -> None:
+        self._keep_last_known()
         await self.following.close_all()
+
+    def _identity(self) -> str:
+        """Whose the last-known offers are: the profile, and where its service runs (a
+        restarted emulator's records are not the ones this console saw)."""
+        where = self._where(self.profile) if self._where is not None else None
+        return LastKnown.identity(self.profile, where)
+
+    def _keep_last_known(self) -> None:
+        """Write the offers known now, when they changed and no profile is being connected."""
+        if self._last_known is None or not self._last_known_changed or self.connecting is not None:
+            return
+        if not self.backends or self.following.loading():
+            return  # nothing is known yet: what was kept stays
+        self._last_known_changed = False
+        self._last_known.save(self._identity(), self.store.last_known())
 
     def _follow_where(self) -> None:
         """Connect the profile again when its service moved (restarted on another port) or
@@ -263,6 +294,7 @@ class LobbyApp(ConsoleApp):
     def publish(self, applied: list[Applied], *, alert: bool) -> None:
         """Tell the screens what changed; with ``alert``, announce each offer that now awaits
         an answer."""
+        self._last_known_changed = True
         if alert:
             for item in applied:
                 entry = self.store.get(item.key)
@@ -397,6 +429,14 @@ class LobbyApp(ConsoleApp):
         entry = self.store.get(key)
         if entry is None:
             return
+        if entry.refreshing:
+            self.notify(
+                f"{brief(entry.offer.title)} is last known from an earlier session: it opens once "
+                f"{backend_label(entry.backend)} confirms it is still offered.",
+                title="Refreshing",
+                markup=False,
+            )
+            return
         if entry.offer.kind is OfferKind.FLEXMATCH_TICKET:
             from lobby.tui.screens.ticket import TicketScreen
 
@@ -408,9 +448,18 @@ class LobbyApp(ConsoleApp):
 
     @work(exclusive=True, group="profile")
     async def switch_profile(self, name: str, *, announce: bool = True) -> None:
-        """Leave the current backends and connect the ones of profile ``name``."""
-        if self._switch is not None:
-            await self._switch.run(name, announce=announce)
+        """Leave the current backends and connect the ones of profile ``name``; the last-known
+        offers no connected backend confirmed go away (those of another profile at once)."""
+        if self._switch is None:
+            return
+        if name != self.profile and self.store.refreshing:
+            self.publish(self.store.drop_refreshing(), alert=False)
+        await self._switch.run(name, announce=announce)
+        names = {backend.name for backend in self.backends}
+        if names:  # none connected: what was last known stays, marked, until one is
+            gone = self.store.drop_refreshing(lambda entry: entry.backend not in names)
+            if gone:
+                self.publish(gone, alert=False)
 
     def notify_failure(self, title: str, exc: BackendError | ValueError) -> None:
         """Say why something could not be done: a BackendError's sentence, or a ValueError's."""

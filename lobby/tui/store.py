@@ -3,13 +3,21 @@
 Backends report a full listing (on connect and on reconnect) and then changes. The store applies
 both by (kind, id), remembers which offers the captain answered, and sorts offers into the three
 sections of the home screen. It is plain Python, so it is tested without a terminal.
+
+The last-known offers (:class:`LastKnown`, a file under the state directory) are shown at
+start-up before any backend answers, each marked as refreshing: a backend's first listing
+confirms the ones it names and drops the rest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import contextlib
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from lobby.core.backend import MyRequest
 from lobby.core.clock import Clock
@@ -28,6 +36,9 @@ FILTER_FACTS: dict[str, str] = {
     "matchType": "Match type",
 }
 
+
+#: The last-known offers, under the state directory (see :class:`LastKnown`).
+LAST_KNOWN_FILE = "offers.json"
 
 #: Why an offer that a full listing no longer names is closed.
 NO_LONGER_OFFERED = "No longer offered."
@@ -73,6 +84,8 @@ class Entry:
     #: FlexMatch: the players of the ticket answered for so far, and how ("accepted" or
     #: "rejected"); the others stay answerable until the deadline.
     player_answers: dict[str, str] = field(default_factory=dict)
+    #: Shown from the last-known offers of an earlier session: no backend confirmed it yet.
+    refreshing: bool = False
 
     @property
     def unanswered_players(self) -> tuple[str, ...]:
@@ -180,6 +193,11 @@ class OfferStore:
             self._entries[key] = entry
             return Applied(key, new=True, arrived=entry.awaiting)
         was_awaiting = entry.awaiting
+        if entry.refreshing:
+            # Confirmed by its backend: from now on it is live, and counts down by that
+            # backend's clock (the last-known copy was shown by this machine's).
+            entry.refreshing = False
+            entry.clock = clock
         fresh_question = offer.status == REQUIRES_ACCEPTANCE and (
             entry.closed is not None
             or entry.offer.status != REQUIRES_ACCEPTANCE
@@ -201,9 +219,11 @@ class OfferStore:
 
     def replace(self, backend: str, offers: Iterable[Offer]) -> list[Applied]:
         """A full listing from ``backend``: add and update these; an open offer of that backend
-        missing from the listing is no longer answerable and is closed."""
+        missing from the listing is no longer answerable and is closed, and a last-known one
+        it does not confirm goes away."""
         applied = [self.put(offer, backend) for offer in offers]
         seen = {a.key for a in applied}
+        applied += self.drop_refreshing(lambda entry: entry.backend == backend)
         for key, entry in self._entries.items():
             if entry.backend == backend and key not in seen and entry.closed is None:
                 entry.closed = OfferClosed(
@@ -272,11 +292,58 @@ class OfferStore:
         )
         return Applied(entry.key, new=False, arrived=False, decided=decided)
 
+    def remember(self, last_known: Iterable[tuple[str, Offer]]) -> list[Applied]:
+        """Show offers of an earlier session (backend name, offer), each marked as refreshing
+        until its backend confirms or drops it; one already known, or past its deadline, is
+        left out."""
+        applied = []
+        for backend, offer in last_known:
+            key = key_of(offer)
+            if key in self._entries or offer.expired(self._clock):
+                continue
+            left = offer.time_left(self._clock)
+            self._entries[key] = Entry(
+                offer=offer,
+                backend=backend,
+                first_seen=self._clock.now(),
+                window=None if left is None else left.total_seconds(),
+                clock=self._clock,
+                refreshing=True,
+            )
+            applied.append(Applied(key, new=True, arrived=False))
+        return applied
+
+    def drop_refreshing(self, which: Callable[[Entry], bool] = lambda entry: True) -> list[Applied]:
+        """Forget the last-known offers no backend confirmed (those ``which`` picks)."""
+        gone = [key for key, entry in self._entries.items() if entry.refreshing and which(entry)]
+        for key in gone:
+            del self._entries[key]
+        return [Applied(key, new=False, arrived=False) for key in gone]
+
+    @property
+    def refreshing(self) -> bool:
+        """Some last-known offer is still waiting for its backend's word."""
+        return any(entry.refreshing for entry in self._entries.values())
+
+    def last_known(self) -> list[tuple[str, Offer]]:
+        """What is worth showing at the next start-up: each offer still open and unanswered,
+        with the name of its backend."""
+        return [
+            (entry.backend, entry.offer)
+            for entry in self._entries.values()
+            if entry.closed is None
+            and not entry.answered
+            and (entry.awaiting or entry.offer.kind is OfferKind.TEAMBATTLES_MATCH)
+            and not entry.offer.expired(entry.clock)
+        ]
+
     def drop_backend(self, backend: str) -> None:
         self._entries = {k: e for k, e in self._entries.items() if e.backend != backend}
 
     def clear(self) -> None:
-        self._entries.clear()
+        """Forget every offer but the last-known ones still waiting for their backend (a
+        profile connecting at start-up confirms or drops them)."""
+        self._entries = {k: e for k, e in self._entries.items() if e.refreshing}
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -317,3 +384,58 @@ class OfferStore:
                 if e.offer.kind is OfferKind.TEAMBATTLES_MATCH and name in e.offer.facts
             }
         )
+
+
+class LastKnown:
+    """The offers the console last knew, in a file (under the state directory), kept per
+    ``identity``: a profile and where its service ran. Offers of another profile, or of an
+    emulator since restarted elsewhere, are never shown as this one's; the newest
+    :attr:`KEEP` identities are kept. A missing, unreadable or foreign file reads as nothing;
+    a failed write keeps nothing (the console still works)."""
+
+    VERSION = 2
+    #: How many profiles (identities) the file keeps, the most recently written first.
+    KEEP = 8
+
+    @staticmethod
+    def identity(profile: str | None, where: str | None) -> str:
+        """Whose offers they are: a profile, and where its service runs (None: wherever it
+        is configured)."""
+        return json.dumps([profile, where])
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _read(self) -> dict[str, list[dict[str, object]]]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("version") != self.VERSION:
+            return {}
+        kept = data.get("identities")
+        return kept if isinstance(kept, dict) else {}
+
+    def load(self, identity: str) -> list[tuple[str, Offer]]:
+        try:
+            return [
+                (str(item["backend"]), Offer.model_validate(item["offer"]))
+                for item in self._read().get(identity, [])
+            ]
+        except (ValueError, KeyError, TypeError):
+            return []
+
+    def save(self, identity: str, offers: Iterable[tuple[str, Offer]]) -> None:
+        kept = {
+            identity: [{"backend": backend, "offer": offer.model_dump(mode="json")} for backend, offer in offers],
+            **{k: v for k, v in self._read().items() if k != identity},
+        }
+        data = {"version": self.VERSION, "identities": dict(list(kept.items())[: self.KEEP])}
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(json.dumps(data), encoding="utf-8")
+            os.replace(temporary, self.path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)

@@ -1,17 +1,15 @@
 """Every moderator sees every event: each console reads the FlexMatch notification topic through a
-queue of its own. Against moto in server mode (SNS delivering to SQS), started here on a loopback
-port; nothing is mocked."""
+queue of its own. Against moto in server mode (SNS delivering to SQS; ``moto_endpoint``, shared by
+the adapter tests) on a loopback port; nothing is mocked."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
-import logging
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
 import boto3
 import pytest
@@ -21,36 +19,24 @@ from lobby.moderation import Board
 from lobby.moderation.sns import PREFIX, TAG_OWNER, TAG_SEEN, TAG_SUBSCRIPTION, TAG_TOPIC, TopicSource, is_leftover
 from lobby.moderation.sqs import SqsSource
 
-moto_server = pytest.importorskip("moto.server", reason="moto[server] is a test dependency")
+pytest.importorskip("moto.server", reason="moto[server] is a test dependency")
 
 T0 = 1_767_268_800.0
 HANG = 30  # a guard against hangs only
 EVENTS = 40
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def topic(endpoint, request) -> str:
-    sns = boto3.client("sns", endpoint_url=endpoint, region_name="us-east-1")
+def topic(moto_endpoint, request) -> str:
+    sns = boto3.client("sns", endpoint_url=moto_endpoint, region_name="us-east-1")
     name = request.node.name.replace("[", "-").replace("]", "")[:60]
     return sns.create_topic(Name=name)["TopicArn"]
 
 
-def clients(endpoint: str):
+def clients(moto_endpoint: str):
     return (
-        boto3.client("sns", endpoint_url=endpoint, region_name="us-east-1"),
-        boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1"),
+        boto3.client("sns", endpoint_url=moto_endpoint, region_name="us-east-1"),
+        boto3.client("sqs", endpoint_url=moto_endpoint, region_name="us-east-1"),
     )
 
 
@@ -70,10 +56,10 @@ async def watch(source: TopicSource, board: Board) -> None:
 
 
 @pytest.mark.parametrize("moderators", [2, 5])
-async def test_every_moderator_on_a_topic_sees_every_event(endpoint, topic, moderators):
-    sns, sqs = clients(endpoint)
+async def test_every_moderator_on_a_topic_sees_every_event(moto_endpoint, topic, moderators):
+    sns, sqs = clients(moto_endpoint)
     sources = [
-        TopicSource(topic, endpoint_url=endpoint, raw_delivery=bool(i % 2), wait_seconds=1) for i in range(moderators)
+        TopicSource(topic, endpoint_url=moto_endpoint, raw_delivery=bool(i % 2), wait_seconds=1) for i in range(moderators)
     ]
     boards = [Board() for _ in sources]
     tasks = [asyncio.create_task(watch(s, b)) for s, b in zip(sources, boards, strict=True)]
@@ -102,9 +88,9 @@ async def test_every_moderator_on_a_topic_sees_every_event(endpoint, topic, mode
     assert all(s.queue_url is None for s in sources)
 
 
-async def test_queues_left_by_a_crashed_console_are_removed_on_the_next_start(endpoint, topic):
-    sns, sqs = clients(endpoint)
-    alive = TopicSource(topic, endpoint_url=endpoint, wait_seconds=1)
+async def test_queues_left_by_a_crashed_console_are_removed_on_the_next_start(moto_endpoint, topic):
+    sns, sqs = clients(moto_endpoint)
+    alive = TopicSource(topic, endpoint_url=moto_endpoint, wait_seconds=1)
     board = Board()
     first = asyncio.create_task(watch(alive, board))
     async with asyncio.timeout(HANG):
@@ -126,7 +112,7 @@ async def test_queues_left_by_a_crashed_console_are_removed_on_the_next_start(en
         QueueName=f"{PREFIX}other-topic",
         tags={TAG_TOPIC: topic + "-other", TAG_OWNER: f"{socket.gethostname()}/{dead.pid}", TAG_SEEN: "0"},
     )["QueueUrl"]
-    source = TopicSource(topic, endpoint_url=endpoint, wait_seconds=1)
+    source = TopicSource(topic, endpoint_url=moto_endpoint, wait_seconds=1)
     task = asyncio.create_task(watch(source, Board()))
     try:
         async with asyncio.timeout(HANG):
@@ -149,13 +135,13 @@ def test_a_queue_nobody_marked_alive_for_hours_is_a_leftover():
     assert not is_leftover(tags, topic="arn:other", now=T0 + 4 * 3600)
 
 
-async def test_a_shared_sqs_queue_warns_of_the_other_reader(endpoint):
-    _, sqs = clients(endpoint)
+async def test_a_shared_sqs_queue_warns_of_the_other_reader(moto_endpoint):
+    _, sqs = clients(moto_endpoint)
     url = sqs.create_queue(QueueName="shared-by-two")["QueueUrl"]
     for n in range(3):
         sqs.send_message(QueueUrl=url, MessageBody=json.dumps(sns_wrap(searching(n), message_id=f"m{n}", time=T0)))
     sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=30)  # the other reader
-    source = SqsSource(url, endpoint_url=endpoint, wait_seconds=1)
+    source = SqsSource(url, endpoint_url=moto_endpoint, wait_seconds=1)
     board = Board()
     async with asyncio.timeout(HANG):
         async with contextlib.aclosing(source.events()) as stream:

@@ -1,13 +1,12 @@
-"""The SQS reader against a real SQS-compatible server: moto in server mode, started here, spoken
-to over HTTP on a loopback port with the SQS JSON protocol and SigV4 (no mocks)."""
+"""The SQS reader against a real SQS-compatible server: moto in server mode (``moto_endpoint``,
+shared by the adapter tests), spoken to over HTTP on a loopback port with the SQS JSON protocol
+and SigV4 (no mocks)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
-import logging
-from collections.abc import Iterator
 
 import boto3
 import httpx
@@ -21,27 +20,15 @@ from lobby.moderation.rows import Kind
 from lobby.moderation.sqs import SqsSource, region_of
 from lobby.core.backend import FeedState
 
-moto_server = pytest.importorskip("moto.server", reason="moto[server] is a test dependency")
+pytest.importorskip("moto.server", reason="moto[server] is a test dependency")
 
 T0 = 1_767_268_800.0
 HANG = 20  # a guard against hangs only
 
 
-@pytest.fixture(scope="module")
-def sqs_url() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def queue(sqs_url, request) -> tuple[object, str]:
-    client = boto3.client("sqs", endpoint_url=sqs_url, region_name="us-east-1")
+def queue(moto_endpoint, request) -> tuple[object, str]:
+    client = boto3.client("sqs", endpoint_url=moto_endpoint, region_name="us-east-1")
     name = request.node.name.replace("[", "-").replace("]", "")[:70]
     url = client.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
     return client, url
@@ -80,7 +67,7 @@ async def take(source: SqsSource, board: Board, n: int) -> None:
                     break
 
 
-async def test_raw_and_sns_wrapped_events_are_applied_once_then_deleted(queue, sqs_url):
+async def test_raw_and_sns_wrapped_events_are_applied_once_then_deleted(queue, moto_endpoint):
     client, url = queue
     raw, wrapped, third = events()
     client.send_message(QueueUrl=url, MessageBody=json.dumps(raw))
@@ -89,7 +76,7 @@ async def test_raw_and_sns_wrapped_events_are_applied_once_then_deleted(queue, s
     client.send_message(QueueUrl=url, MessageBody=json.dumps(third))
     client.send_message(QueueUrl=url, MessageBody="this is no event")
     board = Board()
-    source = SqsSource(url, endpoint_url=sqs_url, wait_seconds=1)
+    source = SqsSource(url, endpoint_url=moto_endpoint, wait_seconds=1)
 
     async def follow() -> None:
         async with contextlib.aclosing(source.events()) as stream:
@@ -114,12 +101,12 @@ async def test_raw_and_sns_wrapped_events_are_applied_once_then_deleted(queue, s
     assert (visible, in_flight, source.deleted) == (0, 1, 4)
 
 
-async def test_a_message_is_not_deleted_before_it_is_applied(queue, sqs_url):
+async def test_a_message_is_not_deleted_before_it_is_applied(queue, moto_endpoint):
     client, url = queue
     for event in events():
         client.send_message(QueueUrl=url, MessageBody=json.dumps(event))
     board = Board()
-    source = SqsSource(url, endpoint_url=sqs_url, wait_seconds=1, visibility_timeout=1, max_messages=10)
+    source = SqsSource(url, endpoint_url=moto_endpoint, wait_seconds=1, visibility_timeout=1, max_messages=10)
     # The consumer takes one event and stops without asking for another: nothing is deleted.
     async with asyncio.timeout(HANG):
         async with contextlib.aclosing(source.events()) as stream:
@@ -128,12 +115,12 @@ async def test_a_message_is_not_deleted_before_it_is_applied(queue, sqs_url):
                 break
     assert source.received >= 1 and source.deleted == 0
     # After the visibility timeout the messages come back; the one applied is not applied twice.
-    again = SqsSource(url, endpoint_url=sqs_url, wait_seconds=2)
+    again = SqsSource(url, endpoint_url=moto_endpoint, wait_seconds=2)
     await take(again, board, 3)
     assert board.applied == 3
 
 
-async def test_a_failing_connection_shows_reconnecting_then_resumes(queue, sqs_url):
+async def test_a_failing_connection_shows_reconnecting_then_resumes(queue, moto_endpoint):
     client, url = queue
     client.send_message(QueueUrl=url, MessageBody=json.dumps(events()[0]))
 
@@ -153,15 +140,15 @@ async def test_a_failing_connection_shows_reconnecting_then_resumes(queue, sqs_u
     async def no_sleep(seconds: float) -> None:
         states.append(source.state)
 
-    source = SqsSource(url, endpoint_url=sqs_url, wait_seconds=1, transport=Flaky(), sleep=no_sleep)
+    source = SqsSource(url, endpoint_url=moto_endpoint, wait_seconds=1, transport=Flaky(), sleep=no_sleep)
     board = Board()
     await take(source, board, 1)
     assert states == [FeedState.RECONNECTING, FeedState.RECONNECTING]
     assert source.state is FeedState.LIVE and source.reconnects == 2 and board.applied == 1
 
 
-async def test_a_missing_queue_is_a_plain_error(sqs_url):
-    source = SqsSource(f"{sqs_url}/123456789012/no-such-queue", endpoint_url=sqs_url, wait_seconds=0)
+async def test_a_missing_queue_is_a_plain_error(moto_endpoint):
+    source = SqsSource(f"{moto_endpoint}/123456789012/no-such-queue", endpoint_url=moto_endpoint, wait_seconds=0)
     with pytest.raises(NotConfigured, match="no-such-queue"):
         await take(source, Board(), 1)
 
@@ -177,7 +164,7 @@ def test_the_region_comes_from_the_queue_url():
     )
 
 
-async def test_unreadable_messages_are_listed_hidden_and_kept_and_the_feed_goes_on(queue, sqs_url):
+async def test_unreadable_messages_are_listed_hidden_and_kept_and_the_feed_goes_on(queue, moto_endpoint):
     client, url = queue
     poison = poison_messages(T0)
     good = events()
@@ -186,7 +173,7 @@ async def test_unreadable_messages_are_listed_hidden_and_kept_and_the_feed_goes_
         client.send_message(QueueUrl=url, MessageBody=body)
     client.send_message(QueueUrl=url, MessageBody=json.dumps(good[1]))
     board = Board()
-    source = SqsSource(url, endpoint_url=sqs_url, wait_seconds=1)
+    source = SqsSource(url, endpoint_url=moto_endpoint, wait_seconds=1)
 
     async def follow() -> None:
         async with contextlib.aclosing(source.events()) as stream:
@@ -215,7 +202,7 @@ async def test_unreadable_messages_are_listed_hidden_and_kept_and_the_feed_goes_
     assert len(source.rejects.notes) == 1 and "no redrive policy" in source.rejects.notes[0]
 
 
-async def test_a_queue_with_a_dead_letter_queue_is_not_warned_about(queue, sqs_url):
+async def test_a_queue_with_a_dead_letter_queue_is_not_warned_about(queue, moto_endpoint):
     client, url = queue
     dead = client.create_queue(QueueName="dead-letters")["QueueUrl"]
     arn = client.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -224,6 +211,6 @@ async def test_a_queue_with_a_dead_letter_queue_is_not_warned_about(queue, sqs_u
     client.send_message(QueueUrl=url, MessageBody="[" * 100_000)
     client.send_message(QueueUrl=url, MessageBody=json.dumps(events()[0]))
     board = Board()
-    source = SqsSource(url, endpoint_url=sqs_url, wait_seconds=1)
+    source = SqsSource(url, endpoint_url=moto_endpoint, wait_seconds=1)
     await take(source, board, 1)
     assert source.rejects.count == 1 and source.rejects.notes == []

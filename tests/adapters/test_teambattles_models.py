@@ -3,7 +3,11 @@ and the error envelope is read by its code only."""
 
 from __future__ import annotations
 
+import datetime
+import enum
 import json
+import types
+import typing
 from typing import Any
 
 import httpx
@@ -26,7 +30,7 @@ from lobby.teambattles.errors import error_from_response
 from lobby.teambattles.vocab import Platform, Region
 from tests.conftest import CONTRACTS
 
-CONTRACT = json.loads((CONTRACTS / "teambattles-openapi-subset.nodoc.json").read_text())
+CONTRACT = json.loads((CONTRACTS / "teambattles-openapi.nodoc.json").read_text())
 SCHEMAS = CONTRACT["components"]["schemas"]
 
 
@@ -52,6 +56,7 @@ PAIRS: list[tuple[type[BaseModel], dict[str, Any]]] = [
     (m.MatchesRequestBody, SCHEMAS["MatchesRequestBody"]),
     (m.UserMatch, SCHEMAS["UserMatch"]),
     (m.UserMatchesPage, _response_schema("/user/matches", "post")),
+    (m.UserMatchesPage, _response_schema("/teams/{identifier}/matches", "post")),
     (m.OngoingMatches, SCHEMAS["OngoingMatchesResponse"]),
     (m.MatchPlayer, SCHEMAS["ApiMatchPlayer"]),
     (m.MatchPlayers, SCHEMAS["ApiMatchPlayersResponse"]),
@@ -90,6 +95,78 @@ def test_fields_and_required_set_match_the_contract(model: type[BaseModel], sche
     required = {alias for alias, f in aliases.items() if f.is_required()}
     assert required == set(schema.get("required", []))
     assert model.model_config.get("extra") == "forbid"
+
+
+def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = SCHEMAS[schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _schema_kinds(schema: dict[str, Any]) -> tuple[set[str], set[Any]]:
+    """The JSON types a property admits and the values it is closed to (enum or const)."""
+    schema = _resolve(schema)
+    kinds: set[str] = set()
+    values: set[Any] = set(schema.get("enum", ()))
+    if "const" in schema:
+        values.add(schema["const"])
+    if isinstance(schema.get("type"), str):
+        kinds.add(schema["type"])
+    for part in schema.get("anyOf", ()):
+        more, closed = _schema_kinds(part)
+        kinds |= more
+        values |= closed
+    return kinds, values
+
+
+def _model_kinds(annotation: Any) -> tuple[set[str], set[Any]]:
+    """The same for a model field's annotation."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        kinds: set[str] = set()
+        values: set[Any] = set()
+        for arg in typing.get_args(annotation):
+            more, closed = _model_kinds(arg)
+            kinds |= more
+            values |= closed
+        return kinds, values
+    if origin is typing.Annotated:
+        return _model_kinds(typing.get_args(annotation)[0])
+    if origin is typing.Literal:
+        return {"boolean"}, set(typing.get_args(annotation))
+    if origin is list:
+        return {"array"}, set()
+    if origin is dict:
+        return {"object"}, set()
+    if annotation is type(None):
+        return {"null"}, set()
+    simple = [(bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
+              (datetime.datetime, "string"), (BaseModel, "object")]
+    for cls, kind in simple:
+        if isinstance(annotation, type) and issubclass(annotation, cls):
+            closed = {e.value for e in annotation} if issubclass(annotation, enum.Enum) else set()
+            return {kind}, closed
+    raise AssertionError(f"no JSON type for {annotation!r}")
+
+
+@pytest.mark.parametrize(("model", "schema"), PAIRS, ids=lambda x: getattr(x, "__name__", ""))
+def test_types_and_closed_values_match_the_contract(
+    model: type[BaseModel], schema: dict[str, Any]
+) -> None:
+    """Each field takes the contract's JSON types and, where the contract closes a property to
+    an enum or a constant, exactly those values. ``None`` on a field the contract does not
+    require stands for "absent" (requests leave it out); a required field is nullable only where
+    the contract says so."""
+    for name, field in model.model_fields.items():
+        alias = field.alias or name
+        want_kinds, want_values = _schema_kinds(schema["properties"][alias])
+        kinds, values = _model_kinds(field.annotation)
+        if not field.is_required():
+            kinds.discard("null")
+            want_kinds.discard("null")
+        assert kinds == want_kinds, (model.__name__, alias)
+        if want_values:
+            assert values == want_values, (model.__name__, alias)
 
 
 def test_enums_match_the_contract() -> None:
@@ -191,3 +268,22 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
     assert retry_after_seconds(_answer(429)) is None
     err = error_from_response(_answer(429, {"error": "error_api_rate_limited"}, {"Retry-After": "3"}))
     assert isinstance(err, Throttled) and err.retry_after == 3 and "3 s" in err.message
+
+
+def test_every_route_lobby_uses_has_its_bodies_modelled() -> None:
+    """The request body and the 200 answer of each route the emulator serves (the routes lobby
+    uses) are among the pairs checked above."""
+    from lobby.emulator.teambattles.routes import OPERATIONS
+
+    checked = [schema for _, schema in PAIRS]
+    missing = []
+    for op in OPERATIONS:
+        spec = CONTRACT["paths"][op.path][op.method.lower()]
+        bodies = {
+            "request": spec.get("requestBody", {}).get("content", {}).get("application/json", {}),
+            "200": spec["responses"]["200"]["content"]["application/json"],
+        }
+        for part, content in bodies.items():
+            if content and _resolve(content["schema"]) not in checked:
+                missing.append(f"{op.name} {part}")
+    assert missing == []

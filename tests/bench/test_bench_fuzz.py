@@ -30,9 +30,8 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "emulator"))
 
 from flexmatch_helpers import config_for  # noqa: E402
 from fuzz_flexmatch_helpers import run_flexmatch, run_sigv4  # noqa: E402
-from fuzz_teambattles_helpers import AUTHS, run_teambattles  # noqa: E402
+from fuzz_teambattles_helpers import AUTHS, fuzz_config, run_teambattles  # noqa: E402
 
-from lobby.emulator.runtime import EmulatorConfig  # noqa: E402
 from lobby.emulator.server import EmulatorThread  # noqa: E402
 
 TB_EXAMPLES = int(os.environ.get("LOBBY_FUZZ_TB_EXAMPLES", "120"))
@@ -44,7 +43,7 @@ def test_fuzz_campaign(tmp_path):
     print(f"\nfuzz campaign: seed {SEED} (LOBBY_FUZZ_SEED={SEED} replays it)")
 
     started = time.perf_counter()
-    with EmulatorThread(EmulatorConfig()) as emu:
+    with EmulatorThread(fuzz_config(tmp_path / "tb")) as emu:
         tb = run_teambattles(emu.url, examples=TB_EXAMPLES, auths={"pro": AUTHS["pro"]},
                              derandomize=False, random_seed=SEED)
         others = {name: header for name, header in AUTHS.items() if name != "pro"}

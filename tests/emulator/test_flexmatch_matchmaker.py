@@ -60,3 +60,35 @@ def test_nothing_is_proposed_while_the_minimum_is_not_there():
     teams = [{"name": "red", "minPlayers": 3, "maxPlayers": 5}, {"name": "blue", "minPlayers": 3, "maxPlayers": 5}]
     assert find_matches(pool(teams, [["a", "b"], ["c", "d"]])).matches == []
     assert find_matches(pool(teams, [])).matches == []
+
+
+def with_settings(p: Pool, **settings: object) -> Pool:
+    return Pool(Config("c", "r", settings, NOW - 1000, None), p.rule_set, p.tickets, p.now)
+
+
+def test_additional_player_count_leaves_slots_open_in_every_match():
+    twelve = [{"name": "all", "minPlayers": 12, "maxPlayers": 12}]
+    players = [[f"p{i}"] for i in range(14)]
+    # The model's own example: one 12-player team, 2 slots kept open: 10 players are matched.
+    (match,) = find_matches(with_settings(pool(twelve, players), AdditionalPlayerCount=2)).matches
+    assert len(match.teams["all"]) == 10 and match.tickets == tuple(f"t{i}" for i in range(10))
+    # Two teams of 5 with 3 open: the slots are dealt from the team with most room, first of equals.
+    teams = [{"name": "red", "minPlayers": 5, "maxPlayers": 5}, {"name": "blue", "minPlayers": 5, "maxPlayers": 5}]
+    matches = find_matches(with_settings(pool(teams, players), AdditionalPlayerCount=3)).matches
+    assert [(len(m.teams["red"]), len(m.teams["blue"])) for m in matches] == [(3, 4), (3, 4)]
+
+
+def test_additional_player_count_is_not_used_in_standalone_mode():
+    twelve = [{"name": "all", "minPlayers": 12, "maxPlayers": 12}]
+    players = [[f"p{i}"] for i in range(12)]
+    standalone = with_settings(pool(twelve, players), FlexMatchMode="STANDALONE", AdditionalPlayerCount=2)
+    (match,) = find_matches(standalone).matches
+    assert len(match.teams["all"]) == 12
+
+
+def test_a_party_that_only_fits_without_the_open_slots_waits_and_is_told_why():
+    teams = [{"name": "red", "minPlayers": 1, "maxPlayers": 3}, {"name": "blue", "minPlayers": 1, "maxPlayers": 3}]
+    outcome = find_matches(with_settings(pool(teams, [["a", "b", "c"], ["d"], ["e"]]), AdditionalPlayerCount=2))
+    assert [m.tickets for m in outcome.matches] == [("t1", "t2")]
+    (left,) = outcome.left
+    assert left.ticket_id == "t0" and any("largest team holds 2" in r for r in left.reasons), left.reasons

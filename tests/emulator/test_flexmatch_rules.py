@@ -9,23 +9,7 @@ import json
 import httpx
 import pytest
 from botocore.exceptions import ClientError
-from flexmatch_helpers import advance, config_for, gamelift, gamelift_events, statuses
-
-SKILL_RULES = {
-    "ruleLanguageVersion": "1.0",
-    "playerAttributes": [{"name": "skill", "type": "number", "default": 10}],
-    "teams": [{"name": "red", "minPlayers": 1, "maxPlayers": 1}, {"name": "blue", "minPlayers": 1, "maxPlayers": 1}],
-    "rules": [
-        {
-            "name": "FairSkill",
-            "type": "distance",
-            "measurements": ["avg(teams[*].players.attributes[skill])"],
-            "referenceValue": "avg(flatten(teams[*].players.attributes[skill]))",
-            "maxDistance": 10,
-        }
-    ],
-    "expansions": [{"target": "rules[FairSkill].maxDistance", "steps": [{"waitTimeSeconds": 20, "value": 600}]}],
-}
+from flexmatch_helpers import SKILL_RULES, advance, config_for, gamelift, gamelift_events, statuses
 
 
 @pytest.fixture

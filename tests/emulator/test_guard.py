@@ -86,6 +86,50 @@ def test_a_teambattles_request_cut_short_runs_nothing_and_logs_no_traceback(emul
     assert emulator.runtime.events.last_id() > before
 
 
+def test_the_teambattles_routes_let_a_client_leaving_mid_body_through(caplog):
+    """Behind the guard a route never sees a body cut short; on its own, a TeamBattles route
+    whose client leaves while sending lets starlette's ClientDisconnect through: no 500
+    envelope is sent for it, and no error is logged."""
+    import asyncio
+
+    from starlette.requests import ClientDisconnect
+
+    from lobby.emulator.app import create_app
+
+    app = create_app(EmulatorConfig())
+    body = json.dumps(owls_accept()).encode()
+    incoming = [
+        {"type": "http.request", "body": body[:10], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": f"/api/v1/matches/{VIPERS_HP}/accept", "raw_path": b"",
+        "root_path": "", "query_string": b"", "client": ("127.0.0.1", 5000), "server": ("e", 80),
+        "headers": [
+            (b"host", b"e"), (b"authorization", f"Bearer {YOU}".encode()),
+            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        ],
+    }  # fmt: skip
+    before = app.state.runtime.events.last_id()
+    try:
+        with caplog.at_level(logging.DEBUG, logger="lobby"), pytest.raises(ClientDisconnect):
+            asyncio.run(app(scope, receive, send))
+        assert app.state.runtime.events.last_id() == before  # nothing ran
+    finally:
+        app.state.runtime.store.close()
+    assert not [m for m in sent if b"error_internal" in m.get("body", b"")]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+
+
 def test_a_control_request_cut_short_changes_nothing(emulator):
     body = json.dumps({"rate": 1.0}).encode()
     _send_cut_short(emulator.url, "PUT /_emulator/faults HTTP/1.1\nHost: emulator\n", body, len(body) + 5)

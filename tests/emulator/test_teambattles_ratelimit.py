@@ -4,8 +4,12 @@ shrink them through a scenario file, and only ``raised_rate_limits`` raises them
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from teambattles_helpers import TB, YOU, YOU_FREE, YOU_STUDIO, advance, error_of, scenario_file
 
@@ -123,3 +127,51 @@ def test_raised_buckets_are_announced(tmp_path, caplog):
             assert limits(client.get("/games"))[0] == 5000
             client.close()
     assert any("raised" in r.getMessage() and "load test" in r.getMessage() for r in caplog.records)
+
+
+def test_the_health_answer_says_whether_the_buckets_are_raised(tmp_path, emulator):
+    assert httpx.get(emulator.url + "/_emulator/health").json()["raisedRateLimits"] is None
+    raised = {**dict(SMALL, pro={"burst": 5000, "per_second": 500}), "reason": "load test"}
+    config = EmulatorConfig(scenario=scenario_file(tmp_path, raised_rate_limits=raised))
+    with EmulatorThread(config) as emu:
+        shown = httpx.get(emu.url + "/_emulator/health").json()["raisedRateLimits"]
+    assert shown["buckets"] == ["pro"] and shown["reason"] == "load test"
+    assert "pro" in shown["notice"] and "load test" in shown["notice"]
+
+
+@pytest.mark.parametrize("command", [["emulator", "--port", "0"], ["demo", "--log", "--port", "0"]])
+def test_the_command_line_says_so_at_start(tmp_path, command):
+    raised = {**SMALL, "reason": "load test \x1b[31mred"}
+    raised["studio"] = {"burst": 5000, "per_second": 500}
+    path = scenario_file(tmp_path, raised_rate_limits=raised)
+    env = {**os.environ, "LOBBY_STATE_DIR": str(tmp_path / "state")}
+    argv = [sys.executable, "-m", "lobby", *command, "--db", ":memory:", "--scenario", str(path)]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        url = proc.stdout.readline().split()
+        said = proc.stderr.readline()
+        assert any(word.startswith("http://127.0.0.1:") for word in url)
+        assert said.startswith("lobby: TeamBattles rate limits raised") and "(studio)" in said
+        assert "load test" in said and "\x1b" not in said  # a scenario's text, cleaned
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def test_default_limits_print_nothing_about_them(tmp_path):
+    env = {**os.environ, "LOBBY_STATE_DIR": str(tmp_path / "state")}
+    argv = [sys.executable, "-m", "lobby", "emulator", "--port", "0", "--db", ":memory:"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("http://127.0.0.1:")
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert proc.stderr is not None
+    assert "rate limits raised" not in proc.stderr.read()
+    proc.stdout.close()
+    proc.stderr.close()

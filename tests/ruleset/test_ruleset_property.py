@@ -1,5 +1,5 @@
-"""Property: every match a tick forms satisfies every rule of its rule set, as the rule set
-stands for that match's wait, checked by an evaluator written here from the guide's text (and
+"""Property: every match a tick forms (the engine's, and the emulator's matchmaker around it)
+satisfies every rule of its rule set, as the rule set stands for that match's wait, checked by an evaluator written here from the guide's text (and
 the choices the package documents), sharing no code with the engine.
 
 Rule sets are drawn from templates (each rule's meaning known to this file), with random
@@ -16,6 +16,9 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from lobby.emulator.flexmatch.matchmaker import Player as WirePlayer
+from lobby.emulator.flexmatch.matchmaker import Pool, SearchingTicket, find_matches
+from lobby.emulator.flexmatch.records import Config
 from lobby.flexmatch.ruleset import Player, Ticket, form_matches, parse_rule_set
 
 EPS = 1e-9  # the engine computes in floats; this checker forgives rounding, not more
@@ -136,9 +139,28 @@ def spec_rule(spec: Spec, name: str) -> dict[str, Any]:
     return next(r for r in spec.body["rules"] if r["name"] == name)
 
 
-def satisfied(spec: Spec, match: dict[str, list[Ticket]], now: float) -> list[str]:
-    """What the match breaks (empty when it satisfies everything)."""
+def kept_open(body: dict[str, Any], slots: int) -> dict[str, int]:
+    """Team -> slots it keeps open under AdditionalPlayerCount ``slots``, as the emulator's
+    decisions page deals them: one at a time to the team with the most room left (the first of
+    equals), a team never left with fewer than one player."""
+    teams = concrete_teams(body)
+    kept = dict.fromkeys((name for name, *_ in teams), 0)
+    for _ in range(slots):
+        roomiest, best = None, 1
+        for name, _definition, _low, high in teams:
+            if high - kept[name] > best:
+                roomiest, best = name, high - kept[name]
+        if roomiest is None:
+            break
+        kept[roomiest] += 1
+    return kept
+
+
+def satisfied(spec: Spec, match: dict[str, list[Ticket]], now: float, slots: int = 0) -> list[str]:
+    """What the match breaks (empty when it satisfies everything); ``slots``: the
+    configuration's AdditionalPlayerCount."""
     body = spec.body
+    kept = kept_open(body, slots)
     starts = [t.start_time for team in match.values() for t in team]
     oldest = body.get("algorithm", {}).get("expansionAgeSelection") == "oldest"
     wait = max(0.0, now - (min(starts) if oldest else max(starts)))
@@ -146,6 +168,7 @@ def satisfied(spec: Spec, match: dict[str, list[Ticket]], now: float) -> list[st
     broken = []
     for name, definition, low, high in concrete_teams(body):
         low = int(values.get(f"teams[{definition}].minPlayers", low))
+        high = max(1, high - kept[name])
         count = sum(len(t.players) for t in match.get(name, []))
         if not min(low, high) <= count <= high:
             broken.append(f"team {name} has {count}")
@@ -320,3 +343,39 @@ def test_every_match_formed_satisfies_every_rule_when_it_forms(spec, tickets, no
     assert len(seen) + len(result.unmatched) == len(tickets)
     assert {r.ticket_id for r in result.unmatched}.isdisjoint(seen)
     assert all(r.reasons for r in result.unmatched)
+
+
+def wire_player(p: Player) -> WirePlayer:
+    def value(v: Any) -> dict[str, Any]:
+        if isinstance(v, tuple):
+            return {"SL": list(v)}
+        return {"S": v} if isinstance(v, str) else {"N": v}
+
+    return WirePlayer(p.player_id, {k: value(v) for k, v in p.attributes.items()}, {r: int(ms) for r, ms in p.latencies.items()})
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(spec=specs(), tickets=pools(), now=st.integers(0, 90), slots=st.integers(0, 4))
+def test_every_match_the_emulators_matchmaker_forms_satisfies_every_rule(spec, tickets, now, slots):
+    """The same property through the emulator's matchmaker, with a configuration keeping
+    AdditionalPlayerCount slots open (wire attributes in, player ids out)."""
+    rules = parse_rule_set(json.dumps(spec.body))
+    line = [
+        SearchingTicket(t.ticket_id, tuple(wire_player(p) for p in t.players), t.start_time, t.start_time)
+        for t in sorted(tickets, key=lambda t: t.start_time)
+    ]
+    config = Config("c", "r", {"FlexMatchMode": "WITH_QUEUE", "AdditionalPlayerCount": slots}, 0.0, None)
+    outcome = find_matches(Pool(config, rules, line, float(now)))
+    by_id = {t.ticket_id: with_defaults(spec, t) for t in tickets}
+    ticket_of = {p.player_id: t.ticket_id for t in tickets for p in t.players}
+    seen: set[str] = set()
+    for proposed in outcome.matches:
+        match = {
+            team: [by_id[t] for t in dict.fromkeys(ticket_of[p] for p in players)]
+            for team, players in proposed.teams.items()
+        }
+        assert not seen.intersection(proposed.tickets), "a ticket is in two matches"
+        seen.update(proposed.tickets)
+        broken = satisfied(spec, match, float(now), slots)
+        assert not broken, (broken, spec.body, slots, proposed.teams)
+    assert len(seen) + len(outcome.left) == len(tickets)

@@ -400,3 +400,51 @@ def test_the_cli_picks_the_feed_of_each_profile(tmp_path):
     assert moderation_source(settings, "bare") is None
     with pytest.raises(ValueError, match="No emulator is running"):
         moderation_source(settings, "emulator")
+
+
+def regional_lobby() -> list[dict]:
+    """Tickets in two AWS regions: three in us-east-1, two in eu-west-1."""
+    out = []
+    for n, region in enumerate(["us-east-1", "us-east-1", "eu-west-1", "us-east-1", "eu-west-1"]):
+        ticket = (f"t-{region}-{n}", T0 - 60 + n, [(f"p{n}", None, None)])
+        event = flexmatch_event(EventType.SEARCHING, uid=f"eb-{n}", time=T0 - 60 + n, tickets=[ticket])
+        event["region"] = region
+        out.append(event)
+    return out
+
+
+async def test_rows_of_several_regions_show_their_region_and_filter_by_it():
+    app, source = moderator(regional_lobby())
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settled(pilot, source)
+        assert screen.table.show_region
+        table = lines(screen.table)
+        assert "REGION" in table[0].split()
+        west = next(line for line in table if "t-eu-west-1-2" in line)
+        assert west.split()[3] == "eu-west-1"
+        await pilot.press("g")  # the first region alone (sorted by name)
+        assert {row.region for row in screen.model} == {"eu-west-1"} and len(screen.model) == 2
+        assert "in eu-west-1" in header_text(screen)
+        await pilot.press("g")
+        assert {row.region for row in screen.model} == {"us-east-1"} and len(screen.model) == 3
+        await pilot.press("g")  # every region again
+        assert screen.model.region is None and len(screen.model) == 5
+        await pilot.press("slash", *"west", "enter")  # the fuzzy filter reads regions too
+        await pilot.pause()
+        assert {row.region for row in screen.model} == {"eu-west-1"}
+
+
+async def test_rows_of_one_region_show_no_region_column():
+    app, source = moderator()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settled(pilot, source)
+        assert screen.board.region_names == ["us-east-1"]
+        assert not screen.table.show_region and "REGION" not in lines(screen.table)[0]
+
+
+@pytest.mark.parametrize("width", [80, 120, 200])
+def test_the_region_column_fits_the_width_too(width):
+    columns = layout(width - 1, region=True)
+    assert sum(w + 1 for _, w in columns) <= width
+    assert [c for c, _ in columns][:4] == [None, Column.ID, Column.GROUP, Column.REGION]
+    assert all(w >= 1 for _, w in columns)

@@ -10,6 +10,7 @@ from synthetic import sample_lobby
 
 from lobby.cli import CliError, build_parser, main
 from lobby.cli.moderate import build_source, is_loopback, moderate_command
+from lobby.moderation.merge import MergedSource
 from lobby.moderation.sources import EmulatorSource, ReplaySource
 from lobby.moderation.sns import TopicSource
 from lobby.moderation.sqs import SqsSource
@@ -87,5 +88,32 @@ def test_a_topic_gives_each_console_its_own_queue_and_each_web_session_the_topic
     args = build_parser().parse_args(["web", "--sns-topic", arn])
     argv = shlex.split(moderate_command(args))
     assert argv[3:6] == ["moderate", "--sns-topic", arn]
-    with pytest.raises(SystemExit):  # one feed at a time
-        parse("--sns-topic", arn, "--sqs", "https://sqs.eu-west-1.amazonaws.com/1/q")
+    with pytest.raises(SystemExit):  # AWS feeds and the emulator do not mix
+        parse("--sns-topic", arn, "--emulator", "http://127.0.0.1:1")
+
+
+def test_queues_and_topics_of_several_regions_repeat_and_mix_into_one_feed(tmp_path):
+    east = "https://sqs.us-east-1.amazonaws.com/123456789012/flexmatch-events"
+    west_arn = "arn:aws:sqs:eu-west-1:123456789012:flexmatch-events"
+    topic = "arn:aws:sns:ap-southeast-2:123456789012:flexmatch-notifications"
+    argv = ("--sqs", east, "--sns-topic", topic, "--sqs", west_arn, "--endpoint-url", "http://127.0.0.1:5000")
+    source = build_source(parse(*argv))
+    assert isinstance(source, MergedSource)
+    kinds = [(type(s).__name__, s.region) for s in source.sources]
+    assert kinds == [("SqsSource", "us-east-1"), ("SqsSource", "eu-west-1"), ("TopicSource", "ap-southeast-2")]
+    # A queue given by ARN is read at its URL (here, at the given endpoint).
+    assert source.sources[1].queue_url == "http://127.0.0.1:5000/123456789012/flexmatch-events"
+    # Every feed lists its rejected messages in the one list the screen shows.
+    assert all(s.rejects is source.rejects for s in source.sources)
+    # Each browser session gets every feed again.
+    web = build_parser().parse_args(["web", *argv])
+    command = shlex.split(moderate_command(web))
+    assert [command[i + 1] for i, word in enumerate(command) if word in ("--sqs", "--sns-topic")] == [east, west_arn, topic]
+    # Recordings repeat too.
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    for path in (first, second):
+        path.write_text("\n".join(json.dumps(e) for e in sample_lobby(T0)) + "\n")
+    replays = build_source(parse("--replay", str(first), "--replay", str(second)))
+    assert isinstance(replays, MergedSource) and len(replays.sources) == 2
+    with pytest.raises(SystemExit):  # recordings and live queues do not mix
+        parse("--replay", str(first), "--sqs", east)

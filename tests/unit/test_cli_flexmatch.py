@@ -274,3 +274,35 @@ def test_the_rule_set_lab_runs_tickets_on_a_virtual_clock(tmp_path, capsys):
     assert main(["ruleset", "run", str(rules), str(tickets), "--tick", "5"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("1 matches, 1 tickets left") and "match at 25 s" in out and "left far" in out
+
+
+def test_the_rule_set_lab_keeps_additional_player_slots_open(tmp_path, capsys):
+    rules, tickets = tmp_path / "rules.json", tmp_path / "tickets.json"
+    rules.write_text(json.dumps({**LAB_RULES, "rules": [], "expansions": [],
+                                 "teams": [{"name": "all", "minPlayers": 4, "maxPlayers": 4}]}))  # fmt: skip
+    tickets.write_text(json.dumps([lab_ticket(f"t{n}", n, 10) for n in range(4)]))
+    assert main(["ruleset", "run", str(rules), str(tickets), "--additional-player-count", "2", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [sorted(m["teams"]["all"]) for m in doc["matches"]] == [["t0", "t1"], ["t2", "t3"]]
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--tick", "nan"], "--tick"),
+        (["--tick", "1e-9"], "--tick"),
+        (["--until", "inf"], "--until"),
+        (["--additional-player-count", "-1"], "--additional-player-count"),
+        (["--tick", "0.01", "--until", "1e6"], "ticks"),
+    ],
+)
+def test_the_rule_set_lab_refuses_a_run_that_would_not_end(tmp_path, capsys, flags, message):
+    rules, tickets = tmp_path / "rules.json", tmp_path / "tickets.json"
+    rules.write_text(json.dumps(LAB_RULES))
+    tickets.write_text(json.dumps([lab_ticket("only", 0, 0)]))
+    try:
+        status = main(["ruleset", "run", str(rules), str(tickets), *flags])
+    except SystemExit as exc:  # argparse: a command-line mistake
+        status = exc.code
+    err = capsys.readouterr().err
+    assert status in (1, 2) and message in err and "Traceback" not in err

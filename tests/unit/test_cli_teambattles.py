@@ -197,3 +197,110 @@ def test_bench_and_start_formatting() -> None:
     assert starts_in(now + timedelta(hours=2, minutes=5), now) == "in 2 h 05 min"
     assert starts_in(now - timedelta(seconds=1), now) == "started"
     assert starts_in(None, now) == "no start time"
+
+
+# --- challenges, disputed rules and --json on every answer ------------------------------------------
+
+
+def match_row(emulator: EmulatorThread, match_id: str) -> tuple[str, str | None, str | None]:
+    row = emulator.runtime.store.query_one(
+        "SELECT status, accepted_team_id, cancel_reason FROM tb_matches WHERE id = ?", (match_id,)
+    )
+    assert row is not None
+    return row[0], row[1], row[2]
+
+
+def test_accept_match_sends_disputed_rules_read_as_the_console_reads_them(running, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("TEAMBATTLES_API_KEY", YOU)
+    code, out, err = run(
+        capsys, *ACCEPT, "--rule", "overtime=true", "--rule", "rounds=3", "--rule", "banned=[harbor, orbital]",
+        "--rule", "note=best of three", "--json",
+    )  # fmt: skip
+    assert code == 0 and err == ""
+    doc = json.loads(out)
+    stored = running.runtime.store.query_one("SELECT id, team_id, disputed_rules FROM tb_acceptances")
+    assert stored is not None
+    assert (doc["matchId"], doc["answer"], doc["acceptanceId"], doc["teamId"]) == (
+        "tbm_vipers_hp", "request", stored[0], stored[1]
+    )
+    assert stored[0] in doc["message"]
+    assert json.loads(stored[2]) == {"overtime": True, "rounds": 3, "banned": ["harbor", "orbital"], "note": "best of three"}
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        ([*ACCEPT, "--rule", "overtime"], "write NAME=VALUE"),
+        ([*ACCEPT, "--rule", "=3"], "Not sent: Every disputed rule needs a non-blank name."),
+        (
+            ["accept-match", "tbm_tide_challenge_tigers", "--team", "paper-tigers", "--active", "you,lu", "--rule", "a=1"],
+            "is a direct challenge",
+        ),
+    ],
+    ids=["no-value", "blank-name", "rules-on-a-challenge"],
+)
+def test_disputed_rules_the_service_would_refuse_are_not_sent(running, monkeypatch, capsys, argv, words) -> None:
+    monkeypatch.setenv("TEAMBATTLES_API_KEY", YOU)
+    code, out, err = run(capsys, *argv)
+    assert code == 1 and out == "" and words in one_error_line(err)
+    assert running.runtime.store.query_one("SELECT COUNT(*) FROM tb_acceptances")[0] == 0
+    assert match_row(running, "tbm_tide_challenge_tigers")[0] == "PENDING"
+
+
+def test_accept_challenge_takes_it_up_for_the_challenged_team(running, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("TEAMBATTLES_API_KEY", YOU)
+    code, out, err = run(capsys, "accept-challenge", "tbm_tide_challenge_tigers", "--active", "you,lu", "--json")
+    assert code == 0 and err == ""
+    assert json.loads(out) == {
+        "matchId": "tbm_tide_challenge_tigers",
+        "answer": "challenge-accepted",
+        "acceptanceId": None,
+        "teamId": "t_tigers",
+        "message": "Challenge tbm_tide_challenge_tigers accepted; the match is on.",
+    }
+    assert match_row(running, "tbm_tide_challenge_tigers")[:2] == ("ACCEPTED", "t_tigers")
+    players = running.runtime.store.query(
+        "SELECT user_id FROM tb_match_players WHERE match_id = ? AND team_id = 't_tigers'", ("tbm_tide_challenge_tigers",)
+    )
+    assert {p[0] for p in players} == {"u_you", "u_lu"}
+
+
+def test_accept_match_with_a_roster_takes_up_a_challenge_and_names_the_team_by_id(running, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("TEAMBATTLES_API_KEY", YOU)
+    argv = ["accept-match", "tbm_tide_challenge_tigers", "--team", "paper-tigers", "--active", "you,lu", "--json"]
+    code, out, err = run(capsys, *argv)
+    assert code == 0 and err == ""
+    doc = json.loads(out)
+    assert (doc["answer"], doc["teamId"], doc["acceptanceId"]) == ("challenge-accepted", "t_tigers", None)
+    assert match_row(running, "tbm_tide_challenge_tigers")[:2] == ("ACCEPTED", "t_tigers")
+
+
+def test_refuse_challenge_sends_the_reason(running, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("TEAMBATTLES_API_KEY", YOU)
+    code, out, err = run(capsys, "refuse-challenge", "tbm_vipers_challenge_owls", "--reason", "Not this week")
+    assert (code, out.strip(), err) == (0, "Challenge tbm_vipers_challenge_owls refused.", "")
+    assert match_row(running, "tbm_vipers_challenge_owls") == ("CANCELLED", None, "Not this week")
+
+    code, out, err = run(capsys, "refuse-challenge", "tbm_tide_challenge_tigers", "--json")
+    assert code == 0 and (json.loads(out)["answer"], json.loads(out)["teamId"]) == ("challenge-refused", "t_tigers")
+    assert match_row(running, "tbm_tide_challenge_tigers")[0] == "CANCELLED"
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["accept-challenge", "tbm_vipers_hp", "--active", "you"], "is an open match, not a challenge"),
+        (["accept-challenge", "tbm_tide_challenge_tigers", "--active", "you,rex"], "Not sent:"),
+        (["accept-challenge", "tbm_tide_challenge_tigers", "--team", " ", "--active", "you,lu"], "--team needs"),
+        ([*ACCEPT[:3], "", *ACCEPT[4:]], "--team needs"),
+        (["refuse-challenge", "tbm_vipers_hp"], "is an open match, not a challenge"),
+        (["refuse-challenge", "tbm_tide_challenge_tigers", "--reason", "no\x07thanks"], "control characters"),
+    ],
+    ids=["accept-open-match", "accept-bad-roster", "blank-team", "empty-team", "refuse-open-match", "refuse-bad-reason"],
+)
+def test_challenge_answers_the_client_can_judge_are_one_plain_line(running, monkeypatch, capsys, argv, words) -> None:
+    monkeypatch.setenv("TEAMBATTLES_API_KEY", YOU)
+    code, out, err = run(capsys, *argv)
+    assert code == 1 and out == "" and words in one_error_line(err)
+    assert match_row(running, "tbm_tide_challenge_tigers")[0] == "PENDING"
+    assert match_row(running, "tbm_vipers_hp")[0] == "PENDING"

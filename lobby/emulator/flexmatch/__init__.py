@@ -27,6 +27,7 @@ from starlette.routing import Route
 from lobby.emulator.flexmatch.bots import DemoBots
 from lobby.emulator.flexmatch.errors import GameLiftError
 from lobby.emulator.flexmatch.model import load_model
+from lobby.emulator.flexmatch.notifications import report_detail
 from lobby.emulator.flexmatch.protocol import CBOR_PATH, JSON_PATH, CborEndpoint, FastPath, JsonEndpoint
 from lobby.emulator.flexmatch.scenario import FlexMatchScenario
 from lobby.emulator.flexmatch.service import FlexMatchService
@@ -76,18 +77,11 @@ EXPLAIN_PATH = "/_emulator/flexmatch/explain"
 
 def explanation(report: TicketReport | None, ticket_id: str) -> dict[str, Any]:
     """One ticket's entry: ``searching`` false when the matchmaker has nothing to say about it
-    (not searching, or not looked at yet); else ``heldBackBy`` (the rules that failed with it,
-    most failures first), ``rules`` (per rule evaluated with it: ruleName, passedCount,
-    failedCount, over the candidates tried) and ``reasons`` (sentences)."""
+    (not searching, or not looked at yet); else what :func:`.notifications.report_detail`
+    says."""
     if report is None:
         return {"ticketId": ticket_id, "searching": False}
-    return {
-        "ticketId": ticket_id,
-        "searching": True,
-        "heldBackBy": list(report.held_back_by),
-        "rules": [m.as_event() for m in report.rules],
-        "reasons": list(report.reasons),
-    }
+    return {"ticketId": ticket_id, "searching": True, **report_detail(report)}
 
 
 def fast_path(app: FastAPI) -> FastPath:

@@ -173,7 +173,7 @@ class DemoBots:
                 {
                     "TicketId": f"party-{index + 1}-{self.seed}-{turn + 1:06d}",
                     "ConfigurationName": config,
-                    "Players": [demo_player(p) for p in party.players],
+                    "Players": [demo_player(p, human=True) for p in party.players],
                 },
             )
             state = self._state()
@@ -198,13 +198,22 @@ class DemoBots:
 DEMO_REGIONS = ("us-east-1", "us-west-2")
 
 
-def demo_player(player_id: str) -> dict[str, Any]:
-    """A demo player with a skill (600 to 1800) and latencies (20 to 180 ms per region) fixed
-    by its id, so the demo's skill and latency rules let matches form, wait for an expansion,
-    and sometimes not form at all (a player over every region's maxLatency never matches)."""
+#: Skill and latency (ms) ranges of demo bots: wide, so the demo's skill and latency rules let
+#: matches form at once, wait for an expansion, and sometimes not form at all (a bot over every
+#: region's loosest maxLatency never matches).
+BOT_SKILL, BOT_LATENCY = (600, 1800), (20, 180)
+#: The captain's own players: mid-table skill and a good connection, so their tickets match
+#: (after an expansion at worst) and the console has offers to answer.
+HUMAN_SKILL, HUMAN_LATENCY = (1100, 1300), (30, 70)
+
+
+def demo_player(player_id: str, *, human: bool = False) -> dict[str, Any]:
+    """A demo player with a skill and latencies per region fixed by its id (see
+    :data:`BOT_SKILL` and :data:`HUMAN_SKILL`)."""
     rng = random.Random(zlib.crc32(player_id.encode("utf-8")))
+    skill, latency = (HUMAN_SKILL, HUMAN_LATENCY) if human else (BOT_SKILL, BOT_LATENCY)
     return {
         "PlayerId": player_id,
-        "PlayerAttributes": {"skill": {"N": float(rng.randint(600, 1800))}},
-        "LatencyInMs": {region: rng.randint(20, 180) for region in DEMO_REGIONS},
+        "PlayerAttributes": {"skill": {"N": float(rng.randint(*skill))}},
+        "LatencyInMs": {region: rng.randint(*latency) for region in DEMO_REGIONS},
     }

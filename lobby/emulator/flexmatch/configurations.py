@@ -12,7 +12,7 @@ from lobby.core.clock import Clock
 from lobby.emulator.flexmatch.agenda import Agenda
 from lobby.emulator.flexmatch.catalog import Catalog
 from lobby.emulator.flexmatch.errors import InvalidRequestException, NotFoundException
-from lobby.emulator.flexmatch.names import Arns, dedupe, resource_name
+from lobby.emulator.flexmatch.names import Arns, dedupe
 from lobby.emulator.flexmatch.paging import MAX_PAGE, page_of, read_token
 from lobby.emulator.flexmatch.records import Config
 from lobby.emulator.flexmatch.rendering import render_config, render_rule_set
@@ -38,26 +38,27 @@ class Configurations:
         name = p["Name"]
         if not name:
             raise InvalidRequestException("Name must not be empty.")
+        key = self.arns.key(name)
         try:
             parsed = parse_rule_set(p["RuleSetBody"])
         except RuleSetInvalid as exc:
             raise InvalidRequestException(str(exc)) from None
         now = self.clock.timestamp()
         with self.store.transaction() as db:
-            if db.execute("SELECT 1 FROM fm_rule_sets WHERE name=?", (name,)).fetchone():
+            if db.execute("SELECT 1 FROM fm_rule_sets WHERE name=?", (key,)).fetchone():
                 raise InvalidRequestException(f"A matchmaking rule set named {name} already exists.")
             db.execute(
                 "INSERT INTO fm_rule_sets (name, body, creation_time) VALUES (?, ?, ?)",
-                (name, p["RuleSetBody"], now),
+                (key, p["RuleSetBody"], now),
             )
-        self.catalog.remember_rule_set(name, parsed)
-        return {"RuleSet": render_rule_set(self.arns, (name, p["RuleSetBody"], now))}
+        self.catalog.remember_rule_set(key, parsed)
+        return {"RuleSet": render_rule_set(self.arns, (key, p["RuleSetBody"], now))}
 
     def describe_rule_sets(self, p: dict[str, Any]) -> dict[str, Any]:
         limit = p.get("Limit") or MAX_PAGE
         offset = read_token(p.get("NextToken"), "rulesets")
         if p.get("Names"):
-            names = dedupe(resource_name(n) for n in p["Names"])
+            names = dedupe(self.arns.scoped(n, "rule set") for n in p["Names"])
             rows = {
                 r[0]: r
                 for r in self.store.query(
@@ -68,12 +69,13 @@ class Configurations:
             }
             missing = [n for n in names if n not in rows]
             if missing:
-                raise NotFoundException(f"No matchmaking rule set named {missing[0]} exists.")
+                raise NotFoundException(
+                    f"No matchmaking rule set named {self.arns.name_of(missing[0])} exists."
+                )
             ordered = [rows[n] for n in names]
         else:
-            ordered = self.store.query(
-                "SELECT name, body, creation_time FROM fm_rule_sets ORDER BY name"
-            )
+            sql, params = self._in_region("SELECT name, body, creation_time FROM fm_rule_sets")
+            ordered = self.store.query(sql + " ORDER BY name", params)
         return page_of(ordered, offset, limit, "rulesets", "RuleSets", partial(render_rule_set, self.arns))
 
     def validate_rule_set(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -84,22 +86,30 @@ class Configurations:
         return {"Valid": True}
 
     def delete_rule_set(self, p: dict[str, Any]) -> dict[str, Any]:
-        name = resource_name(p["Name"])
+        key = self.arns.scoped(p["Name"], "rule set")
+        name = self.arns.name_of(key)
         with self.store.transaction() as db:
-            if not db.execute("SELECT 1 FROM fm_rule_sets WHERE name=?", (name,)).fetchone():
+            if not db.execute("SELECT 1 FROM fm_rule_sets WHERE name=?", (key,)).fetchone():
                 raise NotFoundException(f"No matchmaking rule set named {name} exists.")
             user = db.execute(
                 "SELECT name FROM fm_configurations WHERE rule_set_name=? ORDER BY name LIMIT 1",
-                (name,),
+                (key,),
             ).fetchone()
             if user:
                 raise InvalidRequestException(
-                    f"Matchmaking rule set {name} is used by configuration {user[0]};"
-                    " delete or change that configuration first."
+                    f"Matchmaking rule set {name} is used by configuration"
+                    f" {self.arns.name_of(user[0])}; delete or change that configuration first."
                 )
-            db.execute("DELETE FROM fm_rule_sets WHERE name=?", (name,))
-        self.catalog.forget_rule_set(name)
+            db.execute("DELETE FROM fm_rule_sets WHERE name=?", (key,))
+        self.catalog.forget_rule_set(key)
         return {}
+
+    def _in_region(self, sql: str) -> tuple[str, list[Any]]:
+        """``sql`` (a SELECT of one resource table) kept to the request's region's rows."""
+        prefix = self.arns.prefix()
+        if prefix is None:
+            return sql + " WHERE instr(name, '/') = 0", []
+        return sql + " WHERE substr(name, 1, ?) = ?", [len(prefix), prefix]
 
     # --- configurations ------------------------------------------------------------------------
 
@@ -139,15 +149,16 @@ class Configurations:
                 )
 
     def _require_rule_set(self, db: Any, value: str) -> str:
-        name = resource_name(value)
-        if not db.execute("SELECT 1 FROM fm_rule_sets WHERE name=?", (name,)).fetchone():
-            raise NotFoundException(f"No matchmaking rule set named {name} exists.")
-        return name
+        key = self.arns.scoped(value, "rule set")
+        if not db.execute("SELECT 1 FROM fm_rule_sets WHERE name=?", (key,)).fetchone():
+            raise NotFoundException(f"No matchmaking rule set named {self.arns.name_of(key)} exists.")
+        return key
 
     def create_configuration(self, p: dict[str, Any]) -> dict[str, Any]:
         name = p["Name"]
         if not name:
             raise InvalidRequestException("Name must not be empty.")
+        key = self.arns.key(name)
         settings = {m: p[m] for m in self._SETTING_MEMBERS if p.get(m) is not None}
         settings.setdefault("FlexMatchMode", "WITH_QUEUE")
         if settings["FlexMatchMode"] == "WITH_QUEUE":
@@ -157,40 +168,36 @@ class Configurations:
         now = self.clock.timestamp()
         with self.store.transaction() as db:
             rule_set = self._require_rule_set(db, p["RuleSetName"])
-            if db.execute("SELECT 1 FROM fm_configurations WHERE name=?", (name,)).fetchone():
+            if db.execute("SELECT 1 FROM fm_configurations WHERE name=?", (key,)).fetchone():
                 raise InvalidRequestException(
                     f"A matchmaking configuration named {name} already exists."
                 )
             db.execute(
                 "INSERT INTO fm_configurations (name, rule_set_name, settings, creation_time)"
                 " VALUES (?, ?, ?, ?)",
-                (name, rule_set, json.dumps(settings), now),
+                (key, rule_set, json.dumps(settings), now),
             )
-            self.catalog.forget_config(name)
+            self.catalog.forget_config(key)
         self.agenda.changed()
-        return {"Configuration": render_config(self.arns, Config(name, rule_set, settings, now, None))}
+        return {"Configuration": render_config(self.arns, Config(key, rule_set, settings, now, None))}
 
     def describe_configurations(self, p: dict[str, Any]) -> dict[str, Any]:
         limit = p.get("Limit") or MAX_PAGE
         if limit > MAX_PAGE:
             raise InvalidRequestException(f"Limit must be at most {MAX_PAGE}.")
         offset = read_token(p.get("NextToken"), "configurations")
-        sql = (
+        sql, params = self._in_region(
             "SELECT name, rule_set_name, settings, creation_time, wait_estimate"
             " FROM fm_configurations"
         )
-        where: list[str] = []
-        params: list[Any] = []
         names: list[str] | None = None
         if p.get("Names"):
-            names = dedupe(resource_name(n) for n in p["Names"])
-            where.append(f"name IN ({','.join('?' * len(names))})")
+            names = dedupe(self.arns.scoped(n, "configuration") for n in p["Names"])
+            sql += f" AND name IN ({','.join('?' * len(names))})"
             params += names
         if p.get("RuleSetName"):
-            where.append("rule_set_name = ?")
-            params.append(resource_name(p["RuleSetName"]))
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+            sql += " AND rule_set_name = ?"
+            params.append(self.arns.scoped(p["RuleSetName"], "rule set"))
         sql += " ORDER BY name"
         configs = [Config.from_row(r) for r in self.store.query(sql, params)]
         if names is not None:
@@ -199,9 +206,10 @@ class Configurations:
         return page_of(configs, offset, limit, "configurations", "Configurations", partial(render_config, self.arns))
 
     def update_configuration(self, p: dict[str, Any]) -> dict[str, Any]:
-        name = resource_name(p["Name"])
+        key = self.arns.scoped(p["Name"], "configuration")
+        name = self.arns.name_of(key)
         with self.store.transaction() as db:
-            current = self.catalog.configuration(name)
+            current = self.catalog.configuration(key)
             if current is None:
                 raise NotFoundException(f"No matchmaking configuration named {name} exists.")
             settings = dict(current.settings)
@@ -214,28 +222,29 @@ class Configurations:
                 rule_set = self._require_rule_set(db, p["RuleSetName"])
             db.execute(
                 "UPDATE fm_configurations SET rule_set_name=?, settings=? WHERE name=?",
-                (rule_set, json.dumps(settings), name),
+                (rule_set, json.dumps(settings), key),
             )
-            self.catalog.forget_config(name)
-            self.agenda.match_soon(name)
+            self.catalog.forget_config(key)
+            self.agenda.match_soon(key)
             self.agenda.changed()
-        updated = Config(name, rule_set, settings, current.creation_time, current.wait_estimate)
+        updated = Config(key, rule_set, settings, current.creation_time, current.wait_estimate)
         return {"Configuration": render_config(self.arns, updated)}
 
     def delete_configuration(self, p: dict[str, Any]) -> dict[str, Any]:
-        name = resource_name(p["Name"])
+        key = self.arns.scoped(p["Name"], "configuration")
+        name = self.arns.name_of(key)
         with self.store.transaction() as db:
-            if not db.execute("SELECT 1 FROM fm_configurations WHERE name=?", (name,)).fetchone():
+            if not db.execute("SELECT 1 FROM fm_configurations WHERE name=?", (key,)).fetchone():
                 raise NotFoundException(f"No matchmaking configuration named {name} exists.")
             busy = db.execute(
                 f"SELECT COUNT(*) FROM fm_tickets WHERE config_name=? AND status IN ({_ACTIVE_SQL})",
-                (name,),
+                (key,),
             ).fetchone()[0]
             if busy:
                 raise InvalidRequestException(
                     f"Matchmaking configuration {name} has {busy} active ticket"
                     f"{'s' if busy > 1 else ''}; stop them or let them finish first."
                 )
-            db.execute("DELETE FROM fm_configurations WHERE name=?", (name,))
-            self.catalog.forget_config(name)
+            db.execute("DELETE FROM fm_configurations WHERE name=?", (key,))
+            self.catalog.forget_config(key)
         return {}

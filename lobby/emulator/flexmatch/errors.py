@@ -46,6 +46,11 @@ class NotFoundException(GameLiftError):
     status = 400
 
 
+class UnsupportedRegionException(GameLiftError):
+    code = "UnsupportedRegionException"
+    status = 400
+
+
 class LimitExceededException(GameLiftError):
     code = "LimitExceededException"
     status = 400

@@ -11,7 +11,9 @@ Today's (:func:`find_matches`) is the rule set engine's tick
 each ticket's wait (from its ``StartTime``), its algorithm block, players' attributes and
 latencies. Each match carries the engine's per-rule evaluation counts, and every ticket left
 searching the engine's account of why (:class:`Outcome`). The configuration's
-``AdditionalPlayerCount`` is not applied.
+``AdditionalPlayerCount`` leaves that many player slots of each match open
+(:func:`lobby.flexmatch.ruleset.keep_open`), except in STANDALONE mode, where the service does not
+use it.
 """
 
 from __future__ import annotations
@@ -100,7 +102,11 @@ def find_matches(pool: Pool) -> Outcome:
             )
         except engine.WireError as exc:
             refused.append(engine.TicketReport(t.ticket_id, (f"Its players cannot be read: {exc}",), ()))
-    result = engine.form_matches(pool.rule_set, tickets, pool.now)
+    config = pool.configuration
+    rule_set = pool.rule_set
+    if not config.standalone:
+        rule_set = engine.keep_open(rule_set, int(config.settings.get("AdditionalPlayerCount") or 0))
+    result = engine.form_matches(rule_set, tickets, pool.now)
     players = {t.ticket_id: tuple(p.player_id for p in t.players) for t in pool.tickets}
     found = [
         ProposedMatch(

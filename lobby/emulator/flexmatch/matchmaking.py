@@ -17,7 +17,7 @@ from lobby.emulator.flexmatch.catalog import Catalog
 from lobby.emulator.flexmatch.errors import GameLiftError, InvalidRequestException, NotFoundException
 from lobby.emulator.flexmatch.lifecycle import Lifecycle
 from lobby.emulator.flexmatch.matches import Matches
-from lobby.emulator.flexmatch.names import Arns, dedupe, resource_name
+from lobby.emulator.flexmatch.names import Arns, dedupe
 from lobby.emulator.flexmatch.records import TICKET_COLUMNS, Ticket
 from lobby.emulator.flexmatch.rendering import render_ticket
 from lobby.emulator.flexmatch.rounds import Rounds
@@ -51,7 +51,7 @@ class Matchmaking:
     arns: Arns
 
     def start_matchmaking(self, p: dict[str, Any]) -> dict[str, Any]:
-        config_name = resource_name(p["ConfigurationName"])
+        config_name = self.arns.scoped(p["ConfigurationName"], "configuration")
         players_in = p["Players"]
         if not players_in:
             raise InvalidRequestException("Players must name at least one player.")
@@ -87,19 +87,23 @@ class Matchmaking:
         with self.store.transaction() as db:
             config = self.catalog.configuration(config_name)
             if config is None:
-                raise NotFoundException(f"No matchmaking configuration named {config_name} exists.")
+                raise NotFoundException(
+                    f"No matchmaking configuration named {self.arns.name_of(config_name)} exists."
+                )
             rule_set = self.catalog.rule_set(config.rule_set_name)
             if rule_set is None:  # pragma: no cover - deletion is refused while in use
                 raise NotFoundException(f"No matchmaking rule set named {config.rule_set_name} exists.")
             # A party larger than any team is accepted, as the service accepts it; the matchmaker
             # never places it, and says so (GET /_emulator/flexmatch/explain).
+            # A ticket id names one ticket: a finished ticket keeps its id (DescribeMatchmaking
+            # still answers with it, and its events have been sent under it), so a new request
+            # needs a new id (docs/emulator-decisions.md).
             existing = read_ticket(db, ticket_id)
             if existing is not None:
-                if existing.status.active:
-                    raise InvalidRequestException(
-                        f"Matchmaking ticket {ticket_id} already exists and is {existing.status}."
-                    )
-                db.execute("DELETE FROM fm_tickets WHERE ticket_id=?", (ticket_id,))
+                raise InvalidRequestException(
+                    f"Matchmaking ticket {ticket_id} already exists and is {existing.status}"
+                    + ("." if existing.status.active else "; start a new request with a new ticket id.")
+                )
             ids = [pl["PlayerId"] for pl in players]
             older = db.execute(
                 f"SELECT DISTINCT ticket_id FROM fm_ticket_players"
@@ -160,7 +164,7 @@ class Matchmaking:
             f"SELECT {TICKET_COLUMNS} FROM fm_tickets WHERE ticket_id IN ({','.join('?' * len(ids))})",
             ids,
         )
-        found = {r[1]: Ticket.from_row(r) for r in rows}
+        found = {t.ticket_id: t for t in map(Ticket.from_row, rows) if self.arns.mine(t.config_name)}
         return {"TicketList": [render_ticket(self.arns, found[i]) for i in ids if i in found]}
 
     def stop_matchmaking(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -168,7 +172,7 @@ class Matchmaking:
         now = self.clock.timestamp()
         with self.store.transaction() as db:
             ticket = read_ticket(db, ticket_id)
-            if ticket is None:
+            if ticket is None or not self.arns.mine(ticket.config_name):
                 raise NotFoundException(f"No matchmaking ticket {ticket_id} exists.")
             if ticket.status is S.CANCELLED:
                 return {}
@@ -194,11 +198,14 @@ class Matchmaking:
             proposal = self.rounds.by_ticket.get(ticket_id)
             if proposal is not None:  # an open round: the ticket is REQUIRES_ACCEPTANCE
                 status, match_id = S.REQUIRES_ACCEPTANCE, proposal.match_id
+                if not self.arns.mine(proposal.config_name):
+                    raise NotFoundException(f"No matchmaking ticket {ticket_id} exists.")
             else:
                 row = db.execute(
-                    "SELECT status, match_id FROM fm_tickets WHERE ticket_id=?", (ticket_id,)
+                    "SELECT status, match_id, config_name FROM fm_tickets WHERE ticket_id=?",
+                    (ticket_id,),
                 ).fetchone()
-                if row is None:
+                if row is None or not self.arns.mine(row[2]):
                     raise NotFoundException(f"No matchmaking ticket {ticket_id} exists.")
                 status, match_id = S(row[0]), row[1]
                 if can_accept(status):

@@ -16,6 +16,10 @@ matched, team) and ``gameSessionInfo.players``, except AcceptMatch: it is sent o
 and already lists every player of the match with their answer, so it leaves out the second,
 redundant list of players (for a 200-player match that halves what each answer writes).
 
+One more event is the emulator's own, never GameLift's: the explanation of a ticket the
+matchmaker left searching (:meth:`Notifier.explain`), filed under the event log's
+``lobby.emulator`` source with its own ``detail-type``.
+
 Times inside events are ISO 8601 strings (UTC, milliseconds, ``Z``). Events are appended in
 the caller's transaction, so an event exists exactly when the change it reports was committed.
 """
@@ -29,7 +33,13 @@ from functools import lru_cache
 from typing import Any
 
 from lobby.emulator.events import GAMELIFT, EventLog
-from lobby.flexmatch.lifecycle import EventType
+from lobby.flexmatch.lifecycle import (
+    EMULATOR_EVENT_SOURCE,
+    EXPLANATION_DETAIL_TYPE,
+    EXPLANATION_EVENT,
+    EventType,
+)
+from lobby.flexmatch.ruleset import TicketReport
 
 DETAIL_TYPE = "GameLift Matchmaking Event"
 
@@ -82,15 +92,17 @@ class Notifier:
     same columns, same wake-up of stream readers after commit).
     """
 
-    def __init__(self, events: EventLog, *, account: str, region: str) -> None:
+    def __init__(self, events: EventLog, *, account: str) -> None:
         self.events = events
         self.store = events.store
         self.account = account
-        self.region = region
-        self._resources: dict[str, str] = {}
-        self._head = (
+        #: Configuration ARN -> (its JSON text, the envelope's head in its region).
+        self._resources: dict[str, tuple[str, str]] = {}
+
+    def _head(self, region: str) -> str:
+        return (
             '{"version":"0","id":"%s","detail-type":' + json.dumps(DETAIL_TYPE)
-            + ',"source":' + json.dumps(GAMELIFT) + ',"account":' + _literal(account)
+            + ',"source":' + json.dumps(GAMELIFT) + ',"account":' + _literal(self.account)
             + ',"time":"%s","region":' + _literal(region) + ',"resources":[%s],"detail":'
         )  # fmt: skip
 
@@ -119,12 +131,47 @@ class Notifier:
     def emit_encoded(
         self, kind: str, *, now: float, config_arn: str, subject: str, detail: str
     ) -> None:
-        """Append one event whose ``detail`` object is already JSON text."""
-        resources = self._resources.get(config_arn)
-        if resources is None:
-            resources = self._resources[config_arn] = json.dumps(config_arn)
-        payload = self._head % (random_uuid(), iso(now), resources) + detail + "}"
+        """Append one event whose ``detail`` object is already JSON text. Its region is the
+        configuration's (the fourth field of its ARN)."""
+        known = self._resources.get(config_arn)
+        if known is None:
+            known = self._resources[config_arn] = (json.dumps(config_arn), self._head(config_arn.split(":")[3]))
+        resources, head = known
+        payload = head % (random_uuid(), iso(now), resources) + detail + "}"
         self.events.append(GAMELIFT, kind, payload, subject=subject)
+
+
+    def explain(
+        self, *, now: float, config_arn: str, ticket: dict[str, Any], report: dict[str, Any]
+    ) -> None:
+        """Append the emulator's own explanation event for one ticket still searching
+        (:data:`~lobby.flexmatch.lifecycle.EXPLANATION_EVENT`): a FlexMatch envelope with its own
+        ``detail-type``, filed under the emulator's source so that a stream of GameLift events
+        alone never carries it."""
+        payload = {
+            "version": "0",
+            "id": random_uuid(),
+            "detail-type": EXPLANATION_DETAIL_TYPE,
+            "source": GAMELIFT,
+            "account": self.account,
+            "time": iso(now),
+            "region": config_arn.split(":")[3],
+            "resources": [config_arn],
+            "detail": {"type": EXPLANATION_EVENT, "tickets": [ticket], **report},
+        }
+        self.events.append(EMULATOR_EVENT_SOURCE, EXPLANATION_EVENT, payload, subject=ticket["ticketId"])
+
+
+def report_detail(report: TicketReport) -> dict[str, Any]:
+    """Why a ticket is still searching, as the explanation event and the explain route say it:
+    ``heldBackBy`` (the rules that failed with it, most failures first), ``rules`` (per rule
+    evaluated with it: ruleName, passedCount, failedCount, over the candidates tried) and
+    ``reasons`` (sentences)."""
+    return {
+        "heldBackBy": list(report.held_back_by),
+        "rules": [m.as_event() for m in report.rules],
+        "reasons": list(report.reasons),
+    }
 
 
 def _literal(text: str) -> str:

@@ -48,7 +48,7 @@ class Placement:
                 reason=REASON_FAILED, message=message, matchId=match_id,
             )  # fmt: skip
             return
-        session_arn = self.arns.game_session(match_id)
+        session_arn = self.arns.game_session(match_id, config.name)
         port = 7000 + (match[0] % 1000)
         host = self.public_host
         where: dict[str, Any]

@@ -6,7 +6,8 @@
   ``smithy-protocol: rpc-v2-cbor`` and a CBOR body; responses carry the same header, errors a
   CBOR map with ``__type`` (the shape id) and ``message``; timestamps are CBOR tag 1.
 
-Both decode the body, hand it to :meth:`FlexMatchService.invoke` and encode what comes back.
+Both decode the body, hand it to :meth:`FlexMatchService.invoke` (in the region the request's
+SigV4 credential scope names, else the emulator's) and encode what comes back.
 Operations run inside :meth:`Store.grouped`: requests that arrive together share one COMMIT,
 scheduled on the event loop right after them, and each answers once that commit is done (a
 failed group commit answers 500 InternalServiceException, as nothing of the request was kept).
@@ -39,7 +40,7 @@ from lobby.emulator.flexmatch.errors import (
 )
 from lobby.emulator.flexmatch.notifications import random_uuid
 from lobby.emulator.flexmatch.service import FlexMatchService
-from lobby.emulator.flexmatch.sigv4 import SigV4Verifier
+from lobby.emulator.flexmatch.sigv4 import SigV4Verifier, signed_region
 from lobby.emulator.store import CommitGroup
 
 log = logging.getLogger("lobby.emulator.flexmatch")
@@ -189,9 +190,11 @@ class _Endpoint:
             body = await _read_body(scope, receive)
             self._verify(scope, body)
             operation, params = self._request(scope, body)
+            (authorization,) = _headers(scope, b"authorization")
+            region = signed_region(authorization.decode("latin-1")) if authorization else None
             try:
                 with self.store.grouped():
-                    output = self.service.invoke(operation, params)
+                    output = self.service.invoke(operation, params, region)
             finally:
                 group = self._pending()
             status = 200

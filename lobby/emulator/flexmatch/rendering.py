@@ -1,4 +1,5 @@
-"""Rule sets, configurations and tickets as the GameLift API answers them."""
+"""Rule sets, configurations and tickets as the GameLift API answers them (names and ARNs
+from the emulator's keys: :mod:`.names`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ S = TicketStatus
 
 def render_rule_set(arns: Arns, row: Any) -> dict[str, Any]:
     return {
-        "RuleSetName": row[0],
+        "RuleSetName": arns.name_of(row[0]),
         "RuleSetArn": arns.rule_set(row[0]),
         "RuleSetBody": row[1],
         "CreationTime": row[2],
@@ -22,9 +23,9 @@ def render_rule_set(arns: Arns, row: Any) -> dict[str, Any]:
 
 
 def render_config(arns: Arns, c: Config) -> dict[str, Any]:
-    out: dict[str, Any] = {"Name": c.name, "ConfigurationArn": arns.configuration(c.name)}
+    out: dict[str, Any] = {"Name": arns.name_of(c.name), "ConfigurationArn": arns.configuration(c.name)}
     out.update(c.settings)
-    out["RuleSetName"] = c.rule_set_name
+    out["RuleSetName"] = arns.name_of(c.rule_set_name)
     out["RuleSetArn"] = arns.rule_set(c.rule_set_name)
     out["CreationTime"] = c.creation_time
     return out
@@ -33,7 +34,7 @@ def render_config(arns: Arns, c: Config) -> dict[str, Any]:
 def render_ticket(arns: Arns, t: Ticket) -> dict[str, Any]:
     out: dict[str, Any] = {
         "TicketId": t.ticket_id,
-        "ConfigurationName": t.config_name,
+        "ConfigurationName": arns.name_of(t.config_name),
         "ConfigurationArn": arns.configuration(t.config_name),
         "Status": t.status.value,
         "StartTime": t.start_time,

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lobby.emulator.flexmatch import notifications as ev
 from lobby.emulator.flexmatch.agenda import Agenda
 from lobby.emulator.flexmatch.catalog import Catalog
 from lobby.emulator.flexmatch.lifecycle import Lifecycle
@@ -21,6 +22,15 @@ from lobby.flexmatch.lifecycle import TicketStatus
 from lobby.flexmatch.ruleset import TicketReport
 
 S = TicketStatus
+
+#: A ticket left searching is explained on the event stream (the emulator's own event, see
+#: :meth:`Notifier.explain`) after the matchmaker's pass that left it, at most once every
+#: EXPLAIN_EVERY seconds, and a repeat of its last explanation (the same rules failing, the
+#: same sentences) at most once every EXPLAIN_SAME_EVERY seconds. One pass explains at most
+#: EXPLAIN_PER_PASS tickets, longest searching first.
+EXPLAIN_EVERY = 10.0
+EXPLAIN_SAME_EVERY = 60.0
+EXPLAIN_PER_PASS = 50
 
 
 @dataclass(slots=True)
@@ -39,6 +49,9 @@ class Scheduler:
     explanations: dict[str, TicketReport] = field(default_factory=dict, init=False)
     #: Configuration -> when its searching tickets reach their next expansion step.
     _expansions: dict[str, float] = field(default_factory=dict, init=False)
+    #: Searching ticket id -> (its configuration, when it was last explained on the stream,
+    #: what that explanation said).
+    _explained: dict[str, tuple[str, float, tuple[Any, ...]]] = field(default_factory=dict, init=False)
 
     def tick(self, now: float) -> float | None:
         """Do everything due at ``now``; return when something is next due (None: nothing)."""
@@ -132,6 +145,36 @@ class Scheduler:
             teams = {player: team for team, players in match.teams.items() for player in players}
             metrics = [m.as_event() for m in match.metrics]
             self.matches.propose(db, config, [line[t] for t in match.tickets], teams, now, metrics)
+        self._announce(config, line, outcome.left, now)
+
+    def _announce(self, config: Config, line: dict[str, Ticket], left: Iterable[TicketReport], now: float) -> None:
+        """Put on the event stream why tickets of ``config`` are still searching (rate-limited:
+        see :data:`EXPLAIN_EVERY`)."""
+        explained = self._explained
+        for ticket_id in [t for t, (name, _, _) in explained.items() if name == config.name and t not in line]:
+            del explained[ticket_id]  # no longer searching
+        budget = EXPLAIN_PER_PASS
+        lifecycle = self.lifecycle
+        arn = None
+        for report in left:
+            if budget == 0:
+                break
+            said = (report.held_back_by, report.reasons)
+            last = explained.get(report.ticket_id)
+            if last is not None and now - last[1] < (EXPLAIN_SAME_EVERY if last[2] == said else EXPLAIN_EVERY):
+                continue
+            ticket = line.get(report.ticket_id)
+            if ticket is None:  # pragma: no cover - the engine reports only tickets it was given
+                continue
+            arn = arn or lifecycle.arns.configuration(config.name)
+            lifecycle.notifier.explain(
+                now=now,
+                config_arn=arn,
+                ticket=ev.ticket_entry(ticket.ticket_id, ticket.start_time, ticket.players),
+                report=ev.report_detail(report),
+            )
+            explained[report.ticket_id] = (config.name, now, said)
+            budget -= 1
 
     def explain(self, ticket_id: str) -> TicketReport | None:
         """Why ``ticket_id`` is still searching, as of the matchmaker's latest pass over it

@@ -31,7 +31,7 @@ from lobby.emulator.flexmatch.lifecycle import Lifecycle
 from lobby.emulator.flexmatch.matches import Matches
 from lobby.emulator.flexmatch.matchmaking import Matchmaking
 from lobby.emulator.flexmatch.model import ServiceModel
-from lobby.emulator.flexmatch.names import Arns
+from lobby.emulator.flexmatch.names import Arns, in_region
 from lobby.emulator.flexmatch.placement import Placement
 from lobby.emulator.flexmatch.rounds import Rounds
 from lobby.emulator.flexmatch.scenario import FlexMatchScenario
@@ -48,7 +48,7 @@ class FlexMatchService:
         self.scenario = scenario
         self.model = model
         self.arns = arns = Arns(runtime.config.region, runtime.config.account_id)
-        notifier = ev.Notifier(runtime.events, account=arns.account, region=arns.region)
+        notifier = ev.Notifier(runtime.events, account=arns.account)
         self.store.migrate(COMPONENT, MIGRATIONS)
         self.catalog = catalog = Catalog(store)
         self.rounds = rounds = Rounds(store)
@@ -83,13 +83,15 @@ class FlexMatchService:
         if missing:  # the packaged model and this module must agree
             raise RuntimeError(f"no handler for {sorted(missing)}")
 
-    def invoke(self, operation: str, params: Any) -> dict[str, Any]:
-        """Check ``params`` against the model, then run the operation. Raises GameLiftError."""
+    def invoke(self, operation: str, params: Any, region: str | None = None) -> dict[str, Any]:
+        """Check ``params`` against the model, then run the operation in ``region`` (the one
+        the request was signed for; None: the emulator's own). Raises GameLiftError."""
         handler = self.handlers.get(operation)
         if handler is None:
             raise UnknownOperationException(f"GameLift has no operation named {operation!r}.")
         self.model.check_input(operation, params)
-        return handler(params)
+        with in_region(region):
+            return handler(params)
 
     def tick(self, now: float) -> float | None:
         """Do everything due at ``now``; return when something is next due (None: nothing)."""

@@ -174,6 +174,22 @@ class SigV4Verifier:
         )
 
 
+def signed_region(authorization: str | None) -> str | None:
+    """The region of a SigV4 Authorization header's credential scope
+    (``Credential=<key>/<date>/<region>/<service>/aws4_request``), or None when the header is
+    absent or names none. Read whether or not signatures are verified: the region a client
+    signed for is the region its request is made in."""
+    if not authorization:
+        return None
+    _, _, rest = authorization.strip().partition(" ")
+    for part in rest.split(","):
+        key, sep, item = part.strip().partition("=")
+        if sep and key == "Credential":
+            scope = item.strip().split("/")
+            return scope[2] if len(scope) == 5 and scope[2] else None
+    return None
+
+
 def _same(given: str, expected: str) -> bool:
     """Constant-time equality of two header values."""
     return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))

@@ -32,7 +32,7 @@ __all__ = ["TeamBattles", "TeamBattlesScenario", "install"]
 
 _PURGE_EVERY = 3600.0
 
-log = logging.getLogger("lobby.emulator.teambattles")
+log = logging.getLogger(__name__)
 
 
 def install(app: FastAPI, runtime: Runtime, scenario: TeamBattlesScenario) -> None:

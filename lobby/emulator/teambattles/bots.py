@@ -18,7 +18,7 @@ from lobby.emulator.teambattles.scenario import BotSpec, TeamBattlesScenario
 from lobby.emulator.teambattles.service import TeamBattles
 from lobby.core.answers import BenchEntry, RosterDraft
 
-log = logging.getLogger("lobby.emulator.teambattles.bots")
+log = logging.getLogger(__name__)
 
 APPROVE_REPLIES = ("GG, see you on the server.", "Accepted. Be on time!", "You're on.")
 DECLINE_REPLIES = ("Sorry, we found another team.", "Not this time.", "Roster mismatch, pass.")

@@ -30,7 +30,7 @@ from lobby.teambattles.rules import (
 from lobby.teambattles.vocab import ErrorCode as E
 from lobby.teambattles.vocab import EventType
 
-log = logging.getLogger("lobby.emulator.teambattles")
+log = logging.getLogger(__name__)
 
 #: How a match that never got an opponent is cancelled when its start passes.
 EXPIRED_REASON = "No team was accepted before the scheduled start."

@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from starlette.requests import ClientDisconnect
 
 from lobby.emulator.runtime import Runtime
 from lobby.emulator.teambattles import idempotency
@@ -28,6 +29,7 @@ from lobby.emulator.teambattles.projections import OBJECTIVES
 from lobby.emulator.teambattles.queries import DiscoverFilter, UserMatchesFilter
 from lobby.emulator.teambattles.ratelimit import RateLimiter
 from lobby.emulator.teambattles.service import TeamBattles
+from lobby.emulator.teambattles.tally import CALLER, UNROUTED, AnswerTally
 from lobby.emulator.teambattles.wire import MAX_BODY_BYTES, Body, iso, parse_iso, parse_json
 from lobby.core.answers import AcceptanceDraft, MapPreferenceMode, PublishStatus, RosterDraft
 from lobby.teambattles.vocab import (
@@ -49,7 +51,7 @@ from lobby.teambattles.vocab import (
 )
 from lobby.teambattles.vocab import ErrorCode as E
 
-log = logging.getLogger("lobby.emulator.teambattles")
+log = logging.getLogger(__name__)
 
 PREFIX = "/api/v1"
 #: The code of a bad numItems. The pages name error_invalid_num_items, which the published
@@ -476,6 +478,7 @@ class Api:
         self.runtime = runtime
         self.service = service
         self.limiter = limiter
+        self.tally = AnswerTally()
 
     def _address(self, request: Request) -> str:
         return request.client.host if request.client else "unknown"
@@ -494,6 +497,7 @@ class Api:
             key = authenticate(self.service.store, request.headers.get("authorization"), now)
         except ApiError as err:
             return _error(err, err.status, headers)
+        setattr(request.state, CALLER, key.owner_id)
         decision = self.limiter.take_key(key.hash, key.plan, now)
         headers = decision.headers()
         if not decision.allowed:
@@ -531,6 +535,8 @@ class Api:
             return _respond(answer.status, answer.body, {**headers, **answer.headers})
         except ApiError as err:
             return _error(err, op.status_for(err.status), headers)
+        except ClientDisconnect:  # the client left while sending its body: nothing ran, no error
+            raise
         except Exception:  # never a bare 500 page: the contract's envelope, and a log line
             log.exception("TeamBattles %s failed", op.name)
             return _error(ApiError(E.INTERNAL, "The emulator failed; see its log."), 500, headers)
@@ -563,10 +569,20 @@ def register(app: FastAPI, api: Api) -> None:
             include_in_schema=False,
             name=f"teambattles.{op.name}",
         )
+
+    async def fallback(request: Request) -> Response:
+        response = await api.fallback(request)
+        api.tally.record("", UNROUTED, response)
+        return response
+
+    async def answers() -> dict[str, object]:
+        return api.tally.snapshot()
+
+    app.add_api_route("/_emulator/teambattles/answers", answers, methods=["GET"], include_in_schema=False)
     for path in (PREFIX, PREFIX + "/{rest:path}"):
         app.add_api_route(
             path,
-            api.fallback,
+            fallback,
             methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
             include_in_schema=False,
             name=f"teambattles.fallback{path.count('/')}",
@@ -575,7 +591,9 @@ def register(app: FastAPI, api: Api) -> None:
 
 def _endpoint(api: Api, op: Operation) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
-        return await api.handle(request, op)
+        response = await api.handle(request, op)
+        api.tally.record(getattr(request.state, CALLER, ""), op.name, response)
+        return response
 
     endpoint.__name__ = op.name
     return endpoint

@@ -253,6 +253,19 @@ class TeamBattlesScenario(BaseModel):
         names = ", ".join(raised.raised_over(PUBLISHED_RATE_LIMITS)) or "none"
         return f"TeamBattles rate limits raised above the service's own ({names}): {raised.reason}"
 
+    def raised_limits_health(self) -> dict[str, object] | None:
+        """The health answer's ``raisedRateLimits``: null at the service's own buckets, else
+        ``{"buckets": [names], "reason": text, "notice": the line above}``."""
+        raised = self.raised_rate_limits
+        notice = self.raised_limits_notice()
+        if raised is None or notice is None:
+            return None
+        return {
+            "buckets": raised.raised_over(PUBLISHED_RATE_LIMITS),
+            "reason": raised.reason,
+            "notice": notice,
+        }
+
     @model_validator(mode="after")
     def _references(self) -> TeamBattlesScenario:
         def unique(kind: str, values: list[str]) -> set[str]:

@@ -8,6 +8,8 @@ Pure Python, no I/O. The public surface:
   fail and why, with the expansions the tickets' wait earns.
 - :func:`form_matches` -- one matchmaking tick over the searching tickets: the matches formed
   (with ``ruleEvaluationMetrics``) and, for every ticket left, why.
+- :func:`keep_open` -- the rule set with a configuration's AdditionalPlayerCount applied
+  (fewer players per match, slots left open for players to come).
 - :class:`Ticket`, :class:`Player` and :func:`player_from_wire` for the input.
 
 Choices where the FlexMatch developer guide is silent (or contradicts itself):
@@ -80,7 +82,7 @@ Building (see :mod:`.algorithm` for the details)
 """
 
 from lobby.flexmatch.ruleset.algorithm import default_window, form_matches
-from lobby.flexmatch.ruleset.evaluate import MatchEvaluation, RuleResult, evaluate_match
+from lobby.flexmatch.ruleset.evaluate import MatchEvaluation, RuleResult, evaluate_match, keep_open
 from lobby.flexmatch.ruleset.explain import FormedMatch, RuleMetric, TicketReport, TickResult
 from lobby.flexmatch.ruleset.model import (
     AttributeValue,
@@ -110,6 +112,7 @@ __all__ = [
     "default_window",
     "evaluate_match",
     "form_matches",
+    "keep_open",
     "parse_rule_set",
     "player_from_wire",
     "ticket_from_wire",

@@ -15,7 +15,7 @@ import math
 import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import chain
 from typing import Any
 
@@ -94,6 +94,42 @@ def engine_for(rule_set: RuleSet) -> Engine:
         _ENGINES[key] = (weakref.ref(rule_set), engine)
     weakref.finalize(rule_set, _forget, key)
     return engine
+
+
+_OPENED: dict[tuple[int, int], tuple[weakref.ref[RuleSet], RuleSet]] = {}
+
+
+def keep_open(rule_set: RuleSet, slots: int) -> RuleSet:
+    """The rule set as a configuration with an AdditionalPlayerCount of ``slots`` uses it: a
+    match takes ``slots`` fewer players (a single team of 12 with 2 open takes 10). Slots are
+    taken one at a time from the team with the most room left (the first of equals), never
+    leaving a team fewer than one player; a team's minimum falls with its maximum. Kept (the
+    same object, so its compiled engine too) while ``rule_set`` lives."""
+    if slots <= 0:
+        return rule_set
+    key = (id(rule_set), slots)
+    found = _OPENED.get(key)
+    if found is not None and found[0]() is rule_set:
+        return found[1]
+    kept = [0] * len(rule_set.teams)
+    for _ in range(slots):
+        room = [t.max_players - k for t, k in zip(rule_set.teams, kept, strict=True)]
+        widest = max(range(len(room)), key=lambda i: (room[i], -i))
+        if room[widest] <= 1:
+            break
+        kept[widest] += 1
+    opened = replace(rule_set, open_slots=tuple(kept))
+    with _ENGINES_LOCK:
+        _OPENED[key] = (weakref.ref(rule_set), opened)
+    weakref.finalize(rule_set, _forget_opened, key)
+    return opened
+
+
+def _forget_opened(key: tuple[int, int]) -> None:
+    with _ENGINES_LOCK:
+        found = _OPENED.get(key)
+        if found is not None and found[0]() is None:
+            del _OPENED[key]
 
 
 def _forget(key: int) -> None:

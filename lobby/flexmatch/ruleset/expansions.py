@@ -75,7 +75,11 @@ class Levels:
                     assert isinstance(target, TeamTarget) and isinstance(value, float)
                     for name in target.teams:
                         team_values[(name, target.field)] = int(value)
-            highs = tuple(team_values.get((d, "maxPlayers"), t.max_players) for d, t in zip(definitions, rule_set.teams, strict=True))
+            kept = rule_set.open_slots or (0,) * len(definitions)
+            highs = tuple(
+                max(1, team_values.get((d, "maxPlayers"), t.max_players) - k)
+                for d, t, k in zip(definitions, rule_set.teams, kept, strict=True)
+            )
             lows = tuple(
                 min(team_values.get((d, "minPlayers"), t.min_players), high)
                 for d, t, high in zip(definitions, rule_set.teams, highs, strict=True)

@@ -304,6 +304,10 @@ class RuleSet:
     rules: tuple[Rule, ...] = ()
     expansions: tuple[Expansion, ...] = ()
     name: str | None = None
+    #: Per team (in ``teams`` order), player slots a match leaves open for players to come
+    #: (a configuration's AdditionalPlayerCount, dealt by :func:`~.evaluate.keep_open`): a
+    #: team takes that many fewer players, whatever its expansions. Empty: none.
+    open_slots: tuple[int, ...] = ()
 
     @property
     def min_players(self) -> int:
@@ -317,11 +321,14 @@ class RuleSet:
     def largest_team(self) -> int:
         """The most players any one team may hold, expansions included: a ticket whose
         party is larger can never be matched."""
-        best = max(t.max_players for t in self.teams)
+        highs = {d.name: d.max_players for d in self.team_definitions}
         for expansion in self.expansions:
-            if isinstance(expansion.target, TeamTarget) and expansion.target.field == "maxPlayers":
-                best = max([best, *(int(s.value) for s in expansion.steps if isinstance(s.value, float))])
-        return best
+            target = expansion.target
+            if isinstance(target, TeamTarget) and target.field == "maxPlayers":
+                for name in target.teams:
+                    highs[name] = max([highs.get(name, 0), *(int(s.value) for s in expansion.steps if isinstance(s.value, float))])
+        kept = self.open_slots or (0,) * len(self.teams)
+        return max(max(highs.get(t.definition, t.max_players), t.max_players) - k for t, k in zip(self.teams, kept, strict=True))
 
     @property
     def is_large(self) -> bool:

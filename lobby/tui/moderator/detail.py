@@ -108,6 +108,9 @@ class ModerationDetailScreen(Screen[None]):
         if row.group:
             text.append("  ·  ")
             text.append(brief(row.group, FACT))
+        if row.region and len(self.board.region_names) > 1:
+            text.append("  ·  ")
+            text.append(brief(row.region, FACT))
         now = self.clock.timestamp()
         text.append("\nstatus ")
         text.append(status_label(row.status), "bold")

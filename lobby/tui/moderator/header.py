@@ -38,6 +38,8 @@ class HeaderFacts:
     finished_shown: bool = False
     #: Messages the feed could not read (or the board apply).
     rejected: int = 0
+    #: The one region shown, or None for every region.
+    region: str | None = None
 
 
 def _minutes(seconds: float) -> str:
@@ -131,6 +133,10 @@ class ModerationHeader(Widget):
             line.append(clean(facts.source), self._s("dim"))
         line.append(" · ", self._s("dim"))
         line.append(f"{count(facts.shown)} of {count(facts.total)} rows")
+        if facts.region is not None:
+            line.append(" in ", self._s("dim"))
+            line.append(clean(facts.region), self._s("strong"))
+            line.append(" (g)", self._s("dim"))
         if facts.finished_shown:
             line.append(" (finished shown)", self._s("dim"))
         if facts.rejected:

@@ -5,9 +5,10 @@ update each); the screen catches up once per frame (:data:`FRAME_SECONDS`): the 
 moves only the rows that changed and the table repaints the visible lines. The header's figures
 are recomputed a few times a second. Nothing here waits on the network.
 
-Keys: ``/`` filter (fuzzy over id, player, team, configuration), ``t`` status toggles, ``f``
-finished rows on or off, ``<`` ``>`` sort column, ``r`` reverse, ``enter`` timeline, ``x`` the
-messages the feed rejected.
+Keys: ``/`` filter (fuzzy over id, player, team, configuration, region), ``t`` status toggles,
+``f`` finished rows on or off, ``g`` one region at a time (then every region again), ``<`` ``>``
+sort column, ``r`` reverse, ``enter`` timeline, ``x`` the messages the feed rejected. Once rows
+come from more than one AWS region (feeds of several regions), the table shows a region column.
 
 No message stops the feed: what a source cannot read it counts and lists (its ``rejects``), and
 an event the board cannot apply is listed there too.
@@ -70,6 +71,7 @@ class ModeratorScreen(Screen[None]):
         Binding("slash", "filter", "Filter", priority=True, id="lobby.moderator.filter"),
         Binding("t", "statuses", "Statuses", id="lobby.moderator.statuses"),
         Binding("f", "finished", "Finished", id="lobby.moderator.finished"),
+        Binding("g", "region", "Region", show=False, id="lobby.moderator.region"),
         Binding("less_than_sign", "sort(-1)", "Sort ◀", key_display="<", id="lobby.moderator.sort_left"),
         Binding("greater_than_sign", "sort(1)", "Sort ▶", key_display=">", id="lobby.moderator.sort_right"),
         Binding("r", "reverse", "Reverse", id="lobby.moderator.reverse"),
@@ -169,6 +171,10 @@ class ModeratorScreen(Screen[None]):
         if self.frames % SECOND_EVERY == 0:
             self.board.prune(self.clock.timestamp())
             self._settle_memory()
+        several = self._several_regions()
+        if several is not table.show_region:
+            table.show_region = several
+            table.refresh()
         changed = self.model.update()
         if changed:
             table.empty_text = self._empty_text()
@@ -183,6 +189,16 @@ class ModeratorScreen(Screen[None]):
         if figures or state != self._state or self.frames % FIGURES_EVERY == 0:
             self._state = state
             self._show_figures()
+
+    def _several_regions(self) -> bool:
+        """Whether the rows come from more than one AWS region."""
+        named = 0
+        for region in self.board.regions:
+            if region:
+                named += 1
+                if named > 1:
+                    return True
+        return False
 
     def _settle_memory(self) -> None:
         """Keep the garbage collector's full passes short: once the board holds many rows,
@@ -200,6 +216,8 @@ class ModeratorScreen(Screen[None]):
             return EMPTY_LOBBY
         if self.model.query.strip():
             return f"No row matches “{clean(self.model.query.strip())}”."
+        if self.model.region is not None:
+            return f"No row of {clean(self.model.region)} has the statuses shown (g: regions)."
         return "No row has the statuses shown (t: statuses, f: finished)."
 
     def _show_figures(self) -> None:
@@ -217,6 +235,7 @@ class ModeratorScreen(Screen[None]):
                 finished_shown=self.model.showing_finished,
                 resume_after=str(last) if last else None,
                 rejected=self.source.rejects.count,
+                region=self.model.region,
             )
         )
 
@@ -274,13 +293,26 @@ class ModeratorScreen(Screen[None]):
 
         self.app.push_screen(RejectedView(self.source.rejects))
 
+    def action_region(self) -> None:
+        """Show the next region's rows alone; after the last, every region again."""
+        regions = self.board.region_names
+        current = self.model.region
+        if current in regions:
+            index = regions.index(current) + 1
+            self.model.set_region(regions[index] if index < len(regions) else None)
+        else:
+            self.model.set_region(regions[0] if regions and current is None else None)
+        self.frame(figures=True)
+
     def action_finished(self) -> None:
         self.model.toggle_finished()
         self.frame(figures=True)
 
     def action_sort(self, step: int) -> None:
-        index = (COLUMNS.index(self.model.sort) + step) % len(COLUMNS)
-        self.sort_by(COLUMNS[index], descending=False)
+        columns = [c for c in COLUMNS if c is not Column.REGION or self.table.show_region]
+        current = self.model.sort if self.model.sort in columns else Column.GROUP
+        index = (columns.index(current) + step) % len(columns)
+        self.sort_by(columns[index], descending=False)
 
     def action_reverse(self) -> None:
         self.sort_by(self.model.sort, descending=not self.model.descending)

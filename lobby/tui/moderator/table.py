@@ -34,6 +34,7 @@ from lobby.tui.safe import clean
 TITLES = {
     Column.ID: "ID",
     Column.GROUP: "CONFIG/GAME",
+    Column.REGION: "REGION",
     Column.STATUS: "STATUS",
     Column.PROGRESS: "ACCEPTED",
     Column.DEADLINE: "LEFT",
@@ -52,6 +53,8 @@ FIXED = {
 RIGHT = frozenset({Column.PROGRESS, Column.DEADLINE, Column.IN_STATUS, Column.AGE})
 #: Below this much room for ID + GROUP, the players column is not shown.
 PLAYERS_FROM = 44
+#: The region column, shown once rows come from more than one region ("ap-southeast-2").
+REGION_WIDTH = 14
 
 
 #: Component styles that paint a whole line, background included.
@@ -75,16 +78,18 @@ class _Cells:
     kind: str
     id: str
     group: str
+    region: str
     status: str
     tone: str
     progress: str
     players: str
 
 
-def layout(width: int) -> list[tuple[Column | None, int]]:
-    """(column, width) from left to right; None is the one-cell kind marker."""
-    gaps = len(COLUMNS)  # one space after the marker and between columns
-    room = width - 1 - sum(FIXED.values()) - gaps
+def layout(width: int, *, region: bool = False) -> list[tuple[Column | None, int]]:
+    """(column, width) from left to right; None is the one-cell kind marker. ``region`` adds
+    the region column after the configuration."""
+    gaps = len(COLUMNS) - (0 if region else 1)  # one space after the marker and between columns
+    room = width - 1 - sum(FIXED.values()) - gaps - (REGION_WIDTH if region else 0)
     players = 0
     if room - 1 >= PLAYERS_FROM + 8:
         players = max(8, (room - 1) * 2 // 5)
@@ -93,6 +98,8 @@ def layout(width: int) -> list[tuple[Column | None, int]]:
     ident = max(1, min(room // 2, 20))
     group = max(1, room - ident)
     out: list[tuple[Column | None, int]] = [(None, 1), (Column.ID, ident), (Column.GROUP, group)]
+    if region:
+        out.append((Column.REGION, REGION_WIDTH))
     out += [(c, FIXED[c]) for c in (Column.STATUS, Column.PROGRESS, Column.DEADLINE, Column.IN_STATUS, Column.AGE)]
     if players:
         out.append((Column.PLAYERS, players))
@@ -186,8 +193,12 @@ class ModerationTable(ScrollView, can_focus=True):
         self.cursor_key: Key | None = None
         #: What to say when there are no rows (set by the screen).
         self.empty_text = "The lobby is empty: no FlexMatch ticket or TeamBattles match is live."
+        #: Whether the region column shows (set by the screen: rows of several regions).
+        self.show_region = False
         self._cells: dict[Key, _Cells] = {}
-        self._layout_for: tuple[int, list[tuple[Column | None, int]]] = (-1, [])
+        #: The last line drawn of each row, with what it was drawn from.
+        self._strips: dict[Key, tuple[tuple[object, ...], Strip]] = {}
+        self._layout_for: tuple[int, bool, list[tuple[Column | None, int]]] = (-1, False, [])
         self._revision = -1
         self._now = 0.0
         self._styles: dict[str, Style] = {}
@@ -210,6 +221,8 @@ class ModerationTable(ScrollView, can_focus=True):
             self.virtual_size = virtual
         if len(self._cells) > 4 * max(total, 256):
             self._cells.clear()
+        if len(self._strips) > 4 * 256:
+            self._strips.clear()
         self._revision = self.model.revision
         self.refresh()
 
@@ -276,9 +289,9 @@ class ModerationTable(ScrollView, can_focus=True):
 
     def _columns(self) -> list[tuple[Column | None, int]]:
         width = self.scrollable_content_region.width or self.size.width
-        if self._layout_for[0] != width:
-            self._layout_for = (width, layout(width))
-        return self._layout_for[1]
+        if self._layout_for[:2] != (width, self.show_region):
+            self._layout_for = (width, self.show_region, layout(width, region=self.show_region))
+        return self._layout_for[2]
 
     def _static(self, row: Row) -> _Cells:
         cached = self._cells.get(row.key)
@@ -290,6 +303,7 @@ class ModerationTable(ScrollView, can_focus=True):
             kind="F" if row.kind == Kind.TICKET else "T",
             id=clean(row.id),
             group=clean(row.group) or "-",
+            region=clean(row.region) or "-",
             status=status_label(row.status),
             tone=STATUS_TONE.get(row.status, "waiting"),
             progress=progress,
@@ -306,6 +320,7 @@ class ModerationTable(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         self._styles.clear()
+        self._strips.clear()
         super().notify_style_update()
 
     def render_lines(self, crop: Region) -> list[Strip]:
@@ -314,8 +329,35 @@ class ModerationTable(ScrollView, can_focus=True):
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
-        # The widget's own colours under every cell (a line-API strip carries its own).
-        return self._line(y).apply_style(self._base)
+        width = self.scrollable_content_region.width or self.size.width
+        index = int(self.scroll_offset.y) + y - 1
+        if y == 0 or not 0 <= index < len(self.model):
+            # The widget's own colours under every cell (a line-API strip carries its own).
+            return self._line(y).apply_style(self._base)
+        row = self.model.row_at(index)
+        # A row's line changes with the row, the time columns' texts, the cursor and the
+        # layout: drawn again only then (most rows on screen stay the same from frame to frame).
+        times = self._times(row)
+        signature = (row.version, times, index == self.cursor, width, self.show_region, self._base)
+        cached = self._strips.get(row.key)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        strip = self._row_strip(row, width, times)
+        if index == self.cursor:
+            strip = strip.apply_style(self._style("cursor"))
+        strip = strip.apply_style(self._base)
+        self._strips[row.key] = (signature, strip)
+        return strip
+
+    def _times(self, row: Row) -> tuple[str, str, str, str]:
+        """The texts of the time columns (time left, its tone, in status, age) at this paint's now."""
+        now = self._now
+        if row.deadline is None:
+            left, tone = "-", "none"
+        else:
+            seconds = row.deadline - now
+            left, tone = duration(seconds), _urgency(seconds)
+        return left, tone, duration(now - row.status_since), duration(now - row.created)
 
     def _line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width or self.size.width
@@ -329,14 +371,7 @@ class ModerationTable(ScrollView, can_focus=True):
                 pad = max(0, (width - len(text)) // 2)
                 return Strip([Segment(fit(" " * pad + text, width), self._style("empty"))], width)
             return Strip.blank(width)
-        index = int(self.scroll_offset.y) + y - 1
-        if index >= total:
-            return Strip.blank(width)
-        row = self.model.row_at(index)
-        strip = self._row_strip(row, width)
-        if index == self.cursor:
-            strip = strip.apply_style(self._style("cursor"))
-        return strip
+        return Strip.blank(width)  # below the last row (rows are drawn by render_line)
 
     def _header(self, width: int) -> Strip:
         header = self._style("header")
@@ -358,9 +393,9 @@ class ModerationTable(ScrollView, can_focus=True):
             segments.append(Segment(" ", header))
         return Strip(segments).adjust_cell_length(width, header)
 
-    def _row_strip(self, row: Row, width: int) -> Strip:
+    def _row_strip(self, row: Row, width: int, times: tuple[str, str, str, str]) -> Strip:
         cells = self._static(row)
-        now = self._now
+        left, tone, in_status, age = times
         dim = self._style("dim")
         segments: list[Segment] = []
         space = Segment(" ")
@@ -371,22 +406,22 @@ class ModerationTable(ScrollView, can_focus=True):
                 segments.append(Segment(fit(cells.id, w)))
             elif column is Column.GROUP:
                 segments.append(Segment(fit(cells.group, w), dim))
+            elif column is Column.REGION:
+                segments.append(Segment(fit(cells.region, w), dim))
             elif column is Column.STATUS:
                 segments.append(Segment(fit(cells.status, w), self._style(cells.tone)))
             elif column is Column.PROGRESS:
                 segments.append(Segment(fit_right(cells.progress, w)))
             elif column is Column.DEADLINE:
-                if row.deadline is None:
-                    segments.append(Segment(fit_right("-", w), dim))
+                if tone == "none":
+                    segments.append(Segment(fit_right(left, w), dim))
                 else:
-                    left = row.deadline - now
-                    tone = _urgency(left)
                     style = self._style(tone) if tone in ("urgent", "soon") else Style()
-                    segments.append(Segment(fit_right(duration(left), w), style))
+                    segments.append(Segment(fit_right(left, w), style))
             elif column is Column.IN_STATUS:
-                segments.append(Segment(fit_right(duration(now - row.status_since), w)))
+                segments.append(Segment(fit_right(in_status, w)))
             elif column is Column.AGE:
-                segments.append(Segment(fit_right(duration(now - row.created), w), dim))
+                segments.append(Segment(fit_right(age, w), dim))
             elif column is Column.PLAYERS:
                 segments.append(Segment(fit(cells.players, w)))
             segments.append(space)

@@ -34,7 +34,13 @@ def _kind(entry: Entry) -> Text:
     return Text(KIND_WORDS.get(entry.offer.kind, entry.offer.kind.value), style="bold")
 
 
+#: Marks an offer shown from the last-known offers until its backend confirms it.
+REFRESHING_MARK = "↻ "
+
+
 def _title(entry: Entry) -> Text:
+    if entry.refreshing:  # last known, not confirmed yet: marked in words' place, not by colour
+        return plain(REFRESHING_MARK + entry.offer.title, "italic")
     return plain(entry.offer.title)
 
 
