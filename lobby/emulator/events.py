@@ -6,7 +6,7 @@ resumes with ``Last-Event-ID`` misses nothing and sees nothing twice.
 
 Ids count within one database. Each database is an *instance*, named by a random id made when
 the database is created and kept in it: the health check and every stream answer
-(``X-Emulator-Instance``) name it. A client that resumes with ``X-Emulator-Instance`` set to
+(``X-Emulator-Instance``, :data:`~lobby.core.events.INSTANCE_HEADER`) name it. A client that resumes with ``X-Emulator-Instance`` set to
 another instance's id (the emulator restarted on a fresh database) gets the stream from its
 first event: its ``Last-Event-ID`` counted somebody else's events.
 
@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from lobby.core.clock import Clock
+from lobby.core.events import EventSource
 from lobby.emulator.store import Store
 
 SCHEMA = [
@@ -51,12 +52,11 @@ SCHEMA = [
 
 _INSERT = "INSERT INTO events (source, type, time, subject, payload) VALUES (?, ?, ?, ?, ?)"
 
-#: Sources on the stream.
-GAMELIFT = "aws.gamelift"
-TEAMBATTLES = "teambattles"
+#: Sources on the stream, by their one name (:class:`~lobby.core.events.EventSource`); these two
+#: spellings remain only for the emulator's notifiers, which append under them.
+GAMELIFT = EventSource.GAMELIFT
+TEAMBATTLES = EventSource.TEAMBATTLES
 
-#: The header naming the database instance (answers of the stream; asked for by a resuming client).
-INSTANCE_HEADER = "X-Emulator-Instance"
 _INSTANCE_META = "events.instance"
 #: The largest event id a client may name (SQLite's INTEGER is 64-bit, signed).
 MAX_EVENT_ID = 2**63 - 1
