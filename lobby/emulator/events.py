@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import uuid
 from collections import deque
@@ -32,6 +33,8 @@ from typing import Any, Protocol
 from lobby.core.clock import Clock
 from lobby.core.events import EventSource
 from lobby.emulator.store import Store
+
+_log = logging.getLogger("lobby.emulator.events")
 
 SCHEMA = [
     """
@@ -401,19 +404,26 @@ class _Fanout:
 
     async def _run(self) -> None:
         log = self.log
-        while self.watchers:
-            fired = log.fired
-            sent, behind = self._deliver()
-            if behind:
-                await asyncio.sleep(0)  # a page for streams far behind: let requests run between
-            elif sent:
-                # Let more commits gather before the next write, so that with many watchers a
-                # busy server writes to each a few times a second, not once per commit.
-                await asyncio.sleep(min(GATHER_MAX, GATHER_PER_STREAM * len(self.watchers)))
-            elif log.fired == fired:
-                await log.appended.wait(1.0)
-            if self.loop.time() - self._ticked >= 1.0:
-                self._tick()
+        try:
+            while self.watchers:
+                fired = log.fired
+                sent, behind = self._deliver()
+                if behind:
+                    await asyncio.sleep(0)  # a page for streams far behind: let requests run between
+                elif sent:
+                    # Let more commits gather before the next write, so that with many watchers a
+                    # busy server writes to each a few times a second, not once per commit.
+                    await asyncio.sleep(min(GATHER_MAX, GATHER_PER_STREAM * len(self.watchers)))
+                elif log.fired == fired:
+                    await log.appended.wait(1.0)
+                if self.loop.time() - self._ticked >= 1.0:
+                    self._tick()
+        except Exception:  # the streams end (their clients resume) rather than hang unfed
+            _log.exception("the event stream's fan-out failed; closing the live streams")
+        finally:
+            for watcher in list(self.watchers):
+                watcher.close()
+            self.watchers.clear()
 
     def _deliver(self) -> tuple[bool, bool]:
         """One batch to every watcher behind the newest event: (any sent, any still behind)."""
