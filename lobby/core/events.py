@@ -1,7 +1,9 @@
 """Events as every part of lobby reads them: who sent them, and when they happened.
 
 The emulator's stream, EventBridge envelopes and the filters of ``GET /_emulator/events``
-(``?source=aws.gamelift,teambattles``) all name an event's sender with the same words.
+(``?source=aws.gamelift,teambattles``) all name an event's sender with the same words; the
+emulator and the feed that reads its stream (:mod:`lobby.net.stream`) share its route names and
+instance header from here.
 """
 
 from __future__ import annotations
@@ -18,6 +20,15 @@ class EventSource(StrEnum):
     GAMELIFT = "aws.gamelift"
     #: TeamBattles webhook-shaped events.
     TEAMBATTLES = "teambattles"
+
+
+#: The emulator's event stream (Server-Sent Events), as the emulator serves it and the feed reads it.
+EVENTS_PATH = "/_emulator/events"
+#: The emulator's health check: where its event stream stands, its database instance, its time.
+HEALTH_PATH = "/_emulator/health"
+#: The header naming the emulator's database instance, whose events the ids count: on every
+#: answer of the stream, and from a resuming client, the instance it counted in.
+INSTANCE_HEADER = "X-Emulator-Instance"
 
 
 def parse_time(value: Any) -> float | None:

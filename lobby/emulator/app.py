@@ -16,7 +16,8 @@ from starlette.responses import Response
 from lobby import __version__
 from lobby.core.clock import Clock, OffsetClock
 from lobby.emulator import faults, flexmatch, teambattles
-from lobby.emulator.events import GAMELIFT, INSTANCE_HEADER, MAX_EVENT_ID, TEAMBATTLES, Event
+from lobby.core.events import EVENTS_PATH, HEALTH_PATH, INSTANCE_HEADER, EventSource
+from lobby.emulator.events import MAX_EVENT_ID, Event
 from lobby.emulator.guard import Guard, is_loopback, new_token, public_event
 from lobby.emulator.runtime import EmulatorConfig, Runtime
 from lobby.emulator.scenario import Scenario, load_scenario
@@ -129,7 +130,7 @@ def _install_control_routes(app: FastAPI, runtime: Runtime, scenario: Scenario) 
     def anonymous(event: Event) -> bool:
         return public_event(event, signed=signed)
 
-    @app.get("/_emulator/health", include_in_schema=False)
+    @app.get(HEALTH_PATH, include_in_schema=False)
     async def health() -> dict[str, object]:
         return {
             "ok": True,
@@ -141,7 +142,7 @@ def _install_control_routes(app: FastAPI, runtime: Runtime, scenario: Scenario) 
             "raisedRateLimits": scenario.teambattles.raised_limits_health(),
         }
 
-    @app.get("/_emulator/events", include_in_schema=False, response_model=None)
+    @app.get(EVENTS_PATH, include_in_schema=False, response_model=None)
     async def events(request: Request) -> Response:
         """Server-Sent Events: every event after ``Last-Event-ID`` (or ``?after=``), of this
         database instance; a client naming another instance (``X-Emulator-Instance``) gets
@@ -169,11 +170,12 @@ def _install_control_routes(app: FastAPI, runtime: Runtime, scenario: Scenario) 
         source = request.query_params.get("source")
         if source is not None:
             sources = [s for s in source.split(",") if s]
-            unknown = set(sources) - {GAMELIFT, TEAMBATTLES}
+            unknown = set(sources) - set(EventSource)
             if unknown:
                 return _bad_request(
                     "bad_source",
-                    f"Unknown source {sorted(unknown)[0]!r}; use {GAMELIFT} or {TEAMBATTLES}.",
+                    f"Unknown source {sorted(unknown)[0]!r}; use "
+                    f"{EventSource.GAMELIFT.value} or {EventSource.TEAMBATTLES.value}.",
                 )
         state = request.scope.get("state", {})
         control = state.get("control", True)

@@ -6,7 +6,7 @@ resumes with ``Last-Event-ID`` misses nothing and sees nothing twice.
 
 Ids count within one database. Each database is an *instance*, named by a random id made when
 the database is created and kept in it: the health check and every stream answer
-(``X-Emulator-Instance``) name it. A client that resumes with ``X-Emulator-Instance`` set to
+(``X-Emulator-Instance``, :data:`~lobby.core.events.INSTANCE_HEADER`) name it. A client that resumes with ``X-Emulator-Instance`` set to
 another instance's id (the emulator restarted on a fresh database) gets the stream from its
 first event: its ``Last-Event-ID`` counted somebody else's events.
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import uuid
 from collections import deque
@@ -30,7 +31,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from lobby.core.clock import Clock
+from lobby.core.events import EventSource
 from lobby.emulator.store import Store
+
+_log = logging.getLogger("lobby.emulator.events")
 
 SCHEMA = [
     """
@@ -51,12 +55,11 @@ SCHEMA = [
 
 _INSERT = "INSERT INTO events (source, type, time, subject, payload) VALUES (?, ?, ?, ?, ?)"
 
-#: Sources on the stream.
-GAMELIFT = "aws.gamelift"
-TEAMBATTLES = "teambattles"
+#: Sources on the stream, by their one name (:class:`~lobby.core.events.EventSource`); these two
+#: spellings remain only for the emulator's notifiers, which append under them.
+GAMELIFT = EventSource.GAMELIFT
+TEAMBATTLES = EventSource.TEAMBATTLES
 
-#: The header naming the database instance (answers of the stream; asked for by a resuming client).
-INSTANCE_HEADER = "X-Emulator-Instance"
 _INSTANCE_META = "events.instance"
 #: The largest event id a client may name (SQLite's INTEGER is 64-bit, signed).
 MAX_EVENT_ID = 2**63 - 1
@@ -401,19 +404,26 @@ class _Fanout:
 
     async def _run(self) -> None:
         log = self.log
-        while self.watchers:
-            fired = log.fired
-            sent, behind = self._deliver()
-            if behind:
-                await asyncio.sleep(0)  # a page for streams far behind: let requests run between
-            elif sent:
-                # Let more commits gather before the next write, so that with many watchers a
-                # busy server writes to each a few times a second, not once per commit.
-                await asyncio.sleep(min(GATHER_MAX, GATHER_PER_STREAM * len(self.watchers)))
-            elif log.fired == fired:
-                await log.appended.wait(1.0)
-            if self.loop.time() - self._ticked >= 1.0:
-                self._tick()
+        try:
+            while self.watchers:
+                fired = log.fired
+                sent, behind = self._deliver()
+                if behind:
+                    await asyncio.sleep(0)  # a page for streams far behind: let requests run between
+                elif sent:
+                    # Let more commits gather before the next write, so that with many watchers a
+                    # busy server writes to each a few times a second, not once per commit.
+                    await asyncio.sleep(min(GATHER_MAX, GATHER_PER_STREAM * len(self.watchers)))
+                elif log.fired == fired:
+                    await log.appended.wait(1.0)
+                if self.loop.time() - self._ticked >= 1.0:
+                    self._tick()
+        except Exception:  # the streams end (their clients resume) rather than hang unfed
+            _log.exception("the event stream's fan-out failed; closing the live streams")
+        finally:
+            for watcher in list(self.watchers):
+                watcher.close()
+            self.watchers.clear()
 
     def _deliver(self) -> tuple[bool, bool]:
         """One batch to every watcher behind the newest event: (any sent, any still behind)."""

@@ -35,19 +35,19 @@ from typing import Protocol
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lobby.emulator.events import GAMELIFT, TEAMBATTLES, Event
+from lobby.core.events import EVENTS_PATH, HEALTH_PATH, EventSource
+from lobby.emulator.events import Event
 from lobby.emulator.teambattles.wire import MAX_BODY_BYTES as TEAMBATTLES_BODY_CAP
 from lobby.core.answers import PublishStatus
 
 log = logging.getLogger("lobby.emulator.guard")
 
 CONTROL_PREFIX = "/_emulator/"
-EVENTS_PATH = "/_emulator/events"
 #: How long a write to an event stream's client may wait for room before the stream is closed.
 SEND_TIMEOUT = 10.0
 TOKEN_HEADER = b"x-emulator-token"
 #: Routes of the control plane open without the token (they show what the APIs show anyone).
-OPEN_ROUTES = frozenset({"/_emulator/health", "/_emulator/events"})
+OPEN_ROUTES = frozenset({HEALTH_PATH, EVENTS_PATH})
 
 #: The cap of a body sent to any route but the services' (``/_emulator/*``, unknown paths).
 #: GameLift (1 MiB) and TeamBattles (64 KiB) refuse a larger body themselves, in their own
@@ -76,9 +76,9 @@ def public_event(event: Event, *, signed: bool) -> bool:
     acceptances and challenges are shown to their teams only). GameLift: every ticket event
     when the emulator does not check signatures (anyone can then describe any ticket), none
     when it does."""
-    if event.source == GAMELIFT:
+    if event.source == EventSource.GAMELIFT:
         return not signed
-    if event.source != TEAMBATTLES or not event.type.startswith("match."):
+    if event.source != EventSource.TEAMBATTLES or not event.type.startswith("match."):
         return False
     data = event.payload.get("data")
     match = data.get("match") if isinstance(data, dict) else None

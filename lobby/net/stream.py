@@ -31,6 +31,7 @@ import httpx
 from httpx_sse import SSEError, aconnect_sse
 
 from lobby.core.backend import FeedState
+from lobby.core.events import EVENTS_PATH, HEALTH_PATH, INSTANCE_HEADER
 from lobby.core.errors import (
     BackendError,
     InvalidRequest,
@@ -49,11 +50,6 @@ class FeedEvent:
 
 #: The emulator sends a comment at least this often on an idle stream.
 KEEPALIVE_SECONDS = 15.0
-
-#: The emulator's health route: where its event stream stands and what time it is there.
-HEALTH_PATH = "/_emulator/health"
-#: The header naming the emulator's database instance, whose events the ids count.
-INSTANCE_HEADER = "X-Emulator-Instance"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +133,7 @@ class EventFeed:
         on_resync: Callable[[str], None] | None = None,
     ) -> None:
         self._client = client
-        self._url = url.rstrip("/") + "/_emulator/events"
+        self._url = url.rstrip("/") + EVENTS_PATH
         self._params = {"source": ",".join(sources)} if sources else {}
         self.last_event_id = last_event_id
         self._on_state = on_state

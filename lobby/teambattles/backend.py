@@ -24,7 +24,7 @@ from datetime import datetime
 
 import httpx
 
-from lobby.core.answers import AcceptanceDraft, AcceptanceFacts
+from lobby.core.answers import AcceptanceDraft
 from lobby.core.backend import Capabilities, FeedState
 from lobby.core.errors import InvalidRequest, NotFound, PermissionDenied, Throttled, Unavailable
 from lobby.core.offers import Change, Offer
@@ -144,10 +144,6 @@ class TeamBattlesBackend:
         self.requests.apply_match(match, self.client.now())
 
     # --- answering -------------------------------------------------------------------------------
-
-    async def acceptance_facts(self, match_id: str) -> list[AcceptanceFacts]:
-        """The desk's facts of ``match_id`` (see :attr:`capabilities`)."""
-        return await self.desk.acceptance_facts(match_id)
 
     async def send(self, match_id: str, draft: AcceptanceDraft) -> AcceptanceRecord | None:
         """Check ``draft`` once and send it: a request for an open match (its record returned)

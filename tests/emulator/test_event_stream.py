@@ -6,11 +6,15 @@ import httpx
 from httpx_sse import connect_sse
 
 from lobby.core.clock import FrozenClock
-from lobby.emulator.events import GAMELIFT, TEAMBATTLES, EventLog
+from lobby.core.events import EventSource
+from lobby.emulator.events import EventLog
 from lobby.emulator.runtime import EmulatorConfig
 from lobby.emulator.server import EmulatorThread
 from lobby.emulator.store import Store
 from lobby.flexmatch.lifecycle import EventType
+
+
+GAMELIFT, TEAMBATTLES = EventSource.GAMELIFT, EventSource.TEAMBATTLES
 
 
 def read_events(url: str, n: int, last_event_id: int | None = None, query: str = "") -> list:

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
-from lobby.emulator.events import GAMELIFT, INSTANCE_HEADER, TEAMBATTLES
+from lobby.core.events import INSTANCE_HEADER, EventSource
 from lobby.emulator.guard import BODY_CAP, is_loopback, public_event
 from lobby.emulator.runtime import EmulatorConfig
 from lobby.emulator.server import EmulatorThread
@@ -25,6 +25,7 @@ from lobby.emulator.server import EmulatorThread
 from flexmatch_helpers import config_for, gamelift, setup_matchmaker, start, statuses
 from teambattles_helpers import VIPERS_HP, YOU, owls_accept
 
+GAMELIFT, TEAMBATTLES = EventSource.GAMELIFT, EventSource.TEAMBATTLES
 HANG = 10  # a guard against hangs only
 
 

@@ -34,7 +34,8 @@ async def test_demo_console_answers_as_the_scenarios_captain(emulator):
         await until(pilot, lambda: live(app))
         await until(pilot, lambda: app.store.open_matches())
         assert {b.name for b in app.backends} == {"flexmatch", "teambattles"}
-        assert hasattr(app.backend("teambattles"), "acceptance_facts")
+        teambattles = app.backend("teambattles")
+        assert teambattles is not None and teambattles.capabilities.acceptance is not None
 
 
 async def test_lobby_opens_the_configured_emulator_profile(emulator, monkeypatch):
