@@ -11,7 +11,8 @@ network can neither end the sequence nor start another.
 Reminders come at the configured lead times before each awaiting offer's deadline, read from
 the offer's own clock (the service's time as its backend measures it): a reminder fires when
 the time left crosses its lead, once, so an offer that arrives with less time left than a lead
-is not reminded of that lead.
+is not reminded of that lead, and an offer of an earlier session is not reminded of before a
+backend confirms it.
 """
 
 from __future__ import annotations
@@ -142,8 +143,8 @@ class Alerts:
         seen: dict[Key, float] = {}
         for entry in awaiting:
             deadline = entry.offer.deadline
-            if deadline is None:
-                continue
+            if deadline is None or entry.refreshing:
+                continue  # no deadline, or an offer of an earlier session no backend confirmed yet
             left = remaining(deadline, entry.clock).total_seconds()
             seen[entry.key] = left
             before = self._left.get(entry.key)

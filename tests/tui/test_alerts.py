@@ -12,7 +12,7 @@ from textual import events
 from lobby.config import Settings
 from lobby.core.backend import MyRequest
 from lobby.core.clock import FrozenClock
-from lobby.core.offers import OfferUpdated
+from lobby.core.offers import OfferKind, OfferUpdated
 from lobby.tui.alerts import Desktop, chosen, detect, sequence
 from lobby.tui.app import LobbyApp
 
@@ -182,3 +182,22 @@ async def test_an_answered_offer_is_not_reminded_of():
         app._tick()
         await pilot.pause()
         assert not [t for t, _ in toasts(app) if t.startswith("Reminder")]
+
+
+async def test_an_offer_of_an_earlier_session_is_not_reminded_of_until_a_backend_confirms_it():
+    app, fm, heard = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.store.remember([("flexmatch", ticket("t-old", seconds=42))])
+        app._tick()
+        app.clock.advance(12)
+        app._tick()
+        await pilot.pause()
+        assert not [t for t, _ in toasts(app) if t.startswith("Reminder")]
+        fm.queue.put_nowait(OfferUpdated(offer=ticket("t-old", seconds=42)))  # confirmed, 30 s left
+        await until(pilot, lambda: not app.store.get((OfferKind.FLEXMATCH_TICKET, "t-old")).refreshing)
+        app._tick()
+        app.clock.advance(20)
+        app._tick()
+        await pilot.pause()
+        assert [t for t, _ in toasts(app) if t.startswith("Reminder")] == ["Reminder: 0:10 left"]
