@@ -256,9 +256,11 @@ def one_line(screen: str) -> str:
 def type_into_empty_field(term: Terminal, text: str, counter: str) -> None:
     """Type ``text`` into the focused, empty field whose counter ends with ``counter``.
 
-    Its first letter is typed alone and waited for: keys typed in the instant a field first
-    takes focus were seen to go missing on a loaded machine (a person would type that letter
-    again once they saw it was not there)."""
+    Its first letter is typed alone and waited for. Textual hands each key to the widget
+    focused when the app reads it, and Tab (a screen binding) moves the focus only once that
+    widget has handled it: on a loaded machine, letters typed right after Tab reach the widget
+    left behind, which drops them (a person would type the letter again once they saw it was
+    not there)."""
     for _ in range(5):
         term.type(text[0])
         try:
