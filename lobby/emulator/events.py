@@ -314,6 +314,11 @@ class EventLog:
         finally:
             self.streams -= 1
 
+    @property
+    def live_streams(self) -> int:
+        """Streams caught up with the log, fed by the fan-out now."""
+        return sum(len(fanout.watchers) for fanout in list(self._fanouts.values()))
+
     def _fanout(self) -> _Fanout:
         loop = asyncio.get_running_loop()
         fanout = self._fanouts.get(loop)

@@ -238,6 +238,7 @@ def test_an_http_1_0_client_gets_live_events_unchunked(emulator):
     """Live events go straight to the connection only where the answer is chunked (HTTP/1.1);
     an HTTP/1.0 client gets the same events, unframed, through the server's own writes."""
     import socket
+    import time
     from urllib.parse import urlsplit
 
     parts = urlsplit(emulator.url)
@@ -247,6 +248,8 @@ def test_an_http_1_0_client_gets_live_events_unchunked(emulator):
         got = b""
         while b": stream open" not in got:
             got += sock.recv(65536)
+        while emulator.runtime.events.live_streams < 1:  # caught up: the next event is a live one
+            time.sleep(0.01)
         emulator.runtime.events.append(GAMELIFT, "live", {"n": 1})
         while b'data: {"n":1}\n\n' not in got:
             got += sock.recv(65536)
