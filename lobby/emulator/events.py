@@ -67,6 +67,8 @@ MAX_EVENT_ID = 2**63 - 1
 WINDOW = 4096
 #: The most events a stream is sent in one write.
 PAGE = 500
+#: How many live streams the fan-out writes to before it lets waiting requests run.
+SLICE = 100
 #: How long the live streams let events gather after a write before they are written to
 #: again, per open stream (so one watcher waits 2 ms, 500 of them a second), and at most. Each
 #: round costs a write per watcher whatever it carries: this keeps the writes to a few hundred
@@ -312,6 +314,11 @@ class EventLog:
         finally:
             self.streams -= 1
 
+    @property
+    def live_streams(self) -> int:
+        """Streams caught up with the log, fed by the fan-out now."""
+        return sum(len(fanout.watchers) for fanout in list(self._fanouts.values()))
+
     def _fanout(self) -> _Fanout:
         loop = asyncio.get_running_loop()
         fanout = self._fanouts.get(loop)
@@ -407,7 +414,7 @@ class _Fanout:
         try:
             while self.watchers:
                 fired = log.fired
-                sent, behind = self._deliver()
+                sent, behind = await self._deliver()
                 if behind:
                     await asyncio.sleep(0)  # a page for streams far behind: let requests run between
                 elif sent:
@@ -425,12 +432,16 @@ class _Fanout:
                 watcher.close()
             self.watchers.clear()
 
-    def _deliver(self) -> tuple[bool, bool]:
-        """One batch to every watcher behind the newest event: (any sent, any still behind)."""
+    async def _deliver(self) -> tuple[bool, bool]:
+        """One batch to every watcher behind the newest event: (any sent, any still behind).
+        Requests are let in every :data:`SLICE` watchers, so many watchers never hold them up
+        for a whole round of writes."""
         made: dict[tuple[int, object], tuple[bytes | None, int, bool]] = {}
         sent = behind = False
         now = self.loop.time()
-        for watcher in list(self.watchers):
+        for n, watcher in enumerate(list(self.watchers), 1):
+            if n % SLICE == 0:
+                await asyncio.sleep(0)
             key = (watcher.last, watcher.key)
             found = made.get(key)
             if found is None:

@@ -232,3 +232,27 @@ def test_the_demo_log_prints_every_event_once_with_no_escape_reaching_the_termin
     assert "FlexMatch    MatchmakingSearching" in lines[-2] and lines[-2].endswith(" t-red")
     assert "TeamBattles  match.published" in lines[-1] and lines[-1].endswith(" tbm_x")
     assert not [line for line in lines if "\x1b" in line or "\x07" in line]
+
+
+def test_an_http_1_0_client_gets_live_events_unchunked(emulator):
+    """Live events go straight to the connection only where the answer is chunked (HTTP/1.1);
+    an HTTP/1.0 client gets the same events, unframed, through the server's own writes."""
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(emulator.url)
+    start = emulator.runtime.events.last_id()
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(f"GET /_emulator/events HTTP/1.0\r\nLast-Event-ID: {start}\r\n\r\n".encode())
+        got = b""
+        while b": stream open" not in got:
+            got += sock.recv(65536)
+        while emulator.runtime.events.live_streams < 1:  # caught up: the next event is a live one
+            time.sleep(0.01)
+        emulator.runtime.events.append(GAMELIFT, "live", {"n": 1})
+        while b'data: {"n":1}\n\n' not in got:
+            got += sock.recv(65536)
+    head, _, body = got.partition(b"\r\n\r\n")
+    assert b"chunked" not in head.lower()
+    assert body == f': stream open\n\nid: {start + 1}\nevent: live\ndata: {{"n":1}}\n\n'.encode()
