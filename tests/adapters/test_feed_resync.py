@@ -36,7 +36,7 @@ async def test_flexmatch_sync_reads_a_fresh_database_from_its_first_event(tmp_pa
     try:
         backend = await open_backend(profile_for(old.url, ["alice"]))
         async with backend:
-            for _ in range(3):  # the old instance gets well ahead of the new one
+            for _ in range(6):  # the old instance gets well ahead of the new one
                 await propose_duel(backend)
             await backend.sync()
             old_last, old_instance = backend.last_event_id, backend.feed_instance
@@ -71,7 +71,7 @@ async def test_flexmatch_changes_resync_when_the_restart_comes_before_the_stream
         backend = await open_backend(profile_for(old.url, ["alice"]))
         async with backend:
             backend._feed_backoff = 0.05
-            for _ in range(3):
+            for _ in range(6):  # well ahead of the new instance
                 await propose_duel(backend)
             await backend.list_offers()  # synced: the next changes() goes straight to the stream
             old_last = backend.last_event_id
