@@ -107,6 +107,10 @@ class LobbyApp(ConsoleApp):
         Binding("ctrl+r", "refresh", "Reload", show=False, id="lobby.refresh"),
         Binding("ctrl+q", "quit", "Quit", priority=True, id="lobby.quit"),
         Binding("M", "moderate", "Moderate", id="lobby.moderate"),
+        # Focus moves the moment Tab is read, not once the field being left has handled it, so
+        # letters typed right after Tab reach the next field instead of the one left behind.
+        Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
     ]
 
     def __init__(
