@@ -26,6 +26,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lobby.cli import port, seconds, whole_number
+
 
 if TYPE_CHECKING:
     from lobby.moderation.sources import ModerationSource
@@ -48,7 +50,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "access control: it listens on loopback unless --behind-auth-proxy is given.",
     )
     w.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
-    w.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080)")
+    w.add_argument("--port", type=port, default=8080, help="port to listen on (default: 8080)")
     w.add_argument(
         "--public-url", default=None, help="the URL people reach the server at, when it differs (a proxy)"
     )
@@ -59,7 +61,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     w.add_argument(
         "--max-sessions",
-        type=int,
+        type=whole_number(1, 64),
         default=None,
         help="browser sessions served at once (default: 8; 1 on an --sqs queue)",
     )
@@ -142,9 +144,9 @@ def _feed_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--endpoint-url", metavar="URL", help="an SQS-compatible endpoint instead of AWS's")
     p.add_argument("--aws-profile", metavar="NAME", help="a named profile of ~/.aws/config")
-    p.add_argument("--window", type=float, default=300.0, help="seconds of the sliding window of the figures")
+    p.add_argument("--window", type=seconds(1, 86400), default=300.0, help="seconds of the sliding window of the figures")
     p.add_argument(
-        "--keep-finished", type=float, default=300.0, help="seconds a finished ticket or match stays listed"
+        "--keep-finished", type=seconds(1, 86400), default=300.0, help="seconds a finished ticket or match stays listed"
     )
 
 
@@ -259,7 +261,7 @@ def run_web(args: argparse.Namespace) -> int:
         title="lobby moderator",
         public_url=args.public_url,
         loopback=is_loopback(args.host),
-        max_sessions=max(1, sessions),
+        max_sessions=sessions,
     )
     print(f"lobby web: serving the moderator's console at {server.public_url}", flush=True)
     server.serve()

@@ -70,6 +70,10 @@ def test_every_command_the_readme_lists_for_scripts_takes_json() -> None:
         (["accept-challenge", "tbm_x"], "the following arguments are required: --active"),
         (["refuse-challenge"], "the following arguments are required: MATCH"),
         (["paths", "--yaml"], "unrecognized arguments: --yaml"),
+        (["web", "--port", "99999"], "lobby web: argument --port: '99999' is not a port number"),
+        (["web", "--window", "nan"], "argument --window: 'nan' is not a number of seconds from 1 to 86400"),
+        (["web", "--max-sessions", "-1"], "argument --max-sessions: '-1' is not a whole number from 1 to 64"),
+        (["moderate", "--keep-finished", "inf"], "argument --keep-finished: 'inf' is not a number of seconds"),
         (["no-such-command"], "invalid choice: 'no-such-command'"),
     ],
 )
