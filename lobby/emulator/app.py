@@ -108,7 +108,7 @@ def _fault_injector(config: EmulatorConfig, scenario: Scenario) -> faults.FaultI
         delay_seconds=config.fault_delay,
         after_share=config.fault_after_share,
     )
-    return faults.FaultInjector(settings, rate_limit=scenario.teambattles.rate_limits.ip.burst)
+    return faults.FaultInjector(settings, rate_limit=scenario.teambattles.effective_rate_limits.ip.burst)
 
 
 def _bad_request(error: str, details: str) -> JSONResponse:

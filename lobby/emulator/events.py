@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from lobby.core.clock import Clock
-from lobby.core.events import EventSource
 from lobby.emulator.store import Store
 
 _log = logging.getLogger("lobby.emulator.events")
@@ -54,11 +53,6 @@ SCHEMA = [
 ]
 
 _INSERT = "INSERT INTO events (source, type, time, subject, payload) VALUES (?, ?, ?, ?, ?)"
-
-#: Sources on the stream, by their one name (:class:`~lobby.core.events.EventSource`); these two
-#: spellings remain only for the emulator's notifiers, which append under them.
-GAMELIFT = EventSource.GAMELIFT
-TEAMBATTLES = EventSource.TEAMBATTLES
 
 _INSTANCE_META = "events.instance"
 #: The largest event id a client may name (SQLite's INTEGER is 64-bit, signed).

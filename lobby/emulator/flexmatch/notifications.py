@@ -32,7 +32,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from lobby.emulator.events import GAMELIFT, EventLog
+from lobby.core.events import EventSource
+from lobby.emulator.events import EventLog
 from lobby.flexmatch.lifecycle import (
     EMULATOR_EVENT_SOURCE,
     EXPLANATION_DETAIL_TYPE,
@@ -102,7 +103,7 @@ class Notifier:
     def _head(self, region: str) -> str:
         return (
             '{"version":"0","id":"%s","detail-type":' + json.dumps(DETAIL_TYPE)
-            + ',"source":' + json.dumps(GAMELIFT) + ',"account":' + _literal(self.account)
+            + ',"source":' + json.dumps(EventSource.GAMELIFT.value) + ',"account":' + _literal(self.account)
             + ',"time":"%s","region":' + _literal(region) + ',"resources":[%s],"detail":'
         )  # fmt: skip
 
@@ -138,7 +139,7 @@ class Notifier:
             known = self._resources[config_arn] = (json.dumps(config_arn), self._head(config_arn.split(":")[3]))
         resources, head = known
         payload = head % (random_uuid(), iso(now), resources) + detail + "}"
-        self.events.append(GAMELIFT, kind, payload, subject=subject)
+        self.events.append(EventSource.GAMELIFT, kind, payload, subject=subject)
 
 
     def explain(
@@ -152,7 +153,7 @@ class Notifier:
             "version": "0",
             "id": random_uuid(),
             "detail-type": EXPLANATION_DETAIL_TYPE,
-            "source": GAMELIFT,
+            "source": EventSource.GAMELIFT.value,
             "account": self.account,
             "time": iso(now),
             "region": config_arn.split(":")[3],

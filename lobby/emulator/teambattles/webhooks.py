@@ -9,7 +9,8 @@ from typing import Any
 
 from lobby.teambattles.vocab import EventType
 from lobby.core.clock import Clock
-from lobby.emulator.events import TEAMBATTLES, EventLog
+from lobby.core.events import EventSource
+from lobby.emulator.events import EventLog
 from lobby.emulator.store import Store
 from lobby.emulator.teambattles.db import next_id
 from lobby.emulator.teambattles.projections import Projections
@@ -33,7 +34,7 @@ class Webhooks:
             "created_at": iso(self.clock.timestamp()),
             "data": {"match": self.projections.match_detail(match), **data},
         }
-        self.events.append(TEAMBATTLES, event, payload, subject=match_id)
+        self.events.append(EventSource.TEAMBATTLES, event, payload, subject=match_id)
 
     def acceptance(self, db: sqlite3.Connection, acceptance_id: str) -> dict[str, Any]:
         row = db.execute("SELECT * FROM tb_acceptances WHERE id = ?", (acceptance_id,)).fetchone()
