@@ -257,7 +257,7 @@ def parse_rules(items: list[str]) -> dict[str, Any]:
 
     if not items:
         return {}
-    from lobby.tui.widgets.disputed_rules import parse_value  # the console's reading of a value
+    from lobby.core.answers import parse_value  # read as the console reads it
 
     rules: dict[str, Any] = {}
     for item in items:

@@ -3,10 +3,13 @@
 Plain frozen data, no rules and no I/O: the console fills in drafts and shows violations, the
 TeamBattles client and its emulator build facts from what they know and judge drafts with the
 rule functions of :mod:`lobby.teambattles.rules`. Living here, below every service, these types
-let the console speak of answers without importing any service.
+let the console speak of answers without importing any service. How a person types a disputed
+rule's value is read here too, once, for the console and the command line.
 """
 
 from __future__ import annotations
+
+import re
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -190,3 +193,31 @@ class AcceptanceFacts:
     game: GameFacts
     pending_team_ids: frozenset[str] = frozenset()
     now: datetime | None = None
+
+
+# --- disputed rules' values as a person types them (the console and the command line) ---------
+
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def parse_value(raw: str) -> Any:
+    """``true``/``false`` -> a flag, ``12`` or ``1.5`` -> a number, ``[a, b]`` -> a list of
+    texts, anything else -> text."""
+    value = raw.strip()
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if _NUMBER.match(value):
+        return float(value) if "." in value else int(value)
+    if value.startswith("[") and value.endswith("]"):
+        inner = value[1:-1].strip()
+        return [item.strip() for item in inner.split(",")] if inner else []
+    return value
+
+
+def show_value(value: Any) -> str:
+    """A disputed rule's value as :func:`parse_value` reads it back."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return str(value)

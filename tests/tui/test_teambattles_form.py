@@ -16,7 +16,8 @@ from lobby.teambattles.vocab import MESSAGE_MAX_LENGTH
 from lobby.tui.app import LobbyApp
 from lobby.tui.screens.confirm import ConfirmScreen
 from lobby.tui.screens.teambattles import TeamBattlesScreen
-from lobby.tui.widgets.disputed_rules import DisputedRules, parse_value
+from lobby.core.answers import parse_value
+from lobby.tui.widgets.disputed_rules import DisputedRules
 from lobby.tui.widgets.map_picker import MapPicker
 from lobby.tui.widgets.roster_editor import RosterEditor
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -13,34 +12,10 @@ from textual.message import Message
 from textual.widgets import Button, Input, OptionList
 from textual.widgets.option_list import Option
 
+from lobby.core.answers import parse_value, show_value
 from lobby.tui.safe import clean
 from lobby.tui.widgets.form_input import FormInput
 from lobby.tui.widgets.tables import ROW_KEYS
-
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-
-
-def parse_value(raw: str) -> Any:
-    """``true``/``false`` -> a flag, ``12`` or ``1.5`` -> a number, ``[a, b]`` -> a list of
-    texts, anything else -> text."""
-    value = raw.strip()
-    if value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    if _NUMBER.match(value):
-        return float(value) if "." in value else int(value)
-    if value.startswith("[") and value.endswith("]"):
-        inner = value[1:-1].strip()
-        return [item.strip() for item in inner.split(",")] if inner else []
-    return value
-
-
-def show_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(str(v) for v in value) + "]"
-    return str(value)
-
 
 class RuleList(OptionList):
     HELP_TITLE: ClassVar[str] = "On the disputed rules"
