@@ -16,10 +16,10 @@ from collections.abc import AsyncGenerator, Generator
 from dataclasses import dataclass
 
 import httpx
-# botocore ships without type information (no stubs, no py.typed): its names are untyped here.
-from botocore.auth import SigV4Auth  # type: ignore[import-untyped]
-from botocore.awsrequest import AWSRequest  # type: ignore[import-untyped]
-from botocore.credentials import (  # type: ignore[import-untyped]
+# botocore ships without type information: its names are Any here (see the mypy override).
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import (
     Credentials,
     ReadOnlyCredentials,
     RefreshableCredentials,
@@ -55,8 +55,8 @@ class AwsContext:
 
 def resolve_aws(aws_profile: str | None) -> AwsContext:
     """Run botocore's credential chain and read the default region. Blocking: call it in a thread."""
-    import botocore.exceptions  # type: ignore[import-untyped]  # no type information, as above
-    import botocore.session  # type: ignore[import-untyped]
+    import botocore.exceptions
+    import botocore.session
 
     try:
         session = botocore.session.Session(profile=aws_profile)

@@ -111,7 +111,7 @@ def queue_policy(queue_arn: str, topic_arn: str) -> str:
 
 def _typed(exc: Exception, what: str) -> BackendError:
     """A typed error for a failed SNS or SQS set-up call."""
-    import botocore.exceptions  # type: ignore[import-untyped, unused-ignore]  # botocore ships no types
+    import botocore.exceptions
 
     if isinstance(exc, botocore.exceptions.ClientError):
         error = exc.response.get("Error", {})
@@ -185,7 +185,7 @@ class TopicSource:
     def _client(self, service: str) -> Any:
         client = self._clients.get(service)
         if client is None:
-            import botocore.session  # type: ignore[import-untyped, unused-ignore]  # botocore ships no types
+            import botocore.session
 
             session = botocore.session.Session(profile=self.aws_profile)
             client = session.create_client(service, region_name=self.region, endpoint_url=self.endpoint_url)
@@ -204,7 +204,7 @@ class TopicSource:
 
     def _remove(self, queue_url: str, subscription: str | None) -> None:
         """Unsubscribe and delete, each whether or not the other worked. Blocking."""
-        import botocore.exceptions  # type: ignore[import-untyped, unused-ignore]  # botocore ships no types
+        import botocore.exceptions
 
         if subscription and subscription.startswith("arn:"):
             with contextlib.suppress(botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):

@@ -29,9 +29,9 @@ from typing import Any
 
 # botocore ships no type information (no py.typed, no stubs installed); "unused-ignore" keeps
 # these lines right if a mypy override for botocore is added to the project's settings.
-from botocore.auth import SIGV4_TIMESTAMP, UNSIGNED_PAYLOAD, SigV4Auth  # type: ignore[import-untyped, unused-ignore]
-from botocore.awsrequest import AWSRequest  # type: ignore[import-untyped, unused-ignore]
-from botocore.credentials import Credentials, EnvProvider  # type: ignore[import-untyped, unused-ignore]
+from botocore.auth import SIGV4_TIMESTAMP, UNSIGNED_PAYLOAD, SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials, EnvProvider
 from starlette.requests import Request
 
 from lobby.core.clock import Clock, SystemClock
