@@ -82,16 +82,10 @@ class Terminal:
         raise AssertionError(f"{texts!r} never all showed; the screen:\n{self.screen(target)}")
 
 
-def test_the_captain_picks_a_match_and_keeps_the_draft_in_tmux(tmp_path: Path) -> None:
-    term = Terminal(f"lobby-test-{uuid.uuid4().hex[:8]}")
-    env = {
-        **os.environ,
-        "LOBBY_CONFIG_DIR": str(tmp_path / "config"),
-        "LOBBY_STATE_DIR": str(tmp_path / "state"),
-        "LOBBY_DATA_DIR": str(tmp_path / "data"),
-        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
-        "TERM": "xterm-256color",
-    }
+def test_the_captain_picks_a_match_and_keeps_the_draft_in_tmux(
+    demo_terminal: tuple[Terminal, dict[str, str]],
+) -> None:
+    term, env = demo_terminal
     # Flow control off, as most terminal emulators have it: with it on, the tty itself takes
     # ctrl+s (XOFF) and the screen freezes before the console ever sees the key.
     command = " ".join(["stty -ixon;", sys.executable, "-m", "lobby", "demo"])
@@ -100,21 +94,18 @@ def test_the_captain_picks_a_match_and_keeps_the_draft_in_tmux(tmp_path: Path) -
         env=env,
         check=True,
     )
-    try:
-        term.wait_for("Open matches (")
-        term.keys("2", "Enter")  # the first open match: Tidebreakers' skirmish, 1v1
-        term.wait_for("Roster: exactly 1 active")
-        term.wait_for("u_you")
-        term.keys("down", "a")  # u_you plays
-        term.wait_for("[A]  u_you")
-        term.keys("Escape")  # leave: the draft is kept, and the console says so
-        term.wait_for("Draft kept")
-        term.keys("Enter")  # reopen the same match: the roster comes back as it was
-        term.wait_for("Your draft for this offer is back")
-        assert "[A]  u_you" in term.wait_for("Roster: exactly 1 active")
-        term.keys("C-q")
-    finally:
-        term.tmux("kill-server")
+    term.wait_for("Open matches (")
+    term.keys("2", "Enter")  # the first open match: Tidebreakers' skirmish, 1v1
+    term.wait_for("Roster: exactly 1 active")
+    term.wait_for("u_you")
+    term.keys("down", "a")  # u_you plays
+    term.wait_for("[A]  u_you")
+    term.keys("Escape")  # leave: the draft is kept, and the console says so
+    term.wait_for("Draft kept")
+    term.keys("Enter")  # reopen the same match: the roster comes back as it was
+    term.wait_for("Your draft for this offer is back")
+    assert "[A]  u_you" in term.wait_for("Roster: exactly 1 active")
+    term.keys("C-q")
 
 
 # --- the whole flow, at two sizes, twice in a row -------------------------------------------------
