@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from doubles import settle
+from doubles import HANG, focused_on, settle, until
 from textual.widgets import Static
 
 from lobby.config import GameLiftProfile, Profile
@@ -22,7 +22,6 @@ from lobby.tui.app import LobbyApp
 from lobby.tui.screens.confirm import ConfirmScreen
 from lobby.tui.screens.ticket import TicketScreen
 
-HANG = 20  # a guard against hangs only
 _names = itertools.count(1)
 
 
@@ -53,12 +52,6 @@ async def advance(url: str, seconds: float) -> None:
 async def status_of(client: FlexMatchClient, ticket_id: str) -> TicketStatus:
     [ticket] = await client.describe_matchmaking([ticket_id])
     return ticket.status
-
-
-async def until(pilot, condition, what: str) -> None:
-    async with asyncio.timeout(HANG):
-        while not condition():
-            await pilot.pause(0.05)
 
 
 @pytest.fixture
@@ -94,7 +87,7 @@ async def test_a_found_match_alerts_then_accept_is_recorded_and_the_match_is_pla
         assert app.store.get(key).offer.progress == (0, 2)
 
         app.open_offer(key)
-        await pilot.pause()
+        await until(pilot, focused_on(pilot, TicketScreen, "#players"), "the ticket screen")
         await pilot.press("a")
         await settle(pilot, app.screen)
         # The server recorded alice's acceptance: its event stream says 1 of 2 accepted.
@@ -126,7 +119,7 @@ async def test_reject_after_confirmation_cancels_the_ticket_on_the_server(alice)
         key = (OfferKind.FLEXMATCH_TICKET, mine)
         await until(pilot, lambda: app.store.get(key) is not None, "the offer")
         app.open_offer(key)
-        await pilot.pause()
+        await until(pilot, focused_on(pilot, TicketScreen, "#players"), "the ticket screen")
         await pilot.press("r")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
@@ -155,7 +148,7 @@ async def test_an_answer_that_races_the_deadline_shows_what_the_server_said(alic
         await advance(emulator.url, 31)
         assert await status_of(alice.client, mine) is TicketStatus.CANCELLED
         app.open_offer(key)
-        await pilot.pause()
+        await until(pilot, focused_on(pilot, TicketScreen, "#players"), "the ticket screen")
         await pilot.press("a")
         await settle(pilot, app.screen)
         assert "The service refused the answer: GameLift refused AcceptMatch" in outcome(app)
