@@ -127,6 +127,7 @@ def test_hostile_ticket(snap_compare, size):
 def test_hostile_ticket_answered(snap_compare):
     """A ten-thousand-character title, and the server's note after an answer, cut."""
     app, _, _ = hostile_lobby(note=H.MARKUP + " " + H.OSC + " " + H.LONG)
+    app.NOTIFICATION_TIMEOUT = 3600  # the toast stays up until the picture, however slow the machine
 
     async def run_before(pilot):
         from lobby.tui.screens.ticket import TicketScreen
@@ -182,6 +183,8 @@ def test_hostile_members_and_maps(snap_compare, size):
             return kept is not None and kept.map_mode == 1 and kept == screen.form_state()
 
         await until(pilot, checked, "the draft with a map preference")
+        keys = lambda: {getattr(k, "key", None) for k in screen.query("FooterKey")}  # noqa: E731
+        await until(pilot, lambda: {"a", "b"} <= keys(), "the roster's keys in the footer")
         screen.query_one("#roster").scroll_visible(animate=False, immediate=True, top=True)
         await pilot.pause()
 

@@ -13,6 +13,8 @@ from doubles import HANG, focused_on, settle, until
 from textual.widgets import Static
 
 from lobby.config import GameLiftProfile, Profile
+from lobby.emulator.runtime import EmulatorConfig
+from lobby.emulator.scenario import load_scenario
 from lobby.core.offers import OfferKind
 from lobby.flexmatch.client import FlexMatchClient
 from lobby.cli.profiles import flexmatch_backend as open_backend
@@ -23,6 +25,19 @@ from lobby.tui.screens.confirm import ConfirmScreen
 from lobby.tui.screens.ticket import TicketScreen
 
 _names = itertools.count(1)
+#: Emulator seconds a match stays PLACING: more than a loaded machine takes between two steps
+#: of a test, less than a ticket's request timeout; only the test's clock move places it.
+PLACEMENT = 300
+
+
+@pytest.fixture
+def emulator_config(tmp_path) -> EmulatorConfig:
+    """The demo scenario, with matches placed only when a test moves the emulator's clock."""
+    demo = load_scenario()
+    slow = demo.model_copy(update={"flexmatch": demo.flexmatch.model_copy(update={"placement_seconds": PLACEMENT})})
+    path = tmp_path / "scenario.json"
+    path.write_text(slow.model_dump_json(), "utf-8")
+    return EmulatorConfig(time_travel=True, scenario=path)
 
 
 async def make_configuration(client: FlexMatchClient, *, timeout: int = 60) -> str:
@@ -100,7 +115,7 @@ async def test_a_found_match_alerts_then_accept_is_recorded_and_the_match_is_pla
         assert "Placing. Every player accepted; the match is being placed." in outcome(app)
         assert await status_of(alice.client, mine) is TicketStatus.PLACING
 
-        await advance(emulator.url, 30)  # past the placement
+        await advance(emulator.url, PLACEMENT + 1)  # past the placement
         await until(pilot, lambda: app.store.get(key).closed.status == "COMPLETED", "placed")
         [ticket] = await alice.client.describe_matchmaking([mine])
         info = ticket.game_session_connection_info
