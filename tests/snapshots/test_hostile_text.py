@@ -267,6 +267,7 @@ def test_hostile_command_palette(snap_compare):
         await offers_shown(pilot)
         await pilot.press("ctrl+p")
         await until(pilot, focused_on(pilot, CommandPalette, CommandInput), "the command palette")
+        pilot.app.screen.query_one(CommandInput).cursor_blink = False  # the cursor shows, whenever the picture is taken
         await pilot.press(*"jump")
         await palette_shows(pilot, "jump", 6)  # the six open offers
 
