@@ -91,6 +91,15 @@ async def offers_shown(pilot) -> None:
     await until(pilot, listed, "the offers on the home screen")
 
 
+async def footer_shows(pilot, *keys: str) -> None:
+    """Wait until the footer lists ``keys`` (it redraws its keys after the focus moves)."""
+
+    def shown() -> bool:
+        return set(keys) <= {getattr(k, "key", None) for k in pilot.app.screen.query("FooterKey")}
+
+    await until(pilot, shown, f"the keys {keys} in the footer")
+
+
 async def open_offer(pilot, key):
     """Open the offer ``key`` on its own screen and wait until its form is built and drawn;
     that screen."""
@@ -139,6 +148,7 @@ def test_hostile_ticket_answered(snap_compare):
         screen = pilot.app.screen
         await settle(pilot, screen)  # the answer worker is done
         await until(pilot, lambda: screen.query("Toast"), "the toast saying it was accepted")
+        await footer_shows(pilot, "a", "r")
 
     assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=run_before)
 
@@ -183,8 +193,7 @@ def test_hostile_members_and_maps(snap_compare, size):
             return kept is not None and kept.map_mode == 1 and kept == screen.form_state()
 
         await until(pilot, checked, "the draft with a map preference")
-        keys = lambda: {getattr(k, "key", None) for k in screen.query("FooterKey")}  # noqa: E731
-        await until(pilot, lambda: {"a", "b"} <= keys(), "the roster's keys in the footer")
+        await footer_shows(pilot, "a", "b")  # the roster's keys
         screen.query_one("#roster").scroll_visible(animate=False, immediate=True, top=True)
         await pilot.pause()
 
