@@ -12,7 +12,7 @@ import dataclasses
 
 import hostile as H
 import pytest
-from doubles import T0, FixedBackend, FixedTeamBattles, challenge, open_match, settle, ticket
+from doubles import T0, FixedBackend, FixedTeamBattles, challenge, focused_on, open_match, settle, ticket, until
 from pilots import settle_replay
 from synthetic import flexmatch_event, match_doc, sample_lobby, teambattles_event
 
@@ -77,12 +77,38 @@ def hostile_lobby(note: str = "Recorded.", teams: type[FixedTeamBattles] = Hosti
     return app, fm, tbb
 
 
+async def offers_shown(pilot) -> None:
+    """Wait until the home screen lists every offer of :func:`hostile_lobby`."""
+    from lobby.tui.screens.home import HomeScreen
+
+    def listed() -> bool:
+        screen = pilot.app.screen
+        if not isinstance(screen, HomeScreen):
+            return False
+        tables = screen.query("#awaiting DataTable, #open DataTable")
+        return sum(t.row_count for t in tables) == 6  # two tickets, a challenge, three open matches
+
+    await until(pilot, listed, "the offers on the home screen")
+
+
+async def footer_shows(pilot, *keys: str) -> None:
+    """Wait until the footer lists ``keys`` (it redraws its keys after the focus moves)."""
+
+    def shown() -> bool:
+        return set(keys) <= {getattr(k, "key", None) for k in pilot.app.screen.query("FooterKey")}
+
+    await until(pilot, shown, f"the keys {keys} in the footer")
+
+
 async def open_offer(pilot, key):
-    """Open the offer ``key`` on its own screen and wait until it is drawn; that screen."""
-    await pilot.pause()
+    """Open the offer ``key`` on its own screen and wait until its form is built and drawn;
+    that screen."""
+    await offers_shown(pilot)
+    home = pilot.app.screen
     pilot.app.open_offer(key)
-    await pilot.pause()
+    await until(pilot, lambda: pilot.app.screen is not home and pilot.app.screen.is_mounted, "the offer's screen")
     screen = pilot.app.screen
+    await until(pilot, lambda: screen.loaded, "the offer's form")
     await settle(pilot, screen)
     return screen
 
@@ -110,10 +136,19 @@ def test_hostile_ticket(snap_compare, size):
 def test_hostile_ticket_answered(snap_compare):
     """A ten-thousand-character title, and the server's note after an answer, cut."""
     app, _, _ = hostile_lobby(note=H.MARKUP + " " + H.OSC + " " + H.LONG)
+    app.NOTIFICATION_TIMEOUT = 3600  # the toast stays up until the picture, however slow the machine
 
     async def run_before(pilot):
-        await pilot.press("down", "enter", "a")
-        await settle(pilot, pilot.app.screen)
+        from lobby.tui.screens.ticket import TicketScreen
+
+        await offers_shown(pilot)
+        await pilot.press("down", "enter")
+        await until(pilot, focused_on(pilot, TicketScreen, "#players"), "the ticket screen")
+        await pilot.press("a")
+        screen = pilot.app.screen
+        await settle(pilot, screen)  # the answer worker is done
+        await until(pilot, lambda: screen.query("Toast"), "the toast saying it was accepted")
+        await footer_shows(pilot, "a", "r")
 
     assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=run_before)
 
@@ -149,9 +184,16 @@ def test_hostile_members_and_maps(snap_compare, size):
     async def run_before(pilot):
         from textual.widgets import RadioButton
 
-        screen = await open_offer(pilot, (OfferKind.TEAMBATTLES_MATCH, "m-101"))
+        key = (OfferKind.TEAMBATTLES_MATCH, "m-101")
+        screen = await open_offer(pilot, key)
         screen.query_one("#maps").query(RadioButton)[1].value = True  # Preferred: the map list shows
-        await pilot.pause()
+
+        def checked() -> bool:  # the screen has checked the draft with "Preferred" and kept it
+            kept = pilot.app.drafts.get(key)
+            return kept is not None and kept.map_mode == 1 and kept == screen.form_state()
+
+        await until(pilot, checked, "the draft with a map preference")
+        await footer_shows(pilot, "a", "b")  # the roster's keys
         screen.query_one("#roster").scroll_visible(animate=False, immediate=True, top=True)
         await pilot.pause()
 
@@ -193,14 +235,22 @@ async def toast_shows(pilot) -> None:
     await pilot.pause()
 
 
-async def palette_shows(pilot, hits: int) -> None:
-    """Wait until the palette lists ``hits`` commands (it searches in the background)."""
-    from textual.command import CommandList
+async def palette_shows(pilot, search: str, hits: int) -> None:
+    """Wait until the palette has searched for ``search`` (it searches in the background) and
+    lists ``hits`` commands."""
+    from textual.command import CommandInput, CommandList
 
-    async with asyncio.timeout(10):
-        while pilot.app.screen.query_one(CommandList).option_count != hits:
-            await pilot.pause(0.05)
-    await pilot.pause()
+    palette = pilot.app.screen
+
+    def searched() -> bool:
+        searching = any(w.node is palette and not w.is_finished for w in pilot.app.workers)
+        return (
+            palette.query_one(CommandInput).value == search
+            and not searching
+            and palette.query_one(CommandList).option_count == hits
+        )
+
+    await until(pilot, searched, f"the palette's {hits} hits for {search!r}")
 
 
 def test_hostile_backend_failure(snap_compare):
@@ -221,9 +271,14 @@ def test_hostile_command_palette(snap_compare):
     app, _, _ = hostile_lobby()
 
     async def run_before(pilot):
-        await pilot.pause()
-        await pilot.press("ctrl+p", *"jump")
-        await palette_shows(pilot, 6)  # the six open offers
+        from textual.command import CommandInput, CommandPalette
+
+        await offers_shown(pilot)
+        await pilot.press("ctrl+p")
+        await until(pilot, focused_on(pilot, CommandPalette, CommandInput), "the command palette")
+        pilot.app.screen.query_one(CommandInput).cursor_blink = False  # the cursor shows, whenever the picture is taken
+        await pilot.press(*"jump")
+        await palette_shows(pilot, "jump", 6)  # the six open offers
 
     assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=run_before)
 

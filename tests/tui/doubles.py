@@ -299,3 +299,28 @@ async def settle(pilot, node) -> None:
     if mine:
         await pilot.app.workers.wait_for_complete(mine)
     await pilot.pause()
+
+
+#: Seconds to wait for a condition before calling it a hang: a guard only, never a measure of speed.
+HANG = 20
+
+
+async def until(pilot, condition: Callable[[], object], what: str = "the condition") -> None:
+    """Let the app run until ``condition()`` holds, then let it draw (fails after HANG seconds)."""
+    try:
+        async with asyncio.timeout(HANG):
+            while not condition():
+                await pilot.pause(0.02)
+    except TimeoutError:
+        raise AssertionError(f"still waiting for {what} after {HANG} s") from None
+    await pilot.pause()
+
+
+def focused_on(pilot, screen_type: type, selector: str | type) -> Callable[[], bool]:
+    """A condition: the app shows a ``screen_type`` and ``selector`` on it has the focus."""
+
+    def shown() -> bool:
+        screen = pilot.app.screen
+        return isinstance(screen, screen_type) and any(w.has_focus for w in screen.query(selector))
+
+    return shown

@@ -9,10 +9,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from doubles import settle
+from doubles import HANG, focused_on, settle, until
 from textual.widgets import Static
 
 from lobby.config import GameLiftProfile, Profile
+from lobby.emulator.runtime import EmulatorConfig
+from lobby.emulator.scenario import load_scenario
 from lobby.core.offers import OfferKind
 from lobby.flexmatch.client import FlexMatchClient
 from lobby.cli.profiles import flexmatch_backend as open_backend
@@ -22,8 +24,20 @@ from lobby.tui.app import LobbyApp
 from lobby.tui.screens.confirm import ConfirmScreen
 from lobby.tui.screens.ticket import TicketScreen
 
-HANG = 20  # a guard against hangs only
 _names = itertools.count(1)
+#: Emulator seconds a match stays PLACING: more than a loaded machine takes between two steps
+#: of a test, less than a ticket's request timeout; only the test's clock move places it.
+PLACEMENT = 300
+
+
+@pytest.fixture
+def emulator_config(tmp_path) -> EmulatorConfig:
+    """The demo scenario, with matches placed only when a test moves the emulator's clock."""
+    demo = load_scenario()
+    slow = demo.model_copy(update={"flexmatch": demo.flexmatch.model_copy(update={"placement_seconds": PLACEMENT})})
+    path = tmp_path / "scenario.json"
+    path.write_text(slow.model_dump_json(), "utf-8")
+    return EmulatorConfig(time_travel=True, scenario=path)
 
 
 async def make_configuration(client: FlexMatchClient, *, timeout: int = 60) -> str:
@@ -53,12 +67,6 @@ async def advance(url: str, seconds: float) -> None:
 async def status_of(client: FlexMatchClient, ticket_id: str) -> TicketStatus:
     [ticket] = await client.describe_matchmaking([ticket_id])
     return ticket.status
-
-
-async def until(pilot, condition, what: str) -> None:
-    async with asyncio.timeout(HANG):
-        while not condition():
-            await pilot.pause(0.05)
 
 
 @pytest.fixture
@@ -94,7 +102,7 @@ async def test_a_found_match_alerts_then_accept_is_recorded_and_the_match_is_pla
         assert app.store.get(key).offer.progress == (0, 2)
 
         app.open_offer(key)
-        await pilot.pause()
+        await until(pilot, focused_on(pilot, TicketScreen, "#players"), "the ticket screen")
         await pilot.press("a")
         await settle(pilot, app.screen)
         # The server recorded alice's acceptance: its event stream says 1 of 2 accepted.
@@ -107,7 +115,7 @@ async def test_a_found_match_alerts_then_accept_is_recorded_and_the_match_is_pla
         assert "Placing. Every player accepted; the match is being placed." in outcome(app)
         assert await status_of(alice.client, mine) is TicketStatus.PLACING
 
-        await advance(emulator.url, 30)  # past the placement
+        await advance(emulator.url, PLACEMENT + 1)  # past the placement
         await until(pilot, lambda: app.store.get(key).closed.status == "COMPLETED", "placed")
         [ticket] = await alice.client.describe_matchmaking([mine])
         info = ticket.game_session_connection_info
@@ -126,7 +134,7 @@ async def test_reject_after_confirmation_cancels_the_ticket_on_the_server(alice)
         key = (OfferKind.FLEXMATCH_TICKET, mine)
         await until(pilot, lambda: app.store.get(key) is not None, "the offer")
         app.open_offer(key)
-        await pilot.pause()
+        await until(pilot, focused_on(pilot, TicketScreen, "#players"), "the ticket screen")
         await pilot.press("r")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
@@ -155,7 +163,7 @@ async def test_an_answer_that_races_the_deadline_shows_what_the_server_said(alic
         await advance(emulator.url, 31)
         assert await status_of(alice.client, mine) is TicketStatus.CANCELLED
         app.open_offer(key)
-        await pilot.pause()
+        await until(pilot, focused_on(pilot, TicketScreen, "#players"), "the ticket screen")
         await pilot.press("a")
         await settle(pilot, app.screen)
         assert "The service refused the answer: GameLift refused AcceptMatch" in outcome(app)

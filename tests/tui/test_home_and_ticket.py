@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from doubles import T0, FixedBackend, demo_offers, open_match, text_of, ticket
+from doubles import T0, FixedBackend, demo_offers, focused_on, open_match, settle, text_of, ticket, until
 from textual.widgets import Button, DataTable, SelectionList, Static
 
 from lobby.core.clock import FrozenClock
@@ -165,8 +165,10 @@ async def test_a_refused_answer_shows_the_reason_and_keeps_the_choice():
     fm.answer_error = Conflict("The ticket no longer awaits acceptance: the match was cancelled.")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        await pilot.press("enter", "down", "space", "a")
-        await pilot.pause()
+        await pilot.press("enter")
+        await until(pilot, focused_on(pilot, TicketScreen, "#players"), "the ticket screen")
+        await pilot.press("down", "space", "a")
+        await settle(pilot, app.screen)  # the answer worker is done: refused
         screen = app.screen
         outcome = str(screen.query_one("#outcome", Static).render())
         assert "The service refused the answer: The ticket no longer awaits acceptance" in outcome
