@@ -9,14 +9,12 @@ is remembered, so a match seen again says whether its offer changed, appeared or
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Iterable
 from datetime import UTC, datetime
-from typing import TypeVar
 
 from lobby.core.offers import Change, Offer, OfferClosed, OfferKind, OfferUpdated
 from lobby.teambattles import wire as m
 from lobby.teambattles.client import TeamBattlesClient
-from lobby.teambattles.directory import Directory
+from lobby.teambattles.directory import Directory, bounded
 from lobby.teambattles.identity import Identity
 from lobby.teambattles.matches import (
     Mine,
@@ -28,23 +26,6 @@ from lobby.teambattles.matches import (
     offer_kind,
 )
 from lobby.core.answers import MatchStatus
-
-T = TypeVar("T")
-
-#: How many reads a listing has in flight at once (teams, their matches, the matches themselves).
-CONCURRENT_READS = 8
-
-
-async def bounded(calls: Iterable[Awaitable[T]], limit: int = CONCURRENT_READS) -> list[T]:
-    """The results of ``calls``, in order, at most ``limit`` of them awaited at once."""
-    gate = asyncio.Semaphore(limit)
-
-    async def one(call: Awaitable[T]) -> T:
-        async with gate:
-            return await call
-
-    return list(await asyncio.gather(*(one(call) for call in calls)))
-
 
 class Offers:
     """The offers of one API key, as last listed or changed."""
