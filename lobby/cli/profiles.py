@@ -10,7 +10,8 @@ turn a profile into endpoints live here too:
 - FlexMatch: the profile's ``endpoint_url``; else, for an emulator profile, the running emulator;
   else ``https://gamelift.<region>.amazonaws.com``. Region: the profile's, else the AWS chain's
   default (emulator profiles fall back to us-east-1). Credentials: the AWS chain; an emulator
-  profile without any signs with placeholder keys. Event stream: the profile's ``feed_url``;
+  profile without any signs with placeholder keys, and an emulator profile signs only once the
+  emulator asks for signatures (``--verify-sigv4``), so botocore is not loaded otherwise. Event stream: the profile's ``feed_url``;
   else, for an emulator profile, the emulator itself; else none, and changes come from polling.
 - The moderator's feed: for an emulator profile, the emulator's event stream; else the
   profile's SQS queue of FlexMatch notifications; else none. `lobby moderate` builds its feeds
@@ -30,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -254,6 +256,9 @@ async def flexmatch_backend(
         endpoint = running_emulator(emulator_url, NO_EMULATOR_FOR_FLEXMATCH)
 
     region = gamelift.region
+    if region is None and emulated and gamelift.aws_profile is None:
+        # What the AWS chain would read first, without loading botocore (see signing.py).
+        region = os.environ.get("AWS_DEFAULT_REGION") or None
     if region is None:
         region = (await source.context()).region or (EMULATOR_REGION if emulated else None)
         if region is None:
@@ -264,7 +269,9 @@ async def flexmatch_backend(
         endpoint = regional_endpoint(region)
 
     feed_url = gamelift.feed_url or (endpoint if emulated else None)
-    client = FlexMatchClient(endpoint, region=region, credentials=source, transport=transport, sleep=sleep)
+    client = FlexMatchClient(
+        endpoint, region=region, credentials=source, transport=transport, sleep=sleep, sign_when_asked=emulated
+    )
     return FlexMatchBackend(
         client,
         players=gamelift.players if players is None else players,
@@ -331,7 +338,7 @@ def _opened(backend: TeamBattlesBackend) -> TeamBattlesBackend:
 async def _flexmatch(
     profile: Profile, *, emulator_url: str | None, players: Iterable[str] | None = None
 ) -> Connected:
-    """The FlexMatch backend, its adapter imported in a worker thread (botocore)."""
+    """The FlexMatch backend, its adapter imported in a worker thread."""
     await _in_thread(lambda: _import(FLEXMATCH_MODULES))
     # httpx's own transport, which TeamBattles has loaded already (with its TLS context): these
     # few calls gain nothing from the faster aiohttp transport the adapter picks by default,

@@ -23,7 +23,7 @@ from lobby.core.clock import SystemClock, skew_from_server_date
 from lobby.core.errors import BackendError, InvalidRequest, ProtocolError, Unavailable
 from lobby.flexmatch import errors as faults
 from lobby.flexmatch.lifecycle import TicketStatus
-from lobby.flexmatch.signing import CredentialSource, SigV4
+from lobby.flexmatch.signing import CredentialSource, SigV4, SignedWhenAsked
 from lobby.flexmatch.wire import (
     AcceptanceType,
     AcceptMatchRequest,
@@ -76,14 +76,18 @@ class FlexMatchClient:
         timeout: float = 10.0,
         describe_concurrency: int = 4,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        sign_when_asked: bool = False,
     ) -> None:
+        """``sign_when_asked``: for the emulator, sign only once it refuses an unsigned request
+        (see :class:`SignedWhenAsked`); else every request is signed."""
         self.endpoint = endpoint.rstrip("/")
         self.region = region
         self.credentials = credentials
         self.retry = retry or RetryPolicy()
         self.quota = quota if quota is not None else RetryQuota()
         self._sleep = sleep
-        self._auth = SigV4(credentials, region)
+        signed = SigV4(credentials, region)
+        self._auth: httpx.Auth = SignedWhenAsked(signed) if sign_when_asked else signed
         self._url = self.endpoint + "/"
         self.http = httpx.AsyncClient(
             transport=transport if transport is not None else _default_transport(),

@@ -1,5 +1,9 @@
 """AWS credentials and SigV4 signing for httpx, done by botocore (no hand-written crypto).
 
+botocore is imported when first needed (it costs more start-up time than the rest of the
+FlexMatch adapter): an emulator profile's requests go unsigned until the emulator asks for
+signatures (:class:`SignedWhenAsked`), as only one started with ``--verify-sigv4`` does.
+
 Credentials come from botocore's standard chain (environment, shared config and credentials
 files, named profiles, SSO, process credentials, container and instance roles). Resolving them
 may read files or call the network, so it runs off the event loop, once; refreshable
@@ -14,16 +18,9 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator, Generator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 import httpx
-# botocore ships without type information: its names are Any here (see the mypy override).
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import (
-    Credentials,
-    ReadOnlyCredentials,
-    RefreshableCredentials,
-)
 
 from lobby.core.errors import AuthenticationFailed, BackendError, NotConfigured
 
@@ -37,9 +34,30 @@ HOW_TO_CONFIGURE = (
     "or name a profile of ~/.aws/config as gamelift.aws_profile in the lobby profile"
 )
 
+if TYPE_CHECKING:
+    # botocore ships without type information: its names are Any here (see the mypy override).
+    from botocore.credentials import Credentials, ReadOnlyCredentials
+
+
+class FrozenCredentials(NamedTuple):
+    """A key pair as botocore's signer reads it (the fields of its ReadOnlyCredentials)."""
+
+    access_key: str
+    secret_key: str
+    token: str | None
+
+    def __repr__(self) -> str:
+        return "FrozenCredentials(...)"
+
+
+def frozen_of(frozen: ReadOnlyCredentials) -> FrozenCredentials:
+    """botocore's ReadOnlyCredentials as the key pair the signer reads."""
+    return FrozenCredentials(frozen.access_key, frozen.secret_key, frozen.token)
+
+
 #: What the emulator is signed with when the machine has no AWS credentials at all: it accepts
 #: any signature unless started with --verify-sigv4.
-EMULATOR_CREDENTIALS = ReadOnlyCredentials("LOBBYEMULATORKEY", "lobby-emulator-secret", None)
+EMULATOR_CREDENTIALS = FrozenCredentials("LOBBYEMULATORKEY", "lobby-emulator-secret", None)
 
 
 @dataclass(frozen=True)
@@ -98,7 +116,7 @@ class CredentialSource:
         self,
         aws_profile: str | None = None,
         *,
-        fallback: ReadOnlyCredentials | None = None,
+        fallback: FrozenCredentials | None = None,
         context: AwsContext | None = None,
     ) -> None:
         self._profile = aws_profile
@@ -123,21 +141,23 @@ class CredentialSource:
                         self._context = AwsContext(None, None)
         return self._context
 
-    async def frozen(self) -> ReadOnlyCredentials:
+    async def frozen(self) -> FrozenCredentials:
         credentials = (await self.context()).credentials
         if credentials is None:
             if self._fallback is not None:
                 return self._fallback
             raise NotConfigured(f"No AWS credentials were found; {HOW_TO_CONFIGURE}.")
+        from botocore.credentials import RefreshableCredentials
+
         if isinstance(credentials, RefreshableCredentials) and credentials.refresh_needed():
             try:
-                return await asyncio.to_thread(credentials.get_frozen_credentials)
+                return frozen_of(await asyncio.to_thread(credentials.get_frozen_credentials))
             except Exception as exc:  # refresh calls STS/SSO; never echo its message
                 raise AuthenticationFailed(
                     f"Refreshing your AWS credentials failed ({type(exc).__name__}); "
                     "sign in again (for SSO: `aws sso login`)."
                 ) from None
-        return credentials.get_frozen_credentials()
+        return frozen_of(credentials.get_frozen_credentials())
 
     async def secrets(self) -> tuple[str, ...]:
         """The secret strings currently in use, so error text can be scrubbed of them."""
@@ -165,7 +185,10 @@ class SigV4(httpx.Auth):
     def __repr__(self) -> str:
         return f"SigV4(region={self.region!r}, service={self.service!r})"
 
-    def sign(self, request: httpx.Request, credentials: ReadOnlyCredentials) -> None:
+    def sign(self, request: httpx.Request, credentials: FrozenCredentials) -> None:
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
         # Sign only what we set ourselves; botocore derives the host header from the URL the
         # same way httpx does (no default port).
         headers = {
@@ -187,3 +210,50 @@ class SigV4(httpx.Auth):
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         raise RuntimeError("lobby signs GameLift requests only on async clients")
         yield request  # pragma: no cover
+
+
+#: The error code of a request refused for carrying no signature.
+UNSIGNED_REFUSED = "MissingAuthenticationTokenException"
+
+
+class SignedWhenAsked(httpx.Auth):
+    """For the emulator: requests go unsigned until one is refused for want of a signature (the
+    emulator started with --verify-sigv4); that one is sent again signed, and every later one
+    is signed at once. botocore is imported only then."""
+
+    requires_request_body = True
+    requires_response_body = True
+
+    def __init__(self, signed: SigV4) -> None:
+        self.signed = signed
+        self.asked = False
+
+    def __repr__(self) -> str:
+        return f"SignedWhenAsked({self.signed!r}, asked={self.asked})"
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        if not self.asked:
+            response = yield request
+            if not refused_unsigned(response):
+                return
+            self.asked = True
+        self.signed.sign(request, await self.signed.source.frozen())
+        yield request
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        raise RuntimeError("lobby signs GameLift requests only on async clients")
+        yield request  # pragma: no cover
+
+
+def refused_unsigned(response: httpx.Response) -> bool:
+    """Whether ``response`` refuses a request for carrying no signature."""
+    if response.status_code not in (400, 403):
+        return False
+    code: str = response.headers.get("x-amzn-errortype", "").split(":", 1)[0]
+    if not code:
+        try:
+            body = response.json()
+        except ValueError:
+            return False
+        code = str(body.get("__type", "")).rsplit("#", 1)[-1] if isinstance(body, dict) else ""
+    return code == UNSIGNED_REFUSED

@@ -8,8 +8,9 @@ never applied wrongly there.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Generic, TypeVar
 
 from lobby.core.errors import NotFound, PermissionDenied
@@ -21,6 +22,20 @@ CACHE_SECONDS = 300.0
 
 T = TypeVar("T")
 
+#: How many reads a listing has in flight at once (teams, their matches, the matches themselves).
+CONCURRENT_READS = 8
+
+
+async def bounded(calls: Iterable[Awaitable[T]], limit: int = CONCURRENT_READS) -> list[T]:
+    """The results of ``calls``, in order, at most ``limit`` of them awaited at once."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(call: Awaitable[T]) -> T:
+        async with gate:
+            return await call
+
+    return list(await asyncio.gather(*(one(call) for call in calls)))
+
 
 class Cache(Generic[T]):
     """Values by key, each trusted for ``seconds`` after it was loaded."""
@@ -29,14 +44,33 @@ class Cache(Generic[T]):
         self._seconds = seconds
         self._monotonic = monotonic
         self._items: dict[str, tuple[float, T]] = {}
+        #: Loads under way, by key: a key asked for again meanwhile waits for the same answer.
+        self._loading: dict[str, asyncio.Future[T]] = {}
 
     async def get(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
         hit = self._items.get(key)
         now = self._monotonic()
         if hit is not None and now - hit[0] < self._seconds:
             return hit[1]
-        value = await load()
+        pending = self._loading.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            value = await load()
+        except Exception as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody else waited
+            raise
+        except BaseException:
+            future.cancel()
+            raise
+        finally:
+            if self._loading.get(key) is future:
+                del self._loading[key]
         self._items[key] = (now, value)
+        future.set_result(value)
         return value
 
     def put(self, key: str, value: T) -> None:

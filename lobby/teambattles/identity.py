@@ -8,7 +8,7 @@ id). Without it, nothing is known here, and offers are every open match (see
 from __future__ import annotations
 
 from lobby.teambattles import wire as m
-from lobby.teambattles.directory import Directory
+from lobby.teambattles.directory import Directory, bounded
 from lobby.teambattles.matches import Mine, leads
 
 
@@ -60,10 +60,10 @@ class Identity:
         if teams is None:
             return Mine()
         led = [t for t in teams if leads(t)]
-        games: set[str] = set()
-        for team in led:
-            profile = await self._directory.team(team.id)
-            game = await self._directory.canonical_game(profile.game_id)
-            if game is not None:
-                games.add(game)
+
+        async def game_of(team_id: str) -> str | None:
+            profile = await self._directory.team(team_id)
+            return await self._directory.canonical_game(profile.game_id)
+
+        games = {game for game in await bounded(game_of(team.id) for team in led) if game is not None}
         return Mine(frozenset(t.id for t in teams), frozenset(t.id for t in led), frozenset(games))

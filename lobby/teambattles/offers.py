@@ -8,12 +8,13 @@ is remembered, so a match seen again says whether its offer changed, appeared or
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from lobby.core.offers import Change, Offer, OfferClosed, OfferKind, OfferUpdated
 from lobby.teambattles import wire as m
 from lobby.teambattles.client import TeamBattlesClient
-from lobby.teambattles.directory import Directory
+from lobby.teambattles.directory import Directory, bounded
 from lobby.teambattles.identity import Identity
 from lobby.teambattles.matches import (
     Mine,
@@ -25,7 +26,6 @@ from lobby.teambattles.matches import (
     offer_kind,
 )
 from lobby.core.answers import MatchStatus
-
 
 class Offers:
     """The offers of one API key, as last listed or changed."""
@@ -58,12 +58,14 @@ class Offers:
         seen: set[str] = set()
         out: list[m.MatchDetail] = []
         game_ids: list[str] = []
-        for team in teams:
-            profile = await self._directory.team(team.id)
+        for profile in await bounded(self._directory.team(team.id) for team in teams):
             if profile.game_id and profile.game_id not in game_ids:
                 game_ids.append(profile.game_id)
-        for game_id in game_ids:
-            for match in await self._client.discover_all(m.MatchDiscoverBody(game_id=game_id)):
+        pages = await bounded(
+            self._client.discover_all(m.MatchDiscoverBody(game_id=game_id)) for game_id in game_ids
+        )
+        for page in pages:
+            for match in page:
                 if match.id not in seen:
                     seen.add(match.id)
                     out.append(match)
@@ -72,24 +74,27 @@ class Offers:
     async def challenges(self, mine: Mine) -> list[m.MatchDetail]:
         """PENDING matches that challenge one of my teams, from each team's own matches (the
         challenged team's members may read a pending challenge)."""
-        out: list[m.MatchDetail] = []
         filters = m.MatchesRequestBody(num_items=100, include_statuses=[MatchStatus.PENDING])
-        seen: set[str] = set()
-        for team_id in sorted(mine.teams or ()):
-            async for item in self._client.team_matches(team_id, filters):
-                if item.status != MatchStatus.PENDING or item.id in seen:
+
+        async def pending(team_id: str) -> list[m.UserMatch]:
+            return [item async for item in self._client.team_matches(team_id, filters)]
+
+        teams = sorted(mine.teams or ())
+        wanted: list[str] = []
+        for items in await bounded(pending(team_id) for team_id in teams):
+            for item in items:
+                if item.status != MatchStatus.PENDING or item.id in wanted:
                     continue
                 if item.creator_team is not None and item.creator_team.id in (mine.teams or ()):
                     continue  # made by a team of mine: not an offer to me
-                seen.add(item.id)
-                match = await self._client.get_match(item.id)
-                if match.challenged_team is not None:
-                    out.append(match)
-        return out
+                wanted.append(item.id)
+        matches = await bounded(self._client.get_match(match_id) for match_id in wanted)
+        return [match for match in matches if match.challenged_team is not None]
 
     async def listed(self, mine: Mine) -> tuple[list[m.MatchDetail], list[Offer]]:
         """Every match looked at, and the offers among them, soonest first (remembered)."""
-        matches = [*await self.open_matches(), *await self.challenges(mine)]
+        found, challenges = await asyncio.gather(self.open_matches(), self.challenges(mine))
+        matches = [*found, *challenges]
         offers: dict[str, Offer] = {}
         for match in matches:
             kind = await self.kind_of(match, mine)

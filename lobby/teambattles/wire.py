@@ -46,8 +46,10 @@ WireTime = Annotated[datetime, AfterValidator(_utc)]
 class Wire(BaseModel):
     """Base of every wire model: camelCase aliases, nothing the contract does not name."""
 
+    # defer_build: each model's validator is built when first used, not at import (most are
+    # request bodies the console's start-up never sends).
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, defer_build=True
     )
 
     def wire(self) -> dict[str, Any]:
@@ -454,7 +456,7 @@ class MatchIdResponse(Wire):
 class ErrorEnvelope(BaseModel):
     """``{"error": code, "details"?: sentence}``. Branch on ``error``; ``details`` is for people."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     error: str
     details: str | None = None

@@ -26,6 +26,9 @@ before each run (a first start ever: its first data is live data), for compariso
 - One untimed warm-up run of each first; it fills a private bytecode cache (PYTHONPYCACHEPREFIX,
   whatever PYTHONDONTWRITEBYTECODE says), so no timed run compiles source, as on an install.
 
+`lobby` and `lobby-cold` run the source tree this test imports ``lobby`` from (its parent first
+on PYTHONPATH), not whatever copy the interpreter has installed.
+
 LOBBY_BENCH_STARTUP_RUNS sets the number of timed runs of each (default 9).
 LOBBY_BENCH_STARTUP_ALSO=name=/path/to/checkout[,name=...] also times `lobby` run from other
 source trees (their ``lobby`` package first on PYTHONPATH), interleaved with the others: how a
@@ -53,6 +56,7 @@ from pathlib import Path
 
 import pytest
 
+import lobby
 from lobby.cli.app import demo_identity
 from lobby.tui.probe import FIRST_PAINT_ENV
 from lobby.tui.store import LAST_KNOWN_FILE
@@ -271,7 +275,7 @@ def emulator_home(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
             emulator.wait()
 
 
-def test_time_to_first_painted_home_with_data(bench_home, tmp_path: Path) -> None:
+def test_time_to_first_painted_home_with_data(bench_home: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     home, env = bench_home
     bare_script = tmp_path / "bare_app.py"
     bare_script.write_text(BARE_APP)
@@ -285,7 +289,10 @@ def test_time_to_first_painted_home_with_data(bench_home, tmp_path: Path) -> Non
         **{name: [sys.executable, "-m", "lobby"] for name in ALSO},
     }
     last_known = home / "state" / LAST_KNOWN_FILE
-    envs = {name: env for name in commands}
+    # `lobby` is the source tree this test imports it from (child_env drops PYTHONPATH, which
+    # would leave whichever copy the interpreter has installed).
+    envs = {name: {**env, "PYTHONPATH": str(Path(lobby.__file__).resolve().parents[1])} for name in commands}
+    envs["bare"] = env
     for name, tree in ALSO.items():
         envs[name] = {**env, "PYTHONPATH": str(Path(tree).resolve())}
     markers = {name: LOBBY_MARKER for name in commands}
