@@ -20,8 +20,10 @@ _MARKS = {
     Health.CLOSED: ("○", "dim"),
 }
 
-#: How a backend's notice is introduced: in words (the mark and colour only underline them).
-NOTICE = "⚠ emulator: raised rate limits — "
+#: What introduces a backend's notice. The notice is a whole sentence that says what it is about
+#: in words ("TeamBattles rate limits raised above the service's own (pro): <reason>"); the mark
+#: and the colour only underline it, and nothing repeats its words, so it fits at 80 columns.
+NOTICE = "⚠ "
 
 
 def describe(
@@ -58,7 +60,7 @@ def describe(
         text.append("No backend configured. Set a profile in config.toml, or run `lobby demo`.", style="dim")
     for notice in notices:
         text.append(f"   {NOTICE}", style="bold yellow")
-        text.append(brief(notice, BRIEF), style="yellow")
+        text.append(brief(notice, BRIEF), style="bold yellow")
     if extra:
         text.append(f"   {extra}", style="dim")
     return text
