@@ -98,6 +98,24 @@ def emulator(emulator_config: EmulatorConfig) -> Iterator[EmulatorThread]:
 
 
 @pytest.fixture
+def raised_limits_scenario(tmp_path: Path) -> Path:
+    """A scenario file: the demo's, with the TeamBattles pro bucket raised above the service's
+    own, for a reason that carries a terminal escape (network text wherever it is shown)."""
+    from lobby.emulator.scenario import load_scenario
+
+    doc = load_scenario().model_dump(mode="json")
+    teambattles = doc["teambattles"]
+    teambattles["raised_rate_limits"] = {
+        **teambattles["rate_limits"],
+        "pro": {"burst": 5000, "per_second": 500},
+        "reason": "load test \x1b[31mred",
+    }
+    path = tmp_path / "raised-limits.json"
+    path.write_text(json.dumps(doc), "utf-8")
+    return path
+
+
+@pytest.fixture
 def canaries() -> SimpleNamespace:
     """The canary values and the search for them (test modules cannot import a conftest)."""
     return SimpleNamespace(

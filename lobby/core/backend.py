@@ -104,6 +104,11 @@ class Capabilities:
     outcomes: TicketOutcomes | None = None
     #: The facts and judgement of acceptance drafts (TeamBattles).
     acceptance: AcceptanceDesk | None = None
+    #: What the user must be told while connected, read when the console repaints: one plain
+    #: sentence from the server (network text, cleaned where shown), or None when there is
+    #: nothing to say; e.g. an emulator metering TeamBattles above the service's rate limits.
+    #: None: the backend never has such a notice.
+    notice: Callable[[], str | None] | None = None
 
 
 NO_CAPABILITIES = Capabilities()

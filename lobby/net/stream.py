@@ -64,6 +64,9 @@ class Handshake:
     skew: float
     #: The database instance the event ids count in (None from an emulator that does not say).
     instance: str | None = None
+    #: The emulator's one line saying it meters TeamBattles above the service's own rate limits
+    #: (None at the published limits). Network text: clean it where it is shown.
+    raised_limits_notice: str | None = None
 
 
 class NotAnEmulator(ValueError):
@@ -83,14 +86,21 @@ async def handshake(http: httpx.AsyncClient, base_url: str) -> Handshake:
         body = response.json()
         last, server_time = int(body["lastEventId"]), float(body["time"])
         instance = body.get("instance")
+        raised = body.get("raisedRateLimits")
     except (ValueError, KeyError, TypeError, AttributeError):
         raise NotAnEmulator(f"{base_url} is not a lobby emulator's health check.") from None
+    notice = raised.get("notice") if isinstance(raised, dict) else None
     return Handshake(
         last,
         server_time,
         server_time - (sent + time.time()) / 2,
         instance if isinstance(instance, str) else None,
+        notice if isinstance(notice, str) and notice.strip() else None,
     )
+
+
+#: How long the health check asked again on a reconnect may take before it is given up.
+HANDSHAKE_TIMEOUT = 10.0
 
 
 def _refusal(response: httpx.Response, url: str) -> BackendError | None:
@@ -131,8 +141,11 @@ class EventFeed:
         max_reconnects: int | None = None,
         instance: str | None = None,
         on_resync: Callable[[str], None] | None = None,
+        on_handshake: Callable[[Handshake], None] | None = None,
+        handshake_known: bool = True,
     ) -> None:
         self._client = client
+        self._base_url = url
         self._url = url.rstrip("/") + EVENTS_PATH
         self._params = {"source": ",".join(sources)} if sources else {}
         self.last_event_id = last_event_id
@@ -148,6 +161,10 @@ class EventFeed:
         #: The database instance ``last_event_id`` counts in (None: not known yet).
         self.instance = instance
         self._on_resync = on_resync
+        #: Told the health check again each time the stream connects after a drop (and at the
+        #: first connection when ``handshake_known`` is False), so what it says stays current.
+        self._on_handshake = on_handshake
+        self._handshake_due = not handshake_known
         #: How often the emulator turned out to be another database, and the count restarted.
         self.resyncs = 0
         self.state = FeedState.CONNECTING
@@ -177,6 +194,19 @@ class EventFeed:
                 self._on_resync(instance)
         self.instance = instance
 
+    async def _handshake_again(self) -> None:
+        """Ask the health check again and tell ``on_handshake``; an emulator that does not
+        answer it now keeps what it said before."""
+        if self._on_handshake is None or not self._handshake_due:
+            return
+        try:
+            async with asyncio.timeout(HANDSHAKE_TIMEOUT):
+                found = await handshake(self._client, self._base_url)
+        except (httpx.HTTPError, NotAnEmulator, TimeoutError):
+            return
+        self._handshake_due = False
+        self._on_handshake(found)
+
     def events(self) -> AsyncGenerator[FeedEvent, None]:
         """The events, forever; same as iterating the feed itself."""
         return self.__aiter__()
@@ -204,6 +234,7 @@ class EventFeed:
                                 raise refusal
                         source.response.raise_for_status()
                         self._follow(source.response.headers.get(INSTANCE_HEADER))
+                        await self._handshake_again()
                         self._set_state(FeedState.LIVE)
                         failures = 0
                         async for sse in source.aiter_sse():
@@ -229,6 +260,7 @@ class EventFeed:
                     pass
                 # The stream ended or failed: back off (jittered, capped) and resume.
                 failures += 1
+                self._handshake_due = True
                 if self._max_reconnects is not None and failures > self._max_reconnects:
                     raise Unavailable(f"The event stream at {self._url} keeps failing; is the emulator running?")
                 self.reconnects += 1

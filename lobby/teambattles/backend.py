@@ -34,6 +34,7 @@ from lobby.teambattles.client import TeamBattlesClient
 from lobby.teambattles.desk import Desk
 from lobby.teambattles.directory import Directory
 from lobby.teambattles.identity import Identity
+from lobby.net.stream import Handshake
 from lobby.teambattles.matches import Mine
 from lobby.teambattles.offers import Offers
 from lobby.teambattles.request_book import MyRequests
@@ -92,10 +93,14 @@ class TeamBattlesBackend:
         #: The event stream's state while :meth:`changes` follows it (None when polling).
         self.feed_state: FeedState | None = None
         self.feed_live = asyncio.Event()
+        #: The emulator's notice that it meters above the service's own rate limits, from its
+        #: latest health check while :meth:`changes` follows its stream (None: published limits).
+        self.raised_limits_notice: str | None = None
         self._capabilities = Capabilities(
             feed_state=lambda: self.feed_state or FeedState.CONNECTING,
             requests=self.requests,
             acceptance=self.desk,
+            notice=lambda: self.raised_limits_notice,
         )
 
     def __repr__(self) -> str:
@@ -233,6 +238,9 @@ class TeamBattlesBackend:
         else:
             self.feed_live.clear()
 
+    def _handshake(self, found: Handshake) -> None:
+        self.raised_limits_notice = found.raised_limits_notice
+
     async def _refresh_quietly(self) -> None:
         try:
             await self.refresh_requests()
@@ -244,7 +252,11 @@ class TeamBattlesBackend:
         requests are brought up to date first, so nothing between is missed)."""
         mine = await self._identity.mine()
         events = feed.follow(
-            url, before=self._refresh_quietly, on_state=self._feed_state, transport=self._feed_transport
+            url,
+            before=self._refresh_quietly,
+            on_state=self._feed_state,
+            on_handshake=self._handshake,
+            transport=self._feed_transport,
         )
         async for event in events:
             change = await self._apply(event, mine)

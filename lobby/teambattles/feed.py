@@ -5,6 +5,10 @@ emulator's own acceptance events carry the acceptance too (see :class:`~lobby.te
 EventType`). The stream is followed from the moment of the call on: its position is taken first,
 then ``before`` runs (the caller brings what it remembers up to date), then the events after
 that position arrive, so nothing in between is missed.
+
+What the health check says besides the position (the emulator running above the service's own
+rate limits) goes to ``on_handshake``: once at the start, and again each time the stream
+reconnects, so an emulator restarted with another scenario is described as it is now.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import httpx
 
 from lobby.core.backend import FeedState
 from lobby.core.events import EventSource
-from lobby.net.stream import EventFeed, FeedEvent, NotAnEmulator, handshake
+from lobby.net.stream import EventFeed, FeedEvent, Handshake, NotAnEmulator, handshake
 from lobby.net.transports import shared_transport
 from lobby.teambattles import wire as m
 from lobby.teambattles.vocab import ACCEPTANCE_EVENTS
@@ -58,17 +62,21 @@ async def follow(
     *,
     before: Callable[[], Awaitable[None]],
     on_state: Callable[[FeedState], None],
+    on_handshake: Callable[[Handshake], None] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[Event]:
-    """The TeamBattles events of the emulator at ``url``, from now on."""
+    """The TeamBattles events of the emulator at ``url``, from now on; ``on_handshake`` hears
+    its health check at the start and after each reconnect."""
     timeout = httpx.Timeout(10.0, read=None)
     if transport is None:
         transport = shared_transport()
     async with httpx.AsyncClient(transport=transport, timeout=timeout) as http:
-        start, instance = 0, None
+        start, instance, known = 0, None, False
         try:
             found = await handshake(http, url)
-            start, instance = found.last_event_id, found.instance
+            start, instance, known = found.last_event_id, found.instance, True
+            if on_handshake is not None:
+                on_handshake(found)
         except (httpx.HTTPError, NotAnEmulator):
             log.debug("no event position from %s; reading the stream from its start", url)
         await before()
@@ -81,6 +89,8 @@ async def follow(
             last_event_id=start,
             on_state=on_state,
             instance=instance,
+            on_handshake=on_handshake,
+            handshake_known=known,
         )
         events = feed.events()
         try:

@@ -6,6 +6,8 @@ into the store and then applies its changes as they come. What a backend can do 
 is read from its typed :class:`~lobby.core.backend.Capabilities`:
 
 - ``feed_state``: read on every tick; a live feed that reconnects shows as reconnecting;
+- ``notice``: read on every tick; what it says (an emulator running above the service's rate
+  limits) is kept in ``notices`` for the status line, which is repainted when it changes;
 - ``requests``: the requests this user sent ("My requests"). The book's ``current()`` is read
   once when the backend's offers are first listed, then the book pushes each change to a
   listener, which hands it to the app's message loop: nothing is polled, and nothing here reads
@@ -42,6 +44,9 @@ class Following:
         self.backends: list[OfferBackend] = []
         #: The health of each backend, by name, for the status line.
         self.status: dict[str, BackendStatus] = {}
+        #: What each backend says the user must be told while connected, by name, as sent
+        #: (cleaned where shown); a backend with nothing to say has no entry.
+        self.notices: dict[str, str] = {}
         self._settling: dict[str, asyncio.Event] = {}
         #: Backends whose requests this app follows, and how to stop.
         self._subscribed: dict[OfferBackend, Unsubscribe] = {}
@@ -145,6 +150,7 @@ class Following:
         for backend in old:
             self._app.workers.cancel_group(self._app, f"backend:{backend.name}")
         self.status.clear()
+        self.notices.clear()
         await self._close(old)
 
     async def close_all(self) -> None:
@@ -165,7 +171,7 @@ class Following:
     # --- what capabilities say -----------------------------------------------------------------
 
     def tick(self) -> None:
-        """Follow each backend's feed state, and answered tickets past their offer."""
+        """Follow each backend's feed state and notice, and answered tickets past their offer."""
         for backend in self.backends:
             feed = backend.capabilities.feed_state
             current = self.health(backend.name, Health.LOADING)
@@ -173,7 +179,24 @@ class Following:
                 health = Health.RECONNECTING if feed() is FeedState.RECONNECTING else Health.LIVE
                 if health is not current:
                     self.set_status(backend.name, health)
+            self._follow_notice(backend)
         self._follow_answered()
+
+    def _follow_notice(self, backend: OfferBackend) -> None:
+        """Keep what ``backend`` says the user must be told; repaint the status line when it
+        changed."""
+        notice = backend.capabilities.notice
+        said = notice() if notice is not None else None
+        name = backend.name
+        if said == self.notices.get(name):
+            return
+        if said is None:
+            del self.notices[name]
+        else:
+            self.notices[name] = said
+        status = self.status.get(name)
+        if status is not None:
+            self._app.status_changed.publish(status)
 
     def _subscribe(self, backend: OfferBackend) -> list[Applied]:
         """Follow the requests ``backend`` records, from now on; what it knows already."""

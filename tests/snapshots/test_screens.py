@@ -19,10 +19,10 @@ from lobby.tui.app import LobbyApp
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 
 
-def lobby(flex=None, tb=None, *, fail=None, hang=False):
+def lobby(flex=None, tb=None, *, fail=None, hang=False, notice=None):
     default_flex, default_tb = demo_offers()
     fm = FixedBackend("flexmatch", default_flex if flex is None else flex, fail=fail, hang=hang)
-    tbb = FixedTeamBattles(default_tb if tb is None else tb, hang=hang)
+    tbb = FixedTeamBattles(default_tb if tb is None else tb, hang=hang, notice=notice)
     app = LobbyApp([fm, tbb], clock=FrozenClock(T0), profile="emulator", still=True)
     return app, fm
 
@@ -278,3 +278,19 @@ def test_ticket_toast_leaves_the_countdown_and_actions_in_view(snap_compare):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=toasts)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_home_at_raised_rate_limits(snap_compare, size):
+    """Connected to an emulator that meters TeamBattles above the service's own rate limits:
+    the status line says so in words, after the backends' health."""
+    notice = "TeamBattles rate limits raised above the service's own (pro): load test"
+    app, _ = lobby(notice=notice)
+
+    async def told(pilot):
+        await pilot.pause()
+        pilot.app.following.tick()
+        await pilot.pause()
+        assert pilot.app.following.notices == {"teambattles": notice}
+
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=told)

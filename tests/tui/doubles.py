@@ -54,7 +54,7 @@ class MemoryRequestBook:
 class FixedBackend:
     """Serves ``offers``; ``changes`` yields what tests put on :attr:`queue`. With ``requests``,
     each answer is recorded there as a pending request; ``feed`` is its feed's state (None:
-    it has no feed)."""
+    it has no feed); ``notice`` is what it says the user must be told (None: nothing)."""
 
     def __init__(
         self,
@@ -67,6 +67,7 @@ class FixedBackend:
         note: str = "Recorded.",
         requests: RequestBook | None = None,
         feed: FeedState | None = None,
+        notice: str | None = None,
     ) -> None:
         self.name = name
         self.offers = list(offers)
@@ -79,11 +80,12 @@ class FixedBackend:
         self.closed = False
         self.requests = requests
         self.feed = feed
+        self.notice = notice
 
     @property
     def capabilities(self) -> Capabilities:
         feed_state = None if self.feed is None else self._feed_state
-        return Capabilities(feed_state=feed_state, requests=self.requests)
+        return Capabilities(feed_state=feed_state, requests=self.requests, notice=lambda: self.notice)
 
     def _feed_state(self) -> FeedState:
         return self.feed or FeedState.CLOSED

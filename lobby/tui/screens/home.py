@@ -182,7 +182,8 @@ class HomeScreen(Screen[None]):
         store = app.store
         labels = {b.name: backend_label(b.name) for b in app.backends}
         statuses = [app.status[b.name] for b in app.backends if b.name in app.status]
-        self.query_one(BackendBar).show(describe(statuses, labels, connecting=app.connecting))
+        notices = [app.following.notices[b.name] for b in app.backends if b.name in app.following.notices]
+        self.query_one(BackendBar).show(describe(statuses, labels, connecting=app.connecting, notices=notices))
 
         self.query_one("#awaiting", OfferSection).show(
             store.awaiting(),

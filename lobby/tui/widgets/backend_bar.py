@@ -1,4 +1,6 @@
-"""One line saying how each backend is doing: loading, live, reconnecting, failed."""
+"""One line saying how each backend is doing: loading, live, reconnecting, failed; and what a
+backend says the user must be told while connected (an emulator above the service's rate
+limits)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from lobby.tui.messages import BackendStatus, Health
-from lobby.tui.safe import clean
+from lobby.tui.safe import BRIEF, brief, clean
 
 _MARKS = {
     Health.LOADING: ("◌", "yellow"),
@@ -18,12 +20,24 @@ _MARKS = {
     Health.CLOSED: ("○", "dim"),
 }
 
+#: What introduces a backend's notice. The notice is a whole sentence that says what it is about
+#: in words ("TeamBattles rate limits raised above the service's own (pro): <reason>"); the mark
+#: and the colour only underline it, and nothing repeats its words, so it fits at 80 columns.
+NOTICE = "⚠ "
+
 
 def describe(
-    statuses: Iterable[BackendStatus], labels: dict[str, str], extra: str = "", *, connecting: str | None = None
+    statuses: Iterable[BackendStatus],
+    labels: dict[str, str],
+    extra: str = "",
+    *,
+    connecting: str | None = None,
+    notices: Iterable[str] = (),
 ) -> Text:
     """The status line. ``connecting`` names a profile more of whose backends are on their way;
-    said only while none is loading (a loading one already shows that something is coming)."""
+    said only while none is loading (a loading one already shows that something is coming).
+    ``notices`` are the servers' sentences the user must see while connected (shown cleaned,
+    after the backends)."""
     text = Text(no_wrap=True, overflow="ellipsis")
     first = True
     statuses = list(statuses)
@@ -44,6 +58,9 @@ def describe(
         text.append(f"connecting to profile {clean(connecting)}…", style=style)
     elif first:
         text.append("No backend configured. Set a profile in config.toml, or run `lobby demo`.", style="dim")
+    for notice in notices:
+        text.append(f"   {NOTICE}", style="bold yellow")
+        text.append(brief(notice, BRIEF), style="bold yellow")
     if extra:
         text.append(f"   {extra}", style="dim")
     return text
