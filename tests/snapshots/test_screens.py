@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from doubles import T0, FixedBackend, FixedTeamBattles, demo_offers, settle
+from doubles import T0, FixedBackend, FixedTeamBattles, demo_offers, focused_on, settle, text_of, until
 
 from lobby.core.clock import FrozenClock
 from lobby.core.errors import Unavailable
@@ -97,8 +97,14 @@ def test_ticket_success(snap_compare):
     app, fm = lobby()
 
     async def accept_and_place(pilot):
-        await pilot.press("enter", "a")
-        await pilot.pause()
+        from lobby.tui.screens.ticket import TicketScreen
+
+        await until(pilot, lambda: any(t.row_count for t in pilot.app.screen.query("#awaiting DataTable")), "the home")
+        await pilot.press("enter")
+        await until(pilot, focused_on(pilot, TicketScreen, "#players"), "the ticket screen")
+        await pilot.press("a")
+        screen = pilot.app.screen
+        await settle(pilot, screen)  # the answer worker is done
         fm.queue.put_nowait(
             OfferClosed(
                 kind=OfferKind.FLEXMATCH_TICKET,
@@ -107,8 +113,10 @@ def test_ticket_success(snap_compare):
                 outcome="The match is ready at 127.0.0.1:7777.",
             )
         )
-        await pilot.pause()
+        outcome = screen.query_one("#outcome")
+        await until(pilot, lambda: "127.0.0.1:7777" in text_of(outcome.render()), "the placed match's outcome")
         pilot.app.clear_notifications()
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=accept_and_place)
 
