@@ -7,11 +7,7 @@ HASH := $(shell $(PY) -c "import hashlib;print(hashlib.sha1(open('pyproject.toml
 APP_STAMP := $(VENV)/.app-$(HASH)
 TEST_STAMP := $(VENV)/.test-$(HASH)
 
-<<<<<<< HEAD
-.PHONY: demo test lint bench bench-moderator fuzz clean
-=======
-.PHONY: demo test lint bench bench-moderator bench-moderator-5x bench-moderator-sqs clean
->>>>>>> w3mod
+.PHONY: demo test lint bench bench-moderator bench-moderator-5x bench-moderator-sqs fuzz clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -47,7 +43,6 @@ bench: $(TEST_STAMP)
 bench-moderator: $(TEST_STAMP)
 	$(BIN)/python -m pytest tests/bench/test_bench_moderator.py -p no:xdist -s -q
 
-<<<<<<< HEAD
 # TeamBattles fuzzing from the whole published document, bigger than in `make test` and random:
 # prints cases, 5xx, schema failures, undocumented statuses and codes outside ApiErrorCode.
 # LOBBY_FUZZ_TB_EXAMPLES cases per route and mode; LOBBY_FUZZ_SEED=<printed seed> replays a run.
@@ -56,7 +51,7 @@ LOBBY_FUZZ_SEED ?= $(shell $(PY) -c "import random;print(random.randrange(2**32)
 fuzz: $(TEST_STAMP)
 	LOBBY_FUZZ_TB_EXAMPLES=$(LOBBY_FUZZ_TB_EXAMPLES) LOBBY_FUZZ_SEED=$(LOBBY_FUZZ_SEED) \
 		$(BIN)/python -m pytest tests/emulator/test_fuzz_teambattles.py -p no:xdist -s -q
-=======
+
 # Five times that (50,000 tickets, 5,000 events/s for 60 s across five feeds of five regions), with
 # the plain-DataTable baseline in the same run: several minutes, so apart too.
 bench-moderator-5x: $(TEST_STAMP)
@@ -66,7 +61,6 @@ bench-moderator-5x: $(TEST_STAMP)
 # receive-and-delete loop on the same queue (also part of `make bench`).
 bench-moderator-sqs: $(TEST_STAMP)
 	$(BIN)/python -m pytest tests/bench/test_bench_moderator_sqs.py -p no:xdist -s -q
->>>>>>> w3mod
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
