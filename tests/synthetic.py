@@ -9,9 +9,11 @@ seed gives the same events.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -428,3 +430,21 @@ def poison_messages(t0: float) -> dict[str, str]:
         "wrong field type": json.dumps({"id": "poison-detail", "source": "aws.gamelift", "detail": "MatchmakingSearching"}),
         "sns with bad message": json.dumps({"Type": "Notification", "MessageId": "sns-poison", "Message": "{" * 5000}),
     }
+
+
+@contextlib.asynccontextmanager
+async def applying(source: Any, board: Any) -> AsyncIterator[None]:
+    """Apply ``source``'s events to ``board`` in a task for the block's length, then stop it."""
+
+    async def follow() -> None:
+        async with contextlib.aclosing(source.events()) as stream:
+            async for event in stream:
+                board.apply(event)
+
+    task = asyncio.create_task(follow())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

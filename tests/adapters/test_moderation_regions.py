@@ -7,12 +7,11 @@ command line, as `lobby moderate` builds them; nothing is mocked."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 
 import boto3
 import pytest
-from synthetic import ACCOUNT, flexmatch_event
+from synthetic import ACCOUNT, applying, flexmatch_event
 
 from lobby.cli import build_parser
 from lobby.cli.moderate import build_source
@@ -81,13 +80,7 @@ async def test_queues_and_topics_of_two_regions_on_one_board(moto_endpoint, aws)
 
     board = Board()
 
-    async def follow() -> None:
-        async with contextlib.aclosing(source.events()) as stream:
-            async for event in stream:
-                board.apply(event)
-
-    task = asyncio.create_task(follow())
-    try:
+    async with applying(source, board):
         async with asyncio.timeout(HANG):
             while source.sources[3].reader is None:  # type: ignore[attr-defined]  # the topic's own queue
                 await asyncio.sleep(0.02)
@@ -101,10 +94,6 @@ async def test_queues_and_topics_of_two_regions_on_one_board(moto_endpoint, aws)
             west_sns.publish(TopicArn=topic, Message=json.dumps(shared))
             while board.applied < 3 * PER_FEED + 1 or board.duplicates < 1:
                 await asyncio.sleep(0.05)
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         await source.aclose()
 
     assert (board.applied, board.duplicates) == (3 * PER_FEED + 1, 1)

@@ -11,7 +11,7 @@ import json
 import boto3
 import httpx
 import pytest
-from synthetic import flexmatch_event, poison_messages, sns_wrap
+from synthetic import applying, flexmatch_event, poison_messages, sns_wrap
 
 from lobby.core.errors import NotConfigured
 from lobby.flexmatch.lifecycle import EventType
@@ -78,20 +78,10 @@ async def test_raw_and_sns_wrapped_events_are_applied_once_then_deleted(queue, m
     board = Board()
     source = SqsSource(url, endpoint_url=moto_endpoint, wait_seconds=1)
 
-    async def follow() -> None:
-        async with contextlib.aclosing(source.events()) as stream:
-            async for event in stream:
-                board.apply(event)
-
-    task = asyncio.create_task(follow())
-    try:
+    async with applying(source, board):
         async with asyncio.timeout(HANG):
             while source.deleted < 4:
                 await asyncio.sleep(0.02)
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
     assert (board.applied, board.duplicates) == (3, 1)
     ana = board.get((Kind.TICKET, "t-ana"))
     assert ana is not None and ana.status == "REQUIRES_ACCEPTANCE" and ana.deadline == T0 + 30
@@ -175,20 +165,10 @@ async def test_unreadable_messages_are_listed_hidden_and_kept_and_the_feed_goes_
     board = Board()
     source = SqsSource(url, endpoint_url=moto_endpoint, wait_seconds=1)
 
-    async def follow() -> None:
-        async with contextlib.aclosing(source.events()) as stream:
-            async for event in stream:
-                board.apply(event)
-
-    task = asyncio.create_task(follow())
-    try:
+    async with applying(source, board):
         async with asyncio.timeout(HANG):
             while source.deleted < 2 or source.rejects.count < len(poison) or not source.rejects.notes:
                 await asyncio.sleep(0.02)
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
     assert board.applied == 2 and source.state is FeedState.LIVE
     assert source.rejects.count == len(poison) and len(source.unreadable) == len(poison)
     reasons = [entry.reason for entry in source.rejects.latest]
