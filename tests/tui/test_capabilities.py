@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from doubles import T0, FixedBackend, MemoryRequestBook, demo_offers, open_match
+from doubles import T0, FixedBackend, MemoryRequestBook, demo_offers, open_match, until
 from textual.widgets import DataTable
 
 from lobby.core.backend import FeedState, MyRequest
@@ -14,14 +14,7 @@ from lobby.core.offers import OfferKind
 from lobby.tui.app import LobbyApp
 from lobby.tui.messages import Health
 
-HANG = 10
 MATCH = (OfferKind.TEAMBATTLES_MATCH, "m-101")
-
-
-async def until(pilot, condition) -> None:
-    async with asyncio.timeout(HANG):
-        while not condition():
-            await pilot.pause(0.02)
 
 
 def request_rows(app) -> list[list[str]]:

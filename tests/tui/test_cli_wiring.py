@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 
+from doubles import until
 from lobby import paths
 from lobby.cli.app import build_app, demo_app, demo_identity
 from lobby.cli.profiles import FailedBackend
 from lobby.config import Settings
 from lobby.tui.messages import Health
-
-HANG = 20
-
-
-async def until(pilot, condition) -> None:
-    async with asyncio.timeout(HANG):
-        while not condition():
-            await pilot.pause(0.05)
 
 
 def live(app) -> bool:

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import httpx
-from doubles import settle
+from doubles import settle, until
 from textual.widgets import Button, Input, RadioSet, SelectionList, Static
 
 from lobby.core.offers import OfferKind
@@ -24,7 +23,6 @@ from lobby.tui.widgets.roster_editor import RosterEditor
 YOU = "tb_test_you_pro_personal_0001"
 FREE = "tb_test_you_free_personal_0003"
 VIPER = "tb_test_viper_bot_0014"
-HANG = 20
 HP = (OfferKind.TEAMBATTLES_MATCH, "tbm_vipers_hp")
 CHALLENGE = (OfferKind.TEAMBATTLES_CHALLENGE, "tbm_vipers_challenge_owls")
 SKIRMISH = (OfferKind.TEAMBATTLES_MATCH, "tbm_tide_skirmish")
@@ -45,12 +43,6 @@ def acceptances(emulator, match_id: str) -> list[tuple]:
         "SELECT id, team_id, status FROM tb_acceptances WHERE match_id = ? ORDER BY seq", (match_id,)
     )
     return [tuple(r) for r in rows]
-
-
-async def until(pilot, condition) -> None:
-    async with asyncio.timeout(HANG):
-        while not condition():
-            await pilot.pause(0.05)
 
 
 async def open_form(app, pilot, key) -> TeamBattlesScreen:

@@ -14,7 +14,7 @@ import json
 
 import hostile as H
 import pytest
-from doubles import T0, FixedBackend, FixedTeamBattles, challenge, open_match, settle, ticket
+from doubles import T0, FixedBackend, FixedTeamBattles, challenge, open_match, settle, ticket, until
 from synthetic import flexmatch_event, match_doc, teambattles_event
 from textual.widgets import DataTable, Input, Select, SelectionList, Static
 
@@ -52,12 +52,6 @@ OWLS_SHOWN = "[@click=app.quit]Owls[/] link"
 @pytest.fixture
 def emulator_config(tmp_path) -> EmulatorConfig:
     return EmulatorConfig(scenario=H.hostile_teambattles(tmp_path), time_travel=True)
-
-
-async def until(pilot, condition) -> None:
-    async with asyncio.timeout(HANG):
-        while not condition():
-            await pilot.pause(0.05)
 
 
 def teambattles(emulator) -> TeamBattlesBackend:

@@ -5,7 +5,7 @@ at the same address with another scenario is described as it is now."""
 from __future__ import annotations
 
 import asyncio
-from doubles import text_of
+from doubles import text_of, until
 from test_flows_teambattles import backend_for
 
 from lobby.cli.profiles import with_service_time
@@ -15,13 +15,6 @@ from lobby.emulator.server import EmulatorThread
 from lobby.tui.app import LobbyApp
 from lobby.tui.messages import Health
 from lobby.tui.widgets.backend_bar import BackendBar
-
-HANG = 30  # a guard against hangs only
-
-async def until(pilot, condition) -> None:
-    async with asyncio.timeout(HANG):
-        while not condition():
-            await pilot.pause(0.05)
 
 
 def bar(app) -> str:

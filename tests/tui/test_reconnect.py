@@ -4,24 +4,16 @@ the profile again."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 
+from doubles import until
 from lobby import paths
 from lobby.cli.app import build_app
 from lobby.config import Settings
 from lobby.emulator.runtime import EmulatorConfig
 from lobby.emulator.server import EmulatorThread
 from lobby.tui.messages import Health
-
-HANG = 30
-
-
-async def until(pilot, condition) -> None:
-    async with asyncio.timeout(HANG):
-        while not condition():
-            await pilot.pause(0.05)
 
 
 def announce(url: str) -> None:
