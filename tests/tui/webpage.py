@@ -52,10 +52,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve_web(*feed: str) -> Iterator[str]:
+def serve_web(*arguments: str, console: str = "moderator") -> Iterator[str]:
+    """`lobby web ARGUMENTS` on a free loopback port, serving ``console``'s console; yields its URL."""
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "lobby", "web", *feed, "--port", str(port)],
+        [sys.executable, "-m", "lobby", "web", *arguments, "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -63,7 +64,7 @@ def serve_web(*feed: str) -> Iterator[str]:
     )
     try:
         assert server.stdout is not None
-        assert "serving the moderator's console" in server.stdout.readline()
+        assert f"serving the {console}'s console" in server.stdout.readline()
         deadline = time.monotonic() + HANG
         while True:
             try:
