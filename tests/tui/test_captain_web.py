@@ -20,9 +20,9 @@ import time
 from collections.abc import Iterator
 from importlib.util import find_spec
 
-import boto3
 import pytest
-from webpage import CHROMIUM, DRIVER, HANG, browser, screen_text, serve_web, wait_for
+from webpage import DUEL, HANG, IN_A_BROWSER, assert_foreign_websockets_refused, browser, gamelift_duel
+from webpage import screen_text, serve_web, wait_for
 
 from lobby import paths
 from lobby.cli import main
@@ -33,17 +33,11 @@ from lobby.tui.alerts import PAGE_META, Alert, Alerts, Notice, page_meta
 __all__ = ["browser"]  # a fixture of webpage's, used here
 
 needs_textual_serve = pytest.mark.skipif(find_spec("textual_serve") is None, reason="needs textual-serve")
-needs_a_browser = [
-    pytest.mark.slow,
-    needs_textual_serve,
-    pytest.mark.skipif(CHROMIUM is None or DRIVER is None, reason="needs Debian's chromium and chromium-driver"),
-    pytest.mark.skipif(find_spec("selenium") is None, reason="needs selenium"),
-]
 
 
 def in_a_browser(test):
-    """A test that drives headless Chromium: slow, and skipped when something it needs is missing."""
-    for mark in needs_a_browser:
+    """A test that drives headless Chromium (webpage.IN_A_BROWSER)."""
+    for mark in IN_A_BROWSER:
         test = mark(test)
     return test
 
@@ -210,11 +204,7 @@ async def test_the_captains_page_offers_notifications_and_answers_its_own_origin
         for path in ("/", "/lobby/notify.js"):
             async with http.get(f"{captain}{path}", headers={"Host": f"rebound.example:{port}"}) as refused:
                 assert refused.status == 403  # DNS rebinding: a foreign name for this address
-        for origin in (None, "http://evil.example", f"http://127.0.0.1:{int(port) + 1}"):
-            headers = {"Origin": origin} if origin else {}
-            with pytest.raises(aiohttp.WSServerHandshakeError) as refused_ws:
-                await http.ws_connect(ws, headers=headers)
-            assert refused_ws.value.status == 403
+        await assert_foreign_websockets_refused(http, captain)
         session = await http.ws_connect(ws, headers={"Origin": f"http://localhost:{port}"})
         await session.close()
 
@@ -248,25 +238,10 @@ window.Notification = class extends Native {
 """
 
 
-def start_offer(url: str, player: str, n: int) -> None:
+def start_offer(gamelift, player: str, n: int) -> None:
     """A FlexMatch ticket for ``player`` and one for an opponent: a match that awaits acceptance."""
-    gamelift = boto3.client("gamelift", endpoint_url=url, region_name="us-east-1")
-    if n == 1:
-        rules = {
-            "ruleLanguageVersion": "1.0",
-            "teams": [{"name": "red", "minPlayers": 1, "maxPlayers": 1}, {"name": "blue", "minPlayers": 1, "maxPlayers": 1}],
-        }
-        gamelift.create_matchmaking_rule_set(Name="duel-rules", RuleSetBody=json.dumps(rules))
-        gamelift.create_matchmaking_configuration(
-            Name="web-duel",
-            RuleSetName="duel-rules",
-            RequestTimeoutSeconds=600,
-            AcceptanceRequired=True,
-            AcceptanceTimeoutSeconds=120,
-            FlexMatchMode="STANDALONE",
-        )
-    gamelift.start_matchmaking(TicketId=f"tk-cap-{n}", ConfigurationName="web-duel", Players=[{"PlayerId": player}])
-    gamelift.start_matchmaking(TicketId=f"tk-opp-{n}", ConfigurationName="web-duel", Players=[{"PlayerId": f"opp-{n}"}])
+    gamelift.start_matchmaking(TicketId=f"tk-cap-{n}", ConfigurationName=DUEL, Players=[{"PlayerId": player}])
+    gamelift.start_matchmaking(TicketId=f"tk-opp-{n}", ConfigurationName=DUEL, Players=[{"PlayerId": f"opp-{n}"}])
 
 
 def notifications(driver) -> list[dict[str, str]]:
@@ -277,6 +252,7 @@ def notifications(driver) -> list[dict[str, str]]:
 def test_a_new_offer_while_the_page_is_not_focused_is_a_browser_notification(emulator, captain, browser, tb_canary_key):
     from selenium.webdriver.common.by import By
 
+    gamelift = gamelift_duel(emulator.url)
     browser.execute_cdp_cmd("Browser.grantPermissions", {"origin": captain, "permissions": ["notifications"]})
     browser.get(captain)
     wait_for(browser, lambda text: "FlexMatch" in text and "live" in text)
@@ -287,14 +263,14 @@ def test_a_new_offer_while_the_page_is_not_focused_is_a_browser_notification(emu
     browser.find_element(By.CSS_SELECTOR, ".xterm-screen").click()
     assert browser.execute_script("return document.querySelector('.xterm-screen').contains(document.activeElement)")
     _, mark = screen_text(browser)
-    start_offer(emulator.url, PLAYERS[0], 1)
+    start_offer(gamelift, PLAYERS[0], 1)
     wait_for(browser, lambda text: "Match found" in text and PLAYERS[0] in text, since=mark)
     assert notifications(browser) == []  # the page's message would have come before the toast
 
     # The page loses the focus: the next offer is a notification, its words the console's.
     browser.execute_script("document.activeElement.blur()")
     _, mark = screen_text(browser)
-    start_offer(emulator.url, PLAYERS[1], 2)
+    start_offer(gamelift, PLAYERS[1], 2)
     deadline = time.monotonic() + HANG
     while not notifications(browser):
         assert time.monotonic() < deadline, "no notification; the screen: " + screen_text(browser, mark)[0][-500:]

@@ -8,24 +8,17 @@ The browser's side (the command, the browser, the page's text) is in ``webpage``
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Iterator
-from importlib.util import find_spec
 
-import boto3
 import pytest
-from webpage import CHROMIUM, DRIVER, HANG, browser, screen_text, serve_web, wait_for
+from webpage import DUEL, HANG, IN_A_BROWSER, assert_foreign_websockets_refused, browser, gamelift_duel
+from webpage import screen_text, serve_web, wait_for
 
 __all__ = ["browser"]  # a fixture of webpage's, used here
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(CHROMIUM is None or DRIVER is None, reason="needs Debian's chromium and chromium-driver"),
-    pytest.mark.skipif(find_spec("selenium") is None, reason="needs selenium"),
-    pytest.mark.skipif(find_spec("textual_serve") is None, reason="needs textual-serve"),
-]
+pytestmark = IN_A_BROWSER
 
 TICKETS = [f"tk-web-{n}" for n in range(6)]
 
@@ -45,22 +38,9 @@ def web_replay(tmp_path) -> Iterator[str]:
 
 
 def start_tickets(url: str) -> None:
-    gamelift = boto3.client("gamelift", endpoint_url=url, region_name="us-east-1")
-    rules = {
-        "ruleLanguageVersion": "1.0",
-        "teams": [{"name": "red", "minPlayers": 1, "maxPlayers": 1}, {"name": "blue", "minPlayers": 1, "maxPlayers": 1}],
-    }
-    gamelift.create_matchmaking_rule_set(Name="web-rules", RuleSetBody=json.dumps(rules))
-    gamelift.create_matchmaking_configuration(
-        Name="web-duel",
-        RuleSetName="web-rules",
-        RequestTimeoutSeconds=600,
-        AcceptanceRequired=True,
-        AcceptanceTimeoutSeconds=60,
-        FlexMatchMode="STANDALONE",
-    )
+    gamelift = gamelift_duel(url)
     for n, ticket in enumerate(TICKETS):
-        gamelift.start_matchmaking(TicketId=ticket, ConfigurationName="web-duel", Players=[{"PlayerId": f"pw{n}"}])
+        gamelift.start_matchmaking(TicketId=ticket, ConfigurationName=DUEL, Players=[{"PlayerId": f"pw{n}"}])
 
 
 def test_the_browser_shows_live_rows_and_filters_them(emulator, web, browser):
@@ -135,11 +115,7 @@ async def test_foreign_hosts_and_origins_are_refused_and_sessions_capped(web_rep
             assert page.status == 403  # DNS rebinding: a foreign name for this address
         async with http.get(f"{web_replay}/static/css/xterm.css", headers={"Host": "rebound.example"}) as page:
             assert page.status == 403
-        for origin in (None, "http://evil.example", f"http://127.0.0.1:{int(port) + 1}"):
-            headers = {"Origin": origin} if origin else {}
-            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-                await http.ws_connect(ws, headers=headers)
-            assert refused.value.status == 403
+        await assert_foreign_websockets_refused(http, web_replay)
         first = await http.ws_connect(ws, headers={"Origin": f"http://localhost:{port}"})
         try:
             with pytest.raises(aiohttp.WSServerHandshakeError) as full:

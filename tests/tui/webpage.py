@@ -8,6 +8,7 @@ script added before the page loads keeps a copy of the bytes of the page's WebSo
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -17,11 +18,21 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from importlib.util import find_spec
 
+import boto3
 import pytest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
+#: The marks of a test that drives headless Chromium: slow, and skipped, saying why, when
+#: Chromium, its driver, Selenium or textual-serve is not installed.
+IN_A_BROWSER = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None or DRIVER is None, reason="needs Debian's chromium and chromium-driver"),
+    pytest.mark.skipif(find_spec("selenium") is None, reason="needs selenium"),
+    pytest.mark.skipif(find_spec("textual_serve") is None, reason="needs textual-serve"),
+]
 
 #: A guard against hangs only; nothing asserts on elapsed time.
 HANG = 30
@@ -115,3 +126,40 @@ def wait_for(driver, found, since: int = 0) -> str:
             return text
         assert time.monotonic() < deadline, f"not seen in the browser; last text: {text[-500:]!r}"
         time.sleep(0.1)
+
+
+#: The emulator's FlexMatch configuration of the `lobby web` tests: one player a side.
+DUEL = "web-duel"
+
+
+def gamelift_duel(url: str):
+    """A GameLift client of the emulator at ``url``, on which the DUEL configuration exists:
+    two tickets of one player each make a match that awaits acceptance."""
+    gamelift = boto3.client("gamelift", endpoint_url=url, region_name="us-east-1")
+    rules = {
+        "ruleLanguageVersion": "1.0",
+        "teams": [{"name": "red", "minPlayers": 1, "maxPlayers": 1}, {"name": "blue", "minPlayers": 1, "maxPlayers": 1}],
+    }
+    gamelift.create_matchmaking_rule_set(Name="web-rules", RuleSetBody=json.dumps(rules))
+    gamelift.create_matchmaking_configuration(
+        Name=DUEL,
+        RuleSetName="web-rules",
+        RequestTimeoutSeconds=600,
+        AcceptanceRequired=True,
+        AcceptanceTimeoutSeconds=60,
+        FlexMatchMode="STANDALONE",
+    )
+    return gamelift
+
+
+async def assert_foreign_websockets_refused(http, url: str) -> None:
+    """The console's WebSocket at ``url`` refuses a page of no origin, of another site, and of
+    another port of the same address (aiohttp's ``http`` session)."""
+    import aiohttp
+
+    port = int(url.rsplit(":", 1)[1])
+    for origin in (None, "http://evil.example", f"http://127.0.0.1:{port + 1}"):
+        headers = {"Origin": origin} if origin else {}
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await http.ws_connect(f"{url}/ws?width=80&height=24", headers=headers)
+        assert refused.value.status == 403
