@@ -31,7 +31,7 @@ from textual_serve.server import Server, to_int
 from lobby.tui.alerts import PAGE_META
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
-#: Browser sessions (each one a `lobby moderate` process) served at once, unless told otherwise.
+#: Browser sessions (each one a console process) served at once, unless told otherwise.
 MAX_SESSIONS = 8
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
