@@ -9,11 +9,14 @@ event per line). ``--sqs`` and ``--sns-topic`` repeat and mix, for the queues an
 several regions (``--replay`` repeats too): their events are merged, each applied once, and the
 region is a column of the table and a filter. The feeds are built in :mod:`lobby.cli.profiles`.
 
-``lobby web`` serves the same console to a browser through textual-serve. textual-serve has no
-access control of its own: it listens on loopback only, and refuses any other address unless
+``lobby web`` serves the same console to a browser through textual-serve; ``lobby web --captain``
+the captain's console instead (`lobby` on the configured profile, its secrets read by each
+session from the environment, the keyring or the key file as in a terminal, never passed on a
+command line), whose alerts become the browser's notifications. textual-serve has no access
+control of its own: it listens on loopback only, and refuses any other address unless
 ``--behind-auth-proxy`` says the operator has put an authenticating proxy in front. Its page and
 WebSocket answer only to the served origin and the ``--public-url`` one, and the browser sessions
-(one `lobby moderate` each) are capped (see :mod:`lobby.cli.web`); on an ``--sqs`` queue, where
+(one console process each) are capped (see :mod:`lobby.cli.web`); on an ``--sqs`` queue, where
 every reader takes messages from the others, to one.
 """
 
@@ -45,9 +48,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     w = sub.add_parser(
         "web",
-        help="serve the moderator's console to a browser (textual-serve, loopback only)",
-        description="Serve `lobby moderate` to a web browser through textual-serve. It has no "
-        "access control: it listens on loopback unless --behind-auth-proxy is given.",
+        help="serve the moderator's (or with --captain the captain's) console to a browser "
+        "(textual-serve, loopback only)",
+        description="Serve `lobby moderate`, or with --captain `lobby`, to a web browser through "
+        "textual-serve, one console per browser tab. It has no access control: it listens on "
+        "loopback unless --behind-auth-proxy is given.",
+    )
+    w.add_argument(
+        "--captain",
+        action="store_true",
+        help="serve the captain's console (`lobby` on the configured profile) instead of the "
+        "moderator's; its alerts become the browser's notifications",
     )
     w.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
     w.add_argument("--port", type=port, default=8080, help="port to listen on (default: 8080)")
@@ -231,6 +242,40 @@ def moderate_command(args: argparse.Namespace) -> str:
     return shlex.join(argv)
 
 
+def captain_command() -> str:
+    """The `lobby` command line each browser session of `lobby web --captain` runs: the
+    console on the configured profile, which reads its secrets itself (never in argv)."""
+    return shlex.join([sys.executable, "-m", "lobby"])
+
+
+#: The flags of `lobby web` that choose the moderator's feed, which --captain does not take.
+_MODERATOR_ONLY = ("emulator", "sqs", "sns_topic", "replay", "raw_delivery", "region", "endpoint_url", "aws_profile")
+
+
+def _check_captain(args: argparse.Namespace) -> None:
+    """Refuse the moderator's feed flags, and a broken configuration, before serving anything
+    (each session would only fail the same way)."""
+    from pydantic import ValidationError
+
+    from lobby.cli import CliError
+    from lobby.config import ConfigError, Settings
+
+    given = ["--" + name.replace("_", "-") for name in _MODERATOR_ONLY if getattr(args, name, None)]
+    if given:
+        raise CliError(
+            f"{', '.join(given)}: the moderator's feed; --captain serves `lobby` on the configured "
+            "profile (choose it in config.toml or with LOBBY_PROFILE)"
+        )
+    try:
+        Settings().active()
+    except ConfigError as exc:  # one line: the file, the line and the column
+        raise CliError(str(exc)) from None
+    except ValidationError:
+        raise  # lobby.cli.main says which setting, in one line
+    except ValueError as exc:  # an unknown profile
+        raise CliError(str(exc)) from None
+
+
 def run_web(args: argparse.Namespace) -> int:
     from lobby.cli import CliError
 
@@ -244,6 +289,21 @@ def run_web(args: argparse.Namespace) -> int:
         from lobby.cli.web import MAX_SESSIONS, GuardedServer
     except ImportError:
         raise CliError("`lobby web` needs textual-serve: pip install textual-serve") from None
+    if args.captain:
+        _check_captain(args)
+        captain = GuardedServer(
+            captain_command(),
+            host=args.host,
+            port=args.port,
+            title="lobby",
+            public_url=args.public_url,
+            loopback=is_loopback(args.host),
+            max_sessions=args.max_sessions or MAX_SESSIONS,
+            notifications=True,
+        )
+        print(f"lobby web: serving the captain's console at {captain.public_url}", flush=True)
+        captain.serve()
+        return 0
     if not (args.emulator or args.sqs or args.sns_topic or args.replay):
         args.emulator = _emulator_url(args)  # fixed now, for every session
     sessions = args.max_sessions or (1 if args.sqs else MAX_SESSIONS)

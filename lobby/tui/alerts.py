@@ -5,8 +5,11 @@ Every alert is a toast (words, never colour alone); then, unless the settings as
 alerts only, the bell rings and, while the terminal window is not focused (Textual's AppBlur /
 AppFocus), a desktop notification goes out as a terminal notification escape sequence where the
 terminal is known to support one (OSC 9 or OSC 777; wrapped for tmux's passthrough inside tmux).
-What goes into a sequence is stripped of every control character first: a title from the
-network can neither end the sequence nor start another.
+Under `lobby web --captain` (Textual's web driver) the page in the browser is the terminal: the
+notification goes to it as a meta packet (:func:`page_meta`) that the server hands to the page's
+script, which shows it with the Web Notifications API. What a notification says is one
+:class:`Notice`, stripped of every control character first: a title from the network can
+neither end a sequence nor start another, and the page receives it as data, never as markup.
 
 Reminders come at the configured lead times before each awaiting offer's deadline, read from
 the offer's own clock (the service's time as its backend measures it): a reminder fires when
@@ -37,10 +40,17 @@ BODY_CELLS = 200
 
 
 class Desktop(StrEnum):
-    """A terminal notification escape sequence."""
+    """Where a desktop notification goes: a terminal notification escape sequence, or the
+    browser page of `lobby web`."""
 
     OSC9 = "osc9"
     OSC777 = "osc777"
+    BROWSER = "browser"
+
+
+#: The type of the web driver's meta packet that carries a notification to the page of
+#: `lobby web` (its server reads it: :mod:`lobby.cli.web`).
+PAGE_META = "lobby-notify"
 
 
 def detect(env: Mapping[str, str]) -> Desktop | None:
@@ -61,10 +71,14 @@ def detect(env: Mapping[str, str]) -> Desktop | None:
     return None
 
 
-def chosen(setting: str, env: Mapping[str, str]) -> Desktop | None:
-    """The sequence the ``desktop_notifications`` setting asks for in ``env``."""
+def chosen(setting: str, env: Mapping[str, str], *, web: bool = False) -> Desktop | None:
+    """Where the ``desktop_notifications`` setting sends a notification in ``env``; ``web``:
+    the console runs in a browser's page, which shows the notification itself unless the
+    setting is "off" (the page reads no escape sequence)."""
     if setting == "off":
         return None
+    if web:
+        return Desktop.BROWSER
     if setting == "auto":
         return detect(env)
     return Desktop(setting)
@@ -76,9 +90,28 @@ def _inert(text: str, cells: int) -> str:
     return "".join(ch for ch in brief(line, cells) if ch.isprintable())
 
 
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """What a desktop notification says: a title and a body, each one line of at most
+    TITLE_CELLS / BODY_CELLS cells without a single control character."""
+
+    title: str
+    body: str
+
+    @classmethod
+    def of(cls, title: str, body: str) -> Notice:
+        return cls(_inert(title, TITLE_CELLS), _inert(body, BODY_CELLS))
+
+
+def page_meta(notice: Notice) -> dict[str, object]:
+    """The web driver's meta packet that asks the page of `lobby web` for the notification."""
+    return {"type": PAGE_META, "title": notice.title, "body": notice.body}
+
+
 def sequence(kind: Desktop, title: str, body: str, *, tmux: bool = False) -> str:
     """The escape sequence that asks the terminal for a desktop notification."""
-    title, body = _inert(title, TITLE_CELLS), _inert(body, BODY_CELLS)
+    notice = Notice.of(title, body)
+    title, body = notice.title, notice.body
     if kind is Desktop.OSC777:
         # Fields are separated by ";": the title must hold none.
         raw = f"\x1b]777;notify;{title.replace(';', ',')};{body}\x1b\\"
@@ -100,8 +133,9 @@ class Alert:
 
 class Alerts:
     """The console's announcements. ``notify`` shows a toast, ``bell`` rings, ``write`` hands
-    an escape sequence to the terminal, ``focused`` says whether the terminal window has the
-    focus."""
+    an escape sequence to the terminal, ``focused`` says whether the terminal window (or the
+    browser's page) has the focus, ``web`` whether the console runs in a browser's page, and
+    ``page`` hands that page a meta packet."""
 
     def __init__(
         self,
@@ -112,6 +146,8 @@ class Alerts:
         focused: Callable[[], bool],
         settings: Settings | None = None,
         env: Mapping[str, str] | None = None,
+        web: Callable[[], bool] = lambda: False,
+        page: Callable[[dict[str, object]], None] = lambda meta: None,
     ) -> None:
         from lobby.config import DEFAULT_REMINDERS
 
@@ -122,7 +158,9 @@ class Alerts:
         self.bell_on = settings.bell if settings is not None else True
         #: Lead times of the reminders, in seconds before the deadline, latest last.
         self.leads: Sequence[float] = tuple(settings.reminders) if settings is not None else DEFAULT_REMINDERS
-        self.desktop = chosen(settings.desktop_notifications if settings is not None else "auto", env)
+        self._setting = settings.desktop_notifications if settings is not None else "auto"
+        self._env = env
+        self._web, self._page = web, page
         self._tmux = "TMUX" in env
         #: Seconds left of each awaiting offer at the last look.
         self._left: dict[Key, float] = {}
@@ -134,8 +172,19 @@ class Alerts:
             return
         if self.bell_on:
             self._bell()
-        if self.desktop is not None and not self._focused():
-            self._write(sequence(self.desktop, alert.title, alert.text, tmux=self._tmux))
+        if self._focused():
+            return
+        desktop = self.desktop
+        if desktop is Desktop.BROWSER:
+            self._page(page_meta(Notice.of(alert.title, alert.text)))
+        elif desktop is not None:
+            self._write(sequence(desktop, alert.title, alert.text, tmux=self._tmux))
+
+    @property
+    def desktop(self) -> Desktop | None:
+        """Where a desktop notification goes now (the driver, hence ``web``, is known once the
+        console runs)."""
+        return chosen(self._setting, self._env, web=self._web())
 
     def remind(self, awaiting: Iterable[Entry]) -> None:
         """Announce each awaiting offer whose time left has crossed a lead time since the last

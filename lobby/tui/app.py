@@ -154,6 +154,8 @@ class LobbyApp(ConsoleApp):
             write=lambda sequence: self.write_to_terminal(sequence),
             focused=lambda: self.app_focus,
             settings=settings,
+            web=lambda: self.is_web,
+            page=lambda meta: self.write_to_page(meta),
         )
         self.store = OfferStore(self.clock)
         #: What was typed in TeamBattles forms, kept per offer until sent or discarded.
@@ -378,6 +380,15 @@ class LobbyApp(ConsoleApp):
         driver = self._driver  # Textual offers no public way to the driver; App.bell uses it too
         if not self.is_headless and driver is not None:
             driver.write(sequence)
+
+    def write_to_page(self, meta: dict[str, object]) -> None:
+        """Hand ``meta`` to the browser's page of `lobby web --captain`, as a meta packet of
+        Textual's web driver (its server passes it on: :mod:`lobby.cli.web`)."""
+        from textual.drivers.web_driver import WebDriver
+
+        driver = self._driver
+        if isinstance(driver, WebDriver):
+            driver.write_meta(meta)
 
     def answered(self, key: Key, note: str | None) -> None:
         """A screen sent an answer for ``key``: the offer moves to "My requests" (the request

@@ -3,65 +3,24 @@ headless Chromium (Debian's chromium and chromium-driver, driven by Selenium) op
 table fill with live tickets from the emulator, and filters it.
 
 Skipped, saying why, when Chromium, its driver, Selenium or textual-serve is not installed.
-
-The terminal in the page draws on a canvas, so the test reads what the server sends to it: a
-script added before the page loads keeps a copy of the bytes of the page's WebSocket.
+The browser's side (the command, the browser, the page's text) is in ``webpage``.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from importlib.util import find_spec
 
-import boto3
 import pytest
+from webpage import DUEL, HANG, IN_A_BROWSER, assert_foreign_websockets_refused, browser, gamelift_duel
+from webpage import screen_text, serve_web, wait_for
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DRIVER = shutil.which("chromedriver")
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(CHROMIUM is None or DRIVER is None, reason="needs Debian's chromium and chromium-driver"),
-    pytest.mark.skipif(find_spec("selenium") is None, reason="needs selenium"),
-    pytest.mark.skipif(find_spec("textual_serve") is None, reason="needs textual-serve"),
-]
+__all__ = ["browser"]  # a fixture of webpage's, used here
 
-#: A guard against hangs only; nothing asserts on elapsed time.
-HANG = 30
+pytestmark = IN_A_BROWSER
+
 TICKETS = [f"tk-web-{n}" for n in range(6)]
-
-HOOK = r"""
-(() => {
-  const Native = window.WebSocket;
-  const decoder = new TextDecoder();
-  window.__lobbyText = "";
-  window.WebSocket = class extends Native {
-    constructor(...args) {
-      super(...args);
-      this.addEventListener("message", (event) => {
-        if (typeof event.data !== "string") {
-          window.__lobbyText += decoder.decode(new Uint8Array(event.data), { stream: true });
-        }
-      });
-    }
-  };
-})();
-"""
-_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -78,87 +37,10 @@ def web_replay(tmp_path) -> Iterator[str]:
     yield from serve_web("--replay", str(recording), "--max-sessions", "1")
 
 
-def serve_web(*feed: str) -> Iterator[str]:
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "lobby", "web", *feed, "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,  # its sessions (one `lobby moderate` each) go with it
-    )
-    try:
-        assert server.stdout is not None
-        assert "serving the moderator's console" in server.stdout.readline()
-        deadline = time.monotonic() + HANG
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "lobby web did not start listening"
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    options = Options()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(options=options, service=Service(DRIVER))
-    try:
-        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": HOOK})
-        yield driver
-    finally:
-        driver.quit()
-
-
 def start_tickets(url: str) -> None:
-    gamelift = boto3.client("gamelift", endpoint_url=url, region_name="us-east-1")
-    rules = {
-        "ruleLanguageVersion": "1.0",
-        "teams": [{"name": "red", "minPlayers": 1, "maxPlayers": 1}, {"name": "blue", "minPlayers": 1, "maxPlayers": 1}],
-    }
-    gamelift.create_matchmaking_rule_set(Name="web-rules", RuleSetBody=json.dumps(rules))
-    gamelift.create_matchmaking_configuration(
-        Name="web-duel",
-        RuleSetName="web-rules",
-        RequestTimeoutSeconds=600,
-        AcceptanceRequired=True,
-        AcceptanceTimeoutSeconds=60,
-        FlexMatchMode="STANDALONE",
-    )
+    gamelift = gamelift_duel(url)
     for n, ticket in enumerate(TICKETS):
-        gamelift.start_matchmaking(TicketId=ticket, ConfigurationName="web-duel", Players=[{"PlayerId": f"pw{n}"}])
-
-
-def screen_text(driver, since: int = 0) -> tuple[str, int]:
-    """What the server sent to the page's terminal since ``since`` (as text), and where it ends."""
-    raw = driver.execute_script("return window.__lobbyText")
-    return _ESCAPES.sub("", raw[since:]), len(raw)
-
-
-def wait_for(driver, found, since: int = 0) -> str:
-    deadline = time.monotonic() + HANG
-    while True:
-        text, _ = screen_text(driver, since)
-        if found(text):
-            return text
-        assert time.monotonic() < deadline, f"not seen in the browser; last text: {text[-500:]!r}"
-        time.sleep(0.1)
+        gamelift.start_matchmaking(TicketId=ticket, ConfigurationName=DUEL, Players=[{"PlayerId": f"pw{n}"}])
 
 
 def test_the_browser_shows_live_rows_and_filters_them(emulator, web, browser):
@@ -233,11 +115,7 @@ async def test_foreign_hosts_and_origins_are_refused_and_sessions_capped(web_rep
             assert page.status == 403  # DNS rebinding: a foreign name for this address
         async with http.get(f"{web_replay}/static/css/xterm.css", headers={"Host": "rebound.example"}) as page:
             assert page.status == 403
-        for origin in (None, "http://evil.example", f"http://127.0.0.1:{int(port) + 1}"):
-            headers = {"Origin": origin} if origin else {}
-            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-                await http.ws_connect(ws, headers=headers)
-            assert refused.value.status == 403
+        await assert_foreign_websockets_refused(http, web_replay)
         first = await http.ws_connect(ws, headers={"Origin": f"http://localhost:{port}"})
         try:
             with pytest.raises(aiohttp.WSServerHandshakeError) as full:
