@@ -1,4 +1,5 @@
-"""The wheel must carry every stylesheet: a non-editable install finds styles/*.tcss."""
+"""The wheel must carry every stylesheet and the web page's files: a non-editable install finds
+styles/*.tcss and lobby/cli/page/*."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ def test_non_editable_install_into_a_fresh_venv_finds_every_stylesheet(tmp_path)
         "import importlib.resources as r, pathlib, lobby;"
         "d = pathlib.Path(str(r.files('lobby'))) / 'styles';"
         "print(pathlib.Path(lobby.__file__).parent.parent != pathlib.Path(%r));"
-        "print(','.join(sorted(p.name for p in d.glob('*.tcss'))))" % str(ROOT)
+        "print(','.join(sorted(p.name for p in d.glob('*.tcss'))));"
+        "print(','.join(sorted(p.name for p in (d.parent / 'cli' / 'page').iterdir())))" % str(ROOT)
     )
     out = subprocess.run(
         [str(python), "-c", probe], check=True, capture_output=True, text=True, cwd=tmp_path
@@ -42,4 +44,5 @@ def test_non_editable_install_into_a_fresh_venv_finds_every_stylesheet(tmp_path)
     assert out[0] == "True", "the probe imported the source tree, not the installed package"
     expected = ",".join(sorted(p.name for p in (ROOT / "styles").glob("*.tcss")))
     assert out[1] == expected
+    assert out[2] == ",".join(sorted(p.name for p in (ROOT / "lobby" / "cli" / "page").iterdir()))
     assert sys.prefix != str(env_dir)
