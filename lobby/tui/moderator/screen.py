@@ -52,6 +52,8 @@ APPLY_SLICE = 256
 
 #: Rows from which the board's objects are kept out of full garbage-collector passes.
 FREEZE_FROM = 1000
+#: Allocations between two collections of the youngest generation once the board is that big.
+YOUNG_THRESHOLD = 20_000
 
 EMPTY_LOBBY = "The lobby is empty: no FlexMatch ticket or TeamBattles match is live."
 
@@ -98,6 +100,8 @@ class ModeratorScreen(Screen[None]):
         self.frames = 0
         self._state = ""
         self._frozen_rows = 0
+        #: The collector's thresholds before this screen raised them (None: not raised).
+        self._thresholds: tuple[int, int, int] | None = None
         self._notes_said = 0
 
     @property
@@ -133,6 +137,9 @@ class ModeratorScreen(Screen[None]):
         self.run_worker(self._follow(), name="moderation feed", group="moderation-feed", exclusive=True, exit_on_error=False)
 
     async def on_unmount(self) -> None:
+        if self._thresholds is not None:
+            gc.set_threshold(*self._thresholds)
+            self._thresholds = None
         with contextlib.suppress(Exception):
             await self.source.aclose()
 
@@ -170,7 +177,8 @@ class ModeratorScreen(Screen[None]):
         table = self.table
         if self.frames % SECOND_EVERY == 0:
             self.board.prune(self.clock.timestamp())
-            self._settle_memory()
+        if self.frames % SECOND_EVERY == 1:
+            self._settle_memory()  # from the first frame: a board may come in whole
         several = self._several_regions()
         if several is not table.show_region:
             table.show_region = several
@@ -201,15 +209,24 @@ class ModeratorScreen(Screen[None]):
         return False
 
     def _settle_memory(self) -> None:
-        """Keep the garbage collector's full passes short: once the board holds many rows,
-        move what exists now out of the collector's sight (``gc.freeze``), again each time
-        the board has grown by half. Rows hold no reference cycles, so reference counting
-        still frees them; without this, a full pass over a 10,000-row board stalls the
-        screen for a tenth of a second now and then."""
+        """Keep the garbage collector's full passes short and rare.
+
+        Once the board holds many rows, what exists now moves out of the collector's sight
+        (``gc.freeze``), again each time the board has grown by half: rows hold no reference
+        cycles, so reference counting still frees them. And while this screen is up, the
+        youngest generation is collected every :data:`YOUNG_THRESHOLD` allocations instead
+        of 700: under thousands of events a second the default makes a full pass over every
+        object not frozen (a tenth of a second) about once a second; the garbage that has
+        cycles (the drawing library's lines) is still collected, in fewer, larger passes.
+        """
         rows = len(self.board)
         if rows >= FREEZE_FROM and rows >= self._frozen_rows * 1.5:
             gc.freeze()
             self._frozen_rows = rows
+        if rows >= FREEZE_FROM and self._thresholds is None:
+            self._thresholds = gc.get_threshold()
+            young, *older = self._thresholds
+            gc.set_threshold(max(young, YOUNG_THRESHOLD), *older)
 
     def _empty_text(self) -> str:
         if not len(self.board):
