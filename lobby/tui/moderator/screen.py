@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import time
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -47,8 +48,11 @@ FRAME_SECONDS = 0.1
 FIGURES_EVERY = 5
 #: Time columns repaint and finished rows are pruned every this many frames.
 SECOND_EVERY = 10
-#: Events applied between two yields to the event loop, so keys stay responsive in a burst.
-APPLY_SLICE = 256
+#: Seconds of applying events between two yields to the event loop, so a key or a frame never
+#: waits long behind a burst (a fraction of a frame).
+APPLY_SLICE = 0.01
+#: Events applied between two looks at the time.
+_LOOK_EVERY = 16
 
 #: Rows from which the board's objects are kept out of full garbage-collector passes.
 FREEZE_FROM = 1000
@@ -144,17 +148,24 @@ class ModeratorScreen(Screen[None]):
             await self.source.aclose()
 
     async def _follow(self) -> None:
+        """Apply each event to the board as it arrives (the screen catches up per frame). A
+        feed with a backlog hands events over without waiting: every :data:`APPLY_SLICE`
+        seconds of applying, the loop lets keys and frames run."""
+        board = self.board
+        clock = time.perf_counter
         applied = 0
+        slice_ends = clock() + APPLY_SLICE
         try:
             async with contextlib.aclosing(self.source.events()) as events:
                 async for event in events:
                     try:
-                        self.board.apply(event)
+                        board.apply(event)
                     except Exception as exc:  # noqa: BLE001 - one event must not stop the feed
                         self.source.rejects.add(event.uid[:200], f"not applied: {why_unreadable(exc)}")
                     applied += 1
-                    if applied % APPLY_SLICE == 0:
+                    if applied % _LOOK_EVERY == 0 and clock() >= slice_ends:
                         await asyncio.sleep(0)
+                        slice_ends = clock() + APPLY_SLICE
         except BackendError as exc:
             self.problem = exc.message
         except asyncio.CancelledError:
