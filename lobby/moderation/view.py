@@ -1,8 +1,9 @@
 """The moderator's table as data: which rows show, in what order. No drawing here.
 
-:class:`TableModel` keeps the rows that pass the filter in a sorted list and, between frames,
-moves only the rows that changed (the board says which), so a frame costs what changed, not
-the size of the lobby. A new filter, status choice or sort rebuilds the list once.
+:class:`TableModel` keeps the rows that pass the filter in sorted lists (one per sort column
+recently chosen) and, between frames, moves only the rows that changed (the board says which),
+so a frame costs what changed, not the size of the lobby. A new filter or status choice makes
+the list of the current column again; a column not among the last few chosen is sorted once.
 
 The filter is fuzzy: each word of the query must appear, letters in order, inside one of a
 row's id, configuration or game, players, teams, match id or region (case-insensitive). A
@@ -134,7 +135,7 @@ class _Order:
 
 #: Sorts before every entry whose value is missing, after every other one.
 _MISSING = (1,)
-#: Orders kept up to date besides the one shown, so going back to a recent column costs
+#: Orders kept up to date, the one shown included, so going back to a recent column costs
 #: nothing (each one kept costs a comparison per changed row, and a move when it sorts anew).
 KEEP_ORDERS = 3
 
