@@ -18,6 +18,7 @@ and gives None.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,17 +65,23 @@ def _own_id(payload: dict[str, Any], fallback_id: str | None) -> str | None:
 
 
 def unwrap(
-    payload: Any, *, fallback_id: str | None = None, received: float = 0.0, region: str | None = None
+    payload: Any,
+    *,
+    fallback_id: str | None = None,
+    received: float = 0.0,
+    region: str | None = None,
+    loads: Callable[[str | bytes], Any] = json.loads,
 ) -> ModEvent | None:
     """The event inside ``payload`` (a dict, or JSON text); None when it holds none.
 
     ``fallback_id`` names the event when the payload carries no id of its own (the SSE id, the
     SNS message id); ``received`` stands in for a missing or unreadable time; ``region`` (the
-    feed's) for an event that names no region of its own.
+    feed's) for an event that names no region of its own; ``loads`` decodes JSON text (the
+    payload's, or an SNS message's).
     """
     if isinstance(payload, str | bytes):
         try:
-            payload = json.loads(payload)
+            payload = loads(payload)
         except ValueError:
             return None
     if not isinstance(payload, dict):
@@ -88,7 +95,9 @@ def unwrap(
         parts = topic.split(":", 4) if isinstance(topic, str) else ()
         if len(parts) == 5 and parts[0] == "arn" and parts[3]:
             region = parts[3][:64]  # the topic's region, where the event names none
-        return unwrap(payload["Message"], fallback_id=inner_fallback, received=sent or received, region=region)
+        return unwrap(
+            payload["Message"], fallback_id=inner_fallback, received=sent or received, region=region, loads=loads
+        )
     detail = payload.get("detail")
     if payload.get("source") == EventSource.GAMELIFT and isinstance(detail, dict):
         kind = detail.get("type")

@@ -15,6 +15,13 @@ from lobby.moderation.events import ModEvent
 from lobby.moderation.rows import INITIAL_STATUS, WAITING, Key, Row, TimelineEntry, is_final
 from lobby.moderation.stats import Snapshot, Stats
 
+#: One line of a timeline as kept: the fields of a :class:`TimelineEntry`.
+_Line = tuple[float, str, str, str]
+
+
+def _time_of(line: _Line) -> float:
+    return line[0]
+
 
 class Ledger:
     """Rows, timelines, live counts and figures."""
@@ -32,7 +39,10 @@ class Ledger:
         self.keep_finished = keep_finished
         self.max_finished = max_finished
         self.timeline_limit = timeline_limit
-        self._timelines: dict[Key, list[TimelineEntry]] = {}
+        #: Each row's timeline as plain tuples (time, uid, type, text): a tuple of plain values
+        #: is dropped from the garbage collector's watch, a named tuple never is, and a busy
+        #: board holds hundreds of thousands of lines.
+        self._timelines: dict[Key, list[_Line]] = {}
         self._finished: OrderedDict[Key, float] = OrderedDict()
         #: Live rows by status.
         self.live_counts: Counter[str] = Counter()
@@ -52,7 +62,7 @@ class Ledger:
         return self.rows.get(key)
 
     def timeline(self, key: Key) -> list[TimelineEntry]:
-        return list(self._timelines.get(key, ()))
+        return [TimelineEntry._make(line) for line in self._timelines.get(key, ())]
 
     @property
     def queue_depth(self) -> int:
@@ -94,7 +104,8 @@ class Ledger:
         row = self.rows.get(key)
         if row is None:
             initial = INITIAL_STATUS[kind]
-            row = self.rows[key] = Row(kind=kind, id=item_id, status=initial, created=created, status_since=created)
+            row = Row(kind=kind, id=item_id, status=initial, created=created, status_since=created)
+            self.rows[row.key] = row  # its key holds the kind as plain text
             self.live_counts[initial] += 1
             self.regions[""] += 1
         return row
@@ -123,11 +134,11 @@ class Ledger:
         entries = self._timelines.get(row.key)
         if entries is None:
             entries = self._timelines[row.key] = []
-        entry = TimelineEntry(event.time, event.uid, event.type, text)
-        if not entries or entries[-1].time <= entry.time:
+        entry = (event.time, event.uid, event.type, text)
+        if not entries or entries[-1][0] <= entry[0]:
             entries.append(entry)
         else:
-            bisect.insort(entries, entry, key=lambda e: e.time)
+            bisect.insort(entries, entry, key=_time_of)
         if len(entries) > self.timeline_limit:
             del entries[: len(entries) - self.timeline_limit]
 

@@ -86,19 +86,31 @@ def read_event(
     region: str | None = None,
 ) -> ModEvent | None:
     """The event in ``payload``, or None after recording why there is none (``region``: the
-    feed's, for an event that names none)."""
+    feed's, for an event that names none).
+
+    Text is decoded with every number checked as it is read (:func:`checked_loads`), so the
+    events of a busy feed are not walked again; only a message that holds a number out of
+    range, or one given already decoded, is walked to name where that number is."""
     if isinstance(payload, str | bytes) and len(payload) > MAX_BODY:
         rejects.add(message_id, f"too large ({len(payload):,} bytes)")
         return None
     try:
+        checked = False
         if isinstance(payload, str | bytes):
             try:
-                payload = json.loads(payload)
+                try:
+                    payload, checked = checked_loads(payload), True
+                except _Wild:
+                    payload = json.loads(payload)
             except ValueError:
                 rejects.add(message_id, "not JSON")
                 return None
-        event = unwrap(payload, fallback_id=fallback_id, received=received, region=region)
-        wild = _out_of_range(event.body) if event is not None else None
+        options: dict[str, Any] = {"fallback_id": fallback_id, "received": received, "region": region}
+        try:
+            event = unwrap(payload, loads=checked_loads if checked else json.loads, **options)
+        except _Wild:  # in the text of an SNS message: read it again to find where
+            event, checked = unwrap(payload, **options), False
+        wild = _out_of_range(event.body) if event is not None and not checked else None
     except Exception as exc:  # noqa: BLE001 - whatever a message does, the feed goes on
         rejects.add(message_id, why_unreadable(exc))
         return None
@@ -109,6 +121,41 @@ def read_event(
         rejects.add(message_id, f"a number out of range ({wild})")
         return None
     return event
+
+
+class _Wild(Exception):  # noqa: N818 - not an error of the caller's: a signal to look closer
+    """A number no event field can hold, met while decoding."""
+
+
+def _checked_int(text: str) -> int:
+    value = int(text)
+    if len(text) > 15 and not -MAX_NUMBER <= value <= MAX_NUMBER:
+        raise _Wild
+    return value
+
+
+def _checked_float(text: str) -> float:
+    value = float(text)
+    if not -MAX_NUMBER <= value <= MAX_NUMBER:  # NaN compares false
+        raise _Wild
+    return value
+
+
+def _no_constant(text: str) -> float:
+    raise _Wild  # NaN, Infinity, -Infinity
+
+
+_CHECKING = json.JSONDecoder(parse_int=_checked_int, parse_float=_checked_float, parse_constant=_no_constant)
+
+
+def checked_loads(text: str | bytes) -> Any:
+    """``json.loads``, except that a number beyond :data:`MAX_NUMBER` (or not finite) raises
+    :class:`_Wild` as soon as it is read (an integer of 15 digits or fewer never is)."""
+    if isinstance(text, bytes):
+        return json.loads(text, parse_int=_checked_int, parse_float=_checked_float, parse_constant=_no_constant)
+    if text.startswith("\ufeff"):  # as json.loads: a byte-order mark is not JSON
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    return _CHECKING.decode(text)
 
 
 def _wild(value: Any) -> bool:

@@ -95,6 +95,9 @@ class Row:
     key: Key = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        # The kind as plain text (a Kind compares equal to it): a tuple of plain values, such
+        # as the key and the view's sort entries, is dropped from the garbage collector's watch.
+        self.kind = str(self.kind)
         self.key = (self.kind, self.id)
 
     @property

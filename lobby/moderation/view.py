@@ -1,8 +1,9 @@
 """The moderator's table as data: which rows show, in what order. No drawing here.
 
-:class:`TableModel` keeps the rows that pass the filter in a sorted list and, between frames,
-moves only the rows that changed (the board says which), so a frame costs what changed, not
-the size of the lobby. A new filter, status choice or sort rebuilds the list once.
+:class:`TableModel` keeps the rows that pass the filter in sorted lists (one per sort column
+recently chosen) and, between frames, moves only the rows that changed (the board says which),
+so a frame costs what changed, not the size of the lobby. A new filter or status choice makes
+the list of the current column again; a column not among the last few chosen is sorted once.
 
 The filter is fuzzy: each word of the query must appear, letters in order, inside one of a
 row's id, configuration or game, players, teams, match id or region (case-insensitive). A
@@ -11,10 +12,12 @@ region can also be chosen on its own (:meth:`TableModel.set_region`): then only 
 
 from __future__ import annotations
 
-import bisect
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from enum import StrEnum
 from typing import Any
+
+from sortedcontainers import SortedList
 
 from lobby.moderation.board import Board
 from lobby.moderation.rows import FINAL_STATUSES, STATUS_ORDER, Key, Kind, Row
@@ -94,6 +97,49 @@ _ENTRY: dict[Column, Callable[[Row], tuple[Any, ...]]] = {
 }
 
 
+class _Order:
+    """The rows shown, ascending by one column: (missing, value, id, kind) entries in a
+    :class:`~sortedcontainers.SortedList` (an entry is its own sort key, ``id`` and ``kind``
+    making it unique), so a row that moved costs a removal and an insertion in one of its
+    short sublists, and a position is found in logarithmic time."""
+
+    __slots__ = ("column", "entries", "entry_of", "make", "present")
+
+    def __init__(self, column: Column, rows: Iterable[Row]) -> None:
+        make = _ENTRY[column]
+        self.column = column
+        self.make = make
+        self.entry_of: dict[Key, tuple[Any, ...]] = {row.key: make(row) for row in rows}
+        self.entries: SortedList = SortedList(self.entry_of.values())
+        #: Entries with a value (the rest sort last, either way).
+        self.present: int = self.entries.bisect_left(_MISSING)
+
+    def move(self, key: Key, row: Row | None) -> None:
+        """Put ``row`` (None: the row is not shown) where its entry now sorts."""
+        old = self.entry_of.get(key)
+        new = self.make(row) if row is not None else None
+        if old == new:
+            return
+        if old is not None:
+            self.entries.remove(old)
+            if old[0] == 0:
+                self.present -= 1
+        if new is None:
+            del self.entry_of[key]
+            return
+        self.entries.add(new)
+        self.entry_of[key] = new
+        if new[0] == 0:
+            self.present += 1
+
+
+#: Sorts before every entry whose value is missing, after every other one.
+_MISSING = (1,)
+#: Orders kept up to date, the one shown included, so going back to a recent column costs
+#: nothing (each one kept costs a comparison per changed row, and a move when it sorts anew).
+KEEP_ORDERS = 3
+
+
 class TableModel:
     """The filtered, sorted rows of a :class:`Board`."""
 
@@ -113,12 +159,14 @@ class TableModel:
         #: The one region shown, or None for every region.
         self.region: str | None = None
         self._terms: tuple[str, ...] = ()
-        #: Ascending (missing, value, id, kind) entries of the rows shown.
-        self._sorted: list[tuple[Any, ...]] = []
-        self._entry: dict[Key, tuple[Any, ...]] = {}
-        self._present = 0  # entries with a value (the rest sort last)
+        #: The order shown, and the recent ones kept up to date with it (most recent last).
+        self._order: _Order | None = None
+        self._orders: OrderedDict[Column, _Order] = OrderedDict()
+        #: The order shown when :meth:`update` last answered.
+        self._told: _Order | None = None
         self._fields: dict[Key, tuple[int, tuple[str, ...]]] = {}
-        self._stale = True
+        #: The rows shown, or None when the filter changed and they are to be found again.
+        self._shown: set[Key] | None = None
         #: Grows whenever the order or the membership changed.
         self.revision = 0
 
@@ -129,14 +177,12 @@ class TableModel:
         self.query = text
         if terms != self._terms:
             self._terms = terms
-            self._stale = True
+            self._refilter()
 
     def set_sort(self, column: Column, descending: bool | None = None) -> None:
         """Sort by ``column``; choosing the current column again flips the direction."""
         if descending is None:
             descending = (not self.descending) if column is self.sort else False
-        if column is not self.sort:
-            self._stale = True
         self.sort = column
         if descending != self.descending:
             self.descending = descending
@@ -146,13 +192,19 @@ class TableModel:
         """Show only the rows of ``region`` (None: every region)."""
         if region != self.region:
             self.region = region
-            self._stale = True
+            self._refilter()
 
     def set_hidden(self, statuses: Iterable[str]) -> None:
         hidden = frozenset(statuses)
         if hidden != self.hidden:
             self.hidden = hidden
-            self._stale = True
+            self._refilter()
+
+    def _refilter(self) -> None:
+        """The filter changed: every order is made again from the rows it lets through."""
+        self._shown = None
+        self._orders.clear()
+        self._order = None
 
     @property
     def showing_finished(self) -> bool:
@@ -166,16 +218,20 @@ class TableModel:
 
     # --- reading ------------------------------------------------------------------------------
 
-    def __len__(self) -> int:
-        return len(self._sorted)
+    def _current(self) -> _Order:
+        order = self._order
+        if order is None or order.column is not self.sort:
+            order = self._select()
+        return order
 
-    def _position(self, index: int) -> int:
-        if self.descending and index < self._present:
-            return self._present - 1 - index
-        return index
+    def __len__(self) -> int:
+        return len(self._current().entries)
 
     def row_at(self, index: int) -> Row:
-        entry = self._sorted[self._position(index)]
+        order = self._current()
+        if self.descending and index < order.present:
+            index = order.present - 1 - index
+        entry = order.entries[index]
         return self.board.rows[(entry[3], entry[2])]
 
     def rows(self, start: int = 0, end: int | None = None) -> list[Row]:
@@ -186,12 +242,13 @@ class TableModel:
         return iter(self.rows())
 
     def index_of(self, key: Key) -> int | None:
-        entry = self._entry.get(key)
+        order = self._current()
+        entry = order.entry_of.get(key)
         if entry is None:
             return None
-        position = bisect.bisect_left(self._sorted, entry)
-        if self.descending and position < self._present:
-            return self._present - 1 - position
+        position: int = order.entries.bisect_left(entry)
+        if self.descending and position < order.present:
+            return order.present - 1 - position
         return position
 
     # --- keeping up ---------------------------------------------------------------------------
@@ -211,51 +268,70 @@ class TableModel:
             return False
         return not self._terms or matches(self._terms, self._fields_of(row))
 
-    def _entry_for(self, row: Row) -> tuple[Any, ...]:
-        return _ENTRY[self.sort](row)
-
     def update(self) -> bool:
-        """Catch up with the board; True when what the table shows may have changed."""
-        changed = self.board.drain()
-        if self._stale:
-            self._rebuild()
-            return True
-        if not changed:
-            return False
-        rows = self.board.rows
-        for key in changed:
-            old = self._entry.pop(key, None)
-            if old is not None:
-                position = bisect.bisect_left(self._sorted, old)
-                del self._sorted[position]
-                if old[0] == 0:
-                    self._present -= 1
-            row = rows.get(key)
-            if row is None:
-                self._fields.pop(key, None)
-                continue
-            if self._shows(row):
-                entry = self._entry_for(row)
-                bisect.insort(self._sorted, entry)
-                self._entry[key] = entry
-                if entry[0] == 0:
-                    self._present += 1
-        self.revision += 1
-        return True
+        """Catch up with the board; True when what the table shows may have changed.
 
-    def _rebuild(self) -> None:
-        self._stale = False
-        entry = _ENTRY[self.sort]
+        Only the rows the board changed since the last call are looked at, once each however
+        many events changed them; each order kept moves those whose entry changed."""
+        changed = self.board.drain()
+        shown = self._shown
+        if shown is None:
+            shown = self._shown = self._filter()
+            changed = set()  # the orders are made from the rows as they are now
+        moved = bool(changed)
+        if changed:
+            rows = self.board.rows
+            orders = list(self._orders.values())
+            shows = self._shows
+            for key in changed:
+                row = rows.get(key)
+                if row is None:
+                    self._fields.pop(key, None)
+                elif shows(row):
+                    shown.add(key)
+                else:
+                    row = None
+                if row is None:
+                    if key not in shown:
+                        continue
+                    shown.discard(key)
+                for order in orders:
+                    order.move(key, row)
+        order = self._select()
+        if order is not self._told:
+            self._told = order
+            moved = True
+        if moved:
+            self.revision += 1
+        return moved
+
+    def _select(self) -> _Order:
+        """The order of the current sort column, made from the rows shown when it was not kept."""
+        shown = self._shown
+        if shown is None:
+            shown = self._shown = self._filter()
+        order = self._orders.get(self.sort)
+        if order is None:
+            # In the board's order (the order rows were first seen), which most columns nearly
+            # follow already: sorting that takes a fraction of sorting the set's order.
+            order = _Order(self.sort, [row for key, row in self.board.rows.items() if key in shown])
+            self._orders[self.sort] = order
+            while len(self._orders) > KEEP_ORDERS:
+                self._orders.popitem(last=False)
+        else:
+            self._orders.move_to_end(self.sort)
+        self._order = order
+        return order
+
+    def _filter(self) -> set[Key]:
+        """The keys of the rows the filter lets through."""
         hidden = self.hidden
         rows = self.board.rows
         if self._terms or self.region is not None:
-            shown = [row for row in rows.values() if row.status not in hidden and self._shows(row)]
+            shown = {key for key, row in rows.items() if row.status not in hidden and self._shows(row)}
         else:
-            shown = [row for row in rows.values() if row.status not in hidden]
-        self._entry = {row.key: entry(row) for row in shown}
-        self._sorted = sorted(self._entry.values())
-        self._present = bisect.bisect_left(self._sorted, (1,))
+            shown = {key for key, row in rows.items() if row.status not in hidden}
         if len(self._fields) > len(rows):
             for key in [k for k in self._fields if k not in rows]:
                 del self._fields[key]
-        self.revision += 1
+        return shown

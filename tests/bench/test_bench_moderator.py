@@ -89,15 +89,74 @@ class Meter:
             self.keys.clear()
 
 
-def hook_paints(widget: Any, meter: Meter) -> None:
+def hook_paints(widget: Any, meter: Meter, paint_ms: list[float] | None = None) -> None:
+    """Count each table paint as the moment what was applied is on screen; with ``paint_ms``,
+    time each paint too."""
     original = widget.render_lines
 
     def render_lines(crop):  # type: ignore[no-untyped-def]
+        began = time.perf_counter()
         lines = original(crop)
+        if paint_ms is not None:
+            paint_ms.append((time.perf_counter() - began) * 1000)
         meter.painted_now()
         return lines
 
     widget.render_lines = render_lines
+
+
+def hook_sync(table: Any, meter: Meter) -> None:
+    """The events applied when the table last caught up with the model are the ones its next
+    paint shows."""
+    original = table.sync
+
+    def sync() -> None:
+        meter.synced = meter.applied
+        original()
+
+    table.sync = sync
+
+
+#: Keys pressed in the moderator (moving, paging, sorting by another column and back) and in
+#: the plain table (moving and paging).
+MODERATOR_KEYS = [("down", None), ("down", None), ("pagedown", None), ("up", None), ("greater_than_sign", ">"), ("r", "r"), ("less_than_sign", "<")]
+PLAIN_KEYS = [("down", None), ("down", None), ("pagedown", None), ("up", None)]
+
+
+def plain_app(board: Any, columns: tuple[str, ...], cells: Any) -> Any:
+    """The baseline: a plain DataTable of ``columns``, one row per row of ``board`` (``cells``
+    gives a row's texts); :func:`show_plainly` keeps it up to date."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import DataTable
+
+    class Plain(App[None]):
+        def compose(self) -> ComposeResult:
+            yield DataTable(cursor_type="row")
+
+        def on_mount(self) -> None:
+            table = self.query_one(DataTable)
+            for name in columns:
+                table.add_column(name, key=name)
+            table.add_rows([cells(row) for row in board.rows.values()])
+            self._keys = {row.key: k for row, k in zip(board.rows.values(), table.rows, strict=True)}
+            table.focus()
+
+    return Plain()
+
+
+def show_plainly(app: Any, table: Any, board: Any, event: Any, cells: Any) -> None:
+    """Apply ``event`` and show it straight away: one ``update_cell`` per changed row, or
+    ``add_row`` for a new one."""
+    if event is not None and board.apply(event):
+        for key in board.drain():
+            row = board.rows.get(key)
+            if row is None:
+                continue
+            row_key = app._keys.get(key)
+            if row_key is None:
+                app._keys[key] = table.add_row(*cells(row))
+            else:
+                table.update_cell(row_key, "status", row.status)
 
 
 def encode_output(app: Any) -> io.StringIO:
@@ -227,22 +286,15 @@ async def run_moderator() -> dict[str, Any]:
         await pilot.pause()
         screen = app.screen
         table = screen.table
-        original_sync = table.sync
-
-        def sync() -> None:
-            meter.synced = meter.applied
-            original_sync()
-
-        table.sync = sync
+        hook_sync(table, meter)
         hook_paints(table, meter)
         stop = asyncio.Event()
-        keys = [("down", None), ("down", None), ("pagedown", None), ("up", None), ("greater_than_sign", ">"), ("r", "r"), ("less_than_sign", "<")]
         base = rss_mb()
         peak = base
         cpu0, wall0 = time.process_time(), time.perf_counter()
         clock.start = wall0
         source.started.set()
-        presser = asyncio.create_task(press_keys(app, meter, keys, stop))
+        presser = asyncio.create_task(press_keys(app, meter, MODERATOR_KEYS, stop))
         while not source.finished.is_set():
             await asyncio.sleep(0.5)
             peak = max(peak, rss_mb())
@@ -256,7 +308,6 @@ async def run_moderator() -> dict[str, Any]:
 
 
 async def run_datatable() -> dict[str, Any]:
-    from textual.app import App, ComposeResult
     from textual.widgets import DataTable
 
     from lobby.moderation import Board, unwrap
@@ -273,43 +324,20 @@ async def run_datatable() -> dict[str, Any]:
         accepted = f"{row.accepted}/{row.total}" if row.total else "-"
         return (row.id, row.group, row.status, accepted, ", ".join(row.players))
 
-    class Plain(App[None]):
-        def compose(self) -> ComposeResult:
-            yield DataTable(cursor_type="row")
-
-        def on_mount(self) -> None:
-            table = self.query_one(DataTable)
-            for name in columns:
-                table.add_column(name, key=name)
-            table.add_rows([cells(row) for row in board.rows.values()])
-            self._keys = {row.key: k for row, k in zip(board.rows.values(), table.rows, strict=True)}
-            table.focus()
-
-    app = Plain()
+    app = plain_app(board, columns, cells)
     encode_output(app)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         table = app.query_one(DataTable)
         hook_paints(table, meter)
         stop = asyncio.Event()
-        keys = [("down", None), ("down", None), ("pagedown", None), ("up", None)]
         base = rss_mb()
         peak = base
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        presser = asyncio.create_task(press_keys(app, meter, keys, stop))
+        presser = asyncio.create_task(press_keys(app, meter, PLAIN_KEYS, stop))
         last_rss = wall0
         async for i, text in paced(seconds, meter, time.perf_counter()):
-            event = unwrap(json.loads(text), fallback_id=f"bench:{i}")
-            if event is not None and board.apply(event):
-                for key in board.drain():
-                    row = board.rows.get(key)
-                    if row is None:
-                        continue
-                    row_key = app._keys.get(key)
-                    if row_key is None:
-                        app._keys[key] = table.add_row(*cells(row))
-                    else:
-                        table.update_cell(row_key, "status", row.status)
+            show_plainly(app, table, board, unwrap(json.loads(text), fallback_id=f"bench:{i}"), cells)
             meter.applied = meter.synced = i + 1
             if i % 200 == 0:
                 await asyncio.sleep(0)  # let it paint, as an app reading a socket would
@@ -328,8 +356,14 @@ async def run_datatable() -> dict[str, Any]:
 
 
 def child(kind: str) -> dict[str, Any]:
+    return run_child(__file__, [kind], timeout=SECONDS * 10 + 300)
+
+
+def run_child(script: str, args: list[str], *, timeout: float) -> dict[str, Any]:
+    """Run ``script`` in its own process (so CPU time and memory are its own); its figures are
+    the last line it prints, as JSON."""
     done = subprocess.run(
-        [sys.executable, __file__, kind], capture_output=True, text=True, timeout=SECONDS * 10 + 300, check=False
+        [sys.executable, script, *args], capture_output=True, text=True, timeout=timeout, check=False
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -32,14 +32,28 @@ import asyncio
 import contextlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from test_bench_moderator import T0, Meter, ReplayClock, encode_output, figures, press_keys, rss_mb
+from test_bench_moderator import (
+    MODERATOR_KEYS,
+    PLAIN_KEYS,
+    T0,
+    Meter,
+    ReplayClock,
+    encode_output,
+    figures,
+    hook_paints,
+    hook_sync,
+    plain_app,
+    press_keys,
+    rss_mb,
+    run_child,
+    show_plainly,
+)
 
 FEEDS = 5
 LIVE_PER_FEED = 10_000
@@ -78,20 +92,6 @@ def record(folder: Path) -> None:
 
 
 # --- measuring (inside each child process) -----------------------------------------------------
-
-
-def hook_paints(widget: Any, meter: Meter, paint_ms: list[float]) -> None:
-    """Count each table paint as the moment what was applied is on screen; time the paint."""
-    original = widget.render_lines
-
-    def render_lines(crop):  # type: ignore[no-untyped-def]
-        began = time.perf_counter()
-        lines = original(crop)
-        paint_ms.append((time.perf_counter() - began) * 1000)
-        meter.painted_now()
-        return lines
-
-    widget.render_lines = render_lines
 
 
 def paint_figures(result: dict[str, Any], paint_ms: list[float]) -> None:
@@ -208,16 +208,9 @@ async def run_moderator(folder: Path) -> dict[str, Any]:
         await pilot.pause()
         screen = app.screen
         table = screen.table
-        original_sync = table.sync
-
-        def sync() -> None:
-            meter.synced = meter.applied
-            original_sync()
-
-        table.sync = sync
+        hook_sync(table, meter)
         hook_paints(table, meter, paint_ms)
         stop = asyncio.Event()
-        keys = [("down", None), ("down", None), ("pagedown", None), ("up", None), ("greater_than_sign", ">"), ("r", "r"), ("less_than_sign", "<")]
         base = rss_mb()
         peak = base
         cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -225,7 +218,7 @@ async def run_moderator(folder: Path) -> dict[str, Any]:
         for feed in feeds:
             feed.start = wall0
         started.set()
-        presser = asyncio.create_task(press_keys(app, meter, keys, stop))
+        presser = asyncio.create_task(press_keys(app, meter, MODERATOR_KEYS, stop))
         while not all(feed.finished.is_set() for feed in feeds):
             await asyncio.sleep(0.5)
             peak = max(peak, rss_mb())
@@ -245,7 +238,6 @@ async def run_moderator(folder: Path) -> dict[str, Any]:
 
 
 async def run_datatable(folder: Path) -> dict[str, Any]:
-    from textual.app import App, ComposeResult
     from textual.widgets import DataTable
 
     from lobby.moderation import unwrap
@@ -259,19 +251,7 @@ async def run_datatable(folder: Path) -> dict[str, Any]:
         accepted = f"{row.accepted}/{row.total}" if row.total else "-"
         return (row.id, row.group, row.region, row.status, accepted, ", ".join(row.players))
 
-    class Plain(App[None]):
-        def compose(self) -> ComposeResult:
-            yield DataTable(cursor_type="row")
-
-        def on_mount(self) -> None:
-            table = self.query_one(DataTable)
-            for name in columns:
-                table.add_column(name, key=name)
-            table.add_rows([cells(row) for row in board.rows.values()])
-            self._keys = {row.key: k for row, k in zip(board.rows.values(), table.rows, strict=True)}
-            table.focus()
-
-    app = Plain()
+    app = plain_app(board, columns, cells)
     encode_output(app)
     paint_ms: list[float] = []
     async with app.run_test(size=SIZE) as pilot:
@@ -279,12 +259,11 @@ async def run_datatable(folder: Path) -> dict[str, Any]:
         table = app.query_one(DataTable)
         hook_paints(table, meter, paint_ms)
         stop = asyncio.Event()
-        keys = [("down", None), ("down", None), ("pagedown", None), ("up", None)]
         base = rss_mb()
         peak = base
         files = [open(folder / f"live-{k}.jsonl") for k in range(FEEDS)]  # noqa: SIM115 - closed below
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        presser = asyncio.create_task(press_keys(app, meter, keys, stop))
+        presser = asyncio.create_task(press_keys(app, meter, PLAIN_KEYS, stop))
         last_rss = wall0
         step = 1.0 / RATE_PER_FEED
         replayed = 0
@@ -301,17 +280,7 @@ async def run_datatable(folder: Path) -> dict[str, Any]:
                         f.close()
                         continue
                     replayed += 1
-                    event = unwrap(line, fallback_id=f"bench:{replayed}")
-                    if event is not None and board.apply(event):
-                        for key in board.drain():
-                            row = board.rows.get(key)
-                            if row is None:
-                                continue
-                            row_key = app._keys.get(key)
-                            if row_key is None:
-                                app._keys[key] = table.add_row(*cells(row))
-                            else:
-                                table.update_cell(row_key, "status", row.status)
+                    show_plainly(app, table, board, unwrap(line, fallback_id=f"bench:{replayed}"), cells)
                     meter.due.append(due)
                     meter.applied = meter.synced = len(meter.due)
                 i += 1
@@ -338,15 +307,7 @@ async def run_datatable(folder: Path) -> dict[str, Any]:
 
 
 def child(kind: str, folder: Path) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, __file__, kind, str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=SECONDS * 15 + 600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_child(__file__, [kind, str(folder)], timeout=SECONDS * 15 + 600)
 
 
 ROWS = [

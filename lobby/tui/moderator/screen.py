@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import time
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -47,11 +48,16 @@ FRAME_SECONDS = 0.1
 FIGURES_EVERY = 5
 #: Time columns repaint and finished rows are pruned every this many frames.
 SECOND_EVERY = 10
-#: Events applied between two yields to the event loop, so keys stay responsive in a burst.
-APPLY_SLICE = 256
+#: Seconds of applying events between two yields to the event loop, so a key or a frame never
+#: waits long behind a burst (a fraction of a frame).
+APPLY_SLICE = 0.01
+#: Events applied between two looks at the time.
+_LOOK_EVERY = 16
 
 #: Rows from which the board's objects are kept out of full garbage-collector passes.
 FREEZE_FROM = 1000
+#: Allocations between two collections of the youngest generation once the board is that big.
+YOUNG_THRESHOLD = 20_000
 
 EMPTY_LOBBY = "The lobby is empty: no FlexMatch ticket or TeamBattles match is live."
 
@@ -98,6 +104,8 @@ class ModeratorScreen(Screen[None]):
         self.frames = 0
         self._state = ""
         self._frozen_rows = 0
+        #: The collector's thresholds before this screen raised them (None: not raised).
+        self._thresholds: tuple[int, int, int] | None = None
         self._notes_said = 0
 
     @property
@@ -133,21 +141,31 @@ class ModeratorScreen(Screen[None]):
         self.run_worker(self._follow(), name="moderation feed", group="moderation-feed", exclusive=True, exit_on_error=False)
 
     async def on_unmount(self) -> None:
+        if self._thresholds is not None:
+            gc.set_threshold(*self._thresholds)
+            self._thresholds = None
         with contextlib.suppress(Exception):
             await self.source.aclose()
 
     async def _follow(self) -> None:
+        """Apply each event to the board as it arrives (the screen catches up per frame). A
+        feed with a backlog hands events over without waiting: every :data:`APPLY_SLICE`
+        seconds of applying, the loop lets keys and frames run."""
+        board = self.board
+        clock = time.perf_counter
         applied = 0
+        slice_ends = clock() + APPLY_SLICE
         try:
             async with contextlib.aclosing(self.source.events()) as events:
                 async for event in events:
                     try:
-                        self.board.apply(event)
+                        board.apply(event)
                     except Exception as exc:  # noqa: BLE001 - one event must not stop the feed
                         self.source.rejects.add(event.uid[:200], f"not applied: {why_unreadable(exc)}")
                     applied += 1
-                    if applied % APPLY_SLICE == 0:
+                    if applied % _LOOK_EVERY == 0 and clock() >= slice_ends:
                         await asyncio.sleep(0)
+                        slice_ends = clock() + APPLY_SLICE
         except BackendError as exc:
             self.problem = exc.message
         except asyncio.CancelledError:
@@ -170,7 +188,8 @@ class ModeratorScreen(Screen[None]):
         table = self.table
         if self.frames % SECOND_EVERY == 0:
             self.board.prune(self.clock.timestamp())
-            self._settle_memory()
+        if self.frames % SECOND_EVERY == 1:
+            self._settle_memory()  # from the first frame: a board may come in whole
         several = self._several_regions()
         if several is not table.show_region:
             table.show_region = several
@@ -201,15 +220,24 @@ class ModeratorScreen(Screen[None]):
         return False
 
     def _settle_memory(self) -> None:
-        """Keep the garbage collector's full passes short: once the board holds many rows,
-        move what exists now out of the collector's sight (``gc.freeze``), again each time
-        the board has grown by half. Rows hold no reference cycles, so reference counting
-        still frees them; without this, a full pass over a 10,000-row board stalls the
-        screen for a tenth of a second now and then."""
+        """Keep the garbage collector's full passes short and rare.
+
+        Once the board holds many rows, what exists now moves out of the collector's sight
+        (``gc.freeze``), again each time the board has grown by half: rows hold no reference
+        cycles, so reference counting still frees them. And while this screen is up, the
+        youngest generation is collected every :data:`YOUNG_THRESHOLD` allocations instead
+        of 700: under thousands of events a second the default makes a full pass over every
+        object not frozen (a tenth of a second) about once a second; the garbage that has
+        cycles (the drawing library's lines) is still collected, in fewer, larger passes.
+        """
         rows = len(self.board)
         if rows >= FREEZE_FROM and rows >= self._frozen_rows * 1.5:
             gc.freeze()
             self._frozen_rows = rows
+        if rows >= FREEZE_FROM and self._thresholds is None:
+            self._thresholds = gc.get_threshold()
+            young, *older = self._thresholds
+            gc.set_threshold(max(young, YOUNG_THRESHOLD), *older)
 
     def _empty_text(self) -> str:
         if not len(self.board):
