@@ -185,6 +185,11 @@ class LobbyApp(ConsoleApp):
         if kept in self.available_themes:
             wanted = kept  # the theme last chosen in the console
         self.theme = wanted if wanted in self.available_themes else LOBBY_THEME.name
+        # The stylesheet is first parsed when the app starts; parsed with the chosen theme's
+        # variables, it needs none of the refresh the theme's watcher queued (a second parse
+        # and a restyle of every widget, before the first frame): see refresh_css.
+        self._start_css: dict[str, str] | None = self.get_css_variables()
+        self.stylesheet.set_variables(self._start_css)
         if self.profile:
             self.sub_title = f"profile {clean(self.profile)}"
         self._probe = FirstPaintProbe(self)
@@ -208,6 +213,16 @@ class LobbyApp(ConsoleApp):
         return self.following.backend(name)
 
     # --- life ----------------------------------------------------------------------------------
+
+    def refresh_css(self, animate: bool = True) -> None:
+        """Textual's, but the first one, queued by choosing the theme in ``__init__``, is
+        skipped when the theme's variables are still those of the first parse."""
+        start, self._start_css = self._start_css, None
+        if start is not None and start == self.get_css_variables():
+            for screen in self.screen_stack:
+                screen._css_update_count = self._css_update_count  # what Textual's refresh records
+            return
+        super().refresh_css(animate)
 
     def get_default_screen(self) -> Screen[None]:
         from lobby.tui.screens.home import HomeScreen
