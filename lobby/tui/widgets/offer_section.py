@@ -83,7 +83,9 @@ class OfferSection(Vertical, can_focus=False):
 
     def compose(self) -> ComposeResult:
         table = OfferTable(verb=self.verb)
-        self._add_columns(table, self._widths(80))
+        # As wide as the screen inside the border, as the home lays it out: then the first
+        # resize finds the widths right and rebuilds nothing (see on_resize).
+        self._add_columns(table, self._widths(max(self.app.size.width - self.styles.gutter.width, 0) or 80))
         yield table
         yield Static("", classes="placeholder")
 
