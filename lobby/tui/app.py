@@ -61,9 +61,6 @@ WHERE_SECONDS = 2.0
 #: Start-up is over once the first profile is connected (see ``on_started``), or after this many
 #: seconds at most.
 STARTED_AT_MOST = 10.0
-#: With last-known offers to show, the start-up profile is connected once they are painted, or
-#: after this many seconds at most.
-CONNECT_AT_MOST = 0.5
 #: How often the last-known offers are written when they changed, in seconds (and on leaving).
 KEEP_LAST_KNOWN_SECONDS = 5.0
 
@@ -176,8 +173,6 @@ class LobbyApp(ConsoleApp):
         self._last_known_changed = False
         if self._last_known is not None and self.connecting is not None:
             self.store.remember(self._last_known.load(self._identity()))
-        #: The start-up profile is connected once the last-known offers are painted.
-        self._connect_after_paint = False
         #: Whether backends' changes are followed after their first listing.
         self.watching = watch
         self._initial_keymap = dict(keymap or (settings.keymap if settings is not None else {}))
@@ -192,6 +187,11 @@ class LobbyApp(ConsoleApp):
         if kept in self.available_themes:
             wanted = kept  # the theme last chosen in the console
         self.theme = wanted if wanted in self.available_themes else LOBBY_THEME.name
+        # The stylesheet is first parsed when the app starts; parsed with the chosen theme's
+        # variables, it needs none of the refresh the theme's watcher queued (a second parse
+        # and a restyle of every widget, before the first frame): see refresh_css.
+        self._start_css: dict[str, str] | None = self.get_css_variables()
+        self.stylesheet.set_variables(self._start_css)
         if self.profile:
             self.sub_title = f"profile {clean(self.profile)}"
         self._probe = FirstPaintProbe(self)
@@ -216,6 +216,16 @@ class LobbyApp(ConsoleApp):
 
     # --- life ----------------------------------------------------------------------------------
 
+    def refresh_css(self, animate: bool = True) -> None:
+        """Textual's, but the first one, queued by choosing the theme in ``__init__``, is
+        skipped when the theme's variables are still those of the first parse."""
+        start, self._start_css = self._start_css, None
+        if start is not None and start == self.get_css_variables():
+            for screen in self.screen_stack:
+                screen._css_update_count = self._css_update_count  # what Textual's refresh records
+            return
+        super().refresh_css(animate)
+
     def get_default_screen(self) -> Screen[None]:
         from lobby.tui.screens.home import HomeScreen
 
@@ -232,13 +242,10 @@ class LobbyApp(ConsoleApp):
             self.set_timer(STARTED_AT_MOST, self.started, name="start-up over")
         if self._last_known is not None:
             self.set_interval(KEEP_LAST_KNOWN_SECONDS, self._keep_last_known, name="keep the last-known offers")
-        if self.connecting is not None and self.store.refreshing:
-            # The last-known offers are painted first: building the backends (importing their
-            # adapters, in a thread) would slow that frame down. See home_shown.
-            self._connect_after_paint = True
-            self.set_timer(CONNECT_AT_MOST, self._connect_now, name="connect at the latest")
-        elif self.connecting is not None:
-            # Backends are built after the first frame, so the console shows up at once.
+        if self.connecting is not None:
+            # The backends are built (their adapters imported, in a thread) right after the
+            # first frame, the last-known offers already in it: that frame waits for nothing.
+            # The home screen was mounted before this (Textual mounts the default screen first).
             self.call_after_refresh(self.switch_profile, self.connecting, announce=False)
         else:
             self.call_after_refresh(self.started)
@@ -302,18 +309,8 @@ class LobbyApp(ConsoleApp):
         self.alerts.remind(self.store.awaiting())
 
     def home_shown(self, rows: int) -> None:
-        """The home screen now shows ``rows`` offers (see :mod:`lobby.tui.probe`); once the
-        last-known ones are on screen, the profile is connected."""
+        """The home screen now shows ``rows`` offers (see :mod:`lobby.tui.probe`)."""
         self._probe.home_shown(rows)
-        if rows and self._connect_after_paint:
-            self.call_after_refresh(self._connect_now)
-
-    def _connect_now(self) -> None:
-        """Connect the start-up profile, once (the last-known offers are on screen, or
-        CONNECT_AT_MOST seconds have passed)."""
-        if self._connect_after_paint and self.connecting is not None:
-            self._connect_after_paint = False
-            self.switch_profile(self.connecting, announce=False)
 
     # --- the store -----------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from lobby.core.clock import Clock
 from lobby.core.offers import Change, Offer, OfferClosed, OfferKind, OfferUpdated
 
 Key = tuple[OfferKind, str]
+
+log = logging.getLogger("lobby.tui.store")
 
 #: FlexMatch statuses: the one that asks for an answer.
 REQUIRES_ACCEPTANCE = "REQUIRES_ACCEPTANCE"
@@ -390,8 +393,13 @@ class LastKnown:
     """The offers the console last knew, in a file (under the state directory), kept per
     ``identity``: a profile and where its service ran. Offers of another profile, or of an
     emulator since restarted elsewhere, are never shown as this one's; the newest
-    :attr:`KEEP` identities are kept. A missing, unreadable or foreign file reads as nothing;
-    a failed write keeps nothing (the console still works)."""
+    :attr:`KEEP` identities are kept. A missing file reads as nothing; an unreadable one, one
+    of another format, or an offer in it that is not one, is left out with a note in the log
+    (the console still starts); a failed write keeps nothing (the console still works).
+
+    The file is plain JSON, read and written by hand (:func:`offer_from_json`,
+    :func:`offer_json`): the offers are shown in the first frame, before any adapter has
+    validated anything."""
 
     VERSION = 2
     #: How many profiles (identities) the file keeps, the most recently written first.
@@ -406,28 +414,44 @@ class LastKnown:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def _read(self) -> dict[str, list[dict[str, object]]]:
+    def _read(self) -> dict[str, object]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except FileNotFoundError:
             return {}
-        if not isinstance(data, dict) or data.get("version") != self.VERSION:
+        except (OSError, ValueError) as exc:
+            log.warning("last-known offers not read from %s: %s", self.path, exc)
             return {}
-        kept = data.get("identities")
-        return kept if isinstance(kept, dict) else {}
+        kept = data.get("identities") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or data.get("version") != self.VERSION or not isinstance(kept, dict):
+            found = data.get("version") if isinstance(data, dict) else None
+            log.warning(
+                "last-known offers in %s left out: not the format of this version (%s, expected %s)",
+                self.path,
+                found,
+                self.VERSION,
+            )
+            return {}
+        return kept
 
     def load(self, identity: str) -> list[tuple[str, Offer]]:
-        try:
-            return [
-                (str(item["backend"]), Offer.model_validate(item["offer"]))
-                for item in self._read().get(identity, [])
-            ]
-        except (ValueError, KeyError, TypeError):
+        items = self._read().get(identity, [])
+        if not isinstance(items, list):
+            log.warning("last-known offers in %s left out: not a list", self.path)
             return []
+        found = []
+        for item in items:
+            try:
+                if not isinstance(item, dict) or not isinstance(item.get("backend"), str):
+                    raise ValueError("not a backend and an offer")
+                found.append((item["backend"], offer_from_json(item.get("offer"))))
+            except ValueError as exc:
+                log.warning("a last-known offer in %s left out: %s", self.path, exc)
+        return found
 
     def save(self, identity: str, offers: Iterable[tuple[str, Offer]]) -> None:
         kept = {
-            identity: [{"backend": backend, "offer": offer.model_dump(mode="json")} for backend, offer in offers],
+            identity: [{"backend": backend, "offer": offer_json(offer)} for backend, offer in offers],
             **{k: v for k, v in self._read().items() if k != identity},
         }
         data = {"version": self.VERSION, "identities": dict(list(kept.items())[: self.KEEP])}
@@ -439,3 +463,63 @@ class LastKnown:
         except OSError:
             with contextlib.suppress(OSError):
                 temporary.unlink(missing_ok=True)
+
+
+def offer_json(offer: Offer) -> dict[str, object]:
+    """``offer`` as plain JSON data (what :func:`offer_from_json` reads)."""
+    return {
+        "kind": offer.kind.value,
+        "id": offer.id,
+        "title": offer.title,
+        "status": offer.status,
+        "deadline": None if offer.deadline is None else offer.deadline.isoformat(),
+        "players": list(offer.players),
+        "progress": None if offer.progress is None else list(offer.progress),
+        "facts": dict(offer.facts),
+    }
+
+
+def offer_from_json(raw: object) -> Offer:
+    """The offer :func:`offer_json` wrote; ValueError says what is not as written."""
+    if not isinstance(raw, dict):
+        raise ValueError("the offer is not an object")
+
+    def text(name: str) -> str:
+        value = raw.get(name)
+        if not isinstance(value, str):
+            raise ValueError(f"its {name} is not text")
+        return value
+
+    kind = OfferKind(text("kind"))  # ValueError when it is no kind of offer
+    deadline = raw.get("deadline")
+    if deadline is not None:
+        if not isinstance(deadline, str):
+            raise ValueError("its deadline is not a time")
+        deadline = datetime.fromisoformat(deadline)
+        if deadline.tzinfo is None:
+            raise ValueError("its deadline has no time zone")
+    players = raw.get("players", [])
+    if not isinstance(players, list) or not all(isinstance(p, str) for p in players):
+        raise ValueError("its players are not a list of names")
+    progress = raw.get("progress")
+    if progress is not None:
+        if not (
+            isinstance(progress, list)
+            and len(progress) == 2
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in progress)
+        ):
+            raise ValueError("its progress is not two counts")
+        progress = (progress[0], progress[1])
+    facts = raw.get("facts", {})
+    if not isinstance(facts, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in facts.items()):
+        raise ValueError("its facts are not names and text")
+    return Offer(
+        kind=kind,
+        id=text("id"),
+        title=text("title"),
+        status=text("status"),
+        deadline=deadline,
+        players=tuple(players),
+        progress=progress,
+        facts=facts,
+    )

@@ -5,7 +5,10 @@ leaving are kept for the next start-up of the same profile, and of no other."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
+
+import pytest
 
 from doubles import T0, FixedBackend, challenge, demo_offers, open_match, ticket
 from textual.widgets import DataTable
@@ -13,7 +16,7 @@ from textual.widgets import DataTable
 from lobby.core.clock import FrozenClock
 from lobby.core.offers import OfferClosed, OfferKind
 from lobby.tui.app import LobbyApp
-from lobby.tui.store import LastKnown, OfferStore
+from lobby.tui.store import LastKnown, OfferStore, offer_json
 
 HANG = 10
 MARK = "↻"
@@ -110,6 +113,78 @@ def test_the_file_belongs_to_one_profile_and_where_it_runs(tmp_path):
     assert LastKnown(tmp_path / "missing.json").load(LastKnown.identity("bench", None)) == []
 
 
+def test_the_file_is_plain_json_and_every_fact_comes_back_as_written(tmp_path):
+    path = tmp_path / "offers.json"
+    last = kept(path)
+    raw = json.loads(path.read_text())  # no model's dump: plain data, as a person could read it
+    items = raw["identities"][LastKnown.identity("bench", None)]
+    assert items[0] == {
+        "backend": "flexmatch",
+        "offer": {
+            "kind": "flexmatch-ticket",
+            "id": "t-ana",
+            "title": "Ranked 5v5 · eu-west",
+            "status": "REQUIRES_ACCEPTANCE",
+            "deadline": ticket().deadline.isoformat(),
+            "players": ["ana", "bo"],
+            "progress": [7, 10],
+            "facts": {"configuration": "ranked-5v5", "match": "m-1a2b"},
+        },
+    }
+    flex, tb = demo_offers()
+    assert [o for _, o in last.load(LastKnown.identity("bench", None))] == [*flex, *tb, GONE]
+    # as the console wrote it before (pydantic's JSON): UTC as "Z"
+    items[0]["offer"]["deadline"] = ticket().deadline.isoformat().replace("+00:00", "Z")
+    path.write_text(json.dumps(raw))
+    assert last.load(LastKnown.identity("bench", None))[0] == ("flexmatch", ticket())
+
+
+def written(path: Path, identities: object, version: object = LastKnown.VERSION) -> None:
+    path.write_text(json.dumps({"version": version, "identities": identities}))
+
+
+def test_a_broken_or_foreign_file_is_left_out_with_a_note_never_a_crash(tmp_path, caplog):
+    path = tmp_path / "offers.json"
+    who = LastKnown.identity("bench", None)
+    last = LastKnown(path)
+    for content in ("{not json", "\udcff", "[1, 2]", "null", '{"version": 2}', '{"version": 2, "identities": []}'):
+        path.write_text(content, errors="surrogateescape")
+        caplog.clear()
+        assert last.load(who) == []
+        assert "left out" in caplog.text or "not read" in caplog.text, content
+    path.write_bytes(b"\xff\xfe not text")
+    caplog.clear()
+    assert last.load(who) == [] and "not read" in caplog.text
+    written(path, {who: [{"backend": "flexmatch", "offer": {"kind": "flexmatch-ticket"}}]}, version=1)
+    caplog.clear()
+    assert last.load(who) == [] and "not the format of this version (1, expected 2)" in caplog.text
+    written(path, {who: {"backend": "flexmatch"}})
+    assert last.load(who) == []
+    assert LastKnown(tmp_path / "none.json").load(who) == []
+
+
+def test_an_offer_not_as_written_is_left_out_and_the_others_are_shown(tmp_path, caplog):
+    path = tmp_path / "offers.json"
+    who = LastKnown.identity("bench", None)
+    good = {"backend": "flexmatch", "offer": offer_json(ticket())}
+    broken = {
+        "a deadline without a time zone": {"deadline": "2026-12-03T14:00:00"},
+        "a deadline that is no time": {"deadline": "soon"},
+        "a kind lobby does not know": {"kind": "flexmatch-backfill"},
+        "a title that is no text": {"title": 7},
+        "players that are no names": {"players": "ana"},
+        "a progress that is not two counts": {"progress": [1, True]},
+        "facts that are not text": {"facts": {"teamSize": 4}},
+        "an id missing": {"id": None},
+    }
+    items = [good, "an offer", {"offer": offer_json(ticket())}]
+    items += [{"backend": "flexmatch", "offer": {**offer_json(ticket(f"t-{i}")), **change}} for i, change in enumerate(broken.values())]
+    written(path, {who: items})
+    caplog.clear()
+    assert LastKnown(path).load(who) == [("flexmatch", ticket())]
+    assert caplog.text.count("a last-known offer in") == 2 + len(broken)
+
+
 # --- the console ----------------------------------------------------------------------------------
 
 
@@ -146,8 +221,11 @@ async def test_last_known_offers_show_before_any_backend_answers_marked_and_unco
         assert len(rows(app, "open")) == 3
 
 
-async def test_the_offers_known_on_leaving_are_kept_for_the_next_start_up(tmp_path):
+@pytest.mark.parametrize("before", [None, '{"version": 2, "identities": {'], ids=["no file", "a broken file"])
+async def test_the_offers_known_on_leaving_are_kept_for_the_next_start_up(tmp_path, before):
     path = tmp_path / "offers.json"
+    if before is not None:  # the console starts all the same, and leaves a good file
+        path.write_text(before)
     release = asyncio.Event()
     release.set()
     flex, tb = demo_offers()

@@ -170,3 +170,53 @@ def test_lobby_alone_opens_the_console_without_loading_the_sub_commands(monkeypa
     monkeypatch.setattr(lobby.cli, "build_parser", no_parser)
     assert lobby.cli.main([]) == 0
     assert len(opened) == 1 and opened[0].command is None
+
+
+async def test_the_home_rebuilds_its_footer_keys_only_when_they_change():
+    """A binding refresh that changes no key keeps the footer's key widgets; a focused table
+    of offers adds its Enter key."""
+    from textual.widgets._footer import FooterKey
+
+    flex, tb = demo_offers()
+    app = LobbyApp([FixedBackend("flexmatch", flex), FixedBackend("teambattles", tb)], clock=FrozenClock(T0), still=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: not app.following.loading() and app.screen.query(FooterKey))
+        await pilot.pause()
+        keys = list(app.screen.query(FooterKey))
+        assert "Answer" in [key.description for key in keys]  # a table of offers has the focus
+        for _ in range(3):
+            app.screen.refresh_bindings()
+            await pilot.pause()
+        assert list(app.screen.query(FooterKey)) == keys
+        app.screen.set_focus(None)  # no table: no Enter key
+        await until(pilot, lambda: "Answer" not in [key.description for key in app.screen.query(FooterKey)])
+        assert all(key not in keys for key in app.screen.query(FooterKey))
+
+
+async def test_the_home_writes_only_the_cells_that_look_different(monkeypatch):
+    """Each cell written makes a table render all of its cells again: a refresh that changes
+    nothing writes none, and a second passing writes only the countdowns."""
+    from lobby.tui.widgets.tables import OfferTable
+
+    written: list[object] = []
+    original = OfferTable.update_cell
+
+    def update_cell(self, row_key, column_key, value, *, update_width=False):
+        written.append(column_key)
+        return original(self, row_key, column_key, value, update_width=update_width)
+
+    monkeypatch.setattr(OfferTable, "update_cell", update_cell)
+    clock = FrozenClock(T0)
+    flex, tb = demo_offers()
+    app = LobbyApp([FixedBackend("flexmatch", flex), FixedBackend("teambattles", tb)], clock=clock, still=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: not app.following.loading() and len(app.store) == 5)
+        await pilot.pause()
+        written.clear()
+        app.screen.refresh_sections()
+        app.screen._tick()
+        assert written == []
+        clock.advance(1)
+        app.screen._tick()
+        assert written and set(written) == {"left"}
+        assert len(written) == sum(1 for e in app.store if e.offer.deadline is not None)

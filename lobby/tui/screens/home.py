@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
 from lobby.core.offers import OfferKind
 from lobby.tui.messages import Health, backend_label
@@ -18,6 +18,7 @@ from lobby.tui.store import FILTER_FACTS, Entry
 from lobby.tui.widgets.backend_bar import BackendBar, describe
 from lobby.tui.widgets.countdown import countdown_text
 from lobby.tui.widgets.filter_bar import FilterBar
+from lobby.tui.widgets.keys_footer import KeysFooter
 from lobby.tui.widgets.offer_section import Column, OfferSection
 
 if TYPE_CHECKING:
@@ -134,7 +135,7 @@ class HomeScreen(Screen[None]):
         yield FilterBar(id="filters")
         yield OfferSection("Open matches", OPEN_COLUMNS, id="open")
         yield OfferSection("My requests", REQUEST_COLUMNS, verb="Open", id="requests")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         app = self.lobby

@@ -43,9 +43,9 @@ class OfferSection(Vertical, can_focus=False):
     OfferSection { height: 1fr; border: round $panel-lighten-2; border-title-color: $text-muted; padding: 0 0; }
     OfferSection:focus-within { border: round $primary; border-title-color: $primary; border-title-style: bold; }
     OfferSection > DataTable { height: 1fr; background: transparent; scrollbar-size-vertical: 1; overflow-x: hidden; }
-    OfferSection > .placeholder { height: 1fr; color: $text-muted; padding: 0 1; }
+    OfferSection > .placeholder { height: 1fr; color: $text-muted; padding: 0 1; display: none; }
     OfferSection.-empty > DataTable { display: none; }
-    OfferSection.-full > .placeholder { display: none; }
+    OfferSection.-empty > .placeholder { display: block; }
     """
 
     class Chosen(Message):
@@ -71,14 +71,21 @@ class OfferSection(Vertical, can_focus=False):
         self._keys: dict[str, Key] = {}
         self._order: list[str] = []
         self._entries: dict[str, Entry] = {}
+        #: What each shown cell looks like (see same_text_key), by row key, in column order: a
+        #: cell is written to the table only when it looks different (each write makes the
+        #: table render every cell again).
+        self._cells: dict[str, list[tuple[object, ...]]] = {}
         self._current_widths: list[int] = []
         self._placeholder: Text | str = ""
         self._placeholder_shown: tuple[object, ...] = ("",)
         self._subtitle = ""
+        self._title_shown = ""
 
     def compose(self) -> ComposeResult:
         table = OfferTable(verb=self.verb)
-        self._add_columns(table, self._widths(80))
+        # As wide as the screen inside the border, as the home lays it out: then the first
+        # resize finds the widths right and rebuilds nothing (see on_resize).
+        self._add_columns(table, self._widths(max(self.app.size.width - self.styles.gutter.width, 0) or 80))
         yield table
         yield Static("", classes="placeholder")
 
@@ -106,7 +113,9 @@ class OfferSection(Vertical, can_focus=False):
         self.show(list(self._entries.values()), self._placeholder, subtitle=self._subtitle)
 
     def on_mount(self) -> None:
-        self.border_title = self.title
+        if not self._title_shown:  # not shown with rows yet
+            self._title_shown = self.title
+            self.border_title = self.title
 
     @property
     def table(self) -> OfferTable:
@@ -126,37 +135,49 @@ class OfferSection(Vertical, can_focus=False):
         self._keys = {row_key(e.key): e.key for e in entries}
         if wanted != self._order:
             table.clear()
+            self._cells = {}
             for rk in wanted:
                 entry = self._entries[rk]
-                table.add_row(*(c.render(entry) for c in self.columns), key=rk)
+                cells = [c.render(entry) for c in self.columns]
+                table.add_row(*cells, key=rk)
+                self._cells[rk] = [same_text_key(cell) for cell in cells]
             self._order = wanted
             if cursor_key in wanted:
                 table.move_cursor(row=wanted.index(cursor_key), animate=False)
         else:
-            for rk in wanted:
-                entry = self._entries[rk]
-                for column in self.columns:
-                    table.update_cell(rk, column.key, column.render(entry))
+            self._update_cells(self.columns)
         shown = same_text_key(placeholder)
         if shown != self._placeholder_shown:  # its height is the section's: no new layout
             self._placeholder_shown = shown
             self.query_one(".placeholder", Static).update(placeholder, layout=False)
-        self.set_class(not wanted, "-empty")
-        self.set_class(bool(wanted), "-full")
-        self.border_title = f"{self.title} ({len(wanted)})" if wanted else self.title
+        self.set_class(not wanted, "-empty")  # one class: one restyle when it changes
+        title = f"{self.title} ({len(wanted)})" if wanted else self.title
+        if title != self._title_shown:  # each setting repaints the section
+            self._title_shown = title
+            self.border_title = title
         if subtitle != self._subtitle:  # literal text: a filter value is the network's
             self._subtitle = subtitle
             self.border_subtitle = Content(subtitle)
 
-    def tick(self) -> None:
-        live = [c for c in self.columns if c.live]
-        if not live or not self._order:
-            return
+    def _update_cells(self, columns: Sequence[Column]) -> None:
+        """Write the cells of ``columns`` that look different from what the table shows."""
         table = self.table
+        where = {column.key: i for i, column in enumerate(self.columns)}
         for rk in self._order:
             entry = self._entries[rk]
-            for column in live:
-                table.update_cell(rk, column.key, column.render(entry))
+            shown = self._cells[rk]
+            for column in columns:
+                cell = column.render(entry)
+                looks = same_text_key(cell)
+                i = where[column.key]
+                if looks != shown[i]:
+                    shown[i] = looks
+                    table.update_cell(rk, column.key, cell)
+
+    def tick(self) -> None:
+        live = [c for c in self.columns if c.live]
+        if live and self._order:
+            self._update_cells(live)
 
     def focus_table(self) -> None:
         if self._order:

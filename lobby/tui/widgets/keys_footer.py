@@ -1,0 +1,35 @@
+"""The footer of keys, recomposed only when what it shows changed.
+
+Textual's Footer builds its key widgets anew (mounted, styled, painted) on every change of the
+screen's bindings: each focus move, each binding refresh, several times while the home fills.
+This one does so only when the keys it would show differ from the ones it shows.
+"""
+
+from __future__ import annotations
+
+from textual.widgets import Footer
+
+
+class KeysFooter(Footer):
+    """Textual's Footer, recomposed only when its keys changed."""
+
+    _shown: tuple[object, ...] | None = None
+
+    def _showing(self) -> tuple[object, ...]:
+        """Everything Footer.compose reads to build its keys."""
+        app = self.app
+        keys = tuple(
+            (binding.key, binding.action, binding.description, binding.show, binding.group, binding.tooltip,
+             enabled, tooltip, app.get_key_display(binding))
+            for _node, binding, enabled, tooltip in self.screen.active_bindings.values()
+        )
+        return (self._bindings_ready, self.compact, self.show_command_palette, app.ENABLE_COMMAND_PALETTE, keys)
+
+    async def recompose(self) -> None:
+        if not self.is_attached:
+            return
+        showing = self._showing()
+        if showing == self._shown:
+            return
+        self._shown = showing
+        await super().recompose()
