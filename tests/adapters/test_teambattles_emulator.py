@@ -219,6 +219,30 @@ async def test_an_organization_owner_off_the_roster_is_left_to_the_service(backe
     assert acceptances(emulator) == [(record.acceptance_id, "t_academy", "PENDING")]
 
 
+async def test_a_team_the_service_refused_as_banned_is_marked_and_refused_here_after(
+    backend: TeamBattlesBackend, emulator: EmulatorThread
+) -> None:
+    # No route says a team is banned from competitive play: the service's refusal is the
+    # first the client hears of it. From then on the form marks the team (its facts say so)
+    # and a draft of it is refused here, with the service's reason, without a second call.
+    draft = AcceptanceDraft.build("t_anchors", ["u_you", "u_ada", "u_bo", "u_cy"])
+    await backend.list_offers()
+    desk = backend.capabilities.acceptance
+    assert desk is not None
+    anchors = [f for f in await desk.acceptance_facts("tbm_vipers_hp") if f.team.id == "t_anchors"]
+    assert [f.team.competitive_banned for f in anchors] == [False]
+    with pytest.raises(PermissionDenied, match="banned from competitive play") as first:
+        await backend.submit("tbm_vipers_hp", draft)
+    assert first.value.code == "error_competitive_banned"
+    facts = {f.team.id: f for f in await desk.acceptance_facts("tbm_vipers_hp")}
+    assert facts["t_anchors"].team.competitive_banned and not facts["t_owls"].team.competitive_banned
+    banned = desk.violations(AcceptanceDraft.build("t_anchors", ()), facts["t_anchors"], backend.clock.now())
+    assert [v.details for v in banned if v.field == "teamId"] == ["Rusty Anchors is banned from competitive play."]
+    with pytest.raises(InvalidRequest, match="Not sent: Rusty Anchors is banned from competitive play"):
+        await backend.submit("tbm_foxes_ctrl", draft)
+    assert acceptances(emulator) == []
+
+
 class Counting(httpx.AsyncBaseTransport):
     """Forwards every request over a real connection and notes its method and path."""
 
