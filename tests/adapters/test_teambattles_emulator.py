@@ -584,6 +584,21 @@ async def test_declined_is_learned_from_the_event_stream(backend: TeamBattlesBac
     assert again.status is AcceptanceStatus.DECLINED
 
 
+async def test_a_request_sent_from_another_terminal_is_followed_and_its_decision_pushed(
+    backend: TeamBattlesBackend, emulator: EmulatorThread, viper: Creator
+) -> None:
+    # `lobby accept-match` in a second terminal records its request in the same store; the
+    # console, already following the stream, learns it there when an event names it.
+    await backend.list_offers()
+    other = TeamBattlesBackend(client_for(emulator, YOU), requests=RequestStore("emulator"), user="you")
+    async with other:
+        theirs = await other.submit("tbm_vipers_hp", AcceptanceDraft.build("night-owls", OWLS_4))
+    assert backend.requests.get(theirs.acceptance_id) is None
+    record = await _settled_while_following(backend, lambda: viper.approve("tbm_vipers_hp", theirs.acceptance_id))
+    assert (record.acceptance_id, record.status) == (theirs.acceptance_id, AcceptanceStatus.APPROVED)
+    assert [r.acceptance_id for r in backend.capabilities.requests.current()] == [theirs.acceptance_id]
+
+
 async def test_changes_follow_the_event_stream(backend: TeamBattlesBackend, emulator: EmulatorThread, viper: Creator) -> None:
     await backend.list_offers()
     queue: asyncio.Queue[object] = asyncio.Queue()
