@@ -274,7 +274,7 @@ class TeamBattlesBackend:
         if event.type == EventType.ROSTER_UPDATED:
             self.desk.forget(match.id)  # its players changed: read them again when needed
         self._seen(match)
-        return await self._offers.change_for(match, mine, event.id)
+        return await self._offers.change_for(match, mine, event.id, event.type)
 
     async def _polled_changes(self) -> AsyncIterator[Change]:
         """Poll offers and requests, paced by the rate-limit headers; yield what changed."""

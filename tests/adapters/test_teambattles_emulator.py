@@ -633,6 +633,30 @@ async def test_changes_follow_the_event_stream(backend: TeamBattlesBackend, emul
 # --- challenges ------------------------------------------------------------------------------------------
 
 
+async def test_a_challenge_refused_elsewhere_closes_as_refused_not_cancelled(
+    backend: TeamBattlesBackend, emulator: EmulatorThread
+) -> None:
+    await backend.list_offers()
+    queue: asyncio.Queue[object] = asyncio.Queue()
+
+    async def follow() -> None:
+        async for change in backend.changes():
+            queue.put_nowait(change)
+
+    task = asyncio.create_task(follow())
+    try:
+        await asyncio.wait_for(backend.feed_live.wait(), 10)
+        other = TeamBattlesBackend(client_for(emulator, YOU), requests=RequestStore("emulator"), user="you")
+        async with other:
+            await other.reject("tbm_vipers_challenge_owls", "Busy that night.")
+        closed = await asyncio.wait_for(queue.get(), 10)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert isinstance(closed, OfferClosed) and closed.id == "tbm_vipers_challenge_owls"
+    assert closed.outcome == "Night Owls refused the challenge."
+
+
 async def test_challenges_are_accepted_or_refused(backend: TeamBattlesBackend, viper: Creator) -> None:
     said = await backend.accept("tbm_tide_challenge_tigers", AcceptanceDraft.build("paper-tigers", ["you", "lu"]))
     assert "accepted" in said
