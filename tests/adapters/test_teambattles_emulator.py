@@ -8,6 +8,7 @@ Keys are the demo scenario's (lobby/emulator/scenarios/demo.json): "you" leads N
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -599,7 +600,9 @@ async def test_a_request_sent_from_another_terminal_is_followed_and_its_decision
     assert [r.acceptance_id for r in backend.capabilities.requests.current()] == [theirs.acceptance_id]
 
 
-async def test_changes_follow_the_event_stream(backend: TeamBattlesBackend, emulator: EmulatorThread, viper: Creator) -> None:
+@contextlib.asynccontextmanager
+async def _following(backend: TeamBattlesBackend) -> AsyncIterator[asyncio.Queue[object]]:
+    """The backend's changes, in a queue, while the block runs (entered once the feed is live)."""
     await backend.list_offers()
     queue: asyncio.Queue[object] = asyncio.Queue()
 
@@ -610,6 +613,14 @@ async def test_changes_follow_the_event_stream(backend: TeamBattlesBackend, emul
     task = asyncio.create_task(follow())
     try:
         await asyncio.wait_for(backend.feed_live.wait(), 10)
+        yield queue
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_changes_follow_the_event_stream(backend: TeamBattlesBackend, emulator: EmulatorThread, viper: Creator) -> None:
+    async with _following(backend) as queue:
         viper.cancel("tbm_vipers_snd")
         async with client_for(emulator, VIPER) as creator:
             created = await creator.create_match(
@@ -622,9 +633,6 @@ async def test_changes_follow_the_event_stream(backend: TeamBattlesBackend, emul
             )
         closed = await asyncio.wait_for(queue.get(), 10)
         opened = await asyncio.wait_for(queue.get(), 10)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
     assert isinstance(closed, OfferClosed) and closed.id == "tbm_vipers_snd" and closed.status == "CANCELLED"
     assert isinstance(opened, OfferUpdated) and opened.offer.id == created.match_id
     assert opened.offer.kind is OfferKind.TEAMBATTLES_MATCH and opened.event_id
@@ -636,23 +644,11 @@ async def test_changes_follow_the_event_stream(backend: TeamBattlesBackend, emul
 async def test_a_challenge_refused_elsewhere_closes_as_refused_not_cancelled(
     backend: TeamBattlesBackend, emulator: EmulatorThread
 ) -> None:
-    await backend.list_offers()
-    queue: asyncio.Queue[object] = asyncio.Queue()
-
-    async def follow() -> None:
-        async for change in backend.changes():
-            queue.put_nowait(change)
-
-    task = asyncio.create_task(follow())
-    try:
-        await asyncio.wait_for(backend.feed_live.wait(), 10)
+    async with _following(backend) as queue:
         other = TeamBattlesBackend(client_for(emulator, YOU), requests=RequestStore("emulator"), user="you")
         async with other:
             await other.reject("tbm_vipers_challenge_owls", "Busy that night.")
         closed = await asyncio.wait_for(queue.get(), 10)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
     assert isinstance(closed, OfferClosed) and closed.id == "tbm_vipers_challenge_owls"
     assert closed.outcome == "Night Owls refused the challenge."
 
