@@ -163,6 +163,21 @@ def _looks_like_a_key(word: str) -> bool:
     return any(_opaque(run.group()) for run in _LONG_RUN.finditer(word))
 
 
+#: The sub-commands that open a console, which reports what the settings name but lobby does
+#: not know in its own screen (`lobby` alone is one too).
+_CONSOLES = frozenset({None, "demo", "moderate", "web"})
+
+
+def _report_unknown_settings() -> None:
+    """One line on stderr naming the keys of the config file lobby does not know (ignored)."""
+    from lobby.config import config_file, unknown_keys
+
+    unknown = unknown_keys()
+    if unknown:
+        plural = "s" if len(unknown) > 1 else ""
+        print(f"lobby: {config_file()}: unknown setting{plural} ignored: {', '.join(unknown)}.", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     collecting = gc.isenabled()
     try:
@@ -196,6 +211,8 @@ def _main(argv: Sequence[str] | None) -> int:
         from lobby.cli.app import run_app
 
         args.func = run_app
+    if args.command not in _CONSOLES:
+        _report_unknown_settings()
     try:
         return int(args.func(args) or 0)
     except ReaderGone:

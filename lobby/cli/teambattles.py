@@ -288,6 +288,22 @@ async def _challenged(backend: TeamBattlesBackend, match_id: str) -> str | None:
     return None if challenged is None else challenged.id
 
 
+async def _challenge(backend: TeamBattlesBackend, match_id: str) -> str | None:
+    """:func:`_challenged`, for a command that answers a challenge: a match the service no
+    longer shows the key (a challenge answered or withdrawn is no longer its team's to read)
+    is said as such, not as the service's "only its teams may read it"."""
+    from lobby.cli import CliError
+    from lobby.core.errors import NotFound, PermissionDenied
+
+    try:
+        return await _challenged(backend, match_id)
+    except (NotFound, PermissionDenied):
+        raise CliError(
+            f"Match {match_id} is no longer a challenge your teams can answer: answered already, "
+            "withdrawn, or not to a team of yours."
+        ) from None
+
+
 def _answered(
     args: argparse.Namespace,
     answer: str,
@@ -352,7 +368,7 @@ def run_accept_challenge(args: argparse.Namespace) -> int:
     from lobby.cli import CliError
 
     async def accept(backend: TeamBattlesBackend) -> str:
-        challenged = await _challenged(backend, args.match)
+        challenged = await _challenge(backend, args.match)
         if challenged is None:
             raise CliError(
                 f"Match {args.match} is an open match, not a challenge: ask to play it with "
@@ -368,7 +384,7 @@ def run_accept_challenge(args: argparse.Namespace) -> int:
 
 def run_refuse_challenge(args: argparse.Namespace) -> int:
     async def refuse(backend: TeamBattlesBackend) -> tuple[str, str | None]:
-        challenged = await _challenged(backend, args.match)  # an open match: refused by reject
+        challenged = await _challenge(backend, args.match)  # an open match: refused by reject
         return await backend.reject(args.match, args.reason), challenged
 
     sentence, team_id = _run(refuse)

@@ -24,7 +24,7 @@ from datetime import datetime
 
 import httpx
 
-from lobby.core.answers import AcceptanceDraft
+from lobby.core.answers import AcceptanceDraft, MatchStatus
 from lobby.core.backend import Capabilities, FeedState
 from lobby.core.errors import InvalidRequest, NotFound, PermissionDenied, Throttled, Unavailable
 from lobby.core.offers import Change, Offer
@@ -265,14 +265,16 @@ class TeamBattlesBackend:
 
     async def _apply(self, event: feed.Event, mine: Mine) -> Change | None:
         if event.acceptance is not None:
-            self.requests.apply_event(event.acceptance, self.client.now())
+            await self.requests.apply_event(event.acceptance, self.client.now())
         match = event.match
         if match is None:
             return None
+        if match.status is not MatchStatus.PENDING:  # settled: a request sent elsewhere may be on it
+            await self.requests.learn_match(match.id)
         if event.type == EventType.ROSTER_UPDATED:
             self.desk.forget(match.id)  # its players changed: read them again when needed
         self._seen(match)
-        return await self._offers.change_for(match, mine, event.id)
+        return await self._offers.change_for(match, mine, event.id, event.type)
 
     async def _polled_changes(self) -> AsyncIterator[Change]:
         """Poll offers and requests, paced by the rate-limit headers; yield what changed."""

@@ -9,6 +9,10 @@ directory's teams and games. The facts a team was judged against are
 kept (for :data:`~lobby.teambattles.directory.CACHE_SECONDS`), so a send right after the form
 judges the draft against the very facts the form showed, and reads nothing. Changes to a match
 that come in replace it here; a change to its rosters drops it, so its players are read again.
+
+No route says that a team is banned from competitive play: the service's refusal is the first
+the client hears of it. A team so refused is remembered (for :data:`BAN_SECONDS`), so its facts
+say it is banned: the form marks it, and a draft of it is refused here with the service's reason.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from lobby.core.answers import AcceptanceDraft, AcceptanceFacts, Violation
+from lobby.core.errors import BackendError
 from lobby.teambattles import wire as m
 from lobby.teambattles.client import TeamBattlesClient
 from lobby.teambattles.directory import CACHE_SECONDS, Cache, Directory
@@ -33,6 +38,10 @@ from lobby.teambattles.matches import (
     user_ids,
 )
 from lobby.teambattles.request_book import MyRequests
+from lobby.teambattles.vocab import ErrorCode
+
+#: How long a team the service refused as banned from competitive play is taken to be banned.
+BAN_SECONDS = CACHE_SECONDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +89,8 @@ class Desk:
         self._players: Cache[frozenset[str]] = Cache(CACHE_SECONDS, self._monotonic)
         #: By match id, then by the team's id (or the slug a draft named it by).
         self._judged: dict[str, dict[str, _Judged]] = {}
+        #: Teams the service refused as banned from competitive play, and when (monotonic).
+        self._banned: dict[str, float] = {}
 
     # --- what comes in ---------------------------------------------------------------------------
 
@@ -90,6 +101,23 @@ class Desk:
         for ref, was in judged.items():
             now_seen = match_facts(match, was.facts.match.game_id, was.facts.match.player_ids)
             judged[ref] = replace(was, facts=replace(was.facts, match=now_seen), match=match)
+
+    def refused(self, team_id: str, error: BackendError) -> None:
+        """The service refused an answer of team ``team_id`` with ``error``: a ban from
+        competitive play, which no route shows, is remembered, and every kept fact of the team
+        says so from now on."""
+        if error.code != ErrorCode.COMPETITIVE_BANNED:
+            return
+        self._banned[team_id] = self._monotonic()
+        for judged in self._judged.values():
+            for ref, was in judged.items():
+                if was.facts.team.id == team_id:
+                    team = replace(was.facts.team, competitive_banned=True)
+                    judged[ref] = replace(was, facts=replace(was.facts, team=team))
+
+    def _is_banned(self, team_id: str) -> bool:
+        since = self._banned.get(team_id)
+        return since is not None and self._monotonic() - since < BAN_SECONDS
 
     def forget(self, match_id: str) -> None:
         """Read the match and its players again next time (its rosters changed)."""
@@ -135,7 +163,10 @@ class Desk:
         facts = AcceptanceFacts(
             owner_id=await self._identity.me() or "",
             match=match_facts(match, game_id, await self._players_of(match)),
-            team=team_facts(team, members, await self._directory.canonical_game(team.game_id)),
+            team=replace(
+                team_facts(team, members, await self._directory.canonical_game(team.game_id)),
+                competitive_banned=self._is_banned(team.id),
+            ),
             game=game_facts(await self._directory.game(match.game.id), game_id),
         )
         judged = _Judged(facts, user_ids(members or ()), match, self._monotonic())

@@ -29,7 +29,7 @@ from lobby.core.answers import (
 from lobby.core.offers import Offer, OfferKind
 from lobby.teambattles import rules
 from lobby.teambattles import wire as m
-from lobby.teambattles.vocab import ErrorCode
+from lobby.teambattles.vocab import ErrorCode, EventType
 
 #: The request fields that name players: judged only where the team's roster is known.
 ROSTER_FIELDS = frozenset({"activeRoster", "benchRoster"})
@@ -228,8 +228,13 @@ def offer_from_match(match: m.MatchDetail, kind: OfferKind) -> Offer:
     )
 
 
-def closed_outcome(match: m.MatchDetail, my_team_ids: frozenset[str]) -> str:
+def closed_outcome(match: m.MatchDetail, my_team_ids: frozenset[str], event_type: str | None = None) -> str:
+    """How a match that is no longer an offer ended, in words; ``event_type`` is the event that
+    said so, when one did (a refused challenge is cancelled, but it was refused)."""
     accepted = match.accepted_team
+    challenged = match.challenged_team
+    if event_type == EventType.CHALLENGE_REFUSED and challenged is not None:
+        return f"{challenged.name} refused the challenge."
     if match.status == MatchStatus.CANCELLED:
         return "The match was cancelled."
     if accepted is not None:

@@ -106,9 +106,10 @@ class Offers:
         return matches, result
 
     async def change_for(
-        self, match: m.MatchDetail, mine: Mine, event_id: str | None
+        self, match: m.MatchDetail, mine: Mine, event_id: str | None, event_type: str | None = None
     ) -> Change | None:
-        """What ``match`` as just seen changes about my offers, if anything."""
+        """What ``match`` as just seen (in an event of ``event_type``, if one) changes about my
+        offers, if anything."""
         kind = await self.kind_of(match, mine)
         if kind is not None:
             offer = offer_from_match(match, kind)
@@ -123,7 +124,7 @@ class Offers:
             kind=old.kind,
             id=match.id,
             status=match.status.value,
-            outcome=closed_outcome(match, mine.teams or frozenset()),
+            outcome=closed_outcome(match, mine.teams or frozenset(), event_type),
             event_id=event_id,
         )
 

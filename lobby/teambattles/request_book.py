@@ -2,7 +2,8 @@
 
 :class:`MyRequests` is the backend's :class:`lobby.core.backend.RequestBook`. It loads the
 profile's records from the :class:`~lobby.teambattles.requests.RequestStore` once, in a worker
-thread; from then on every question is answered from memory, and every change is applied in
+thread; from then on every question is answered from memory (a request another lobby on the
+same records sent is read when an event names it), and every change is applied in
 memory first, pushed to each subscriber, and written to the store by one worker thread, in the
 order the changes happened. A new request is written before :meth:`MyRequests.add` returns, so a
 request the service accepted is never only in memory; a status change is written in the
@@ -206,11 +207,44 @@ class MyRequests:
             status, note = derive_status(record.team_id, record.status, match)
             self.set_status(record.acceptance_id, status, note, at)
 
-    def apply_event(self, acceptance: object, at: datetime) -> None:
-        """What one of the emulator's acceptance events says of a request."""
+    async def apply_event(self, acceptance: object, at: datetime) -> None:
+        """What one of the emulator's acceptance events says of a request. A request this book
+        does not know may have been sent by another lobby on the same records (`lobby
+        accept-match` in a second terminal): it is looked up in the store first."""
         said = status_from_event(acceptance)
-        if said is not None:
-            self.set_status(*said, at)
+        if said is None:
+            return
+        if said[0] not in self._records:
+            await self._learn(said[0])
+        self.set_status(*said, at)
+
+    async def learn_match(self, match_id: str) -> None:
+        """Take into the book the stored requests on ``match_id`` it does not know yet: sent by
+        another lobby on the same records, whose decision the match now shows."""
+        await self._take(lambda: self.store.for_match(match_id), f"on match {match_id}")
+
+    async def _learn(self, acceptance_id: str) -> None:
+        """Take the stored request ``acceptance_id`` into the book, if the store has it."""
+
+        def one() -> list[AcceptanceRecord]:
+            record = self.store.get(acceptance_id)
+            return [] if record is None else [record]
+
+        await self._take(one, acceptance_id)
+
+    async def _take(self, read: Callable[[], list[AcceptanceRecord]], what: str) -> None:
+        """Add the records ``read`` (run in the worker thread) finds that the book lacks."""
+        if not self._loaded:
+            return  # the first load reads every record anyway
+        try:
+            found = await asyncio.wrap_future(self._submit(read))
+        except Exception as error:  # noqa: BLE001 - a broken file must not stop the backend
+            log.warning("could not read the stored requests %s: %s", what, error)
+            return
+        for record in found:
+            if record.acceptance_id not in self._records:
+                self._records[record.acceptance_id] = record
+                self._push(record)
 
     def gone(self, match_ids: Iterable[str], at: datetime | None = None) -> None:
         """These matches are no longer open and not the caller's to read (or the service no

@@ -59,7 +59,7 @@ class Sender:
         returned) or the roster that takes up a challenge (None)."""
         ready = await self._checked(match_id, draft)
         if ready.match.challenged_team is not None:
-            await self._client.accept_challenge(ready.match.id, challenge_body(ready.draft))
+            await self._take_up(ready)
             return None
         return await self._request(ready)
 
@@ -79,7 +79,14 @@ class Sender:
         ready = await self._checked(match_id, draft)
         if ready.match.challenged_team is None:
             raise InvalidRequest(f"Match {match_id} is an open match, not a challenge.")
-        await self._client.accept_challenge(ready.match.id, challenge_body(ready.draft))
+        await self._take_up(ready)
+
+    async def _take_up(self, ready: Prepared) -> None:
+        try:
+            await self._client.accept_challenge(ready.match.id, challenge_body(ready.draft))
+        except BackendError as error:
+            self._desk.refused(ready.facts.team.id, error)
+            raise
 
     async def _request(self, ready: Prepared) -> AcceptanceRecord:
         match_id, draft = ready.match.id, ready.draft
@@ -92,6 +99,7 @@ class Sender:
         except BackendError as error:
             if error.retryable:
                 self._unsettled[same] = key
+            self._desk.refused(ready.facts.team.id, error)
             raise
         return await self._requests.add(
             AcceptanceRecord(

@@ -8,6 +8,7 @@ Keys are the demo scenario's (lobby/emulator/scenarios/demo.json): "you" leads N
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -217,6 +218,30 @@ async def test_an_organization_owner_off_the_roster_is_left_to_the_service(backe
     # from your key: the client cannot judge it and lets the service decide.
     record = await backend.submit("tbm_vipers_hp", AcceptanceDraft.build("owl-academy", ["u_sam", "u_tom", "u_uma", "u_vi"]))
     assert acceptances(emulator) == [(record.acceptance_id, "t_academy", "PENDING")]
+
+
+async def test_a_team_the_service_refused_as_banned_is_marked_and_refused_here_after(
+    backend: TeamBattlesBackend, emulator: EmulatorThread
+) -> None:
+    # No route says a team is banned from competitive play: the service's refusal is the
+    # first the client hears of it. From then on the form marks the team (its facts say so)
+    # and a draft of it is refused here, with the service's reason, without a second call.
+    draft = AcceptanceDraft.build("t_anchors", ["u_you", "u_ada", "u_bo", "u_cy"])
+    await backend.list_offers()
+    desk = backend.capabilities.acceptance
+    assert desk is not None
+    anchors = [f for f in await desk.acceptance_facts("tbm_vipers_hp") if f.team.id == "t_anchors"]
+    assert [f.team.competitive_banned for f in anchors] == [False]
+    with pytest.raises(PermissionDenied, match="banned from competitive play") as first:
+        await backend.submit("tbm_vipers_hp", draft)
+    assert first.value.code == "error_competitive_banned"
+    facts = {f.team.id: f for f in await desk.acceptance_facts("tbm_vipers_hp")}
+    assert facts["t_anchors"].team.competitive_banned and not facts["t_owls"].team.competitive_banned
+    banned = desk.violations(AcceptanceDraft.build("t_anchors", ()), facts["t_anchors"], backend.clock.now())
+    assert [v.details for v in banned if v.field == "teamId"] == ["Rusty Anchors is banned from competitive play."]
+    with pytest.raises(InvalidRequest, match="Not sent: Rusty Anchors is banned from competitive play"):
+        await backend.submit("tbm_foxes_ctrl", draft)
+    assert acceptances(emulator) == []
 
 
 class Counting(httpx.AsyncBaseTransport):
@@ -560,7 +585,24 @@ async def test_declined_is_learned_from_the_event_stream(backend: TeamBattlesBac
     assert again.status is AcceptanceStatus.DECLINED
 
 
-async def test_changes_follow_the_event_stream(backend: TeamBattlesBackend, emulator: EmulatorThread, viper: Creator) -> None:
+async def test_a_request_sent_from_another_terminal_is_followed_and_its_decision_pushed(
+    backend: TeamBattlesBackend, emulator: EmulatorThread, viper: Creator
+) -> None:
+    # `lobby accept-match` in a second terminal records its request in the same store; the
+    # console, already following the stream, learns it there when an event names it.
+    await backend.list_offers()
+    other = TeamBattlesBackend(client_for(emulator, YOU), requests=RequestStore("emulator"), user="you")
+    async with other:
+        theirs = await other.submit("tbm_vipers_hp", AcceptanceDraft.build("night-owls", OWLS_4))
+    assert backend.requests.get(theirs.acceptance_id) is None
+    record = await _settled_while_following(backend, lambda: viper.approve("tbm_vipers_hp", theirs.acceptance_id))
+    assert (record.acceptance_id, record.status) == (theirs.acceptance_id, AcceptanceStatus.APPROVED)
+    assert [r.acceptance_id for r in backend.capabilities.requests.current()] == [theirs.acceptance_id]
+
+
+@contextlib.asynccontextmanager
+async def _following(backend: TeamBattlesBackend) -> AsyncIterator[asyncio.Queue[object]]:
+    """The backend's changes, in a queue, while the block runs (entered once the feed is live)."""
     await backend.list_offers()
     queue: asyncio.Queue[object] = asyncio.Queue()
 
@@ -571,6 +613,14 @@ async def test_changes_follow_the_event_stream(backend: TeamBattlesBackend, emul
     task = asyncio.create_task(follow())
     try:
         await asyncio.wait_for(backend.feed_live.wait(), 10)
+        yield queue
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_changes_follow_the_event_stream(backend: TeamBattlesBackend, emulator: EmulatorThread, viper: Creator) -> None:
+    async with _following(backend) as queue:
         viper.cancel("tbm_vipers_snd")
         async with client_for(emulator, VIPER) as creator:
             created = await creator.create_match(
@@ -583,15 +633,24 @@ async def test_changes_follow_the_event_stream(backend: TeamBattlesBackend, emul
             )
         closed = await asyncio.wait_for(queue.get(), 10)
         opened = await asyncio.wait_for(queue.get(), 10)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
     assert isinstance(closed, OfferClosed) and closed.id == "tbm_vipers_snd" and closed.status == "CANCELLED"
     assert isinstance(opened, OfferUpdated) and opened.offer.id == created.match_id
     assert opened.offer.kind is OfferKind.TEAMBATTLES_MATCH and opened.event_id
 
 
 # --- challenges ------------------------------------------------------------------------------------------
+
+
+async def test_a_challenge_refused_elsewhere_closes_as_refused_not_cancelled(
+    backend: TeamBattlesBackend, emulator: EmulatorThread
+) -> None:
+    async with _following(backend) as queue:
+        other = TeamBattlesBackend(client_for(emulator, YOU), requests=RequestStore("emulator"), user="you")
+        async with other:
+            await other.reject("tbm_vipers_challenge_owls", "Busy that night.")
+        closed = await asyncio.wait_for(queue.get(), 10)
+    assert isinstance(closed, OfferClosed) and closed.id == "tbm_vipers_challenge_owls"
+    assert closed.outcome == "Night Owls refused the challenge."
 
 
 async def test_challenges_are_accepted_or_refused(backend: TeamBattlesBackend, viper: Creator) -> None:

@@ -129,6 +129,20 @@ def test_paths_prints_the_config_data_and_state_places(capsys) -> None:
     assert any(line.split()[:2] == ["state", str(paths.state_dir())] for line in lines)
 
 
+def test_a_setting_the_config_file_names_but_lobby_does_not_know_is_reported_in_one_line(capsys) -> None:
+    config_file().parent.mkdir(parents=True, exist_ok=True)
+    config_file().write_text('profile = "emulator"\ntheme_name = "nord"\n[profiles.emulator]\nkind = "emulator"\nplayer = 1\n')
+    assert main(["paths"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        f"lobby: {config_file()}: unknown settings ignored: theme_name, profiles.emulator.player."
+    ]
+    assert captured.out.splitlines()[0].split()[:3] == ["config", "file", str(config_file())]
+    config_file().write_text('profile = "emulator"\n')
+    assert main(["paths"]) == 0
+    assert capsys.readouterr().err == ""
+
+
 def test_a_reader_that_goes_away_ends_every_command_quietly(
     emulator: EmulatorThread, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

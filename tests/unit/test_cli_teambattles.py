@@ -286,6 +286,21 @@ def test_refuse_challenge_sends_the_reason(running, monkeypatch, capsys) -> None
     assert match_row(running, "tbm_tide_challenge_tigers")[0] == "CANCELLED"
 
 
+def test_a_challenge_answered_already_says_so(running, monkeypatch, capsys) -> None:
+    # Once refused, the challenge is cancelled and no longer the challenged team's to read: the
+    # service answers a second answer with "only the teams of this match may read it".
+    monkeypatch.setenv("TEAMBATTLES_API_KEY", YOU)
+    assert run(capsys, "refuse-challenge", "tbm_vipers_challenge_owls")[0] == 0
+    for argv in (["refuse-challenge"], ["accept-challenge", "--active", "you,eli,ada,bo"]):
+        code, out, err = run(capsys, argv[0], "tbm_vipers_challenge_owls", *argv[1:])
+        assert code == 1 and out == ""
+        assert one_error_line(err) == (
+            "lobby: Match tbm_vipers_challenge_owls is no longer a challenge your teams can answer: "
+            "answered already, withdrawn, or not to a team of yours."
+        )
+    assert match_row(running, "tbm_vipers_challenge_owls")[0] == "CANCELLED"
+
+
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
