@@ -122,7 +122,7 @@ def fault(response: httpx.Response, queue: str) -> BackendError:
     code = _code(body) or response.headers.get("x-amzn-query-error", "").split(";", 1)[0] or None
     where = f"the SQS queue {queue}"
     if code in _MISSING_CODES:
-        return NotConfigured(f"There is no {where}; check the queue URL.", code=code, status=status)
+        return NotConfigured(f"There is no SQS queue {queue}; check the queue URL.", code=code, status=status)
     if code in _AUTH_CODES or status == 401:
         return AuthenticationFailed(
             f"AWS did not accept the credentials for {where} ({code or status}); sign in again.",
