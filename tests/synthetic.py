@@ -418,6 +418,10 @@ def poison_messages(t0: float) -> dict[str, str]:
         matchId="m-inf",
         acceptanceRequired=True,
     )
+    wrong_tickets = flexmatch_event("MatchmakingSearching", uid="poison-tickets", time=t0, tickets=[])
+    wrong_tickets["detail"]["tickets"] = "nope"
+    nameless = flexmatch_event("MatchmakingSearching", uid="poison-ticket", time=t0, tickets=[("t-x", t0, [])])
+    del nameless["detail"]["tickets"][0]["ticketId"]
     return {
         "nesting": "[" * 100_000 + "]" * 100_000,
         "not json": "this is no event",
@@ -428,6 +432,8 @@ def poison_messages(t0: float) -> dict[str, str]:
         "huge integer": json.dumps(huge_time).replace(f'"{iso(t0)}"', "1" + "0" * 400),
         "infinite number": json.dumps(infinite).replace('"acceptanceRequired": true', '"acceptanceRequired": true, "acceptanceTimeout": 1e999'),
         "wrong field type": json.dumps({"id": "poison-detail", "source": "aws.gamelift", "detail": "MatchmakingSearching"}),
+        "tickets not a list": json.dumps(wrong_tickets),
+        "ticket without id": json.dumps(nameless),
         "sns with bad message": json.dumps({"Type": "Notification", "MessageId": "sns-poison", "Message": "{" * 5000}),
     }
 

@@ -59,6 +59,13 @@ def _region_of(payload: dict[str, Any]) -> str | None:
     return None
 
 
+def _ticket_list(tickets: Any) -> bool:
+    """Every FlexMatch event carries ``tickets``: a list of objects, each with its ``ticketId``."""
+    return isinstance(tickets, list) and all(
+        isinstance(ticket, dict) and isinstance(ticket.get("ticketId"), str) for ticket in tickets
+    )
+
+
 def _own_id(payload: dict[str, Any], fallback_id: str | None) -> str | None:
     uid = payload.get("id")
     return uid if isinstance(uid, str) and uid else fallback_id
@@ -101,7 +108,7 @@ def unwrap(
     detail = payload.get("detail")
     if payload.get("source") == EventSource.GAMELIFT and isinstance(detail, dict):
         kind = detail.get("type")
-        if not isinstance(kind, str):
+        if not isinstance(kind, str) or not _ticket_list(detail.get("tickets")):
             return None
         uid = _own_id(payload, fallback_id)
         if uid is None:

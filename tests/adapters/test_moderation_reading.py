@@ -66,6 +66,7 @@ def test_every_poison_message_is_rejected_for_its_reason() -> None:
     assert reasons["size"][1][0].startswith("too large")
     assert reasons["huge integer"] == (None, ["a number out of range"])
     assert reasons["infinite number"] == (None, ["a number out of range (detail.acceptanceTimeout)"])
-    for kind in ("not an object", "encoding", "missing field", "wrong field type", "sns with bad message"):
+    unreadable = ("not an object", "encoding", "missing field", "wrong field type", "sns with bad message")
+    for kind in (*unreadable, "tickets not a list", "ticket without id"):
         assert reasons[kind] == (None, ["not an event (missing or wrong fields)"]), kind
     assert read("\ufeff" + json.dumps(searching())) == (None, ["not JSON"])
