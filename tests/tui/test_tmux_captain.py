@@ -82,6 +82,9 @@ class Terminal:
         raise AssertionError(f"{texts!r} never all showed; the screen:\n{self.screen(target)}")
 
 
+#: The README's "act as the demo captain from another terminal": the profile's user, from the environment.
+AS_THE_CAPTAIN = "LOBBY_PROFILES__EMULATOR__KIND=emulator LOBBY_PROFILES__EMULATOR__TEAMBATTLES__USER=you"
+
 def test_the_captain_picks_a_match_and_keeps_the_draft_in_tmux(
     demo_terminal: tuple[Terminal, dict[str, str]],
 ) -> None:
@@ -380,7 +383,7 @@ def test_the_whole_captain_flow_in_tmux_at_two_sizes_each_demo_fresh(demo_termin
             # A new demo: nothing of the previous one, here or in the other terminal.
             screen = term.wait_for_all("cap:0", "FlexMatch live", "TeamBattles live")
             assert "Open matches (" in screen and "My requests (" not in screen, screen
-            term.type(f"export TEAMBATTLES_API_KEY={key}; clear", "cap:other")
+            term.type(f"export TEAMBATTLES_API_KEY={key} {AS_THE_CAPTAIN}; clear", "cap:other")
             term.keys("Enter", target="cap:other")
             assert "No match requests sent yet." in run_in(term, f"{python} -m lobby my-requests")
             if number == 0:  # the README's example, as printed there
