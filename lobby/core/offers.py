@@ -13,6 +13,10 @@ from enum import StrEnum
 from lobby.core.clock import Clock, remaining
 
 
+#: Reminders, in seconds before an offer's deadline, unless the settings say otherwise.
+DEFAULT_REMINDERS = (30.0, 10.0)
+
+
 class OfferKind(StrEnum):
     FLEXMATCH_TICKET = "flexmatch-ticket"  # a ticket of mine in REQUIRES_ACCEPTANCE
     TEAMBATTLES_MATCH = "teambattles-match"  # an open match my team may accept
