@@ -23,14 +23,13 @@ from pydantic_settings import (
 )
 
 from lobby import paths
+from lobby.core.offers import DEFAULT_REMINDERS
 
 if TYPE_CHECKING:
     from importlib.abc import Traversable
 
 TEAMBATTLES_URL = "https://teambattles.gg/api/v1"
 
-#: Reminders, in seconds before an offer's deadline, unless the settings say otherwise.
-DEFAULT_REMINDERS = (30.0, 10.0)
 #: The longest lead a reminder may have, in seconds.
 REMINDER_MAX = 3600.0
 

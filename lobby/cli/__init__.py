@@ -9,13 +9,35 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from lobby import __version__
+
+if TYPE_CHECKING:
+    from lobby.config import Settings
 
 
 class CliError(Exception):
     """An error for the person at the terminal: printed as one plain line, exit status 1."""
+
+
+def configured_settings() -> Settings:
+    """The settings, with their chosen profile checked. A config file that cannot be read
+    (one line: the file, the line and the column) or an unknown profile is a
+    :class:`CliError`; a setting that is not valid is re-raised, for :func:`main` to say
+    which setting in one line."""
+    from lobby.config import Settings
+
+    try:
+        settings = Settings()
+        settings.active()
+    except ValueError as exc:  # ConfigError, an unknown profile, or a setting not valid
+        from pydantic import ValidationError
+
+        if isinstance(exc, ValidationError):
+            raise
+        raise CliError(str(exc)) from None
+    return settings
 
 
 class Parser(argparse.ArgumentParser):

@@ -107,21 +107,8 @@ def run_app(args: argparse.Namespace | None = None) -> int:
     """`lobby`: open the console on the configured profile (the collector is off until
     start_up_over(): see :func:`lobby.cli.main`)."""
     skip_unused_imports()
-    from lobby.cli import CliError
-    from lobby.config import Settings
+    from lobby.cli import configured_settings
 
-    from lobby.config import ConfigError
-
-    try:
-        settings = Settings()
-        settings.active()
-    except ConfigError as exc:  # one line: the file, the line and the column
-        raise CliError(str(exc)) from None
-    except ValueError as exc:
-        from pydantic import ValidationError
-
-        if isinstance(exc, ValidationError):
-            raise  # `lobby` says which setting, in one line
-        raise CliError(str(exc)) from None
+    settings = configured_settings()
     build_app(settings, on_started=start_up_over).run()
     return 0

@@ -255,10 +255,7 @@ _MODERATOR_ONLY = ("emulator", "sqs", "sns_topic", "replay", "raw_delivery", "re
 def _check_captain(args: argparse.Namespace) -> None:
     """Refuse the moderator's feed flags, and a broken configuration, before serving anything
     (each session would only fail the same way)."""
-    from pydantic import ValidationError
-
-    from lobby.cli import CliError
-    from lobby.config import ConfigError, Settings
+    from lobby.cli import CliError, configured_settings
 
     given = ["--" + name.replace("_", "-") for name in _MODERATOR_ONLY if getattr(args, name, None)]
     if given:
@@ -266,14 +263,7 @@ def _check_captain(args: argparse.Namespace) -> None:
             f"{', '.join(given)}: the moderator's feed; --captain serves `lobby` on the configured "
             "profile (choose it in config.toml or with LOBBY_PROFILE)"
         )
-    try:
-        Settings().active()
-    except ConfigError as exc:  # one line: the file, the line and the column
-        raise CliError(str(exc)) from None
-    except ValidationError:
-        raise  # lobby.cli.main says which setting, in one line
-    except ValueError as exc:  # an unknown profile
-        raise CliError(str(exc)) from None
+    configured_settings()
 
 
 def run_web(args: argparse.Namespace) -> int:

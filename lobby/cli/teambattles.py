@@ -220,7 +220,7 @@ def _table(rows: list[list[str]]) -> str:
 
 def run_matches(args: argparse.Namespace) -> int:
     from lobby.cli import emit
-    from lobby.core.offers import OfferKind
+    from lobby.core.offers import OfferKind, offer_json
 
     async def fetch(backend: TeamBattlesBackend) -> tuple[list[Offer], datetime]:
         return await backend.list_offers(), backend.clock.now()
@@ -229,7 +229,7 @@ def run_matches(args: argparse.Namespace) -> int:
     if args.json:
         out = []
         for offer in offers:
-            item = offer.model_dump(mode="json")
+            item = offer_json(offer)
             item["startsInSeconds"] = (
                 None if offer.deadline is None else round((offer.deadline - now).total_seconds())
             )

@@ -27,6 +27,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from lobby.core.clock import remaining
+from lobby.core.offers import DEFAULT_REMINDERS
 from lobby.tui import timefmt
 from lobby.tui.safe import brief, clean
 
@@ -149,8 +150,6 @@ class Alerts:
         web: Callable[[], bool] = lambda: False,
         page: Callable[[dict[str, object]], None] = lambda meta: None,
     ) -> None:
-        from lobby.config import DEFAULT_REMINDERS
-
         env = os.environ if env is None else env
         self._notify, self._bell, self._write, self._focused = notify, bell, write, focused
         #: Toasts only: no bell, no escape sequence.

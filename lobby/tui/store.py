@@ -22,7 +22,7 @@ from pathlib import Path
 
 from lobby.core.backend import MyRequest
 from lobby.core.clock import Clock
-from lobby.core.offers import Change, Offer, OfferClosed, OfferKind, OfferUpdated
+from lobby.core.offers import Change, Offer, OfferClosed, OfferKind, OfferUpdated, offer_from_json, offer_json
 
 Key = tuple[OfferKind, str]
 
@@ -397,8 +397,8 @@ class LastKnown:
     of another format, or an offer in it that is not one, is left out with a note in the log
     (the console still starts); a failed write keeps nothing (the console still works).
 
-    The file is plain JSON, read and written by hand (:func:`offer_from_json`,
-    :func:`offer_json`): the offers are shown in the first frame, before any adapter has
+    The file is plain JSON, read and written by hand (:func:`~lobby.core.offers.offer_from_json`,
+    :func:`~lobby.core.offers.offer_json`): the offers are shown in the first frame, before any adapter has
     validated anything."""
 
     VERSION = 2
@@ -463,63 +463,3 @@ class LastKnown:
         except OSError:
             with contextlib.suppress(OSError):
                 temporary.unlink(missing_ok=True)
-
-
-def offer_json(offer: Offer) -> dict[str, object]:
-    """``offer`` as plain JSON data (what :func:`offer_from_json` reads)."""
-    return {
-        "kind": offer.kind.value,
-        "id": offer.id,
-        "title": offer.title,
-        "status": offer.status,
-        "deadline": None if offer.deadline is None else offer.deadline.isoformat(),
-        "players": list(offer.players),
-        "progress": None if offer.progress is None else list(offer.progress),
-        "facts": dict(offer.facts),
-    }
-
-
-def offer_from_json(raw: object) -> Offer:
-    """The offer :func:`offer_json` wrote; ValueError says what is not as written."""
-    if not isinstance(raw, dict):
-        raise ValueError("the offer is not an object")
-
-    def text(name: str) -> str:
-        value = raw.get(name)
-        if not isinstance(value, str):
-            raise ValueError(f"its {name} is not text")
-        return value
-
-    kind = OfferKind(text("kind"))  # ValueError when it is no kind of offer
-    deadline = raw.get("deadline")
-    if deadline is not None:
-        if not isinstance(deadline, str):
-            raise ValueError("its deadline is not a time")
-        deadline = datetime.fromisoformat(deadline)
-        if deadline.tzinfo is None:
-            raise ValueError("its deadline has no time zone")
-    players = raw.get("players", [])
-    if not isinstance(players, list) or not all(isinstance(p, str) for p in players):
-        raise ValueError("its players are not a list of names")
-    progress = raw.get("progress")
-    if progress is not None:
-        if not (
-            isinstance(progress, list)
-            and len(progress) == 2
-            and all(isinstance(n, int) and not isinstance(n, bool) for n in progress)
-        ):
-            raise ValueError("its progress is not two counts")
-        progress = (progress[0], progress[1])
-    facts = raw.get("facts", {})
-    if not isinstance(facts, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in facts.items()):
-        raise ValueError("its facts are not names and text")
-    return Offer(
-        kind=kind,
-        id=text("id"),
-        title=text("title"),
-        status=text("status"),
-        deadline=deadline,
-        players=tuple(players),
-        progress=progress,
-        facts=facts,
-    )

@@ -66,7 +66,7 @@ def hostile_lobby(note: str = "Recorded.", teams: type[FixedTeamBattles] = Hosti
     ]
     c = challenge()
     tb = [
-        c.model_copy(update={"title": H.MARKUP + " " + H.OSC, "facts": {**c.facts, "challengedTeam": H.NAME}}),
+        dataclasses.replace(c, title=H.MARKUP + " " + H.OSC, facts={**c.facts, "challengedTeam": H.NAME}),
         open_match("m-101", H.everything(), minutes=95, game=H.WIDE, region="[b]EU[/b]"),
         open_match("m-102", H.LONG, minutes=120, game=H.ZALGO, region=H.BIDI),
         open_match("m-103", H.CSI + H.CONTROLS + " scrim", minutes=30, game=H.LONG, region=H.CSI + "NA", size=2, game_id="gm_irontide", mode="siege"),
@@ -220,7 +220,7 @@ def test_hostile_toast(snap_compare):
 
     async def run_before(pilot):
         await pilot.pause()
-        arrival = challenge("c-2").model_copy(update={"title": H.MARKUP + " " + H.OSC + " " + H.LONG})
+        arrival = dataclasses.replace(challenge("c-2"), title=H.MARKUP + " " + H.OSC + " " + H.LONG)
         tbb.queue.put_nowait(OfferUpdated(offer=arrival))
         await toast_shows(pilot)
 

@@ -10,6 +10,7 @@ come through the in-memory double where the service caps a field shorter.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 
 import hostile as H
@@ -324,7 +325,7 @@ def long_lobby():
     tb = [
         open_match("m-101", H.LONG, minutes=95, game=H.LONG, region=H.BIDI),
         open_match("m-102", H.everything(), minutes=120, game=H.WIDE, region="[b]EU[/b]"),
-        c.model_copy(update={"title": H.everything() + H.LONG, "facts": {**c.facts, "creatorTeam": H.NAME}}),
+        dataclasses.replace(c, title=H.everything() + H.LONG, facts={**c.facts, "creatorTeam": H.NAME}),
     ]
     fm = FixedBackend("flexmatch", flex)
     tbb = FixedTeamBattles(tb)
@@ -378,7 +379,7 @@ async def test_ten_thousand_characters_are_cut_everywhere_they_show():
 
         # A new challenge arrives: its toast is cut too.
         c = challenge("c-2")
-        tbb.queue.put_nowait(OfferUpdated(offer=c.model_copy(update={"title": H.MARKUP + H.LONG})))
+        tbb.queue.put_nowait(OfferUpdated(offer=dataclasses.replace(c, title=H.MARKUP + H.LONG)))
         await until(pilot, lambda: any(n.title == "Challenge received" for n in app._notifications))
         await pilot.pause()
         [toast] = [n for n in app._notifications if n.title == "Challenge received"]

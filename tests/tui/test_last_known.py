@@ -14,9 +14,9 @@ from doubles import T0, FixedBackend, challenge, demo_offers, open_match, ticket
 from textual.widgets import DataTable
 
 from lobby.core.clock import FrozenClock
-from lobby.core.offers import OfferClosed, OfferKind
+from lobby.core.offers import OfferClosed, OfferKind, offer_json
 from lobby.tui.app import LobbyApp
-from lobby.tui.store import LastKnown, OfferStore, offer_json
+from lobby.tui.store import LastKnown, OfferStore
 
 HANG = 10
 MARK = "↻"
