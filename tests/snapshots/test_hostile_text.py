@@ -130,7 +130,15 @@ def test_hostile_home(snap_compare, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_hostile_ticket(snap_compare, size):
     app, _, _ = hostile_lobby()
-    assert snap_compare(app, press=["enter"], terminal_size=SIZES[size])
+
+    async def run_before(pilot):
+        from lobby.tui.screens.ticket import TicketScreen
+
+        await offers_shown(pilot)
+        await pilot.press("enter")
+        await until(pilot, focused_on(pilot, TicketScreen, "#players"), "the ticket screen")
+
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)
 
 
 def test_hostile_ticket_answered(snap_compare):
@@ -155,7 +163,18 @@ def test_hostile_ticket_answered(snap_compare):
 
 def test_hostile_reject_confirmation(snap_compare):
     app, _, _ = hostile_lobby()
-    assert snap_compare(app, press=["enter", "r"], terminal_size=SIZES["80x24"])
+
+    async def run_before(pilot):
+        from lobby.tui.screens.ticket import TicketScreen
+
+        await offers_shown(pilot)
+        await pilot.press("enter")
+        await until(pilot, focused_on(pilot, TicketScreen, "#players"), "the ticket screen")
+        await pilot.press("r")
+        await until(pilot, lambda: not isinstance(pilot.app.screen, TicketScreen), "the confirmation")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=run_before)
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -76,17 +76,26 @@ def test_home_error(snap_compare):
     assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=settle)
 
 
+async def open_ticket(pilot) -> None:
+    """Open the first ticket from the home, once it is listed, and wait for its screen."""
+    from lobby.tui.screens.ticket import TicketScreen
+
+    await until(pilot, lambda: any(t.row_count for t in pilot.app.screen.query("#awaiting DataTable")), "the home")
+    await pilot.press("enter")
+    await until(pilot, focused_on(pilot, TicketScreen, "#players"), "the ticket screen")
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_ticket(snap_compare, size):
     app, _ = lobby()
-    assert snap_compare(app, press=["enter"], terminal_size=SIZES[size])
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=open_ticket)
 
 
 def test_ticket_expired(snap_compare):
     app, _ = lobby()
 
     async def expire(pilot):
-        await pilot.press("enter")
+        await open_ticket(pilot)
         pilot.app.clock.advance(timedelta(seconds=45))
         pilot.app._tick()
 
@@ -97,11 +106,7 @@ def test_ticket_success(snap_compare):
     app, fm = lobby()
 
     async def accept_and_place(pilot):
-        from lobby.tui.screens.ticket import TicketScreen
-
-        await until(pilot, lambda: any(t.row_count for t in pilot.app.screen.query("#awaiting DataTable")), "the home")
-        await pilot.press("enter")
-        await until(pilot, focused_on(pilot, TicketScreen, "#players"), "the ticket screen")
+        await open_ticket(pilot)
         await pilot.press("a")
         screen = pilot.app.screen
         await settle(pilot, screen)  # the answer worker is done
@@ -123,7 +128,16 @@ def test_ticket_success(snap_compare):
 
 def test_reject_confirmation(snap_compare):
     app, _ = lobby()
-    assert snap_compare(app, press=["enter", "r"], terminal_size=SIZES["80x24"])
+
+    async def confirm(pilot):
+        from lobby.tui.screens.ticket import TicketScreen
+
+        await open_ticket(pilot)
+        await pilot.press("r")
+        await until(pilot, lambda: not isinstance(pilot.app.screen, TicketScreen), "the confirmation")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZES["80x24"], run_before=confirm)
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -15,7 +15,7 @@ import json
 
 import hostile as H
 import pytest
-from doubles import T0, FixedBackend, FixedTeamBattles, challenge, open_match, settle, ticket, until
+from doubles import T0, FixedBackend, FixedTeamBattles, challenge, open_match, focused_on, settle, ticket, until
 from synthetic import flexmatch_event, match_doc, teambattles_event
 from textual.widgets import DataTable, Input, Select, SelectionList, Static
 
@@ -212,8 +212,7 @@ async def test_a_hostile_player_id_in_the_toast_the_ticket_and_the_answer(emulat
         await client.start_matchmaking("hostile", ["bob"])
         key = (OfferKind.FLEXMATCH_TICKET, mine.ticket_id)
         await until(pilot, lambda: app.store.get(key) is not None)
-        await until(pilot, lambda: bool(app.screen.query("Toast")))
-        await pilot.pause()
+        await until(pilot, lambda: any(n.title == "Match found" for n in app._notifications) and app.screen.query("Toast"))
         [toast] = [n for n in app._notifications if n.title == "Match found"]
         assert toast.message.startswith("A match was found for [@click=app.quit]mallory[/] x🦉 MMM")
         assert len(toast.message) < 300  # cut, not 900 characters of M
@@ -222,7 +221,7 @@ async def test_a_hostile_player_id_in_the_toast_the_ticket_and_the_answer(emulat
         rows_are_one_line(app)
 
         app.open_offer(key)
-        await pilot.pause()
+        await until(pilot, focused_on(pilot, TicketScreen, "#players"))
         screen = app.screen
         assert isinstance(screen, TicketScreen)
         players = screen.query_one("#players", SelectionList)
