@@ -32,6 +32,7 @@ import httpx
 import pytest
 
 from lobby.cli.app import demo_identity
+from lobby.tui.drafts import DRAFTS_FILE, SENT
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -268,7 +269,21 @@ def type_into_empty_field(term: Terminal, text: str, counter: str) -> None:
     term.wait_for(f" {len(text)}{counter}")
 
 
-def send_a_request(term: Terminal, recorded: Recorded) -> str:
+def draft_with(state: Path, what: str, check: Callable[[dict[str, object]], bool]) -> None:
+    """Wait until the console keeps a draft (its drafts file in ``state``) that passes ``check``:
+    the form took the keys before, so the next ones go where they should."""
+
+    def kept() -> bool | None:
+        try:
+            drafts = json.loads((state / DRAFTS_FILE).read_text())
+        except (OSError, ValueError):
+            return None
+        return any(check(d) for k, d in drafts.items() if not k.startswith(SENT)) or None
+
+    until(kept, what)
+
+
+def send_a_request(term: Terminal, recorded: Recorded, state: Path) -> str:
     """Open the first open match (the demo's Tidebreakers skirmish, 1v1), fill the roster, the
     bench, the maps and the message, and send it with ctrl+s; what the emulator recorded is
     exactly that. The acceptance id."""
@@ -282,8 +297,10 @@ def send_a_request(term: Terminal, recorded: Recorded) -> str:
     term.keys("Down", "b")
     term.wait_for("[B2] u_mo")
     term.keys("Tab", "Right", "Enter")  # the map mode: Preferred
+    draft_with(state, "the map mode in the draft", lambda d: d.get("map_mode") == 1)
     term.wait_for("reef")
     term.keys("Tab", "Home", "space")  # the first map of the pool
+    draft_with(state, "the map in the draft", lambda d: d.get("maps") == ["reef"])
     term.keys("Tab")  # the message
     type_into_empty_field(term, MESSAGE, "/500")
     term.wait_for("Ready to send")
@@ -390,7 +407,7 @@ def test_the_whole_captain_flow_in_tmux_at_two_sizes_each_demo_fresh(demo_termin
                 assert "tbm_tide_skirmish" in run_in(term, f"{python} -m lobby matches")
 
             accept_for_one_player(term, recorded)
-            acceptance = send_a_request(term, recorded)
+            acceptance = send_a_request(term, recorded, tmp_path / "state")
 
             # The other terminal sees the request the demo just sent, and nothing else.
             run_in(term, f"{python} -m lobby my-requests --json > requests-{number}.json")
