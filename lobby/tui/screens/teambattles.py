@@ -89,6 +89,8 @@ class TeamBattlesScreen(AnswerScreen):
         self._pristine: FormDraft | None = None
         self._last_state: FormDraft | None = None
         self._focus_before: Widget | None = None
+        #: The team whose members the roster editor holds (its choices belong to that team).
+        self._roster_team: str | None = None
 
     @property
     def facts(self) -> dict[str, AcceptanceFacts]:
@@ -246,6 +248,7 @@ class TeamBattlesScreen(AnswerScreen):
                 FormInput(placeholder="optional", compact=True, id="reason"),
             ]
         await form.mount_all(widgets)
+        self._roster_team = first.team.id
         self._pristine = self.form_state()
         kept = self.lobby.drafts.get(self.key)
         if kept is not None and kept != self._pristine:
@@ -311,6 +314,9 @@ class TeamBattlesScreen(AnswerScreen):
     def _restore(self, kept: FormDraft) -> None:
         team = kept.team if kept.team in self.facts else None
         if team is not None:
+            # Setting the picker posts Select.Changed (for the first team, then this one), handled
+            # later: the roster already belongs to ``team``, so those messages leave it as restored.
+            self._roster_team = team
             self.query_one("#team", Select).value = team
             members = self.facts[team].team.members
         else:
@@ -400,11 +406,15 @@ class TeamBattlesScreen(AnswerScreen):
         )
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "team" and isinstance(event.value, str) and event.value in self.facts:
-            roster = self.query_one("#roster", RosterEditor)
-            members = self.facts[event.value].team.members
-            if roster.members != dict(members):  # not the team a kept draft restored
-                roster.set_members(members)
+        if event.select.id != "team":
+            return
+        # The picker's value now, not the message's: a message posted before a kept draft was
+        # restored names a team the roster no longer belongs to.
+        value = event.select.value
+        if isinstance(value, str) and value in self.facts:
+            if value != self._roster_team:  # another team: its members, nobody chosen yet
+                self._roster_team = value
+                self.query_one("#roster", RosterEditor).set_members(self.facts[value].team.members)
             self._validate()
 
     def on_roster_editor_changed(self) -> None:
