@@ -91,6 +91,8 @@ class TeamBattlesScreen(AnswerScreen):
         self._focus_before: Widget | None = None
         #: The team whose members the roster editor holds (its choices belong to that team).
         self._roster_team: str | None = None
+        #: Team names by id, as the directory gives them (for the read-only view of what was sent).
+        self._team_names: dict[str, str] = {}
 
     @property
     def facts(self) -> dict[str, AcceptanceFacts]:
@@ -149,6 +151,25 @@ class TeamBattlesScreen(AnswerScreen):
         self.query_one("#tb-loading", Static).display = False
         self.query_one("#tb-form", VerticalScroll).mount(Static(self._sent_words(entry), id="tb-sent"))
         self._show()
+        self.name_teams()
+
+    @work(exclusive=True, group="facts")
+    async def name_teams(self) -> None:
+        """Learn the names of the teams that could answer (the service's directory, cached), so
+        the read-only view names the team that was sent rather than its id."""
+        entry = self.entry
+        backend = self.lobby.backend(entry.backend) if entry is not None else None
+        desk = backend.capabilities.acceptance if backend is not None else None
+        if desk is None:
+            return
+        try:
+            found = await desk.acceptance_facts(self.key[1])
+        except BackendError:
+            return  # the ids stay
+        self._team_names = {f.team.id: f.team.label() for f in found}
+        entry = self.entry
+        if entry is not None and self.query("#tb-sent"):
+            self.query_one("#tb-sent", Static).update(self._sent_words(entry))
 
     def _sent_words(self, entry: Entry) -> Text:
         sent = self.lobby.drafts.what_was_sent(self.key)
@@ -157,11 +178,11 @@ class TeamBattlesScreen(AnswerScreen):
             text.append("What was sent is not known here (sent from another console or session).\n", style="dim")
             if entry.request is not None and entry.request.team_id:
                 text.append("Team ")
-                text.append_text(plain(entry.request.team_id, "bold", limit=FACT))
+                text.append_text(plain(self._team_name(entry.request.team_id), "bold", limit=FACT))
                 text.append("\n")
         else:
             rows = [
-                ("Team", sent.team or "-"),
+                ("Team", self._team_name(sent.team) if sent.team else "-"),
                 ("Active", ", ".join(sent.active) or "-"),
                 ("Bench", ", ".join(f"{i}. {u}" for i, u in enumerate(sent.bench, start=1)) or "-"),
             ]
@@ -180,6 +201,11 @@ class TeamBattlesScreen(AnswerScreen):
         text.append("Status: ", style="dim")
         text.append_text(plain(entry.status_words, "bold", limit=MESSAGE))
         return text
+
+    def _team_name(self, team_id: str) -> str:
+        """The team's name, or its id until the name is known."""
+        known = self.facts.get(team_id)
+        return self._team_names.get(team_id) or (known.team.label() if known is not None else team_id)
 
     def _changed(self, applied: list[Applied]) -> None:
         if not applied or any(a.key == self.key for a in applied):
@@ -534,14 +560,20 @@ class TeamBattlesScreen(AnswerScreen):
             status.update(Text("Expired: the match has started.", style="bold red"))
         else:
             status.update("")
-        self.query_one("#submit", Button).disabled = not self.can_submit()
+        # Sent: read-only, nothing left to send, refuse or discard.
+        read_only = self.sent_note is not None
+        submit = self.query_one("#submit", Button)
+        submit.disabled, submit.display = not self.can_submit(), not read_only
         if self.is_challenge:
-            self.query_one("#refuse", Button).disabled = not self.can_refuse()
+            refuse = self.query_one("#refuse", Button)
+            refuse.disabled, refuse.display = not self.can_refuse(), not read_only
         self.query_one("#tb-form").disabled = self.busy or self.sent_note is not None or self.expired
         self.set_class(self.expired, "-expired")
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.sent_note is not None and action in ("submit", "refuse", "discard"):
+            return False  # read-only: not offered at all
         if action == "submit":
             return True if self.can_submit() else None
         if action == "refuse":
