@@ -543,12 +543,13 @@ class TeamBattlesScreen(AnswerScreen):
         if self.busy:
             status.update(Text("Sending…", style="italic"))
         elif self.unreachable is not None:
-            words = Text(no_wrap=True, overflow="ellipsis")
+            # Wrapped, never cut: the address that could not be reached ends the sentence.
+            words = Text()
             words.append("Not sent: unreachable; your draft is kept. ", style="bold yellow")
             words.append_text(plain(self.unreachable, limit=MESSAGE))
             status.update(words)
         elif self.error is not None:
-            words = Text(no_wrap=True, overflow="ellipsis")
+            words = Text()
             words.append("Refused: ", style="bold red")
             words.append_text(plain(self.error, limit=MESSAGE))
             status.update(words)
