@@ -235,3 +235,20 @@ async def test_a_request_sent_elsewhere_opens_with_its_team_named(emulator, tmp_
         sent = str(again.query_one("#tb-sent", Static).render())
         assert "not known here" in sent and "t_owls" not in sent
         assert "Send" not in footer(other)
+
+
+async def test_refusing_a_challenge_clears_the_violations_of_the_draft(emulator):
+    app = LobbyApp([backend_for(emulator)], still=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_form(app, pilot, CHALLENGE)
+        assert "the active roster names 0" in violations(screen)
+        await pilot.press("ctrl+x")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(pilot, screen)
+        [(status,)] = emulator.runtime.store.query("SELECT status FROM tb_matches WHERE id = ?", (CHALLENGE[1],))
+        assert status == "CANCELLED"
+        await until(pilot, lambda: screen.sent_note is not None)
+        await pilot.pause()
+        panel = screen.query_one("#tb-violations", Static)
+        assert "✖" not in violations(screen) and not panel.display

@@ -504,7 +504,10 @@ class TeamBattlesScreen(AnswerScreen):
         draft = self.draft()
         entry = self.entry
         now = (entry.clock if entry is not None else self.lobby.clock).now()
-        problems = [] if draft is None else self.form.problems(draft, now)
+        # Once the answer went out (or the offer closed) the draft is checked no more: its old
+        # violations would describe nothing that can still be sent.
+        settled = self.sent_note is not None or (entry is not None and entry.closed is not None)
+        problems = [] if draft is None or settled else self.form.problems(draft, now)
         state = self.form_state() if self.loaded else None
         if state != self._last_state:
             # The draft changed: a refusal of an earlier draft no longer describes this one.
@@ -614,6 +617,7 @@ class TeamBattlesScreen(AnswerScreen):
         self.sent_note = brief(note, MESSAGE) if note else "Sent."
         self._record_sent()
         self.lobby.answered(self.key, self.sent_note)
+        self._validate()
         self.notify(self.sent_note, markup=False)
 
     def _unreachable(self, exc: Unavailable) -> None:
@@ -659,6 +663,7 @@ class TeamBattlesScreen(AnswerScreen):
         self.sent_note = brief(note, MESSAGE) if note else "Refused."
         self._record_sent()
         self.lobby.answered(self.key, self.sent_note)
+        self._validate()
 
     def action_back(self) -> None:
         self.say_kept()
