@@ -138,3 +138,23 @@ async def test_a_restored_draft_of_another_team_keeps_its_roster(emulator, tmp_p
         assert again.query_one("#message Input", Input).value == "anchors aweigh"
         kept = json.loads(drafts.read_text())["teambattles-match:tbm_vipers_hp"]
         assert kept["active"] == ["u_you", "u_ada", "u_bo", "u_cy"]  # the file still holds them
+
+
+async def test_a_rule_typed_but_not_added_is_kept_with_the_draft(emulator, tmp_path):
+    drafts = tmp_path / "drafts.json"
+    app = LobbyApp([backend_for(emulator)], still=True, drafts=drafts)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_form(app, pilot, HP)
+        screen.query_one("#rule-name", Input).focus()
+        await pilot.press(*"overtime")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert any("Your draft is kept" in n.message for n in app._notifications)
+    assert json.loads(drafts.read_text())["teambattles-match:tbm_vipers_hp"]["rule_name"] == "overtime"
+
+    restarted = LobbyApp([backend_for(emulator)], still=True, drafts=drafts)
+    async with restarted.run_test(size=(80, 24)) as pilot:
+        screen = await open_form(restarted, pilot, HP)
+        assert screen.query_one("#rule-name", Input).value == "overtime"
+        assert acceptances(emulator, "tbm_vipers_hp") == []

@@ -327,6 +327,8 @@ class TeamBattlesScreen(AnswerScreen):
                 reason=self.query_one("#reason", FormInput).value,
             )
         picker = self.query_one("#maps", MapPicker)
+        rules = self.query_one("#rules", DisputedRules)
+        rule_name, rule_value = rules.typed
         return FormDraft(
             team=value if isinstance(value, str) else None,
             active=tuple(roster.active),
@@ -334,7 +336,9 @@ class TeamBattlesScreen(AnswerScreen):
             map_mode=picker.mode_index,
             maps=picker.maps,
             message=self.query_one("#message", MessageField).value,
-            rules=dict(self.query_one("#rules", DisputedRules).rules),
+            rules=dict(rules.rules),
+            rule_name=rule_name,
+            rule_value=rule_value,
         )
 
     def _restore(self, kept: FormDraft) -> None:
@@ -353,7 +357,7 @@ class TeamBattlesScreen(AnswerScreen):
             return
         self.query_one("#maps", MapPicker).restore(kept.map_mode, kept.maps)
         self.query_one("#message", MessageField).value = kept.message
-        self.query_one("#rules", DisputedRules).restore(kept.rules)
+        self.query_one("#rules", DisputedRules).restore(kept.rules, (kept.rule_name, kept.rule_value))
 
     def _keep_draft(self) -> None:
         """Keep what was typed (unless it was sent): in memory and in the state directory."""
