@@ -34,6 +34,9 @@ class FormDraft:
     maps: tuple[str, ...] = ()
     message: str = ""
     rules: dict[str, object] = field(default_factory=dict)
+    #: A disputed rule typed but not added yet: its name and value, as typed.
+    rule_name: str = ""
+    rule_value: str = ""
     reason: str = ""
 
     @classmethod
@@ -52,6 +55,8 @@ class FormDraft:
                 maps=tuple(str(m) for m in raw.get("maps") or ()),
                 message=str(raw.get("message") or ""),
                 rules=dict(rules) if isinstance(rules, dict) else {},
+                rule_name=str(raw.get("rule_name") or ""),
+                rule_value=str(raw.get("rule_value") or ""),
                 reason=str(raw.get("reason") or ""),
             )
         except (TypeError, ValueError):

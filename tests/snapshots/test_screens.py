@@ -287,8 +287,8 @@ def test_request_decision_toast(snap_compare):
 
 
 def test_ticket_toast_leaves_the_countdown_and_actions_in_view(snap_compare):
-    """On a ticket a toast sits on the left, over the players' list, one at a time: the
-    countdown, the outcome and the buttons stay in view at 80x24."""
+    """On a ticket a toast sits at the bottom right, beside the buttons, one at a time: the players,
+    the countdown, the outcome and the buttons stay in view at 80x24."""
     app, _ = lobby()
 
     async def toasts(pilot):

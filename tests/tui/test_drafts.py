@@ -8,7 +8,7 @@ import json
 
 from doubles import settle
 from test_flows_teambattles import CHALLENGE, HP, acceptances, backend_for, choose, open_form, until
-from textual.widgets import Input, RadioSet, SelectionList
+from textual.widgets import Input, RadioSet, Select, SelectionList
 
 from lobby.tui.app import LobbyApp
 from lobby.tui.screens.confirm import ConfirmScreen
@@ -110,3 +110,51 @@ async def test_refuse_works_from_the_reason_field_and_the_server_records_it(emul
             "SELECT status, cancel_reason FROM tb_matches WHERE id = ?", ("tbm_vipers_challenge_owls",)
         )
         assert (status, reason) == ("CANCELLED", "busy tonight")
+
+
+async def test_a_restored_draft_of_another_team_keeps_its_roster(emulator, tmp_path):
+    drafts = tmp_path / "drafts.json"
+    app = LobbyApp([backend_for(emulator)], still=True, drafts=drafts)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_form(app, pilot, HP)
+        screen.query_one("#team", Select).value = "t_anchors"
+        await until(pilot, lambda: "u_dee" not in screen.query_one(RosterEditor).members)
+        await choose(pilot, screen, ["u_you", "u_ada", "u_bo", "u_cy"])
+        screen.query_one("#message Input", Input).value = "anchors aweigh"
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        kept = json.loads(drafts.read_text())["teambattles-match:tbm_vipers_hp"]
+        assert (kept["team"], kept["active"]) == ("t_anchors", ["u_you", "u_ada", "u_bo", "u_cy"])
+
+        again = await open_form(app, pilot, HP)
+        for _ in range(5):  # every Select.Changed the restore set off has been handled
+            await pilot.pause()
+        assert any("Your draft for this offer is back" in n.message for n in app._notifications)
+        assert again.query_one("#team", Select).value == "t_anchors"
+        roster = again.query_one(RosterEditor)
+        assert roster.active == ["u_you", "u_ada", "u_bo", "u_cy"]
+        assert "[A]" in str(roster.get_option_at_index(0).prompt)
+        assert again.query_one("#message Input", Input).value == "anchors aweigh"
+        kept = json.loads(drafts.read_text())["teambattles-match:tbm_vipers_hp"]
+        assert kept["active"] == ["u_you", "u_ada", "u_bo", "u_cy"]  # the file still holds them
+
+
+async def test_a_rule_typed_but_not_added_is_kept_with_the_draft(emulator, tmp_path):
+    drafts = tmp_path / "drafts.json"
+    app = LobbyApp([backend_for(emulator)], still=True, drafts=drafts)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_form(app, pilot, HP)
+        screen.query_one("#rule-name", Input).focus()
+        await pilot.press(*"overtime")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert any("Your draft is kept" in n.message for n in app._notifications)
+    assert json.loads(drafts.read_text())["teambattles-match:tbm_vipers_hp"]["rule_name"] == "overtime"
+
+    restarted = LobbyApp([backend_for(emulator)], still=True, drafts=drafts)
+    async with restarted.run_test(size=(80, 24)) as pilot:
+        screen = await open_form(restarted, pilot, HP)
+        assert screen.query_one("#rule-name", Input).value == "overtime"
+        assert acceptances(emulator, "tbm_vipers_hp") == []

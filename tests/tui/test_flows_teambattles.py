@@ -179,3 +179,76 @@ async def test_a_request_that_races_the_start_shows_what_the_service_said(emulat
         status = str(screen.query_one("#tb-status", Static).render())
         assert status.startswith("Refused: ") and "CANCELLED" in status
         assert acceptances(emulator, "tbm_tide_skirmish") == []
+
+
+def footer(app) -> dict[str, str]:
+    """What the footer offers: description -> key, as shown."""
+    from textual.widgets._footer import FooterKey
+
+    return {key.description: key.key_display for key in app.screen.query(FooterKey)}
+
+
+async def test_a_sent_request_opens_read_only_with_its_team_named_and_nothing_to_send(emulator):
+    app = LobbyApp([backend_for(emulator)], still=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_form(app, pilot, HP)
+        await choose(pilot, screen, ["u_you", "u_ada", "u_bo", "u_cy"])
+        assert "Send" in footer(app)
+        await pilot.press("ctrl+s")
+        await settle(pilot, screen)
+        [(_, team, status)] = acceptances(emulator, "tbm_vipers_hp")
+        assert (team, status) == ("t_owls", "PENDING")
+        # Sent: nothing more to send or discard, here or when it opens again.
+        assert not screen.query_one("#submit", Button).display
+        assert "Send" not in footer(app) and "Discard draft" not in footer(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        app.open_offer(HP)
+        again = app.screen
+        await settle(pilot, again)
+        await until(pilot, lambda: "Night Owls" in str(again.query_one("#tb-sent", Static).render()))
+        sent = str(again.query_one("#tb-sent", Static).render())
+        assert "Sent — read-only." in sent and "Team: Night Owls" in sent and "t_owls" not in sent
+        assert not again.query_one("#submit", Button).display
+        assert "Send" not in footer(app) and "Discard draft" not in footer(app)
+        await pilot.press("ctrl+s", "ctrl+n")
+        await pilot.pause()
+        assert app.screen is again and len(acceptances(emulator, "tbm_vipers_hp")) == 1
+
+
+async def test_a_request_sent_elsewhere_opens_with_its_team_named(emulator, tmp_path):
+    first = LobbyApp([backend_for(emulator)], still=True, drafts=tmp_path / "first.json")
+    async with first.run_test(size=(120, 40)) as pilot:
+        screen = await open_form(first, pilot, HP)
+        await choose(pilot, screen, ["u_you", "u_ada", "u_bo", "u_cy"])
+        await pilot.press("ctrl+s")
+        await settle(pilot, screen)
+    assert [row[1:] for row in acceptances(emulator, "tbm_vipers_hp")] == [("t_owls", "PENDING")]
+
+    other = LobbyApp([backend_for(emulator)], still=True, drafts=tmp_path / "other.json")  # another console: what was sent is not known
+    async with other.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: (e := other.store.get(HP)) is not None and e.request is not None)
+        other.open_offer(HP)
+        again = other.screen
+        await settle(pilot, again)
+        await until(pilot, lambda: "Night Owls" in str(again.query_one("#tb-sent", Static).render()))
+        sent = str(again.query_one("#tb-sent", Static).render())
+        assert "not known here" in sent and "t_owls" not in sent
+        assert "Send" not in footer(other)
+
+
+async def test_refusing_a_challenge_clears_the_violations_of_the_draft(emulator):
+    app = LobbyApp([backend_for(emulator)], still=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_form(app, pilot, CHALLENGE)
+        assert "the active roster names 0" in violations(screen)
+        await pilot.press("ctrl+x")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(pilot, screen)
+        [(status,)] = emulator.runtime.store.query("SELECT status FROM tb_matches WHERE id = ?", (CHALLENGE[1],))
+        assert status == "CANCELLED"
+        await until(pilot, lambda: screen.sent_note is not None)
+        await pilot.pause()
+        panel = screen.query_one("#tb-violations", Static)
+        assert "✖" not in violations(screen) and not panel.display

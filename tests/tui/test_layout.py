@@ -90,3 +90,28 @@ async def test_every_screen_is_usable_at_80x24():
             app.clear_notifications()
             await pilot.press("escape")
             await pilot.pause()
+
+
+async def test_a_ticket_keeps_its_answer_controls_clear_of_toasts_at_both_sizes():
+    """Reminders of other tickets (a toast each) never cover the players one answers for, the
+    countdown, the outcome or the buttons, at 120x40 as at 80x24."""
+    from lobby.tui.alerts import Alert
+
+    for size in ((120, 40), (80, 24)):
+        app = make_app()
+        async with app.run_test(size=size, notifications=True) as pilot:
+            await pilot.pause()
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, TicketScreen)
+            for i in range(3):
+                app.alerts.announce(Alert(f"Reminder {i}", f"Ticket t-{i}: 10 s left to answer. {LONG}"))
+            await pilot.pause()
+            await pilot.pause()
+            toasts = list(app.screen.query("Toast"))
+            assert len(toasts) == 1 and "Reminder 2" in str(toasts[0].render())
+            screen = Region(0, 0, *size)
+            for part in ("#players", "#countdown", "#outcome", "#accept", "#reject"):
+                region = app.screen.query_one(part).region
+                assert screen.contains_region(region), (size, part)
+                assert not toasts[0].region.overlaps(region), (size, part)

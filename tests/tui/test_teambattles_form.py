@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from doubles import T0, FixedBackend, FixedTeamBattles, demo_offers, settle
 from textual.widgets import Button, Input, RadioSet, Select, SelectionList, Static
 
@@ -248,3 +250,24 @@ async def test_a_refusal_on_a_rule_the_console_cannot_check_is_shown_as_such():
         assert "Ready to send" not in violations(screen)
         assert "the service refused the draft on something only it knows" in violations(screen)
         assert status(screen) == "Refused: Night Owls is banned from competitive play."
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_the_unreachable_status_shows_its_whole_sentence(size):
+    from textual.geometry import Region
+
+    from lobby.core.errors import Unavailable
+
+    app, backend, _ = make_app()
+    async with app.run_test(size=size) as pilot:
+        where = "Could not reach TeamBattles at http://127.0.0.1:54321/api/v1 (connection refused)."
+        screen, _ = await refused_form(app, pilot, backend, Unavailable(where))
+        await pilot.pause()
+        shown = screen.query_one("#tb-status", Static)
+        lines = shown.render_lines(Region(0, 0, shown.size.width, shown.size.height))
+        words = " ".join(" ".join(line.text.split()) for line in lines).strip()
+        assert words == "Not sent: unreachable; your draft is kept. " + where
+        # All of it on the screen, above the footer, and no toast over it.
+        assert shown.region.bottom <= size[1] - 1 and shown.region.right <= size[0]
+        for y in range(shown.region.y, shown.region.bottom):
+            assert screen.get_widget_at(shown.region.x, y)[0] is shown

@@ -89,6 +89,10 @@ class TeamBattlesScreen(AnswerScreen):
         self._pristine: FormDraft | None = None
         self._last_state: FormDraft | None = None
         self._focus_before: Widget | None = None
+        #: The team whose members the roster editor holds (its choices belong to that team).
+        self._roster_team: str | None = None
+        #: Team names by id, as the directory gives them (for the read-only view of what was sent).
+        self._team_names: dict[str, str] = {}
 
     @property
     def facts(self) -> dict[str, AcceptanceFacts]:
@@ -147,6 +151,25 @@ class TeamBattlesScreen(AnswerScreen):
         self.query_one("#tb-loading", Static).display = False
         self.query_one("#tb-form", VerticalScroll).mount(Static(self._sent_words(entry), id="tb-sent"))
         self._show()
+        self.name_teams()
+
+    @work(exclusive=True, group="facts")
+    async def name_teams(self) -> None:
+        """Learn the names of the teams that could answer (the service's directory, cached), so
+        the read-only view names the team that was sent rather than its id."""
+        entry = self.entry
+        backend = self.lobby.backend(entry.backend) if entry is not None else None
+        desk = backend.capabilities.acceptance if backend is not None else None
+        if desk is None:
+            return
+        try:
+            found = await desk.acceptance_facts(self.key[1])
+        except BackendError:
+            return  # the ids stay
+        self._team_names = {f.team.id: f.team.label() for f in found}
+        entry = self.entry
+        if entry is not None and self.query("#tb-sent"):
+            self.query_one("#tb-sent", Static).update(self._sent_words(entry))
 
     def _sent_words(self, entry: Entry) -> Text:
         sent = self.lobby.drafts.what_was_sent(self.key)
@@ -155,11 +178,11 @@ class TeamBattlesScreen(AnswerScreen):
             text.append("What was sent is not known here (sent from another console or session).\n", style="dim")
             if entry.request is not None and entry.request.team_id:
                 text.append("Team ")
-                text.append_text(plain(entry.request.team_id, "bold", limit=FACT))
+                text.append_text(plain(self._team_name(entry.request.team_id), "bold", limit=FACT))
                 text.append("\n")
         else:
             rows = [
-                ("Team", sent.team or "-"),
+                ("Team", self._team_name(sent.team) if sent.team else "-"),
                 ("Active", ", ".join(sent.active) or "-"),
                 ("Bench", ", ".join(f"{i}. {u}" for i, u in enumerate(sent.bench, start=1)) or "-"),
             ]
@@ -178,6 +201,11 @@ class TeamBattlesScreen(AnswerScreen):
         text.append("Status: ", style="dim")
         text.append_text(plain(entry.status_words, "bold", limit=MESSAGE))
         return text
+
+    def _team_name(self, team_id: str) -> str:
+        """The team's name, or its id until the name is known."""
+        known = self.facts.get(team_id)
+        return self._team_names.get(team_id) or (known.team.label() if known is not None else team_id)
 
     def _changed(self, applied: list[Applied]) -> None:
         if not applied or any(a.key == self.key for a in applied):
@@ -246,6 +274,7 @@ class TeamBattlesScreen(AnswerScreen):
                 FormInput(placeholder="optional", compact=True, id="reason"),
             ]
         await form.mount_all(widgets)
+        self._roster_team = first.team.id
         self._pristine = self.form_state()
         kept = self.lobby.drafts.get(self.key)
         if kept is not None and kept != self._pristine:
@@ -298,6 +327,8 @@ class TeamBattlesScreen(AnswerScreen):
                 reason=self.query_one("#reason", FormInput).value,
             )
         picker = self.query_one("#maps", MapPicker)
+        rules = self.query_one("#rules", DisputedRules)
+        rule_name, rule_value = rules.typed
         return FormDraft(
             team=value if isinstance(value, str) else None,
             active=tuple(roster.active),
@@ -305,12 +336,17 @@ class TeamBattlesScreen(AnswerScreen):
             map_mode=picker.mode_index,
             maps=picker.maps,
             message=self.query_one("#message", MessageField).value,
-            rules=dict(self.query_one("#rules", DisputedRules).rules),
+            rules=dict(rules.rules),
+            rule_name=rule_name,
+            rule_value=rule_value,
         )
 
     def _restore(self, kept: FormDraft) -> None:
         team = kept.team if kept.team in self.facts else None
         if team is not None:
+            # Setting the picker posts Select.Changed (for the first team, then this one), handled
+            # later: the roster already belongs to ``team``, so those messages leave it as restored.
+            self._roster_team = team
             self.query_one("#team", Select).value = team
             members = self.facts[team].team.members
         else:
@@ -321,7 +357,7 @@ class TeamBattlesScreen(AnswerScreen):
             return
         self.query_one("#maps", MapPicker).restore(kept.map_mode, kept.maps)
         self.query_one("#message", MessageField).value = kept.message
-        self.query_one("#rules", DisputedRules).restore(kept.rules)
+        self.query_one("#rules", DisputedRules).restore(kept.rules, (kept.rule_name, kept.rule_value))
 
     def _keep_draft(self) -> None:
         """Keep what was typed (unless it was sent): in memory and in the state directory."""
@@ -400,11 +436,15 @@ class TeamBattlesScreen(AnswerScreen):
         )
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "team" and isinstance(event.value, str) and event.value in self.facts:
-            roster = self.query_one("#roster", RosterEditor)
-            members = self.facts[event.value].team.members
-            if roster.members != dict(members):  # not the team a kept draft restored
-                roster.set_members(members)
+        if event.select.id != "team":
+            return
+        # The picker's value now, not the message's: a message posted before a kept draft was
+        # restored names a team the roster no longer belongs to.
+        value = event.select.value
+        if isinstance(value, str) and value in self.facts:
+            if value != self._roster_team:  # another team: its members, nobody chosen yet
+                self._roster_team = value
+                self.query_one("#roster", RosterEditor).set_members(self.facts[value].team.members)
             self._validate()
 
     def on_roster_editor_changed(self) -> None:
@@ -468,7 +508,10 @@ class TeamBattlesScreen(AnswerScreen):
         draft = self.draft()
         entry = self.entry
         now = (entry.clock if entry is not None else self.lobby.clock).now()
-        problems = [] if draft is None else self.form.problems(draft, now)
+        # Once the answer went out (or the offer closed) the draft is checked no more: its old
+        # violations would describe nothing that can still be sent.
+        settled = self.sent_note is not None or (entry is not None and entry.closed is not None)
+        problems = [] if draft is None or settled else self.form.problems(draft, now)
         state = self.form_state() if self.loaded else None
         if state != self._last_state:
             # The draft changed: a refusal of an earlier draft no longer describes this one.
@@ -507,12 +550,13 @@ class TeamBattlesScreen(AnswerScreen):
         if self.busy:
             status.update(Text("Sending…", style="italic"))
         elif self.unreachable is not None:
-            words = Text(no_wrap=True, overflow="ellipsis")
+            # Wrapped, never cut: the address that could not be reached ends the sentence.
+            words = Text()
             words.append("Not sent: unreachable; your draft is kept. ", style="bold yellow")
             words.append_text(plain(self.unreachable, limit=MESSAGE))
             status.update(words)
         elif self.error is not None:
-            words = Text(no_wrap=True, overflow="ellipsis")
+            words = Text()
             words.append("Refused: ", style="bold red")
             words.append_text(plain(self.error, limit=MESSAGE))
             status.update(words)
@@ -524,14 +568,20 @@ class TeamBattlesScreen(AnswerScreen):
             status.update(Text("Expired: the match has started.", style="bold red"))
         else:
             status.update("")
-        self.query_one("#submit", Button).disabled = not self.can_submit()
+        # Sent: read-only, nothing left to send, refuse or discard.
+        read_only = self.sent_note is not None
+        submit = self.query_one("#submit", Button)
+        submit.disabled, submit.display = not self.can_submit(), not read_only
         if self.is_challenge:
-            self.query_one("#refuse", Button).disabled = not self.can_refuse()
+            refuse = self.query_one("#refuse", Button)
+            refuse.disabled, refuse.display = not self.can_refuse(), not read_only
         self.query_one("#tb-form").disabled = self.busy or self.sent_note is not None or self.expired
         self.set_class(self.expired, "-expired")
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.sent_note is not None and action in ("submit", "refuse", "discard"):
+            return False  # read-only: not offered at all
         if action == "submit":
             return True if self.can_submit() else None
         if action == "refuse":
@@ -571,6 +621,7 @@ class TeamBattlesScreen(AnswerScreen):
         self.sent_note = brief(note, MESSAGE) if note else "Sent."
         self._record_sent()
         self.lobby.answered(self.key, self.sent_note)
+        self._validate()
         self.notify(self.sent_note, markup=False)
 
     def _unreachable(self, exc: Unavailable) -> None:
@@ -616,6 +667,7 @@ class TeamBattlesScreen(AnswerScreen):
         self.sent_note = brief(note, MESSAGE) if note else "Refused."
         self._record_sent()
         self.lobby.answered(self.key, self.sent_note)
+        self._validate()
 
     def action_back(self) -> None:
         self.say_kept()

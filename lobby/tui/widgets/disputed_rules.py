@@ -85,9 +85,15 @@ class DisputedRules(Vertical):
         self.rules[name] = parse_value(raw_value)
         self._redraw()
 
-    def restore(self, rules: dict[str, Any]) -> None:
-        """The rules of a kept draft."""
+    @property
+    def typed(self) -> tuple[str, str]:
+        """The name and value typed but not added yet."""
+        return self.query_one("#rule-name", Input).value, self.query_one("#rule-value", Input).value
+
+    def restore(self, rules: dict[str, Any], typed: tuple[str, str] = ("", "")) -> None:
+        """The rules of a kept draft, and the rule it had typed but not added."""
         self.rules = dict(rules)
+        self.query_one("#rule-name", Input).value, self.query_one("#rule-value", Input).value = typed
         self._redraw()
 
     def remove_rule(self, name: str) -> None:
@@ -105,6 +111,11 @@ class DisputedRules(Vertical):
         name_input.value = ""
         value_input.value = ""
         name_input.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """What is typed belongs to the draft too (kept as it is typed, like the message)."""
+        event.stop()
+        self.post_message(self.Changed(self))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
