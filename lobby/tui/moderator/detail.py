@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from lobby.core.clock import Clock
 from lobby.flexmatch.lifecycle import PlayerAnswer
@@ -22,6 +22,7 @@ from lobby.moderation.rows import Key, Kind, Row, TimelineEntry
 from lobby.tui.moderator.format import clock_time, day_time, duration, status_label
 from lobby.tui.moderator.table import who
 from lobby.tui.safe import brief, plain
+from lobby.tui.widgets.keys_footer import KeysFooter
 
 #: How many cells of one fact (an id, a configuration), of a list of people, and of a reason
 #: the facts show at most: together they leave the timeline room even at 80 columns.
@@ -67,7 +68,7 @@ class ModerationDetailScreen(Screen[None]):
         yield Static(id="mod-detail-facts")
         with VerticalScroll(id="mod-detail-timeline"):
             yield Static(id="mod-detail-events")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self._redraw(force=True)

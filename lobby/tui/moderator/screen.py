@@ -26,7 +26,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from lobby.core.clock import Clock, SystemClock
 from lobby.core.errors import BackendError
@@ -39,6 +39,7 @@ from lobby.moderation.view import COLUMNS, Column, TableModel
 from lobby.tui.moderator.header import HeaderFacts, ModerationHeader
 from lobby.tui.moderator.table import ModerationTable
 from lobby.tui.safe import clean
+from lobby.tui.widgets.keys_footer import KeysFooter
 
 log = logging.getLogger("lobby.tui.moderator")
 
@@ -121,7 +122,7 @@ class ModeratorScreen(Screen[None]):
         yield ModerationHeader(id="mod-header")
         yield Input(placeholder="filter: id, player, team, configuration", id="mod-filter", compact=True)
         yield ModerationTable(self.model, self.clock, id="mod-table")
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def table(self) -> ModerationTable:

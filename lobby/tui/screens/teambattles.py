@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Header, Label, Select, Static
+from textual.widgets import Button, Header, Label, Select, Static
 
 from lobby.core.answers import AcceptanceDraft, AcceptanceFacts, Violation
 from lobby.core.errors import BackendError, Unavailable
@@ -35,6 +35,7 @@ from lobby.tui.widgets.form_input import FormInput
 from lobby.tui.widgets.map_picker import MapPicker
 from lobby.tui.widgets.message_field import MessageField
 from lobby.tui.widgets.roster_editor import RosterEditor
+from lobby.tui.widgets.keys_footer import KeysFooter
 
 if TYPE_CHECKING:
     pass
@@ -125,7 +126,7 @@ class TeamBattlesScreen(AnswerScreen):
                     refuse = self.lobby.key_for(TeamBattlesScreen, "lobby.tb.refuse")
                     yield Button(f"Refuse ({refuse})", id="refuse", variant="error", compact=True)
                 yield Static(id="tb-status")
-        yield Footer()
+        yield KeysFooter()
 
     def _head(self, offer: Offer) -> Text:
         """The title and the facts, cut so that together they never take the whole screen."""

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Footer, Header, Label, ProgressBar, SelectionList, Static
+from textual.widgets import Button, Header, Label, ProgressBar, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from lobby.core.backend import OfferBackend
@@ -16,6 +16,7 @@ from lobby.tui.screens.answer import AnswerScreen
 from lobby.tui.store import REQUIRES_ACCEPTANCE, Applied, Entry, Key
 from lobby.tui.widgets.big_countdown import BigCountdown
 from lobby.tui.widgets.tables import PickList
+from lobby.tui.widgets.keys_footer import KeysFooter
 
 #: Offer facts that describe where to connect once a match is placed, in display order.
 CONNECTION_FACTS = (
@@ -159,7 +160,7 @@ class TicketScreen(AnswerScreen):
             with Horizontal(id="actions"):
                 yield Button(f"Accept ({self._key('accept')})", id="accept", variant="success")
                 yield Button(f"Reject ({self._key('reject')})", id="reject", variant="error")
-        yield Footer()
+        yield KeysFooter()
 
     def _key(self, action: str) -> str:
         """The key of ``lobby.ticket.<action>`` now (a keymap may have moved it)."""
