@@ -191,10 +191,12 @@ _CONSOLES = frozenset({None, "demo", "moderate", "web"})
 
 
 def _report_unknown_settings() -> None:
-    """One line on stderr naming the keys of the config file lobby does not know (ignored)."""
+    """One line on stderr naming the keys of the config file lobby does not know and ignores
+    (those outside the profiles: a profile refuses a key it does not know, and the settings
+    error names it)."""
     from lobby.config import config_file, unknown_keys
 
-    unknown = unknown_keys()
+    unknown = [key for key in unknown_keys() if not key.startswith("profiles.")]
     if unknown:
         plural = "s" if len(unknown) > 1 else ""
         print(f"lobby: {config_file()}: unknown setting{plural} ignored: {', '.join(unknown)}.", file=sys.stderr)
