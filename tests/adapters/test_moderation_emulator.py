@@ -4,7 +4,6 @@ real event stream that drops and resumes. Nothing is mocked but the one dropped 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 
@@ -12,6 +11,7 @@ import boto3
 import httpx
 import pytest
 from botocore.config import Config
+from synthetic import applying
 
 from lobby.moderation import Board, EmulatorSource
 from lobby.moderation.rows import Kind
@@ -50,28 +50,12 @@ async def until(condition: Callable[[], bool], what: str) -> None:
             await asyncio.sleep(0.02)
 
 
-@contextlib.asynccontextmanager
-async def following(source: EmulatorSource, board: Board) -> AsyncIterator[None]:
-    async def run() -> None:
-        async with contextlib.aclosing(source.events()) as events:
-            async for event in events:
-                board.apply(event)
-
-    task = asyncio.create_task(run())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 async def test_the_board_follows_real_tickets(emulator):
     client = await asyncio.to_thread(gamelift, emulator.url)
     await asyncio.to_thread(duel, client)
     board = Board()
     source = EmulatorSource(emulator.url)
-    async with following(source, board):
+    async with applying(source, board):
         for ticket, player in (("tk-ana", "ana"), ("tk-bo", "bo")):
             await asyncio.to_thread(
                 client.start_matchmaking, TicketId=ticket, ConfigurationName="mod-duel", Players=[{"PlayerId": player}]
@@ -153,7 +137,7 @@ async def test_a_dropped_stream_reconnects_and_misses_nothing(emulator):
 
     source._set_state = record  # type: ignore[method-assign]
     board = Board()
-    async with following(source, board):
+    async with applying(source, board):
         await asyncio.to_thread(
             client.start_matchmaking, TicketId="tk-1", ConfigurationName="mod-duel", Players=[{"PlayerId": "p1"}]
         )
@@ -176,7 +160,7 @@ async def test_a_dropped_stream_reconnects_and_misses_nothing(emulator):
 
 async def test_teambattles_matches_appear_with_their_requests(emulator):
     board = Board()
-    async with following(EmulatorSource(emulator.url), board):
+    async with applying(EmulatorSource(emulator.url), board):
         async with httpx.AsyncClient(base_url=emulator.url + "/api/v1") as http:
             r = await http.post(
                 "/matches/tbm_vipers_hp/accept",
@@ -199,7 +183,7 @@ async def test_every_seeded_match_is_on_the_board_before_anything_happens(emulat
 
     seeded = [m for m in load_scenario(None).teambattles.matches if m.published]
     board = Board()
-    async with following(EmulatorSource(emulator.url), board):
+    async with applying(EmulatorSource(emulator.url), board):
         await until(lambda: all(board.get((Kind.MATCH, m.id)) is not None for m in seeded), "the seeded matches")
     assert seeded and all(board.get((Kind.MATCH, m.id)).status == m.status for m in seeded)
 
@@ -209,6 +193,6 @@ async def test_the_source_reads_the_emulators_clock(emulator):
         (await http.post(emulator.url + "/_emulator/clock", json={"advanceSeconds": 3600})).raise_for_status()
     source = EmulatorSource(emulator.url)
     board = Board()
-    async with following(source, board):
+    async with applying(source, board):
         await until(lambda: source.state is FeedState.LIVE, "connected")
     assert source.clock.timestamp() == pytest.approx(emulator.runtime.clock.timestamp(), abs=5)
