@@ -17,7 +17,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from ports import free_port, wait_listening
 from synthetic import flexmatch_event, sns_wrap
 
 from lobby.moderation import Board
@@ -38,11 +38,6 @@ T0 = 1_767_268_800.0
 HANG = 600  # a guard against hangs only
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @pytest.fixture
 def moto_endpoint() -> Iterator[str]:
@@ -51,14 +46,7 @@ def moto_endpoint() -> Iterator[str]:
     port = free_port()
     server = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "moto_server did not start"
-                time.sleep(0.05)
+        wait_listening(port, 30, "moto_server")
         yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()

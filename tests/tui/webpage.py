@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from importlib.util import find_spec
 
 import boto3
 import pytest
+from ports import free_port, wait_listening
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -57,11 +57,6 @@ HOOK = r"""
 _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def serve_web(*arguments: str, console: str = "moderator") -> Iterator[str]:
     """`lobby web ARGUMENTS` on a free loopback port, serving ``console``'s console; yields its URL."""
@@ -76,14 +71,7 @@ def serve_web(*arguments: str, console: str = "moderator") -> Iterator[str]:
     try:
         assert server.stdout is not None
         assert f"serving the {console}'s console" in server.stdout.readline()
-        deadline = time.monotonic() + HANG
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "lobby web did not start listening"
-                time.sleep(0.05)
+        wait_listening(port, HANG, "lobby web")
         yield f"http://127.0.0.1:{port}"
     finally:
         os.killpg(server.pid, signal.SIGTERM)
