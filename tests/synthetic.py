@@ -443,9 +443,9 @@ async def applying(source: Any, board: Any) -> AsyncIterator[None]:
     """Apply ``source``'s events to ``board`` in a task for the block's length, then stop it."""
 
     async def follow() -> None:
-        async with contextlib.aclosing(source.events()) as stream:
-            async for event in stream:
-                board.apply(event)
+        async with contextlib.aclosing(source.batches()) as stream:
+            async for batch in stream:
+                board.apply_all(batch)
 
     task = asyncio.create_task(follow())
     try:

@@ -1,9 +1,9 @@
 """Several feeds as one: queues and topics of several AWS regions on one board.
 
-:class:`MergedSource` reads every feed at once and hands their events on in the order they
-arrive. Each feed keeps its own pace and its own promise: a feed is asked for its next event
-only once the board applied its previous one (so an SQS feed still deletes a message only after
-its event was applied, see :mod:`~lobby.moderation.sources`). The same event arriving on two
+:class:`MergedSource` reads every feed at once and hands their batches on, whole, in the order
+they arrive. Each feed keeps its own pace and its own promise: a feed is asked for its next
+batch only once the board applied its previous one (so an SQS feed still deletes messages only
+after their events were applied, see :mod:`~lobby.moderation.sources`). The same event arriving on two
 feeds (a queue and a topic both carrying it) is applied once: the board deduplicates by event id.
 
 Each feed tags what it reads with its region (:attr:`~lobby.moderation.events.ModEvent.region`,
@@ -22,9 +22,8 @@ from collections.abc import AsyncGenerator, Sequence
 from lobby.core.backend import FeedState
 from lobby.core.clock import Clock
 from lobby.core.errors import BackendError
-from lobby.moderation.events import ModEvent
 from lobby.moderation.rejects import RejectLog
-from lobby.moderation.sources import ModerationSource
+from lobby.moderation.sources import Batch, ModerationSource
 
 FEED_FAILED = "The feed {feed} stopped: {why} The other feeds go on."
 
@@ -76,17 +75,17 @@ class MergedSource:
     def __repr__(self) -> str:
         return f"MergedSource({self.sources!r})"
 
-    async def events(self) -> AsyncGenerator[ModEvent, None]:
-        arrived: asyncio.Queue[tuple[int, ModEvent | BaseException | None]] = asyncio.Queue()
+    async def batches(self) -> AsyncGenerator[Batch, None]:
+        arrived: asyncio.Queue[tuple[int, Batch | BaseException | None]] = asyncio.Queue()
         applied = [asyncio.Event() for _ in self.sources]
 
         async def pump(index: int, source: ModerationSource) -> None:
             ack = applied[index]
             try:
-                async with contextlib.aclosing(source.events()) as stream:
-                    async for event in stream:
+                async with contextlib.aclosing(source.batches()) as stream:
+                    async for batch in stream:
                         ack.clear()
-                        arrived.put_nowait((index, event))
+                        arrived.put_nowait((index, batch))
                         await ack.wait()  # the board applied it: this feed may read on
             except asyncio.CancelledError:
                 raise
@@ -101,17 +100,17 @@ class MergedSource:
         try:
             while running:
                 index, item = await arrived.get()
-                if isinstance(item, ModEvent):
-                    self.taken[index] += 1
-                    yield item
-                    applied[index].set()
+                if item is None or isinstance(item, BaseException):
+                    running -= 1
+                    if item is not None:
+                        first_error = first_error or item
+                        why = item.message if isinstance(item, BackendError) else f"{type(item).__name__}."
+                        self.failed[index] = why
+                        self.rejects.note(FEED_FAILED.format(feed=self.sources[index].description, why=why))
                     continue
-                running -= 1
-                if item is not None:
-                    first_error = first_error or item
-                    why = item.message if isinstance(item, BackendError) else f"{type(item).__name__}."
-                    self.failed[index] = why
-                    self.rejects.note(FEED_FAILED.format(feed=self.sources[index].description, why=why))
+                self.taken[index] += len(item)
+                yield item
+                applied[index].set()
             if first_error is not None and len(self.failed) == len(self.sources):
                 raise first_error
         finally:

@@ -37,8 +37,8 @@ from lobby.core.errors import (
     PermissionDenied,
     Unavailable,
 )
-from lobby.moderation.events import ModEvent
 from lobby.moderation.rejects import RejectLog
+from lobby.moderation.sources import Batch
 from lobby.moderation.sqs import SqsSource
 
 PREFIX = "lobby-moderator-"
@@ -263,7 +263,7 @@ class TopicSource:
 
     # --- the source --------------------------------------------------------------------------------
 
-    async def events(self) -> AsyncGenerator[ModEvent, None]:
+    async def batches(self) -> AsyncGenerator[Batch, None]:
         self.cleaned = await self._run("Cleaning up queues left by earlier consoles", self.clean_leftovers)
         try:
             await self._run(f"Subscribing a queue to {self.topic_arn}", self._open)
@@ -279,9 +279,9 @@ class TopicSource:
             self.reader.rejects = self.rejects
             beat = asyncio.create_task(self._beat())
             try:
-                async with contextlib.aclosing(self.reader.events()) as stream:
-                    async for event in stream:
-                        yield event
+                async with contextlib.aclosing(self.reader.batches()) as stream:
+                    async for batch in stream:
+                        yield batch
             finally:
                 beat.cancel()
         finally:

@@ -1,15 +1,17 @@
 """Where a moderator's events come from.
 
-Every source yields :class:`~.events.ModEvent` s and reports its state (``connecting``,
-``live``, ``reconnecting``, ``closed``) in :attr:`state`, which the screen reads each frame:
+Every source yields batches of :class:`~.events.ModEvent` s (what one read of its carrier
+handed over) and reports its state (``connecting``, ``live``, ``reconnecting``, ``closed``) in
+:attr:`state`, which the screen reads each frame:
 
 - :class:`EmulatorSource`: the emulator's event stream from its first event (the whole life of
   every ticket and match), resuming with ``Last-Event-ID`` after a drop;
 - :class:`~.sqs.SqsSource`: an SQS queue receiving the FlexMatch notifications (real AWS);
 - :class:`ReplaySource`: recorded events, for tests and benchmarks.
 
-A source yields an event only once the consumer asks for the next one, so "asked for the next
-event" means "applied the previous one": the SQS source deletes messages on that signal.
+A source yields a batch only once the consumer asks for the next one, so "asked for the next
+batch" means "applied every event of the previous one": the SQS source deletes messages on that
+signal. A batch is never empty.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import httpx
@@ -28,6 +30,10 @@ from lobby.moderation.rejects import RejectLog, read_event
 from lobby.core.backend import FeedState
 from lobby.net.stream import EventFeed, NotAnEmulator, handshake
 
+#: What a source hands over at a time: the events one read of its carrier gave.
+Batch = Sequence[ModEvent]
+#: The most events a recording hands over at a time (a few milliseconds of reading).
+REPLAY_BATCH = 100
 
 @runtime_checkable
 class ModerationSource(Protocol):
@@ -52,8 +58,9 @@ class ModerationSource(Protocol):
         forward), or None when this machine's clock is the one."""
         ...
 
-    def events(self) -> AsyncGenerator[ModEvent, None]:
-        """The events, each yielded once the previous one was applied."""
+    def batches(self) -> AsyncGenerator[Batch, None]:
+        """The events, a batch at a time, each batch yielded once every event of the
+        previous one was applied."""
         ...
 
     async def aclose(self) -> None: ...
@@ -98,7 +105,8 @@ class EmulatorSource:
     def _set_state(self, state: FeedState) -> None:
         self.state = state
 
-    async def events(self) -> AsyncGenerator[ModEvent, None]:
+    async def batches(self) -> AsyncGenerator[Batch, None]:
+        """One event at a time: the stream's events as they arrive."""
         options: dict[str, Any] = {}
         if self._read_timeout is not None:
             options["read_timeout"] = self._read_timeout
@@ -128,7 +136,7 @@ class EmulatorSource:
                         if event is None:
                             self.skipped += 1
                             continue
-                        yield event
+                        yield (event,)
             finally:
                 self.reconnects = feed.reconnects
 
@@ -164,22 +172,34 @@ class ReplaySource:
         self.taken = 0
         self.rejects = RejectLog()
 
-    async def events(self) -> AsyncGenerator[ModEvent, None]:
+    async def batches(self) -> AsyncGenerator[Batch, None]:
+        """What is due at each wake-up (every event when not paced), at most
+        :data:`REPLAY_BATCH` at a time."""
         start = time.perf_counter()
-        for n, item in enumerate(self.items):
-            if self.pace:
-                due = start + n / self.pace
-                delay = due - time.perf_counter()
+        items, pace, rejects = self.items, self.pace, self.rejects
+        n, count = 0, len(items)
+        while n < count:
+            if pace:
+                delay = start + n / pace - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            event = (
-                item
-                if isinstance(item, ModEvent)
-                else read_event(item, message_id=f"item {n + 1}", rejects=self.rejects, fallback_id=f"replay:{n}")
-            )
-            self.taken = n + 1
-            if event is not None:
-                yield event
+                due = int((time.perf_counter() - start) * pace) + 1  # items 0 .. due-1 are due
+                end = min(count, n + REPLAY_BATCH, max(due, n + 1))
+            else:
+                end = min(count, n + REPLAY_BATCH)
+            batch = []
+            for index in range(n, end):
+                item = items[index]
+                if isinstance(item, ModEvent):
+                    event: ModEvent | None = item
+                else:
+                    name, fallback = f"item {index + 1}", f"replay:{index}"
+                    event = read_event(item, message_id=name, rejects=rejects, fallback_id=fallback)
+                if event is not None:
+                    batch.append(event)
+            n = self.taken = end
+            if batch:
+                yield batch
         self.drained.set()
         if not self.hold:
             self.state = FeedState.CLOSED

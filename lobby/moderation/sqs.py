@@ -6,10 +6,11 @@ EventBridge event itself (raw delivery) or an SNS notification whose ``Message``
 :func:`~lobby.moderation.events.unwrap` reads both.
 
 The queue is read with long polling (``WaitTimeSeconds``, 20 s by default): an idle queue costs
-three requests a minute. A message is deleted only after the board applied its event: the
-source yields the event and deletes the message once the consumer asks for the next one
-(see :mod:`~lobby.moderation.sources`). Whatever is not deleted comes back after the
-queue's visibility timeout and is then recognised as already applied by its event id.
+three requests a minute. The readable events of one receive are one batch, and a message is
+deleted only after the board applied its event: the source yields the batch and deletes its
+messages once the consumer asks for the next one (see :mod:`~lobby.moderation.sources`).
+Whatever is not deleted comes back after the queue's visibility timeout and is then recognised
+as already applied by its event id.
 
 A message that holds no readable event (see :mod:`~lobby.moderation.rejects`) is counted and
 listed, never deleted (the queue's redrive policy may move it to a dead-letter queue), and hidden
@@ -48,6 +49,7 @@ from lobby.core.clock import Clock
 from lobby.flexmatch.signing import CredentialSource, SigV4
 from lobby.moderation.events import ModEvent
 from lobby.moderation.rejects import RejectLog, read_event
+from lobby.moderation.sources import Batch
 
 CONTENT_TYPE = "application/x-amz-json-1.0"
 TARGET = "AmazonSQS."
@@ -266,7 +268,8 @@ class SqsSource:
 
     # --- the source ----------------------------------------------------------------------------
 
-    async def events(self) -> AsyncGenerator[ModEvent, None]:
+    async def batches(self) -> AsyncGenerator[Batch, None]:
+        """The readable events of each receive as one batch."""
         auth = SigV4(self._credentials, self.region, service="sqs")
         timeout = httpx.Timeout(10.0, read=self.wait_seconds + 10.0)
         async with httpx.AsyncClient(auth=auth, timeout=timeout, transport=self._transport) as http:
@@ -289,8 +292,10 @@ class SqsSource:
                 if not looked:
                     looked = True
                     await self._look_for_others(http, holding=len(messages))
-                applied: list[str] = []
+                batch: list[ModEvent] = []
+                readable: list[str] = []
                 poison: list[str] = []
+                applied = False
                 try:
                     for message in messages:
                         self.received += 1
@@ -298,12 +303,15 @@ class SqsSource:
                         if event is None:
                             poison.append(message["ReceiptHandle"])
                             continue
-                        yield event
-                        applied.append(message["ReceiptHandle"])  # asked for more: it was applied
+                        batch.append(event)
+                        readable.append(message["ReceiptHandle"])
+                    if batch:
+                        yield batch
+                    applied = True  # asked for more: every event of the batch was applied
                 finally:
-                    if applied:
+                    if applied and readable:
                         with contextlib.suppress(BackendError):
-                            await self.delete(http, applied)
+                            await self.delete(http, readable)
                     if poison:
                         await self._set_aside(http, poison)
 

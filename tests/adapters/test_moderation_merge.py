@@ -1,11 +1,11 @@
 """Several feeds as one (:class:`MergedSource`): every event of every feed, each feed asked for
-its next event only once the previous one was applied, a failed feed said and the others kept."""
+its next batch only once the previous one was applied, a failed feed said and the others kept."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 
 import pytest
 from synthetic import flexmatch_event
@@ -31,7 +31,8 @@ def searching(name: str, n: int, region: str) -> ModEvent:
 
 
 class Counting:
-    """A feed that records, at each request for an event, how many of its events were applied."""
+    """A feed of one event per batch that records, at each request for a batch, how many of its
+    events were applied."""
 
     def __init__(self, board: Board, events: list[ModEvent], *, fail: bool = False) -> None:
         self.board = board
@@ -44,11 +45,11 @@ class Counting:
         self.clock = None
         self.asked_with_applied: list[int] = []
 
-    async def events(self) -> AsyncGenerator[ModEvent, None]:
+    async def batches(self) -> AsyncGenerator[Sequence[ModEvent], None]:
         for n, event in enumerate(self.items):
             self.asked_with_applied.append(sum(1 for e in self.items[:n] if self.board.seen(e.uid)))
             await asyncio.sleep(0)
-            yield event
+            yield (event,)
         if self.fail:
             raise NotConfigured("There is no such queue.")
 
@@ -58,10 +59,10 @@ class Counting:
 
 async def drain(source: MergedSource, board: Board) -> None:
     async with asyncio.timeout(HANG):
-        async with contextlib.aclosing(source.events()) as stream:
-            async for event in stream:
+        async with contextlib.aclosing(source.batches()) as stream:
+            async for batch in stream:
                 await asyncio.sleep(0)  # the others run meanwhile
-                board.apply(event)
+                board.apply_all(batch)
 
 
 async def test_every_event_of_every_feed_is_applied_once_and_each_feed_waits_for_its_own():

@@ -50,9 +50,9 @@ def moderator_queues(sqs) -> list[str]:
 
 
 async def watch(source: TopicSource, board: Board) -> None:
-    async with contextlib.aclosing(source.events()) as stream:
-        async for event in stream:
-            board.apply(event)
+    async with contextlib.aclosing(source.batches()) as stream:
+        async for batch in stream:
+            board.apply_all(batch)
 
 
 @pytest.mark.parametrize("moderators", [2, 5])
@@ -144,9 +144,9 @@ async def test_a_shared_sqs_queue_warns_of_the_other_reader(moto_endpoint):
     source = SqsSource(url, endpoint_url=moto_endpoint, wait_seconds=1)
     board = Board()
     async with asyncio.timeout(HANG):
-        async with contextlib.aclosing(source.events()) as stream:
-            async for event in stream:
-                board.apply(event)
+        async with contextlib.aclosing(source.batches()) as stream:
+            async for batch in stream:
+                board.apply_all(batch)
                 if board.applied == 2:
                     break
     assert len(source.rejects.notes) == 1 and "Another reader" in source.rejects.notes[0]

@@ -60,9 +60,9 @@ def counts(client, url: str) -> tuple[int, int]:
 async def take(source: SqsSource, board: Board, n: int) -> None:
     """Apply events until ``n`` were applied, then stop reading."""
     async with asyncio.timeout(HANG):
-        async with contextlib.aclosing(source.events()) as stream:
-            async for event in stream:
-                board.apply(event)
+        async with contextlib.aclosing(source.batches()) as stream:
+            async for batch in stream:
+                board.apply_all(batch)
                 if board.applied >= n:
                     break
 
@@ -97,11 +97,11 @@ async def test_a_message_is_not_deleted_before_it_is_applied(queue, moto_endpoin
         client.send_message(QueueUrl=url, MessageBody=json.dumps(event))
     board = Board()
     source = SqsSource(url, endpoint_url=moto_endpoint, wait_seconds=1, visibility_timeout=1, max_messages=10)
-    # The consumer takes one event and stops without asking for another: nothing is deleted.
+    # The consumer takes one event and stops without asking for more: nothing is deleted.
     async with asyncio.timeout(HANG):
-        async with contextlib.aclosing(source.events()) as stream:
-            async for event in stream:
-                board.apply(event)
+        async with contextlib.aclosing(source.batches()) as stream:
+            async for batch in stream:
+                board.apply(batch[0])
                 break
     assert source.received >= 1 and source.deleted == 0
     # After the visibility timeout the messages come back; the one applied is not applied twice.

@@ -32,6 +32,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 T0 = 1_767_268_800.0
@@ -204,6 +205,28 @@ async def paced(seconds: list[list[str]], meter: Meter, start: float):
             i += 1
 
 
+#: The most events a feed hands over at one wake-up, as one SQS receive does.
+RECEIVE = 10
+
+
+async def arrivals(due: Callable[[int], float], count: int) -> AsyncIterator[range]:
+    """The positions of what a feed hands over at each wake-up: every item already due (item
+    ``i`` is due at ``due(i)``), at most :data:`RECEIVE` at a time, as a real queue hands over
+    what has arrived; in between, it sleeps until the next item is due."""
+    i = 0
+    while i < count:
+        now = time.perf_counter()
+        wait = due(i) - now
+        if wait > 0:
+            await asyncio.sleep(wait)
+            continue
+        end = i + 1
+        while end < count and end - i < RECEIVE and due(end) <= now:
+            end += 1
+        yield range(i, end)
+        i = end
+
+
 async def press_keys(app: Any, meter: Meter, keys: list[tuple[str, str | None]], stop: asyncio.Event) -> None:
     from textual import events
 
@@ -264,13 +287,16 @@ async def run_moderator() -> dict[str, Any]:
             self.started = asyncio.Event()
             self.finished = asyncio.Event()
 
-        async def events(self):
+        async def batches(self):
             await self.started.wait()
-            async for i, text in paced(seconds, meter, time.perf_counter()):
-                event = unwrap(json.loads(text), fallback_id=f"bench:{i}")
-                meter.applied = i  # the previous one was applied when we are asked again
-                if event is not None:
-                    yield event
+            flat = [text for batch in seconds for text in batch]
+            start, step = time.perf_counter(), 1.0 / RATE
+            meter.due = [start + i * step for i in range(len(flat))]
+            async for arrived in arrivals(meter.due.__getitem__, len(flat)):
+                batch = [unwrap(json.loads(flat[i]), fallback_id=f"bench:{i}") for i in arrived]
+                if events := [event for event in batch if event is not None]:
+                    yield events
+                meter.applied = arrived.stop  # asked again: the batch was applied
             meter.applied = len(meter.due)
             self.finished.set()
             await asyncio.Event().wait()

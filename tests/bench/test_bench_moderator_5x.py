@@ -4,8 +4,9 @@
 The load: 50,000 live FlexMatch tickets, then 5,000 events per second for 60 seconds, from five
 feeds of 10,000 tickets and 1,000 events per second each, one per AWS region. Each feed is a
 synthetic lobby (``SyntheticLobby``, its own seed, ids and region) recorded to a file of JSON
-lines before the run; in the run a feed reads its file line by line, each line at its due time,
-and reads each one as a real feed does (:func:`~lobby.moderation.rejects.read_event`).
+lines before the run; in the run each line is due at its own time, and a feed reads, at each
+wake-up, every line already due (at most ten, as one SQS receive hands over what has arrived),
+each one as a real feed does (:func:`~lobby.moderation.rejects.read_event`).
 
 Two consoles take the same load, each in its own process (so CPU time and memory are theirs),
 one after the other in the same run, headless at 120x40 with every update encoded to terminal
@@ -44,6 +45,7 @@ from test_bench_moderator import (
     T0,
     Meter,
     ReplayClock,
+    arrivals,
     encode_output,
     figures,
     hook_paints,
@@ -118,7 +120,8 @@ def backlog(folder: Path):  # type: ignore[no-untyped-def]
 
 
 class FileFeed:
-    """One recorded feed: each line at its due time, read as a real feed reads a message."""
+    """One recorded feed: each line due at its own time; at each wake-up the feed reads every
+    line already due (at most ten, as one SQS receive), each as a real feed reads a message."""
 
     def __init__(self, path: Path, region: str, due: dict[str, float], started: asyncio.Event) -> None:
         from lobby.core.backend import FeedState
@@ -136,24 +139,28 @@ class FileFeed:
         self.finished = asyncio.Event()
         self._due = due
         self._started = started
+        with open(path) as f:
+            self.lines = sum(1 for _ in f)
 
-    async def events(self):  # type: ignore[no-untyped-def]
+    def due(self, line: int) -> float:
+        return self.start + line / RATE_PER_FEED
+
+    async def batches(self):  # type: ignore[no-untyped-def]
         from lobby.moderation.rejects import read_event
 
         await self._started.wait()
-        step = 1.0 / RATE_PER_FEED
         with open(self.path) as f:
-            for i, line in enumerate(f):
-                due = self.start + i * step
-                while (wait := due - time.perf_counter()) > 0:
-                    await asyncio.sleep(min(0.01, wait))
-                self.read += 1
-                event = read_event(
-                    line, message_id=f"{self.path.name}:{i + 1}", rejects=self.rejects, region=self.region
-                )
-                if event is not None:
-                    self._due[event.uid] = due
-                    yield event
+            async for arrived in arrivals(self.due, self.lines):
+                batch = []
+                for i in arrived:
+                    line, name = f.readline(), f"{self.path.name}:{i + 1}"
+                    event = read_event(line, message_id=name, rejects=self.rejects, region=self.region)
+                    if event is not None:
+                        self._due[event.uid] = self.due(i)
+                        batch.append(event)
+                self.read = arrived.stop
+                if batch:
+                    yield batch
         self.finished.set()
         await asyncio.Event().wait()  # a live feed stays open
 
@@ -162,7 +169,7 @@ class FileFeed:
 
 
 class Metered:
-    """The merged feed, noting each event's due time once the board applied it."""
+    """The merged feed, noting each event's due time once the board applied it (its batch)."""
 
     def __init__(self, merged: Any, due: dict[str, float], meter: Meter) -> None:
         self.merged = merged
@@ -177,13 +184,13 @@ class Metered:
     def state(self):  # type: ignore[no-untyped-def]
         return self.merged.state
 
-    async def events(self):  # type: ignore[no-untyped-def]
-        meter = self._meter
-        async with contextlib.aclosing(self.merged.events()) as stream:
-            async for event in stream:
-                due = self._due.pop(event.uid)
-                yield event
-                meter.due.append(due)  # asked for the next one: this one was applied
+    async def batches(self):  # type: ignore[no-untyped-def]
+        meter, pop = self._meter, self._due.pop
+        async with contextlib.aclosing(self.merged.batches()) as stream:
+            async for batch in stream:
+                due = [pop(event.uid) for event in batch]
+                yield batch
+                meter.due += due  # asked for the next batch: this one was applied
                 meter.applied = len(meter.due)
 
     async def aclose(self) -> None:

@@ -87,9 +87,9 @@ async def moderator(url: str, endpoint: str) -> float:
     source = SqsSource(url, endpoint_url=endpoint, wait_seconds=1)
     start = time.perf_counter()
     async with asyncio.timeout(HANG):
-        async with contextlib.aclosing(source.events()) as stream:
-            async for event in stream:
-                board.apply(event)
+        async with contextlib.aclosing(source.batches()) as stream:
+            async for batch in stream:
+                board.apply_all(batch)
                 if board.applied >= EVENTS:
                     break
     seconds = time.perf_counter() - start

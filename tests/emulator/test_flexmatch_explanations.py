@@ -94,9 +94,9 @@ async def test_the_moderators_timeline_shows_which_rule_holds_the_ticket_back(em
     source = EmulatorSource(emulator.url)
 
     async def follow() -> None:
-        async with contextlib.aclosing(source.events()) as events:
-            async for event in events:
-                board.apply(event)
+        async with contextlib.aclosing(source.batches()) as batches:
+            async for batch in batches:
+                board.apply_all(batch)
 
     task = asyncio.create_task(follow())
     try:

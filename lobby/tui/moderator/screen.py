@@ -149,24 +149,25 @@ class ModeratorScreen(Screen[None]):
             await self.source.aclose()
 
     async def _follow(self) -> None:
-        """Apply each event to the board as it arrives (the screen catches up per frame). A
-        feed with a backlog hands events over without waiting: every :data:`APPLY_SLICE`
-        seconds of applying, the loop lets keys and frames run."""
-        board = self.board
+        """Apply each batch of events to the board as it arrives (the screen catches up per
+        frame). A feed with a backlog hands batches over without waiting: every
+        :data:`APPLY_SLICE` seconds of applying, the loop lets keys and frames run."""
+        apply = self.board.apply
         clock = time.perf_counter
         applied = 0
         slice_ends = clock() + APPLY_SLICE
         try:
-            async with contextlib.aclosing(self.source.events()) as events:
-                async for event in events:
-                    try:
-                        board.apply(event)
-                    except Exception as exc:  # noqa: BLE001 - one event must not stop the feed
-                        self.source.rejects.add(event.uid[:200], f"not applied: {why_unreadable(exc)}")
-                    applied += 1
-                    if applied % _LOOK_EVERY == 0 and clock() >= slice_ends:
-                        await asyncio.sleep(0)
-                        slice_ends = clock() + APPLY_SLICE
+            async with contextlib.aclosing(self.source.batches()) as batches:
+                async for batch in batches:
+                    for event in batch:
+                        try:
+                            apply(event)
+                        except Exception as exc:  # noqa: BLE001 - one event must not stop the feed
+                            self.source.rejects.add(event.uid[:200], f"not applied: {why_unreadable(exc)}")
+                        applied += 1
+                        if applied % _LOOK_EVERY == 0 and clock() >= slice_ends:
+                            await asyncio.sleep(0)
+                            slice_ends = clock() + APPLY_SLICE
         except BackendError as exc:
             self.problem = exc.message
         except asyncio.CancelledError:
