@@ -301,10 +301,10 @@ class TicketFold:
                 team = p.get("team")
                 if not isinstance(team, str) or not team:
                     team = None
-                if searching:
-                    players[player] = team  # a new search: the last match's teams no longer hold
-                elif team is not None or player not in players:
-                    players[player] = team if team is not None else players.get(player)
+                if searching or team is not None:
+                    players[player] = team  # a new search forgets the last match's teams
+                elif player not in players:
+                    players[player] = None
                 if succeeded:
                     session = p.get("playerSessionId")
                     if isinstance(session, str) and session:

@@ -101,7 +101,7 @@ def unwrap(
     feed's) for an event that names no region of its own; ``loads`` decodes JSON text (the
     payload's, or an SNS message's).
     """
-    if isinstance(payload, str | bytes):
+    if isinstance(payload, (str, bytes)):
         try:
             payload = loads(payload)
         except ValueError:

@@ -91,12 +91,13 @@ def read_event(
     Text is decoded with every number checked as it is read (:func:`checked_loads`), so the
     events of a busy feed are not walked again; only a message that holds a number out of
     range, or one given already decoded, is walked to name where that number is."""
-    if isinstance(payload, str | bytes) and len(payload) > MAX_BODY:
+    text = isinstance(payload, (str, bytes))
+    if text and len(payload) > MAX_BODY:
         rejects.add(message_id, f"too large ({len(payload):,} bytes)")
         return None
     try:
         checked = False
-        if isinstance(payload, str | bytes):
+        if text:
             try:
                 try:
                     payload, checked = checked_loads(payload), True
@@ -105,11 +106,17 @@ def read_event(
             except ValueError:
                 rejects.add(message_id, "not JSON")
                 return None
-        options: dict[str, Any] = {"fallback_id": fallback_id, "received": received, "region": region}
         try:
-            event = unwrap(payload, loads=checked_loads if checked else json.loads, **options)
+            event = unwrap(
+                payload,
+                fallback_id=fallback_id,
+                received=received,
+                region=region,
+                loads=checked_loads if checked else json.loads,
+            )
         except _Wild:  # in the text of an SNS message: read it again to find where
-            event, checked = unwrap(payload, **options), False
+            event = unwrap(payload, fallback_id=fallback_id, received=received, region=region)
+            checked = False
         wild = _out_of_range(event.body) if event is not None and not checked else None
     except Exception as exc:  # noqa: BLE001 - whatever a message does, the feed goes on
         rejects.add(message_id, why_unreadable(exc))
