@@ -16,6 +16,7 @@ from lobby.flexmatch.lifecycle import EventType
 from lobby.moderation import Board, ModEvent, ReplaySource, unwrap
 from lobby.moderation.merge import MergedSource
 from lobby.moderation.rejects import RejectLog
+from lobby.moderation.sources import REPLAY_BATCH
 
 T0 = 1_767_268_800.0
 HANG = 10  # a guard against hangs only
@@ -94,3 +95,17 @@ async def test_a_failed_feed_is_said_and_the_others_go_on_until_every_feed_faile
     both = MergedSource([Counting(Board(), [], fail=True), Counting(Board(), [], fail=True)])
     with pytest.raises(NotConfigured):
         await drain(both, Board())
+
+
+async def test_a_batch_passes_whole_and_a_recording_hands_over_at_most_its_batch_at_a_time():
+    board = Board()
+    replay = ReplaySource([searching("east", n, "us-east-1") for n in range(2 * REPLAY_BATCH + 50)], hold=False)
+    merged = MergedSource([replay])
+    sizes = []
+    async with asyncio.timeout(HANG):
+        async with contextlib.aclosing(merged.batches()) as stream:
+            async for batch in stream:
+                sizes.append(len(batch))
+                board.apply_all(batch)
+    assert sizes == [REPLAY_BATCH, REPLAY_BATCH, 50]
+    assert merged.taken == [2 * REPLAY_BATCH + 50] and board.applied == 2 * REPLAY_BATCH + 50
