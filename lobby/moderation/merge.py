@@ -3,8 +3,9 @@
 :class:`MergedSource` reads every feed at once and hands their batches on, whole, in the order
 they arrive. Each feed keeps its own pace and its own promise: a feed is asked for its next
 batch only once the board applied its previous one (so an SQS feed still deletes messages only
-after their events were applied, see :mod:`~lobby.moderation.sources`). The same event arriving on two
-feeds (a queue and a topic both carrying it) is applied once: the board deduplicates by event id.
+after their events were applied, see :mod:`~lobby.moderation.sources`). The same event arriving
+on two feeds (a queue and a topic both carrying it) is applied once: the board deduplicates by
+event id.
 
 Each feed tags what it reads with its region (:attr:`~lobby.moderation.events.ModEvent.region`,
 where the event names none of its own), so the rows can be told apart and filtered by region.
