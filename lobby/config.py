@@ -7,14 +7,21 @@ TeamBattles key from ``TEAMBATTLES_API_KEY``, the OS keyring or an owner-only ke
 
 The schema (pydantic-settings: :class:`Settings`, :class:`Profile` and the rest of
 :data:`SCHEMA_NAMES`) lives in :mod:`lobby.config_schema` and is loaded on first use of one of
-those names here, so this module itself imports no pydantic.
+those names here, so this module itself imports no pydantic. The console paints its first frame
+before that (tests/bench/test_bench_startup.py): :func:`first_look` reads the few settings that
+frame needs from the same sources, by the same names, with tomllib and ``os.environ`` alone, and
+the whole schema is validated right after (:mod:`lobby.cli.app`).
 """
 
 from __future__ import annotations
 
 import importlib
+import json
+import os
 import re
 import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -38,6 +45,27 @@ REMINDER_MAX = 3600.0
 #: How a desktop notification reaches the terminal: "auto" (what the terminal is known to
 #: support, else none), OSC 9 (iTerm2, WezTerm, kitty), OSC 777 (foot, Ghostty, urxvt), "off".
 DesktopNotifications = Literal["auto", "osc9", "osc777", "off"]
+
+#: How the environment names a setting: ``LOBBY_`` and the setting's name, any case; a nested
+#: one with ``__`` between the names (``LOBBY_PROFILES__AWS__KIND=live``).
+ENV_PREFIX = "LOBBY_"
+ENV_NESTED_DELIMITER = "__"
+
+#: The settings the console's first frame needs (:class:`FirstLook`), named as in the schema.
+PROFILE = "profile"
+THEME = "theme"
+KEYMAP = "keymap"
+PROFILES = "profiles"
+KIND = "kind"
+#: The settings' defaults (the schema's too).
+DEFAULT_PROFILE = "emulator"
+DEFAULT_THEME = "lobby"
+
+#: What a profile's endpoints come from: "emulator", the running `lobby demo` / `lobby emulator`.
+ProfileKind = Literal["emulator", "live"]
+DEFAULT_KIND: ProfileKind = "live"
+#: The profiles every configuration has, by name, and their kinds.
+BUILTIN_KINDS: dict[str, ProfileKind] = {"emulator": "emulator"}
 
 #: The names :mod:`lobby.config_schema` defines, loaded from there on first use.
 SCHEMA_NAMES = frozenset(
@@ -67,3 +95,112 @@ def toml_error(path: Path | Traversable, exc: tomllib.TOMLDecodeError) -> str:
         return f"{path}: {message}"
     line, column = found.groups()
     return f"{path}:{line}:{column}: {message[: found.start()].strip()}"
+
+
+def read_config_file(path: Path | Traversable) -> dict[str, object]:
+    """The config file's table ({} when there is none), or a :class:`ConfigError` saying where
+    it is broken."""
+    try:
+        with path.open("rb") as raw:
+            return tomllib.load(raw)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(toml_error(path, exc)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.__class__.__name__}).") from None
+
+
+@dataclass(frozen=True)
+class FirstLook:
+    """The settings the console's first frame needs, read without the schema (not validated:
+    a value of the wrong type reads as the default, and the validated settings that follow
+    have the last word)."""
+
+    profile: str = DEFAULT_PROFILE
+    theme: str = DEFAULT_THEME
+    keymap: Mapping[str, str] = field(default_factory=dict)
+    #: The kind of each profile the configuration defines (an unknown kind reads as None).
+    kinds: Mapping[str, ProfileKind | None] = field(default_factory=dict)
+
+    def kind(self, profile: str | None) -> ProfileKind | None:
+        """The kind of ``profile``; None for a profile the configuration does not have."""
+        if profile is None:
+            return None
+        if profile in self.kinds:
+            return self.kinds[profile]
+        return BUILTIN_KINDS.get(profile)
+
+
+def first_look(path: Path | None = None, environ: Mapping[str, str] | None = None) -> FirstLook:
+    """:class:`FirstLook` from the config file and the ``LOBBY_*`` environment, as the schema
+    reads them (the environment first, a table's keys merged); a config file that cannot be
+    read is a :class:`ConfigError`."""
+    environment = _from_environment(os.environ if environ is None else environ)
+    found = _merged(read_config_file(path or config_file()), environment)
+    profile, theme = found.get(PROFILE), found.get(THEME)
+    keymap, profiles = _table(found.get(KEYMAP)), _table(found.get(PROFILES))
+    kinds: dict[str, ProfileKind | None] = {}
+    for name, table in profiles.items():
+        kind = _table(table).get(KIND, DEFAULT_KIND)
+        kinds[name] = kind if kind in ("emulator", "live") else None
+    return FirstLook(
+        profile=profile if isinstance(profile, str) else DEFAULT_PROFILE,
+        theme=theme if isinstance(theme, str) else DEFAULT_THEME,
+        keymap={key: keys for key, keys in keymap.items() if isinstance(keys, str)},
+        kinds=kinds,
+    )
+
+
+#: The settings :func:`first_look` reads, and which of them are tables.
+_LOOKED_AT = (PROFILE, THEME, KEYMAP, PROFILES)
+_TABLES = (KEYMAP, PROFILES)
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, object]:
+    """The looked-at settings the environment gives: a table's as JSON in its own variable,
+    its keys in nested ones (names lower-cased, as the schema reads them)."""
+    whole: dict[str, object] = {}
+    nested: dict[str, object] = {}
+    prefix = ENV_PREFIX.lower()
+    for name, value in environ.items():
+        name = name.lower()
+        if not name.startswith(prefix):
+            continue
+        path = name[len(prefix) :].split(ENV_NESTED_DELIMITER.lower())
+        if path[0] not in _LOOKED_AT:
+            continue
+        if len(path) == 1:
+            whole[path[0]] = _json(value) if path[0] in _TABLES else value
+        elif path[0] in _TABLES and all(path):
+            into = nested
+            for part in path[:-1]:
+                below = into.get(part)
+                if not isinstance(below, dict):
+                    below = into[part] = {}
+                into = below
+            into[path[-1]] = value
+    return _merged(whole, nested)
+
+
+def _json(value: str) -> object:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None  # not valid: the schema says so once it validates
+
+
+def _table(value: object) -> dict[str, object]:
+    return {str(key): item for key, item in value.items()} if isinstance(value, dict) else {}
+
+
+def _merged(base: dict[str, object], over: dict[str, object]) -> dict[str, object]:
+    """``over`` on ``base``, tables merged key by key (as the schema merges its sources)."""
+    merged = dict(base)
+    for key, value in over.items():
+        below = merged.get(key)
+        if isinstance(below, dict) and isinstance(value, dict):
+            merged[key] = _merged(_table(below), _table(value))
+        else:
+            merged[key] = value
+    return merged

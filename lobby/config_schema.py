@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
@@ -21,12 +21,18 @@ from pydantic_settings import (
 )
 
 from lobby.config import (
+    BUILTIN_KINDS,
+    DEFAULT_KIND,
+    DEFAULT_PROFILE,
+    DEFAULT_THEME,
+    ENV_NESTED_DELIMITER,
+    ENV_PREFIX,
     REMINDER_MAX,
     TEAMBATTLES_URL,
-    ConfigError,
     DesktopNotifications,
+    ProfileKind,
     config_file,
-    toml_error,
+    read_config_file,
 )
 from lobby.core.offers import DEFAULT_REMINDERS
 
@@ -74,25 +80,25 @@ class Profile(BaseModel):
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     #: "emulator": endpoints come from the running `lobby demo` / `lobby emulator`.
-    kind: Literal["emulator", "live"] = "live"
+    kind: ProfileKind = DEFAULT_KIND
     gamelift: GameLiftProfile = Field(default_factory=GameLiftProfile)
     teambattles: TeamBattlesProfile = Field(default_factory=TeamBattlesProfile)
 
 
-BUILTIN_PROFILES: dict[str, Profile] = {"emulator": Profile(kind="emulator")}
+BUILTIN_PROFILES: dict[str, Profile] = {name: Profile(kind=kind) for name, kind in BUILTIN_KINDS.items()}
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="LOBBY_",
-        env_nested_delimiter="__",
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
         extra="ignore",
         validate_default=True,
         # A value put where it does not belong (an API key in config.toml) is never echoed.
         hide_input_in_errors=True,
     )
 
-    profile: str = "emulator"
+    profile: str = DEFAULT_PROFILE
     profiles: dict[str, Profile] = Field(default_factory=dict)
     bell: bool = True
     visual_only: bool = Field(
@@ -109,7 +115,7 @@ class Settings(BaseSettings):
         description="Desktop notifications while the terminal window is not focused: auto, "
         "osc9, osc777 or off.",
     )
-    theme: str = "lobby"
+    theme: str = DEFAULT_THEME
     keymap: dict[str, str] = Field(
         default_factory=dict,
         description="Binding id -> keys, e.g. {'lobby.home.filter': 'f'}; the help screen lists ids.",
@@ -153,12 +159,7 @@ class _CheckedToml(TomlConfigSettingsSource):
 
     # pydantic-settings reads each file here (its one hook for a file's parse errors).
     def _read_file(self, file_path: Path | Traversable) -> dict[str, Any]:
-        try:
-            return super()._read_file(file_path)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(toml_error(file_path, exc)) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{file_path}: cannot be read ({exc.__class__.__name__}).") from None
+        return read_config_file(file_path)
 
 
 def unknown_keys(path: Path | None = None) -> list[str]:
