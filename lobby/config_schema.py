@@ -145,6 +145,10 @@ class Settings(BaseSettings):
         toml = _CheckedToml(settings_cls, toml_file=config_file())
         return (init_settings, env_settings, toml)
 
+    def profile_names(self) -> list[str]:
+        """The name of every profile: the built-in ones and the configured ones, sorted."""
+        return sorted({*BUILTIN_PROFILES, *self.profiles})
+
     def active(self) -> tuple[str, Profile]:
         """The chosen profile; an unknown name is a plain error."""
         merged = {**BUILTIN_PROFILES, **self.profiles}
