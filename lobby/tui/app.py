@@ -142,7 +142,7 @@ class LobbyApp(ConsoleApp):
         ``last_known``, a file where the offers last known are kept: shown at start-up, marked
         as refreshing until their backend confirms them (None: nothing is kept);
         ``load_settings`` (instead of ``settings``): the settings are validated by it right
-        after the first frame, in a thread, that frame using ``first_look``'s profile, theme and
+        after the home's first frame (its footer included), in a thread, that frame using ``first_look``'s profile, theme and
         keymap; connecting waits for them, and what they change is applied when they arrive
         (:meth:`settings_arrived`); when it raises, the app exits, the exception in
         :attr:`settings_error`."""
@@ -155,6 +155,7 @@ class LobbyApp(ConsoleApp):
         #: The validated settings (None until ``load_settings`` has given them, or none at all).
         self.settings = settings
         self._load_settings = load_settings
+        self._validating = False
         #: Why ``load_settings`` failed (the app then exits): for its caller to say.
         self.settings_error: Exception | None = None
         #: Set once the settings are validated (at once when they were given).
@@ -271,8 +272,6 @@ class LobbyApp(ConsoleApp):
             self.set_timer(STARTED_AT_MOST, self.started, name="start-up over")
         if self._last_known is not None:
             self.set_interval(KEEP_LAST_KNOWN_SECONDS, self._keep_last_known, name="keep the last-known offers")
-        if self._load_settings is not None:
-            self.call_after_refresh(self._validate_settings)
         if self.connecting is not None:
             # The backends are built (their adapters imported, in a thread) right after the
             # first frame, the last-known offers already in it: that frame waits for nothing
@@ -388,8 +387,12 @@ class LobbyApp(ConsoleApp):
         self.alerts.remind(self.store.awaiting())
 
     def home_shown(self, rows: int) -> None:
-        """The home screen now shows ``rows`` offers (see :mod:`lobby.tui.probe`)."""
+        """The home screen now shows ``rows`` offers (see :mod:`lobby.tui.probe`); the first
+        time, the settings are validated once that is on screen."""
         self._probe.home_shown(rows)
+        if self._load_settings is not None and not self._validating:
+            self._validating = True
+            self.call_after_refresh(self._validate_settings)
 
     # --- the store -----------------------------------------------------------------------------
 
