@@ -14,16 +14,18 @@ connecting (:func:`run_app`).
 
 from __future__ import annotations
 
-import argparse
 import gc
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from lobby.cli.profiles import emulator_feed, emulator_location, moderation_source, stream_demo, stream_profile
 
 if TYPE_CHECKING:
+    import argparse
+
     from lobby.config import FirstLook, Settings
     from lobby.tui.switching import Connected
     from lobby.moderation.sources import ModerationSource
@@ -146,7 +148,7 @@ def on_a_terminal() -> bool:
     return all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stderr))
 
 
-def run_app(args: argparse.Namespace | None = None) -> int:
+def run_app(args: argparse.Namespace | SimpleNamespace | None = None) -> int:
     """`lobby`: open the console on the configured profile (the collector is off until
     start_up_over(): see :func:`lobby.cli.main`).
 
