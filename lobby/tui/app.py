@@ -141,11 +141,11 @@ class LobbyApp(ConsoleApp):
         follows connecting the first profile (or after STARTED_AT_MOST seconds at most);
         ``last_known``, a file where the offers last known are kept: shown at start-up, marked
         as refreshing until their backend confirms them (None: nothing is kept);
-        ``load_settings`` (instead of ``settings``): the settings are validated by it right
-        after the home's first frame (its footer included), in a thread, that frame using ``first_look``'s profile, theme and
-        keymap; connecting waits for them, and what they change is applied when they arrive
-        (:meth:`settings_arrived`); when it raises, the app exits, the exception in
-        :attr:`settings_error`."""
+        ``load_settings`` (instead of ``settings``): the settings are validated by it, in a
+        thread, right after the home's first frame (its footer included), that frame using
+        ``first_look``'s profile, theme and keymap; connecting waits for them, and what they
+        change is applied when they arrive (:meth:`settings_arrived`); when it raises, the app
+        exits, the exception in :attr:`settings_error`."""
         super().__init__(clock=clock, still=still)
         #: Given the profile, where its service runs now (an emulator's announced URL); when
         #: that changes (a restarted or late emulator), the profile is connected again.

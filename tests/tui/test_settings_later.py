@@ -133,3 +133,32 @@ def test_on_a_terminal_a_bad_config_is_still_one_line(text, said, painted):
     assert ("\x1b[?1049h" in text_out) is painted
     if painted:  # the line comes once the console has given the screen back
         assert text_out.rindex(line) > text_out.rindex("\x1b[?1049l")
+
+
+def test_the_first_frame_comes_before_pydantic_is_imported():
+    """In a process of its own, as `lobby` starts: the home is on screen before the settings'
+    schema (pydantic) is imported, and the validated settings come after."""
+    script = (
+        "import asyncio, sys\n"
+        "from lobby.cli import configured_settings\n"
+        "from lobby.cli.app import build_app\n"
+        "from lobby.config import first_look\n"
+        "app = build_app(first_look=first_look(), load_settings=configured_settings)\n"
+        "seen = []\n"
+        "shown = app.home_shown\n"
+        "def home_shown(rows):\n"
+        "    seen.append('pydantic' in sys.modules)\n"
+        "    shown(rows)\n"
+        "app.home_shown = home_shown\n"
+        "async def main():\n"
+        "    async with app.run_test() as pilot:\n"
+        "        async with asyncio.timeout(30):\n"
+        "            while app.settings is None:\n"
+        "                await pilot.pause(0.02)\n"
+        "asyncio.run(main())\n"
+        "print(seen[0], 'pydantic' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=HANG)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["False", "True"]
