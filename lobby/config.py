@@ -23,7 +23,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 from lobby import paths
 
@@ -63,6 +63,7 @@ DEFAULT_THEME = "lobby"
 
 #: What a profile's endpoints come from: "emulator", the running `lobby demo` / `lobby emulator`.
 ProfileKind = Literal["emulator", "live"]
+PROFILE_KINDS: tuple[ProfileKind, ...] = get_args(ProfileKind)
 DEFAULT_KIND: ProfileKind = "live"
 #: The profiles every configuration has, by name, and their kinds.
 BUILTIN_KINDS: dict[str, ProfileKind] = {"emulator": "emulator"}
@@ -143,7 +144,7 @@ def first_look(path: Path | None = None, environ: Mapping[str, str] | None = Non
     kinds: dict[str, ProfileKind | None] = {}
     for name, table in profiles.items():
         kind = _table(table).get(KIND, DEFAULT_KIND)
-        kinds[name] = kind if kind in ("emulator", "live") else None
+        kinds[name] = next((known for known in PROFILE_KINDS if known == kind), None)
     return FirstLook(
         profile=profile if isinstance(profile, str) else DEFAULT_PROFILE,
         theme=theme if isinstance(theme, str) else DEFAULT_THEME,
