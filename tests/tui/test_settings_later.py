@@ -5,6 +5,7 @@ console with the same one line as when they are validated first."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pty
 import subprocess
@@ -19,6 +20,7 @@ from doubles import T0, FixedBackend, demo_offers, until
 from lobby.config import FirstLook, Settings, config_file, first_look
 from lobby.core.clock import FrozenClock
 from lobby.tui.app import LobbyApp
+from lobby.tui.store import LastKnown
 
 HANG = 30.0  # seconds: a guard against a console that never exits, not a timing
 
@@ -62,6 +64,48 @@ async def test_the_validated_settings_are_applied_and_connecting_waits_for_them(
         assert app.key_for(type(app.screen), "lobby.home.filter") == "f"
         assert app.alerts.visual_only and tuple(app.alerts.leads) == (60.0,)
         assert app.profiles == ["bench", "emulator"]
+
+
+async def test_a_profile_the_first_look_got_wrong_is_put_right_before_connecting(tmp_path):
+    """The first look said "bench" (its last-known offers shown), the validated settings say
+    "other": the console connects "other", with "other"'s last-known offers instead."""
+    write_config('profile = "other"\n[profiles.bench]\nkind = "emulator"\n[profiles.other]\nkind = "emulator"\n')
+    flex, tb = demo_offers()
+    kept = LastKnown(tmp_path / "offers.json")
+    kept.save(LastKnown.identity("bench", None), [("teambattles", tb[1])])
+    kept.save(LastKnown.identity("other", None), [("teambattles", tb[2])])
+    connected: list[str] = []
+    go_on = asyncio.Event()
+
+    async def connect(profile: str):
+        connected.append(profile)
+        await go_on.wait()
+        yield FixedBackend("teambattles", tb)
+
+    release = threading.Event()
+
+    def load() -> Settings:
+        release.wait(HANG)
+        return Settings()
+
+    app = LobbyApp(
+        clock=FrozenClock(T0),
+        first_look=FirstLook(profile="bench"),
+        load_settings=load,
+        connect=connect,
+        last_known=tmp_path / "offers.json",
+        still=True,
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.1)
+        assert [e.offer.id for e in app.store.open_matches()] == [tb[1].id] and app.profile == "bench"
+        release.set()
+        await until(pilot, lambda: connected)
+        assert connected == ["other"] and app.connecting == "other"
+        assert [e.offer.id for e in app.store.open_matches()] == [tb[2].id]  # other's, still refreshing
+        go_on.set()
+        await until(pilot, lambda: app.connecting is None)
+        assert connected == ["other"] and app.profile == "other"
 
 
 async def test_settings_that_are_not_valid_end_the_console_with_the_reason():
