@@ -1,32 +1,41 @@
-"""User settings and backend profiles (pydantic-settings).
+"""User settings and backend profiles.
 
 Sources, strongest first: arguments passed in code, ``LOBBY_*`` environment variables (nested
 with ``__``, e.g. ``LOBBY_PROFILE=aws``), then ``config.toml`` in the user config directory.
 Secrets are never settings: AWS credentials come from the AWS credential chain, the
 TeamBattles key from ``TEAMBATTLES_API_KEY``, the OS keyring or an owner-only key file.
+
+The schema (pydantic-settings: :class:`Settings`, :class:`Profile` and the rest of
+:data:`SCHEMA_NAMES`) lives in :mod:`lobby.config_schema` and is loaded on first use of one of
+those names here, so this module itself imports no pydantic. The console paints its first frame
+before that (tests/bench/test_bench_startup.py): :func:`first_look` reads the few settings that
+frame needs from the same sources, by the same names, with tomllib and ``os.environ`` alone, and
+the whole schema is validated right after (:mod:`lobby.cli.app`).
 """
 
 from __future__ import annotations
 
-import math
+import importlib
+import json
+import os
 import re
 import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from typing import TYPE_CHECKING, Literal, get_args
 
 from lobby import paths
-from lobby.core.offers import DEFAULT_REMINDERS
 
 if TYPE_CHECKING:
     from importlib.abc import Traversable
+
+    from lobby.config_schema import BUILTIN_PROFILES as BUILTIN_PROFILES
+    from lobby.config_schema import GameLiftProfile as GameLiftProfile
+    from lobby.config_schema import Profile as Profile
+    from lobby.config_schema import Settings as Settings
+    from lobby.config_schema import TeamBattlesProfile as TeamBattlesProfile
+    from lobby.config_schema import unknown_keys as unknown_keys
 
 TEAMBATTLES_URL = "https://teambattles.gg/api/v1"
 
@@ -37,119 +46,38 @@ REMINDER_MAX = 3600.0
 #: support, else none), OSC 9 (iTerm2, WezTerm, kitty), OSC 777 (foot, Ghostty, urxvt), "off".
 DesktopNotifications = Literal["auto", "osc9", "osc777", "off"]
 
+#: How the environment names a setting: ``LOBBY_`` and the setting's name, any case; a nested
+#: one with ``__`` between the names (``LOBBY_PROFILES__AWS__KIND=live``).
+ENV_PREFIX = "LOBBY_"
+ENV_NESTED_DELIMITER = "__"
 
-class GameLiftProfile(BaseModel):
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+#: The settings the console's first frame needs (:class:`FirstLook`), named as in the schema.
+PROFILE = "profile"
+THEME = "theme"
+KEYMAP = "keymap"
+PROFILES = "profiles"
+KIND = "kind"
+#: The settings' defaults (the schema's too).
+DEFAULT_PROFILE = "emulator"
+DEFAULT_THEME = "lobby"
 
-    region: str | None = Field(default=None, description="None: the AWS chain's default region.")
-    endpoint_url: str | None = Field(
-        default=None, description="None: GameLift's regional endpoint (or the running emulator)."
-    )
-    aws_profile: str | None = Field(default=None, description="A named profile of ~/.aws/config.")
-    players: list[str] = Field(default_factory=list, description="The player ids you answer for.")
-    feed_url: str | None = Field(
-        default=None, description="Base URL of an emulator event stream to follow for changes."
-    )
-    poll_interval: float = Field(
-        default=10.0, ge=10.0, description="Seconds between DescribeMatchmaking polls (AWS: >= 10)."
-    )
-    notifications_queue: str | None = Field(
-        default=None,
-        description="URL of an SQS queue receiving the FlexMatch notifications (SNS or EventBridge): "
-        "what the moderator's view watches on this profile.",
-    )
+#: What a profile's endpoints come from: "emulator", the running `lobby demo` / `lobby emulator`.
+ProfileKind = Literal["emulator", "live"]
+PROFILE_KINDS: tuple[ProfileKind, ...] = get_args(ProfileKind)
+DEFAULT_KIND: ProfileKind = "live"
+#: The profiles every configuration has, by name, and their kinds.
+BUILTIN_KINDS: dict[str, ProfileKind] = {"emulator": "emulator"}
 
-
-class TeamBattlesProfile(BaseModel):
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
-
-    base_url: str = TEAMBATTLES_URL
-    key_file: Path | None = Field(
-        default=None, description="A file holding the API key, readable only by its owner."
-    )
-    user: str | None = Field(
-        default=None,
-        description="Your TeamBattles username or user id (the API key's owner): lobby then "
-        "offers only matches for the teams you lead and checks leadership before sending.",
-    )
+#: The names :mod:`lobby.config_schema` defines, loaded from there on first use.
+SCHEMA_NAMES = frozenset(
+    {"BUILTIN_PROFILES", "GameLiftProfile", "Profile", "Settings", "TeamBattlesProfile", "unknown_keys"}
+)
 
 
-class Profile(BaseModel):
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
-
-    #: "emulator": endpoints come from the running `lobby demo` / `lobby emulator`.
-    kind: Literal["emulator", "live"] = "live"
-    gamelift: GameLiftProfile = Field(default_factory=GameLiftProfile)
-    teambattles: TeamBattlesProfile = Field(default_factory=TeamBattlesProfile)
-
-
-BUILTIN_PROFILES: dict[str, Profile] = {"emulator": Profile(kind="emulator")}
-
-
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="LOBBY_",
-        env_nested_delimiter="__",
-        extra="ignore",
-        validate_default=True,
-        # A value put where it does not belong (an API key in config.toml) is never echoed.
-        hide_input_in_errors=True,
-    )
-
-    profile: str = "emulator"
-    profiles: dict[str, Profile] = Field(default_factory=dict)
-    bell: bool = True
-    visual_only: bool = Field(
-        default=False,
-        description="Alerts are toasts only: no bell and no terminal escape sequences.",
-    )
-    reminders: list[float] = Field(
-        default_factory=lambda: list(DEFAULT_REMINDERS),
-        description="Seconds before an offer's deadline (the service's time) at which the "
-        "console reminds you of it, e.g. [30, 10]; [] for none.",
-    )
-    desktop_notifications: DesktopNotifications = Field(
-        default="auto",
-        description="Desktop notifications while the terminal window is not focused: auto, "
-        "osc9, osc777 or off.",
-    )
-    theme: str = "lobby"
-    keymap: dict[str, str] = Field(
-        default_factory=dict,
-        description="Binding id -> keys, e.g. {'lobby.home.filter': 'f'}; the help screen lists ids.",
-    )
-
-    @field_validator("reminders")
-    @classmethod
-    def _reminders(cls, value: list[float]) -> list[float]:
-        """Each a number of seconds above 0 and at most REMINDER_MAX; latest last, each once."""
-        for lead in value:
-            if not math.isfinite(lead) or not 0 < lead <= REMINDER_MAX:
-                raise ValueError(
-                    f"each reminder is a number of seconds above 0 and at most {REMINDER_MAX:g}, "
-                    "e.g. [30, 10]"
-                )
-        return sorted(set(value), reverse=True)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = _CheckedToml(settings_cls, toml_file=config_file())
-        return (init_settings, env_settings, toml)
-
-    def active(self) -> tuple[str, Profile]:
-        """The chosen profile; an unknown name is a plain error."""
-        merged = {**BUILTIN_PROFILES, **self.profiles}
-        if self.profile not in merged:
-            known = ", ".join(sorted(merged))
-            raise ValueError(f"no profile named {self.profile!r} (known: {known})")
-        return self.profile, merged[self.profile]
+def __getattr__(name: str) -> object:
+    if name in SCHEMA_NAMES:
+        return getattr(importlib.import_module("lobby.config_schema"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def config_file() -> Path:
@@ -158,19 +86,6 @@ def config_file() -> Path:
 
 class ConfigError(ValueError):
     """The config file cannot be read: one line naming the file, the line and the column."""
-
-
-class _CheckedToml(TomlConfigSettingsSource):
-    """The config file, or a :class:`ConfigError` saying where it is broken."""
-
-    # pydantic-settings reads each file here (its one hook for a file's parse errors).
-    def _read_file(self, file_path: Path | Traversable) -> dict[str, Any]:
-        try:
-            return super()._read_file(file_path)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(toml_error(file_path, exc)) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{file_path}: cannot be read ({exc.__class__.__name__}).") from None
 
 
 def toml_error(path: Path | Traversable, exc: tomllib.TOMLDecodeError) -> str:
@@ -183,31 +98,110 @@ def toml_error(path: Path | Traversable, exc: tomllib.TOMLDecodeError) -> str:
     return f"{path}:{line}:{column}: {message[: found.start()].strip()}"
 
 
-def unknown_keys(path: Path | None = None) -> list[str]:
-    """The keys of the config file lobby does not know (dotted), to report them."""
-    path = path or config_file()
+def read_config_file(path: Path | Traversable) -> dict[str, object]:
+    """The config file's table ({} when there is none), or a :class:`ConfigError` saying where
+    it is broken."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return []
-    known = set(Settings.model_fields)
-    found = [key for key in raw if key not in known]
-    profiles = raw.get("profiles")
-    if isinstance(profiles, dict):
-        found += _unknown_in_profiles(profiles)
-    return found
+        with path.open("rb") as raw:
+            return tomllib.load(raw)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(toml_error(path, exc)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.__class__.__name__}).") from None
 
 
-def _unknown_in_profiles(profiles: dict[str, Any]) -> list[str]:
-    sections: dict[str, type[BaseModel]] = {"gamelift": GameLiftProfile, "teambattles": TeamBattlesProfile}
-    found = []
-    for name, profile in profiles.items():
-        if not isinstance(profile, dict):
+@dataclass(frozen=True)
+class FirstLook:
+    """The settings the console's first frame needs, read without the schema (not validated:
+    a value of the wrong type reads as the default, and the validated settings that follow
+    have the last word)."""
+
+    profile: str = DEFAULT_PROFILE
+    theme: str = DEFAULT_THEME
+    keymap: Mapping[str, str] = field(default_factory=dict)
+    #: The kind of each profile the configuration defines (an unknown kind reads as None).
+    kinds: Mapping[str, ProfileKind | None] = field(default_factory=dict)
+
+    def kind(self, profile: str | None) -> ProfileKind | None:
+        """The kind of ``profile``; None for a profile the configuration does not have."""
+        if profile is None:
+            return None
+        if profile in self.kinds:
+            return self.kinds[profile]
+        return BUILTIN_KINDS.get(profile)
+
+
+def first_look(path: Path | None = None, environ: Mapping[str, str] | None = None) -> FirstLook:
+    """:class:`FirstLook` from the config file and the ``LOBBY_*`` environment, as the schema
+    reads them (the environment first, a table's keys merged); a config file that cannot be
+    read is a :class:`ConfigError`."""
+    environment = _from_environment(os.environ if environ is None else environ)
+    found = _merged(read_config_file(path or config_file()), environment)
+    profile, theme = found.get(PROFILE), found.get(THEME)
+    keymap, profiles = _table(found.get(KEYMAP)), _table(found.get(PROFILES))
+    kinds: dict[str, ProfileKind | None] = {}
+    for name, table in profiles.items():
+        kind = _table(table).get(KIND, DEFAULT_KIND)
+        kinds[name] = next((known for known in PROFILE_KINDS if known == kind), None)
+    return FirstLook(
+        profile=profile if isinstance(profile, str) else DEFAULT_PROFILE,
+        theme=theme if isinstance(theme, str) else DEFAULT_THEME,
+        keymap={key: keys for key, keys in keymap.items() if isinstance(keys, str)},
+        kinds=kinds,
+    )
+
+
+#: The settings :func:`first_look` reads, and which of them are tables.
+_LOOKED_AT = (PROFILE, THEME, KEYMAP, PROFILES)
+_TABLES = (KEYMAP, PROFILES)
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, object]:
+    """The looked-at settings the environment gives: a table's as JSON in its own variable,
+    its keys in nested ones (names lower-cased, as the schema reads them)."""
+    whole: dict[str, object] = {}
+    nested: dict[str, object] = {}
+    prefix = ENV_PREFIX.lower()
+    for name, value in environ.items():
+        name = name.lower()
+        if not name.startswith(prefix):
             continue
-        for key, value in profile.items():
-            if key not in Profile.model_fields:
-                found.append(f"profiles.{name}.{key}")
-            elif key in sections and isinstance(value, dict):
-                fields = sections[key].model_fields
-                found += [f"profiles.{name}.{key}.{k}" for k in value if k not in fields]
-    return found
+        path = name[len(prefix) :].split(ENV_NESTED_DELIMITER.lower())
+        if path[0] not in _LOOKED_AT:
+            continue
+        if len(path) == 1:
+            whole[path[0]] = _json(value) if path[0] in _TABLES else value
+        elif path[0] in _TABLES and all(path):
+            into = nested
+            for part in path[:-1]:
+                below = into.get(part)
+                if not isinstance(below, dict):
+                    below = into[part] = {}
+                into = below
+            into[path[-1]] = value
+    return _merged(whole, nested)
+
+
+def _json(value: str) -> object:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None  # not valid: the schema says so once it validates
+
+
+def _table(value: object) -> dict[str, object]:
+    return {str(key): item for key, item in value.items()} if isinstance(value, dict) else {}
+
+
+def _merged(base: dict[str, object], over: dict[str, object]) -> dict[str, object]:
+    """``over`` on ``base``, tables merged key by key (as the schema merges its sources)."""
+    merged = dict(base)
+    for key, value in over.items():
+        below = merged.get(key)
+        if isinstance(below, dict) and isinstance(value, dict):
+            merged[key] = _merged(_table(below), _table(value))
+        else:
+            merged[key] = value
+    return merged

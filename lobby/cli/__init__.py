@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import gc
 import math
 import os
 import re
 import sys
 from collections.abc import Callable, Sequence
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, NoReturn
 
 from lobby import __version__
 
 if TYPE_CHECKING:
+    import argparse
+
     from lobby.config import Settings
 
 
@@ -40,18 +42,21 @@ def configured_settings() -> Settings:
     return settings
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse, with a mistake on the command line said in one plain line (exit status 2)
-    instead of the usage block and a line: ``--help`` shows the usage."""
-
-    def error(self, message: str) -> NoReturn:
-        from lobby.tui.safe import clean
-
-        self.exit(2, f"{self.prog}: {clean(message)} (see: {self.prog} --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of every sub-command (argparse is imported here: `lobby` alone, the console,
+    needs none of it)."""
+    import argparse
+
     from lobby.cli import emulator, flexmatch, moderate, places, rulelab, teambattles
+
+    class Parser(argparse.ArgumentParser):
+        """argparse, with a mistake on the command line said in one plain line (exit status 2)
+        instead of the usage block and a line: ``--help`` shows the usage."""
+
+        def error(self, message: str) -> NoReturn:
+            from lobby.tui.safe import clean
+
+            self.exit(2, f"{self.prog}: {clean(message)} (see: {self.prog} --help)\n")
 
     parser = Parser(
         prog="lobby",
@@ -72,6 +77,8 @@ def whole_number(low: int, high: int, what: str = "a whole number") -> Callable[
     """An argparse ``type``: a whole number from ``low`` to ``high``."""
 
     def parse(text: str) -> int:
+        import argparse  # loaded by then: parse runs while parsing
+
         try:
             value = int(text.strip())
         except ValueError:
@@ -91,6 +98,8 @@ def seconds(low: float, high: float) -> Callable[[str], float]:
     """An argparse ``type``: a finite number of seconds from ``low`` to ``high``."""
 
     def parse(text: str) -> float:
+        import argparse  # loaded by then: parse runs while parsing
+
         try:
             value = float(text.strip())
         except ValueError:
@@ -213,8 +222,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
+    args: argparse.Namespace | SimpleNamespace
     if not words:
-        args = argparse.Namespace(command=None, func=None)  # no need to load every sub-command
+        args = SimpleNamespace(command=None, func=None)  # no need to load every sub-command
     else:
         if any(_looks_like_a_key(word) for word in words):
             # Refused before argparse, which would echo the word back in its error.

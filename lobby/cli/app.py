@@ -6,51 +6,91 @@ paints before any adapter is imported, and the profile's stream imports them in 
 (see :mod:`lobby.cli.profiles`). Both adapters talk through httpx's own transport over one TLS
 context (lobby.net.transports), so aiohttp is never imported by the console; optional imports
 the console never needs are skipped (:data:`UNUSED_IMPORTS`), and the cyclic garbage collector
-waits until start-up is over (:func:`start_up_over`).
+waits until start-up is over (:func:`start_up_over`). On a terminal, the first frame does not
+wait for pydantic either: it is painted with the settings' first look
+(:func:`lobby.config.first_look`), and the whole settings are validated right after it, before
+connecting (:func:`run_app`).
 """
 
 from __future__ import annotations
 
-import argparse
 import gc
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from lobby.cli.profiles import emulator_feed, emulator_location, moderation_source, stream_demo, stream_profile
 
 if TYPE_CHECKING:
-    from lobby.config import Settings
+    import argparse
+
+    from lobby.config import FirstLook, Settings
     from lobby.tui.switching import Connected
     from lobby.moderation.sources import ModerationSource
     from lobby.tui.app import LobbyApp
 
 
 def build_app(
-    settings: Settings, *, emulator_url: str | None = None, on_started: Callable[[], object] | None = None
+    settings: Settings | None = None,
+    *,
+    first_look: FirstLook | None = None,
+    load_settings: Callable[[], Settings] | None = None,
+    emulator_url: str | None = None,
+    on_started: Callable[[], object] | None = None,
 ) -> LobbyApp:
-    """The app on the settings' profile; other profiles can be switched to from the palette."""
+    """The app on the settings' profile; other profiles can be switched to from the palette.
+    The settings are given, or validated by ``load_settings`` after a first frame painted
+    with their ``first_look`` (see :class:`~lobby.tui.app.LobbyApp`)."""
     from lobby import paths
-    from lobby.config import BUILTIN_PROFILES
     from lobby.tui.app import LobbyApp
     from lobby.tui.store import LAST_KNOWN_FILE
 
-    name, _ = settings.active()
+    if settings is not None:
+        name, _ = settings.active()
+        profiles = settings.profile_names()
+    elif first_look is not None and load_settings is not None:
+        name, profiles = first_look.profile, []  # the profiles come with the settings
+    else:
+        raise TypeError("build_app needs the settings, or their first look and how to load them")
+
+    made: list[LobbyApp] = []  # the app, once built (its settings come after the first frame)
+
+    def known() -> Settings | None:
+        return settings if settings is not None else made[0].settings if made else None
+
+    def validated() -> Settings:
+        """The settings the backends are built from (connecting waits for them)."""
+        found = known()
+        if found is None:
+            raise ValueError("the settings are not validated yet")
+        return found
 
     def connect(profile: str) -> AsyncIterator[Connected]:
-        return stream_profile(settings, profile, emulator_url=emulator_url)
+        return stream_profile(validated(), profile, emulator_url=emulator_url)
 
-    return LobbyApp(
+    def where(profile: str | None) -> str | None:
+        if known() is not None or first_look is None:
+            return emulator_location(validated(), profile)
+        # Before the settings are validated: where the emulator runs, for a profile that the
+        # first look says is an emulator's (as emulator_location does for a validated one).
+        return paths.read_emulator_announcement() if first_look.kind(profile) == "emulator" else None
+
+    app = LobbyApp(
         settings=settings,
+        first_look=first_look,
+        load_settings=load_settings,
         profile=name,
-        profiles=sorted({*BUILTIN_PROFILES, *settings.profiles}),
+        profiles=profiles,
         connect=connect,
-        moderation=lambda profile: moderation_source(settings, profile, emulator_url=emulator_url),
+        moderation=lambda profile: moderation_source(validated(), profile, emulator_url=emulator_url),
         on_started=on_started,
-        where=None if emulator_url else lambda profile: emulator_location(settings, profile),
+        where=None if emulator_url else where,
         last_known=paths.state_dir() / LAST_KNOWN_FILE,
     )
+    made.append(app)
+    return app
 
 
 def demo_app(emulator_url: str, *, players: Iterable[str], key: str, user: str) -> LobbyApp:
@@ -103,12 +143,34 @@ def skip_unused_imports() -> None:
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # None: "not installed"
 
 
-def run_app(args: argparse.Namespace | None = None) -> int:
-    """`lobby`: open the console on the configured profile (the collector is off until
-    start_up_over(): see :func:`lobby.cli.main`)."""
-    skip_unused_imports()
-    from lobby.cli import configured_settings
+def on_a_terminal() -> bool:
+    """Whether the console would paint on a terminal (it reads stdin and draws on stderr)."""
+    return all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stderr))
 
-    settings = configured_settings()
-    build_app(settings, on_started=start_up_over).run()
+
+def run_app(args: argparse.Namespace | SimpleNamespace | None = None) -> int:
+    """`lobby`: open the console on the configured profile (the collector is off until
+    start_up_over(): see :func:`lobby.cli.main`).
+
+    On a terminal the first frame is painted with the settings' first look, and the settings
+    are validated right after it: a config file that cannot be read stops the console before
+    it starts, settings that are not valid once it has started (it exits), and either is said
+    in one line, by :func:`lobby.cli.main`, as when the settings are validated first. Without
+    a terminal (nothing to paint), they are validated first."""
+    skip_unused_imports()
+    from lobby.cli import CliError, configured_settings
+
+    if not on_a_terminal():
+        build_app(configured_settings(), on_started=start_up_over).run()
+        return 0
+    from lobby.config import ConfigError, first_look
+
+    try:
+        look = first_look()
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+    app = build_app(first_look=look, load_settings=configured_settings, on_started=start_up_over)
+    app.run()
+    if app.settings_error is not None:
+        raise app.settings_error
     return 0

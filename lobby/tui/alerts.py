@@ -32,7 +32,7 @@ from lobby.tui import timefmt
 from lobby.tui.safe import brief, clean
 
 if TYPE_CHECKING:
-    from lobby.config import Settings
+    from lobby.config import DesktopNotifications, Settings
     from lobby.tui.store import Entry, Key
 
 #: Cells of a desktop notification's title and body, at most.
@@ -153,16 +153,25 @@ class Alerts:
         env = os.environ if env is None else env
         self._notify, self._bell, self._write, self._focused = notify, bell, write, focused
         #: Toasts only: no bell, no escape sequence.
-        self.visual_only = settings.visual_only if settings is not None else False
-        self.bell_on = settings.bell if settings is not None else True
+        self.visual_only = False
+        self.bell_on = True
         #: Lead times of the reminders, in seconds before the deadline, latest last.
-        self.leads: Sequence[float] = tuple(settings.reminders) if settings is not None else DEFAULT_REMINDERS
-        self._setting = settings.desktop_notifications if settings is not None else "auto"
+        self.leads: Sequence[float] = DEFAULT_REMINDERS
+        self._setting: DesktopNotifications = "auto"
+        if settings is not None:
+            self.use(settings)
         self._env = env
         self._web, self._page = web, page
         self._tmux = "TMUX" in env
         #: Seconds left of each awaiting offer at the last look.
         self._left: dict[Key, float] = {}
+
+    def use(self, settings: Settings) -> None:
+        """Announce as ``settings`` say (the console's arrive after its first frame)."""
+        self.visual_only = settings.visual_only
+        self.bell_on = settings.bell
+        self.leads = tuple(settings.reminders)
+        self._setting = settings.desktop_notifications
 
     def announce(self, alert: Alert) -> None:
         """A toast; the bell and, when the window is not focused, a desktop notification."""

@@ -12,7 +12,9 @@ signals; its parts each do one job:
 - :mod:`lobby.tui.screens.answer`: the answer screens' worker.
 
 Start-up paints first: the home screen shows the last-known offers of the profile (kept in the
-state directory, see :class:`lobby.tui.store.LastKnown`) at once, each marked as refreshing
+state directory, see :class:`lobby.tui.store.LastKnown`) at once, in the theme and with the keys
+of the settings' first look (:func:`lobby.config.first_look`, read without the schema) when the
+settings are validated after the first frame (``load_settings``), each marked as refreshing
 until its backend confirms or drops it, else "Connecting…"; the ``connect`` callable may hand
 over backends one by one as each is ready, so one backend's offers show while another is still
 being built. Screens other than home are imported when first opened.
@@ -20,6 +22,7 @@ being built. Screens other than home are imported when first opened.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 from collections.abc import Callable, Iterable, Mapping
@@ -51,7 +54,7 @@ from lobby.tui.switching import Connect, Connected, ProfileSwitch, served
 from lobby.tui.theme import LOBBY_THEME
 
 if TYPE_CHECKING:
-    from lobby.config import Settings
+    from lobby.config import FirstLook, Settings
     from lobby.moderation.sources import ModerationSource
 
 #: How often countdowns repaint, in seconds. They always show deadline - clock.now().
@@ -127,6 +130,8 @@ class LobbyApp(ConsoleApp):
         drafts: Path | None = None,
         where: Callable[[str | None], str | None] | None = None,
         last_known: Path | None = None,
+        first_look: FirstLook | None = None,
+        load_settings: Callable[[], Settings] | None = None,
     ) -> None:
         """``profiles`` and ``connect`` enable switching backend profiles from the palette;
         ``watch=False`` loads the listings but does not follow changes; ``still`` turns off
@@ -135,14 +140,29 @@ class LobbyApp(ConsoleApp):
         profile has no feed to watch); ``on_started`` is called once, after the first frame that
         follows connecting the first profile (or after STARTED_AT_MOST seconds at most);
         ``last_known``, a file where the offers last known are kept: shown at start-up, marked
-        as refreshing until their backend confirms them (None: nothing is kept)."""
+        as refreshing until their backend confirms them (None: nothing is kept);
+        ``load_settings`` (instead of ``settings``): the settings are validated by it, in a
+        thread, right after the home's first frame (its footer included), that frame using
+        ``first_look``'s profile, theme and keymap; connecting waits for them, and what they
+        change is applied when they arrive (:meth:`settings_arrived`); when it raises, the app
+        exits, the exception in :attr:`settings_error`."""
         super().__init__(clock=clock, still=still)
         #: Given the profile, where its service runs now (an emulator's announced URL); when
         #: that changes (a restarted or late emulator), the profile is connected again.
         self._where = where
         self._where_seen: str | None = None
         self._settings_checked = False
+        #: The validated settings (None until ``load_settings`` has given them, or none at all).
         self.settings = settings
+        self._load_settings = load_settings
+        self._validating = False
+        #: Why ``load_settings`` failed (the app then exits): for its caller to say.
+        self.settings_error: Exception | None = None
+        #: Set once the settings are validated (at once when they were given).
+        self._settings_ready = asyncio.Event()
+        if load_settings is None:
+            self._settings_ready.set()
+        look = settings if settings is not None else first_look
         #: New offers, decisions and reminders: toast, bell, desktop notification.
         self.alerts = Alerts(
             # Read at each alert (tests listen in by replacing the app's methods).
@@ -160,33 +180,34 @@ class LobbyApp(ConsoleApp):
         self.following = Following(self)
         for connected in backends:
             self.following.keep(served(connected))
-        self.profile = profile if profile is not None else (settings.profile if settings else None)
+        self.profile = profile if profile is not None else (look.profile if look is not None else None)
         self.profiles = list(profiles)
         self._switch = ProfileSwitch(self, connect) if connect is not None else None
         self._moderation = moderation
         self._on_started = on_started
+        self._start_up_over = False
         #: The profile whose backends are being connected (the home says so meanwhile).
         self.connecting: str | None = None
         if not self.backends and connect is not None and self.profile:
             self.connecting = self.profile  # connected once the first frame is on screen
         self._last_known = None if last_known is None else LastKnown(last_known)
         self._last_known_changed = False
+        #: Whose last-known offers are shown (see _identity).
+        self._shown_identity: str | None = None
         if self._last_known is not None and self.connecting is not None:
-            self.store.remember(self._last_known.load(self._identity()))
+            self._shown_identity = self._identity()
+            self.store.remember(self._last_known.load(self._shown_identity))
         #: Whether backends' changes are followed after their first listing.
         self.watching = watch
-        self._initial_keymap = dict(keymap or (settings.keymap if settings is not None else {}))
+        self._keymap_given = keymap is not None
+        self._initial_keymap = dict(keymap or (look.keymap if look is not None else {}))
         self.filters = Filters()
         #: Fired with the list of Applied updates whenever the store changes.
         self.offers_changed: Signal[list[Applied]] = Signal(self, "offers-changed")
         #: Fired when a backend's health changes.
         self.status_changed: Signal[BackendStatus] = Signal(self, "status-changed")
         self.register_theme(LOBBY_THEME)
-        wanted = settings.theme if settings is not None else LOBBY_THEME.name
-        kept = kept_theme() if settings is not None else None
-        if kept in self.available_themes:
-            wanted = kept  # the theme last chosen in the console
-        self.theme = wanted if wanted in self.available_themes else LOBBY_THEME.name
+        self.theme = self._wanted_theme(look.theme if look is not None else None)
         # The stylesheet is first parsed when the app starts; parsed with the chosen theme's
         # variables, it needs none of the refresh the theme's watcher queued (a second parse
         # and a restyle of every widget, before the first frame): see refresh_css.
@@ -195,6 +216,15 @@ class LobbyApp(ConsoleApp):
         if self.profile:
             self.sub_title = f"profile {clean(self.profile)}"
         self._probe = FirstPaintProbe(self)
+
+    def _wanted_theme(self, setting: str | None) -> str:
+        """The theme last chosen in the console, else the settings' (``setting``: None when
+        there are no settings), else lobby's."""
+        if setting is None:
+            return LOBBY_THEME.name
+        kept = kept_theme()
+        wanted = kept if kept in self.available_themes else setting
+        return wanted if wanted in self.available_themes else LOBBY_THEME.name
 
     @property
     def backends(self) -> list[OfferBackend]:
@@ -244,19 +274,67 @@ class LobbyApp(ConsoleApp):
             self.set_interval(KEEP_LAST_KNOWN_SECONDS, self._keep_last_known, name="keep the last-known offers")
         if self.connecting is not None:
             # The backends are built (their adapters imported, in a thread) right after the
-            # first frame, the last-known offers already in it: that frame waits for nothing.
+            # first frame, the last-known offers already in it: that frame waits for nothing
+            # (connecting waits for the validated settings, if they are not there yet).
             # The home screen was mounted before this (Textual mounts the default screen first).
-            self.call_after_refresh(self.switch_profile, self.connecting, announce=False)
+            self.call_after_refresh(self.switch_profile, None, announce=False)
         else:
             self.call_after_refresh(self.started)
         self.following.follow_all()
+
+    @work(group="settings")
+    async def _validate_settings(self) -> None:
+        """Validate the settings (in a thread: the loop keeps answering) and hand them over;
+        when that fails, exit, the reason in :attr:`settings_error`."""
+        assert self._load_settings is not None
+        try:
+            settings = await asyncio.to_thread(self._load_settings)
+        except Exception as exc:  # any reason: the caller of run() says it (lobby.cli.app)
+            self.settings_error = exc
+            self.exit(return_code=1)
+            return
+        self.settings_arrived(settings)
+
+    def settings_arrived(self, settings: Settings) -> None:
+        """The validated settings, after a first frame painted with their first look: what they
+        say otherwise is applied (alerts, keymap, theme, the profile and its last-known offers,
+        the profiles to switch to), and connecting may start."""
+        self.settings = settings
+        self.alerts.use(settings)
+        if not self._keymap_given and settings.keymap != self._initial_keymap:
+            self._initial_keymap = dict(settings.keymap)
+            self.set_keymap(self._initial_keymap)
+        theme = self._wanted_theme(settings.theme)
+        if theme != self.theme:
+            self.theme = theme
+        if not self.profiles:
+            self.profiles = settings.profile_names()
+        if self.connecting is not None and settings.profile != self.connecting:
+            # Not connected yet (that waits for these settings): the start-up connects this one.
+            self.profile = self.connecting = settings.profile
+            self.sub_title = f"profile {clean(self.profile)}"
+        if self._last_known is not None and self._shown_identity is not None:
+            identity = self._identity()
+            if identity != self._shown_identity:  # another profile's, or another emulator's
+                self._shown_identity = identity
+                gone = self.store.drop_refreshing()
+                self.publish([*gone, *self.store.remember(self._last_known.load(identity))], alert=False)
+        if self._where is not None and self._switch is not None:
+            self._where_seen = self._where(self.profile)
+        self._settings_ready.set()
+        if self._start_up_over:  # it was over before they came (STARTED_AT_MOST)
+            self._check_settings_once()
 
     def started(self) -> None:
         """Start-up is over: ``on_started`` is called, once; then what the settings name but
         the console does not know is reported, and a theme chosen from now on is kept."""
         callback, self._on_started = self._on_started, None
+        self._start_up_over = True
         if callback is not None:
             callback()
+        self._check_settings_once()
+
+    def _check_settings_once(self) -> None:
         if self.settings is not None and not self._settings_checked:
             self._settings_checked = True
             self.call_after_refresh(self._check_settings)
@@ -309,8 +387,12 @@ class LobbyApp(ConsoleApp):
         self.alerts.remind(self.store.awaiting())
 
     def home_shown(self, rows: int) -> None:
-        """The home screen now shows ``rows`` offers (see :mod:`lobby.tui.probe`)."""
+        """The home screen now shows ``rows`` offers (see :mod:`lobby.tui.probe`); the first
+        time, the settings are validated once that is on screen."""
         self._probe.home_shown(rows)
+        if self._load_settings is not None and not self._validating:
+            self._validating = True
+            self.call_after_refresh(self._validate_settings)
 
     # --- the store -----------------------------------------------------------------------------
 
@@ -420,11 +502,13 @@ class LobbyApp(ConsoleApp):
             )
         return True
 
-    def action_moderate(self) -> None:
-        """Open the moderator's view (read-only) of the current profile's feed."""
+    async def action_moderate(self) -> None:
+        """Open the moderator's view (read-only) of the current profile's feed (once the
+        settings are validated: the feed is the profile's)."""
         from lobby.moderation.sources import EmulatorSource
         from lobby.tui.moderator.screen import ModeratorScreen
 
+        await self._settings_ready.wait()
         if self._moderation is None or isinstance(self.screen, ModeratorScreen):
             return
         try:
@@ -479,10 +563,15 @@ class LobbyApp(ConsoleApp):
             self.push_screen(TeamBattlesScreen(key))
 
     @work(exclusive=True, group="profile")
-    async def switch_profile(self, name: str, *, announce: bool = True) -> None:
-        """Leave the current backends and connect the ones of profile ``name``; the last-known
-        offers no connected backend confirmed go away (those of another profile at once)."""
+    async def switch_profile(self, name: str | None, *, announce: bool = True) -> None:
+        """Leave the current backends and connect the ones of profile ``name`` (None: the
+        current profile, the settings' at start-up); the last-known offers no connected backend
+        confirmed go away (those of another profile at once)."""
         if self._switch is None:
+            return
+        await self._settings_ready.wait()  # the profile's backends are built from them
+        name = name if name is not None else self.profile
+        if name is None:
             return
         if name != self.profile and self.store.refreshing:
             self.publish(self.store.drop_refreshing(), alert=False)

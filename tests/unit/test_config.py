@@ -1,6 +1,6 @@
 import pytest
 
-from lobby.config import Settings, config_file
+from lobby.config import BUILTIN_PROFILES, ENV_PREFIX, Settings, config_file, first_look
 
 
 def test_defaults_to_the_builtin_emulator_profile():
@@ -37,3 +37,87 @@ def test_poll_interval_respects_aws_guidance():
 
     with pytest.raises(ValidationError):
         GameLiftProfile(poll_interval=2)
+
+
+# --- the first look: what the console's first frame needs, read without the schema -------------
+
+
+def _write(text: str) -> None:
+    path = config_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def _agrees(look) -> None:
+    """The first look says what the validated settings say."""
+    settings = Settings()
+    assert (look.profile, look.theme, dict(look.keymap)) == (settings.profile, settings.theme, settings.keymap)
+    merged = {**BUILTIN_PROFILES, **settings.profiles}
+    for name in {*merged, look.profile, "nowhere"}:
+        assert look.kind(name) == (merged[name].kind if name in merged else None)
+
+
+FIRST_LOOK_CASES = [
+    ("", {}),
+    (
+        'profile = "bench"\ntheme = "nord"\nbell = false\n[keymap]\n"lobby.home.filter" = "f"\n'
+        '[profiles.bench]\nkind = "emulator"\n[profiles.bench.gamelift]\nplayers = ["p1"]\n'
+        '[profiles.aws.gamelift]\nregion = "eu-west-1"\n',
+        {},
+    ),
+    (
+        'profile = "aws"\n[profiles.aws]\nkind = "live"\n[profiles.emulator.teambattles]\nuser = "u"\n',
+        {"LOBBY_PROFILE": "emulator", "LOBBY_THEME": "dracula"},
+    ),
+    (
+        '[keymap]\n"lobby.home.filter" = "f"\n"lobby.help" = "f2"\n',
+        {"lobby_keymap": '{"lobby.help": "f3", "lobby.quit": "ctrl+x"}', "LOBBY_KEYMAP__lobby.refresh": "f5"},
+    ),
+    (
+        '[profiles.x]\nkind = "emulator"\n',
+        {"LOBBY_PROFILES": '{"y": {"kind": "emulator"}}', "LOBBY_PROFILES__X__KIND": "live", "LOBBY_PROFILE": "x"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "environ"), FIRST_LOOK_CASES)
+def test_the_first_look_reads_what_the_schema_reads(monkeypatch, text, environ):
+    _write(text)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    _agrees(first_look())
+
+
+def test_the_first_look_reads_the_schemas_own_names_and_defaults():
+    from lobby.config import DEFAULT_KIND, DEFAULT_PROFILE, DEFAULT_THEME, KEYMAP, KIND, PROFILE, PROFILES, THEME
+    from lobby.config import Profile
+
+    fields = Settings.model_fields
+    assert {PROFILE, THEME, KEYMAP, PROFILES} <= set(fields) and KIND in Profile.model_fields
+    assert (fields[PROFILE].default, fields[THEME].default) == (DEFAULT_PROFILE, DEFAULT_THEME)
+    assert Profile.model_fields[KIND].default == DEFAULT_KIND
+    assert Settings.model_config["env_prefix"] == ENV_PREFIX
+
+
+def test_the_first_look_imports_no_pydantic_and_a_broken_file_is_one_line():
+    import subprocess
+    import sys
+
+    _write('profile = "x"\ntheme = \n')
+    script = (
+        "import sys\n"
+        "from lobby.config import ConfigError, first_look\n"
+        "try:\n"
+        "    first_look()\n"
+        "except ConfigError as exc:\n"
+        "    print(exc)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_settings')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out == f"{config_file()}:2:9: Invalid value\n[]\n"
+
+
+def test_values_of_the_wrong_type_read_as_the_defaults():
+    _write('profile = 3\ntheme = ["x"]\nkeymap = "f"\n[profiles.z]\nkind = "other"\n')
+    look = first_look()
+    assert (look.profile, look.theme, dict(look.keymap), look.kind("z")) == ("emulator", "lobby", {}, None)

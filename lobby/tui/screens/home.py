@@ -129,13 +129,21 @@ class HomeScreen(Screen[None]):
         return cast("LobbyApp", self.app)
 
     def compose(self) -> ComposeResult:
+        # Each section starts empty or not as it will be shown (the last-known offers are
+        # there before the first frame): then filling it restyles nothing.
+        awaiting, open_matches, requests = self._entries()
         yield Header()
         yield BackendBar(id="backends")
-        yield OfferSection("Awaiting you", AWAITING_COLUMNS, id="awaiting")
+        yield OfferSection("Awaiting you", AWAITING_COLUMNS, id="awaiting", empty=not awaiting)
         yield FilterBar(id="filters")
-        yield OfferSection("Open matches", OPEN_COLUMNS, id="open")
-        yield OfferSection("My requests", REQUEST_COLUMNS, verb="Open", id="requests")
+        yield OfferSection("Open matches", OPEN_COLUMNS, id="open", empty=not open_matches)
+        yield OfferSection("My requests", REQUEST_COLUMNS, verb="Open", id="requests", empty=not requests)
         yield KeysFooter()
+
+    def _entries(self) -> tuple[list[Entry], list[Entry], list[Entry]]:
+        """What each section shows: awaiting an answer, open matches (filtered), my requests."""
+        store = self.lobby.store
+        return store.awaiting(), store.open_matches(self.lobby.filters), store.my_requests()
 
     def on_mount(self) -> None:
         app = self.lobby
@@ -185,9 +193,10 @@ class HomeScreen(Screen[None]):
         statuses = [app.status[b.name] for b in app.backends if b.name in app.status]
         notices = [app.following.notices[b.name] for b in app.backends if b.name in app.following.notices]
         self.query_one(BackendBar).show(describe(statuses, labels, connecting=app.connecting, notices=notices))
+        awaiting, open_matches, requests = self._entries()
 
         self.query_one("#awaiting", OfferSection).show(
-            store.awaiting(),
+            awaiting,
             self._placeholder(
                 "Nothing awaits your answer. A toast announces each new match."
                 if app.alerts.visual_only
@@ -203,12 +212,12 @@ class HomeScreen(Screen[None]):
         else:
             empty = "No open matches right now."
         self.query_one("#open", OfferSection).show(
-            store.open_matches(filters),
+            open_matches,
             self._placeholder(empty),
             subtitle=f"filter: {brief(filters.describe(), 60)}" if filters.active else "",
         )
         self.query_one("#requests", OfferSection).show(
-            store.my_requests(),
+            requests,
             self._placeholder("No answers sent yet. Answer an offer above and follow it here."),
         )
         if self.focused is None:

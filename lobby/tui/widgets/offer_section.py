@@ -62,8 +62,11 @@ class OfferSection(Vertical, can_focus=False):
         *,
         verb: str = "Answer",
         id: str | None = None,
+        empty: bool = True,
     ) -> None:
-        super().__init__(id=id, classes="-empty")
+        """``empty``: whether it will show no rows at first (its placeholder instead): then
+        showing what it has first restyles nothing."""
+        super().__init__(id=id, classes="-empty" if empty else "")
         self.title = title
         #: What Enter does on a row: "Answer", or "Open" (what was sent).
         self.verb = verb
