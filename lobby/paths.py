@@ -52,9 +52,7 @@ def read_emulator_announcement() -> str | None:
 def styles_dir() -> Path:
     """The application stylesheets: inside the installed package (the wheel carries styles/ as
     lobby/styles), or the repository's styles/ folder in a source checkout."""
-    from importlib import resources
-
-    packaged = Path(str(resources.files("lobby"))) / "styles"
+    packaged = Path(__file__).resolve().parent / "styles"  # the package's own folder, as installed
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parent.parent / "styles"

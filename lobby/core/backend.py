@@ -11,10 +11,12 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from lobby.core.answers import AcceptanceDraft, AcceptanceFacts, Violation
 from lobby.core.offers import Change, Offer
+
+if TYPE_CHECKING:  # annotations only: the console's first frame does without the answer model
+    from lobby.core.answers import AcceptanceDraft, AcceptanceFacts, Violation
 
 
 class FeedState(StrEnum):
