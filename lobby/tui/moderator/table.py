@@ -59,6 +59,9 @@ PLAYERS_FROM = 44
 REGION_WIDTH = 14
 
 
+#: Rows from the top a new order must show at once, at least (see ``TableModel.head_rows``).
+HEAD_ROWS = 128
+
 #: Component styles that paint a whole line, background included.
 LINE_STYLES = frozenset({"header", "sorted", "cursor"})
 
@@ -207,6 +210,8 @@ class ModerationTable(ScrollView, can_focus=True):
         self.clock = clock
         self.cursor = 0
         self.cursor_key: Key | None = None
+        #: False while the cursor's row is further down a new order than the model knows yet.
+        self._cursor_known = True
         #: What to say when there are no rows (set by the screen).
         self.empty_text = "The lobby is empty: no FlexMatch ticket or TeamBattles match is live."
         #: Whether the region column shows (set by the screen: rows of several regions).
@@ -232,14 +237,22 @@ class ModerationTable(ScrollView, can_focus=True):
     # --- keeping up with the model ------------------------------------------------------------
 
     def sync(self) -> None:
-        """The model changed: resize, keep the cursor on its row, repaint what is visible."""
-        total = len(self.model)
+        """The model changed: resize, keep the cursor on its row, repaint what is visible.
+
+        While the model still makes a new order, the cursor's row may be further down than
+        the rows known yet: it is found once the order is whole, or when a key moves the
+        cursor (meanwhile it is not on screen, where every row is known)."""
+        model = self.model
+        total = len(model)
+        self._cursor_known = True
         if self.cursor_key is not None:
-            found = self.model.index_of(self.cursor_key)
+            self._cursor_known, found = model.index_if_known(self.cursor_key)
             if found is not None:
                 self.cursor = found
-        self.cursor = max(0, min(self.cursor, total - 1)) if total else 0
-        self.cursor_key = self.model.row_at(self.cursor).key if total else None
+        if self._cursor_known:
+            self._clamp_cursor(total)
+        # A new order's first rows, known at once, reach down to what the table shows.
+        model.head_rows = max(HEAD_ROWS, int(self.scroll_offset.y) + 2 * self.size.height)
         width = self.scrollable_content_region.width or self.size.width
         virtual = Size(width, total + 1)
         if virtual != self.virtual_size:
@@ -265,6 +278,21 @@ class ModerationTable(ScrollView, can_focus=True):
             return
         self.virtual_size = virtual
 
+    def _clamp_cursor(self, total: int) -> None:
+        self.cursor = max(0, min(self.cursor, total - 1)) if total else 0
+        self.cursor_key = self.model.row_at(self.cursor).key if total else None
+
+    def _settle_cursor(self) -> None:
+        """Find the cursor's row now if the model had not placed it yet."""
+        if self._cursor_known:
+            return
+        if self.cursor_key is not None:
+            found = self.model.index_of(self.cursor_key)
+            if found is not None:
+                self.cursor = found
+        self._cursor_known = True
+        self._clamp_cursor(len(self.model))
+
     def on_resize(self) -> None:
         self.sync()
 
@@ -283,6 +311,7 @@ class ModerationTable(ScrollView, can_focus=True):
         index = max(0, min(index, total - 1))
         self.cursor = index
         self.cursor_key = self.model.row_at(index).key
+        self._cursor_known = True
         top = int(self.scroll_offset.y)
         if index < top:
             self.scroll_to(y=index, animate=False, immediate=True)
@@ -291,9 +320,11 @@ class ModerationTable(ScrollView, can_focus=True):
         self.refresh()
 
     def action_cursor(self, step: int) -> None:
+        self._settle_cursor()
         self._set_cursor(self.cursor + step)
 
     def action_page(self, step: int) -> None:
+        self._settle_cursor()
         self._set_cursor(self.cursor + step * self.page_size)
 
     def action_jump(self, where: int) -> None:
@@ -311,6 +342,7 @@ class ModerationTable(ScrollView, can_focus=True):
             return
         index = int(self.scroll_offset.y) + event.y - 1
         if 0 <= index < len(self.model):
+            self._settle_cursor()
             again = index == self.cursor
             self._set_cursor(index)
             if again and event.chain >= 2:
@@ -425,7 +457,7 @@ class ModerationTable(ScrollView, can_focus=True):
         # layout: drawn again only then (most rows on screen stay the same from frame to frame).
         cells = self._static(row)
         times = self._times(row)
-        cursor = index == self.cursor
+        cursor = index == self.cursor and self._cursor_known
         signature = (cells, times, cursor, width, self.show_region, self._base)
         cached = self._strips.get(row.key)
         if cached is not None and cached[0] == signature:
