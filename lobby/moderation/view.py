@@ -574,7 +574,8 @@ class TableModel:
         moved = bool(changed)
         if changed:
             rows = self.board.rows
-            orders = list(self._orders.values())
+            # An order whole moves each row at once; one being made notes it.
+            keep = [order.move if order.ready else order.note for order in self._orders.values()]
             shows = self._shows
             for key in changed:
                 row = rows.get(key)
@@ -588,8 +589,8 @@ class TableModel:
                     if key not in shown:
                         continue
                     shown.discard(key)
-                for order in orders:
-                    order.note(key, row)
+                for follow in keep:
+                    follow(key, row)
         order = self._select()
         if order is not self._told:
             self._told = order
