@@ -3,7 +3,8 @@
 :class:`TableModel` keeps the rows that pass the filter in sorted lists (one per sort column
 recently chosen) and, between frames, moves only the rows that changed (the board says which),
 so a frame costs what changed, not the size of the lobby. A new filter or status choice makes
-the list of the current column again; a column not among the last few chosen is sorted once.
+the list of the current column again; a column not among the last few chosen is sorted once:
+its first rows at once, the rest in slices between frames (:meth:`TableModel.work`).
 
 The filter is fuzzy: each word of the query must appear, letters in order, inside one of a
 row's id, configuration or game, players, teams, match id or region (case-insensitive). A
