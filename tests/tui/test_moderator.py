@@ -225,6 +225,31 @@ async def test_the_cursor_keeps_its_row_while_a_new_order_is_made_in_slices():
         assert table.cursor_key == screen.model.row_at(table.cursor).key
 
 
+async def test_a_big_lobby_growing_keeps_its_scrollbar_true():
+    """Under load the number of rows changes every frame; the scrollbar takes each new size
+    (redrawn only when its picture changes) and looks as Textual draws it afresh."""
+    lobby = SyntheticLobby(live=1500, rate=300, start=T0, seed=9)
+    board = Board()
+    board.apply_all(unwrap(p) for p in lobby.initial())
+    app = ModeratorApp(ReplaySource([]), clock=FrozenClock(T0), board=board, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ModeratorScreen)
+        bar = screen.table.vertical_scrollbar
+        screen.model.set_hidden(())  # finished rows too: every second adds rows
+        for scroll in (0, 700, 0, 0):
+            screen.table.scroll_to(y=scroll, animate=False, immediate=True)
+            board.apply_all(unwrap(p) for p in lobby.second())
+            screen.frame()
+            await pilot.pause()
+            assert bar.window_virtual_size == len(screen.model) + 1
+            drawn = app.export_screenshot()
+            bar.refresh()
+            await pilot.pause()
+            assert app.export_screenshot() == drawn
+
+
 async def test_events_are_batched_per_frame():
     """A burst of events costs one repaint of the table, not one per event."""
     app, source = moderator(events=[])

@@ -22,6 +22,7 @@ from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 from textual.style import Style as TextualStyle
 from textual.widget import Widget
@@ -274,9 +275,29 @@ class ModerationTable(ScrollView, can_focus=True):
         height = self.size.height
         if self.is_mounted and old.width == virtual.width and min(old.height, virtual.height) > height + 1:
             self.set_reactive(Widget.virtual_size, virtual)
+            if self.scroll_y <= self.max_scroll_y and self._same_scrollbar(old.height, virtual.height):
+                # Thousands of rows: a few more or fewer seldom move the thumb by a cell; the
+                # scrollbar takes the new size without being drawn again.
+                self.vertical_scrollbar.set_reactive(ScrollBar.window_virtual_size, virtual.height)
+                return
             self._scroll_update(virtual)
             return
         self.virtual_size = virtual
+
+    def _same_scrollbar(self, old: int, new: int) -> bool:
+        """Whether the vertical scrollbar draws the same over ``new`` rows as over ``old``."""
+        bar = self.vertical_scrollbar
+        if not bar.display or bar.window_virtual_size != old:
+            return False
+
+        def picture(rows: int) -> list[Segment]:
+            window = bar.window_size if bar.window_size < rows else 0
+            drawn = bar.renderer.render_bar(
+                size=bar.size.height, virtual_size=rows, window_size=window, position=bar.position, thickness=bar.thickness
+            )
+            return drawn.segments
+
+        return picture(old) == picture(new)
 
     def _clamp_cursor(self, total: int) -> None:
         self.cursor = max(0, min(self.cursor, total - 1)) if total else 0
