@@ -362,3 +362,60 @@ def test_incremental_updates_agree_with_a_fresh_sort():
             assert model.index_of(model.row_at(index).key) == index
         model.set_sort(column, rng.random() < 0.5)
         model.set_hidden(rng.sample(sorted(FINAL_STATUSES), 2))
+
+
+def test_a_new_order_is_made_in_slices_and_rows_changed_meanwhile_end_in_their_place():
+    """A column whose order is not kept: its first rows are right at once, the rest is put in
+    order a slice at a time while events go on changing rows, and the order made agrees with
+    a plain sort of the rows as they are at the end. Likewise an order left before it was
+    whole, and shown again."""
+    lobby = SyntheticLobby(live=400, rate=300, start=T0, seed=11)
+    board = Board()
+    board.apply_all(unwrap(p) for p in lobby.initial())
+    model = TableModel(board, hidden=())
+    model.slice_from, model.chunk, model.head_rows = 50, 40, 25
+    model.update()
+    rng = random.Random(7)
+    sliced = served = 0
+    # New columns, and kept ones (some left before they were whole).
+    for column in (Column.AGE, Column.GROUP, Column.AGE, Column.PLAYERS, Column.GROUP, Column.PROGRESS, Column.ID, Column.PROGRESS):
+        model.set_sort(column, rng.random() < 0.5)
+        model.update()
+        while True:
+            sliced += not model.settled
+            fresh = TableModel(board, sort=model.sort, descending=model.descending, hidden=())
+            fresh.update()
+            if not model.settled:
+                # The rows on screen, and where the cursor's row is if it is among them, are
+                # right before the order is whole.
+                assert [r.key for r in model.rows(0, 20)] == [r.key for r in fresh.rows(0, 20)]
+                for r in fresh.rows(0, 20):
+                    assert model.index_if_known(r.key) == (True, fresh.index_of(r.key))
+                served += not model.settled  # known without making the whole order
+            if rng.random() < 0.3:
+                model.set_sort(column, not model.descending)  # reversed while being made
+            board.apply_all(unwrap(p) for p in lobby.second())
+            board.prune(lobby.now - 2)
+            model.update()
+            if not model.work(0.0):
+                break
+        model.update()
+        plain = sorted(
+            (r for r in board.rows.values()),
+            key=lambda r: fresh_entry(model.sort, r),
+        )
+        expected = [r.key for r in plain if fresh_entry(model.sort, r)[0] == 0]
+        missing = [r.key for r in plain if fresh_entry(model.sort, r)[0] == 1]
+        if model.descending:
+            expected.reverse()
+        assert [r.key for r in model] == expected + missing
+        for index in (0, len(model) // 2, len(model) - 1):
+            assert model.index_of(model.row_at(index).key) == index
+    assert sliced >= 8 and served >= 8  # made in slices, the first rows known meanwhile
+
+
+def fresh_entry(column: Column, row):
+    """A row's place in a plain sort by ``column``: (missing, value, id, kind)."""
+    from lobby.moderation.view import _ENTRY
+
+    return _ENTRY[column](row)

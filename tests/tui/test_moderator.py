@@ -7,8 +7,9 @@ import io
 
 import pytest
 from rich.console import Console
-from synthetic import flexmatch_event, sample_lobby
+from synthetic import SyntheticLobby, flexmatch_event, sample_lobby
 from textual import events
+from textual.geometry import Region
 from textual.widgets import Input
 
 from lobby.core.clock import FrozenClock
@@ -196,6 +197,59 @@ async def test_the_cursor_follows_its_row_when_the_order_changes():
         await pilot.pause()
         assert ids(screen)[0] == "t-new-0001"
         assert screen.table.cursor == 3 and screen.table.cursor_key == (Kind.TICKET, "t-ayla-0001")
+
+
+async def test_the_cursor_keeps_its_row_while_a_new_order_is_made_in_slices():
+    """Sorting a big lobby by a new column shows its first rows at once and makes the rest of
+    the order in slices; the cursor's row, further down, is found once the order is whole or
+    when a key moves the cursor."""
+    board = Board()
+    board.apply_all(unwrap(p) for p in SyntheticLobby(live=1500, rate=10, start=T0, seed=5).initial())
+    app = ModeratorApp(ReplaySource([]), clock=FrozenClock(T0), board=board, still=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ModeratorScreen)
+        screen.model.slice_from = 200
+        await pilot.press("end")
+        table = screen.table
+        key = table.cursor_key
+        assert key is not None and table.cursor == len(screen.model) - 1
+        screen.sort_by(Column.AGE)
+        assert not screen.model.settled  # the first rows are known, the rest is being made
+        assert table.cursor_key == key and screen.model.index_if_known(key) == (False, None)
+        youngest = sorted(board.rows.values(), key=lambda r: (-r.created, r.id))[:10]
+        assert [r.key for r in screen.model.rows(0, 10)] == [r.key for r in youngest]
+        table.action_cursor(-1)  # a key needs the cursor's place: the order is finished then
+        assert screen.model.settled
+        assert table.cursor == screen.model.index_of(key) - 1
+        assert table.cursor_key == screen.model.row_at(table.cursor).key
+
+
+async def test_a_big_lobby_growing_keeps_its_scrollbar_true():
+    """Under load the number of rows changes every frame; the scrollbar takes each new size
+    (redrawn only when its picture changes) and shows what Textual draws afresh."""
+    lobby = SyntheticLobby(live=1500, rate=300, start=T0, seed=9)
+    board = Board()
+    board.apply_all(unwrap(p) for p in lobby.initial())
+    app = ModeratorApp(ReplaySource([]), clock=FrozenClock(T0), board=board, still=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ModeratorScreen)
+        bar = screen.table.vertical_scrollbar
+        screen.model.set_hidden(())  # finished rows too: every second adds rows
+        for scroll in (0, 700, None, 0):  # None: at the bottom, where the thumb moves as rows come
+            table = screen.table
+            table.scroll_to(y=table.max_scroll_y if scroll is None else scroll, animate=False, immediate=True)
+            board.apply_all(unwrap(p) for p in lobby.second())
+            screen.frame()
+            await pilot.pause()
+            assert bar.window_virtual_size == len(screen.model) + 1
+            whole = Region(0, 0, bar.size.width, bar.size.height)
+            drawn = [list(line) for line in bar.render_lines(whole)]  # as on screen
+            bar.refresh()
+            assert [list(line) for line in bar.render_lines(whole)] == drawn  # as drawn afresh
 
 
 async def test_events_are_batched_per_frame():

@@ -49,6 +49,9 @@ FRAME_SECONDS = 0.1
 FIGURES_EVERY = 5
 #: Time columns repaint and finished rows are pruned every this many frames.
 SECOND_EVERY = 10
+#: Seconds a frame spends at most on making a new sort order (the rest waits for the next
+#: frame; the rows on screen are known at once).
+ORDER_SLICE = 0.012
 #: Seconds of applying events between two yields to the event loop, so a key or a frame never
 #: waits long behind a burst (a fraction of a frame).
 APPLY_SLICE = 0.01
@@ -196,6 +199,7 @@ class ModeratorScreen(Screen[None]):
         if several is not table.show_region:
             table.show_region = several
             table.refresh()
+        self.model.work(ORDER_SLICE)
         changed = self.model.update()
         if changed:
             table.empty_text = self._empty_text()

@@ -13,6 +13,7 @@ segments, never parsed as markup.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from rich.segment import Segment
 from rich.style import Style
@@ -21,7 +22,9 @@ from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
+from textual.style import Style as TextualStyle
 from textual.widget import Widget
 
 from lobby.core.clock import Clock
@@ -57,6 +60,9 @@ PLAYERS_FROM = 44
 REGION_WIDTH = 14
 
 
+#: Rows from the top a new order must show at once, at least (see ``TableModel.head_rows``).
+HEAD_ROWS = 128
+
 #: Component styles that paint a whole line, background included.
 LINE_STYLES = frozenset({"header", "sorted", "cursor"})
 
@@ -70,11 +76,10 @@ def text_style(widget: Widget, component: str, with_background: bool) -> Style:
     return Style(color=full.color, bold=full.bold, italic=full.italic, underline=full.underline, strike=full.strike)
 
 
-@dataclass(frozen=True, slots=True)
-class _Cells:
-    """What a row shows that only changes with the row's version."""
+class _Cells(NamedTuple):
+    """What a row shows outside its time columns, as drawn (a tuple: two rows showing the
+    same compare equal, whatever changed in them that the table does not show)."""
 
-    version: int
     kind: str
     id: str
     group: str
@@ -83,6 +88,21 @@ class _Cells:
     tone: str
     progress: str
     players: str
+
+
+@dataclass(slots=True)
+class _Parts:
+    """A row's line without its time columns (see :meth:`ModerationTable._parts`)."""
+
+    #: What the segments were made from: the row's cells, the layout, the cursor, the style.
+    key: tuple[object, ...]
+    segments: list[Segment]
+    #: (index in ``segments``, time column, its width), in order.
+    slots: tuple[tuple[int, Column, int], ...]
+    #: The cells the segments take.
+    length: int
+    #: The style of the padding to the widget's width.
+    pad: Style | None
 
 
 def layout(width: int, *, region: bool = False) -> list[tuple[Column | None, int]]:
@@ -191,11 +211,14 @@ class ModerationTable(ScrollView, can_focus=True):
         self.clock = clock
         self.cursor = 0
         self.cursor_key: Key | None = None
+        #: False while the cursor's row is further down a new order than the model knows yet.
+        self._cursor_known = True
         #: What to say when there are no rows (set by the screen).
         self.empty_text = "The lobby is empty: no FlexMatch ticket or TeamBattles match is live."
         #: Whether the region column shows (set by the screen: rows of several regions).
         self.show_region = False
-        self._cells: dict[Key, _Cells] = {}
+        #: Per row: the version its cells were made from, and the cells.
+        self._cells: dict[Key, tuple[int, _Cells]] = {}
         #: The last line drawn of each row, with what it was drawn from.
         self._strips: dict[Key, tuple[tuple[object, ...], Strip]] = {}
         self._layout_for: tuple[int, bool, list[tuple[Column | None, int]]] = (-1, False, [])
@@ -203,18 +226,34 @@ class ModerationTable(ScrollView, can_focus=True):
         self._now = 0.0
         self._styles: dict[str, Style] = {}
         self._base = Style()
+        #: Per row, its line without the time columns (see :meth:`_parts`).
+        self._row_parts: dict[Key, _Parts] = {}
+        #: A cell's style as drawn, by (its own style, on the cursor's line, the widget's style).
+        self._dressed: dict[tuple[Style | None, bool, Style], Style | None] = {}
+        #: The header line and the lines without a row, by what they show.
+        self._fixed_lines: dict[tuple[object, ...], Strip] = {}
+        #: What one paint draws from (see :meth:`_paint_facts`), set while it lasts.
+        self._paint: tuple[int, int, int, list[Row]] | None = None
 
     # --- keeping up with the model ------------------------------------------------------------
 
     def sync(self) -> None:
-        """The model changed: resize, keep the cursor on its row, repaint what is visible."""
-        total = len(self.model)
+        """The model changed: resize, keep the cursor on its row, repaint what is visible.
+
+        While the model still makes a new order, the cursor's row may be further down than
+        the rows known yet: it is found once the order is whole, or when a key moves the
+        cursor (meanwhile it is not on screen, where every row is known)."""
+        model = self.model
+        total = len(model)
+        self._cursor_known = True
         if self.cursor_key is not None:
-            found = self.model.index_of(self.cursor_key)
+            self._cursor_known, found = model.index_if_known(self.cursor_key)
             if found is not None:
                 self.cursor = found
-        self.cursor = max(0, min(self.cursor, total - 1)) if total else 0
-        self.cursor_key = self.model.row_at(self.cursor).key if total else None
+        if self._cursor_known:
+            self._clamp_cursor(total)
+        # A new order's first rows, known at once, reach down to what the table shows.
+        model.head_rows = max(HEAD_ROWS, int(self.scroll_offset.y) + 2 * self.size.height)
         width = self.scrollable_content_region.width or self.size.width
         virtual = Size(width, total + 1)
         if virtual != self.virtual_size:
@@ -236,9 +275,44 @@ class ModerationTable(ScrollView, can_focus=True):
         height = self.size.height
         if self.is_mounted and old.width == virtual.width and min(old.height, virtual.height) > height + 1:
             self.set_reactive(Widget.virtual_size, virtual)
+            if self.scroll_y <= self.max_scroll_y and self._same_scrollbar(old.height, virtual.height):
+                # Thousands of rows: a few more or fewer seldom move the thumb by a cell; the
+                # scrollbar takes the new size without being drawn again.
+                self.vertical_scrollbar.set_reactive(ScrollBar.window_virtual_size, virtual.height)
+                return
             self._scroll_update(virtual)
             return
         self.virtual_size = virtual
+
+    def _same_scrollbar(self, old: int, new: int) -> bool:
+        """Whether the vertical scrollbar draws the same over ``new`` rows as over ``old``."""
+        bar = self.vertical_scrollbar
+        if not bar.display or bar.window_virtual_size != old:
+            return False
+
+        def picture(rows: int) -> list[Segment]:
+            window = bar.window_size if bar.window_size < rows else 0
+            drawn = bar.renderer.render_bar(
+                size=bar.size.height, virtual_size=rows, window_size=window, position=bar.position, thickness=bar.thickness
+            )
+            return drawn.segments
+
+        return picture(old) == picture(new)
+
+    def _clamp_cursor(self, total: int) -> None:
+        self.cursor = max(0, min(self.cursor, total - 1)) if total else 0
+        self.cursor_key = self.model.row_at(self.cursor).key if total else None
+
+    def _settle_cursor(self) -> None:
+        """Find the cursor's row now if the model had not placed it yet."""
+        if self._cursor_known:
+            return
+        if self.cursor_key is not None:
+            found = self.model.index_of(self.cursor_key)
+            if found is not None:
+                self.cursor = found
+        self._cursor_known = True
+        self._clamp_cursor(len(self.model))
 
     def on_resize(self) -> None:
         self.sync()
@@ -258,6 +332,7 @@ class ModerationTable(ScrollView, can_focus=True):
         index = max(0, min(index, total - 1))
         self.cursor = index
         self.cursor_key = self.model.row_at(index).key
+        self._cursor_known = True
         top = int(self.scroll_offset.y)
         if index < top:
             self.scroll_to(y=index, animate=False, immediate=True)
@@ -266,9 +341,11 @@ class ModerationTable(ScrollView, can_focus=True):
         self.refresh()
 
     def action_cursor(self, step: int) -> None:
+        self._settle_cursor()
         self._set_cursor(self.cursor + step)
 
     def action_page(self, step: int) -> None:
+        self._settle_cursor()
         self._set_cursor(self.cursor + step * self.page_size)
 
     def action_jump(self, where: int) -> None:
@@ -286,6 +363,7 @@ class ModerationTable(ScrollView, can_focus=True):
             return
         index = int(self.scroll_offset.y) + event.y - 1
         if 0 <= index < len(self.model):
+            self._settle_cursor()
             again = index == self.cursor
             self._set_cursor(index)
             if again and event.chain >= 2:
@@ -301,29 +379,29 @@ class ModerationTable(ScrollView, can_focus=True):
 
     # --- drawing ------------------------------------------------------------------------------
 
-    def _columns(self) -> list[tuple[Column | None, int]]:
-        width = self.scrollable_content_region.width or self.size.width
+    def _columns(self, width: int | None = None) -> list[tuple[Column | None, int]]:
+        """The layout at the table's width (``width`` when the caller knows it)."""
+        if width is None:
+            width = self.scrollable_content_region.width or self.size.width
         if self._layout_for[:2] != (width, self.show_region):
             self._layout_for = (width, self.show_region, layout(width, region=self.show_region))
         return self._layout_for[2]
 
     def _static(self, row: Row) -> _Cells:
         cached = self._cells.get(row.key)
-        if cached is not None and cached.version == row.version:
-            return cached
-        progress = f"{row.accepted}/{row.total}" if row.total else "-"
+        if cached is not None and cached[0] == row.version:
+            return cached[1]
         cells = _Cells(
-            version=row.version,
             kind="F" if row.kind == Kind.TICKET else "T",
             id=clean(row.id),
             group=clean(row.group) or "-",
             region=clean(row.region) or "-",
             status=status_label(row.status),
             tone=STATUS_TONE.get(row.status, "waiting"),
-            progress=progress,
+            progress=f"{row.accepted}/{row.total}" if row.total else "-",
             players=clean(who(row)) or "-",
         )
-        self._cells[row.key] = cells
+        self._cells[row.key] = (row.version, cells)
         return cells
 
     def _style(self, name: str) -> Style:
@@ -334,34 +412,91 @@ class ModerationTable(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         self._styles.clear()
-        self._strips.clear()
+        self._forget_drawings()
         super().notify_style_update()
 
+    def _forget_drawings(self) -> None:
+        self._strips.clear()
+        self._row_parts.clear()
+        self._dressed.clear()
+        self._fixed_lines.clear()
+
     def render_lines(self, crop: Region) -> list[Strip]:
+        """The lines in ``crop``. A line that shows what it showed at the last paint is the very
+        same :class:`Strip` as then, so what Textual caches on a strip (the app's line filters,
+        the compositor's cuts) is not done again; lines are made here, in the table's plain box,
+        as Textual's own line cache would make them (the content padded with the background,
+        then the app's filters), so every cell looks as it did."""
         self._now = self.clock.timestamp()  # one "now" for every line of a paint
         self._base = self.rich_style
-        return super().render_lines(crop)
+        if not self._plain_box():
+            self._paint = None
+            return super().render_lines(crop)
+        self._paint = self._paint_facts()
+        content_width = self.content_region.width
+        base_background, background = self.background_colors
+        inner = TextualStyle(background=base_background + background).rich_style
+        lines = [self.render_line(y).adjust_cell_length(content_width, inner) for y in crop.line_range]
+        for line_filter in self.get_line_filters():
+            lines = [line.apply_filter(line_filter, background) for line in lines]
+        x1, x2 = crop.column_span
+        if (x1, x2) != (0, self.region.width):
+            lines = [line.crop(x1, x2) for line in lines]
+        self._paint = None
+        return lines
+
+    def _plain_box(self) -> bool:
+        """Whether the table is drawn without border, outline, padding, tint, hatch, title or
+        opacity (as its stylesheet has it): then :meth:`render_lines` draws it alone."""
+        styles = self.styles
+        return (
+            self.region.size == self.content_region.size
+            and not any(edge for edge, _ in styles.outline)
+            and not any(edge for edge, _ in styles.border)
+            and not styles.tint.a
+            and self.opacity == 1.0
+            and styles.text_opacity == 1.0
+            and not (styles.has_rule("hatch") and styles.hatch != "none")
+            and self._border_title is None
+            and self._border_subtitle is None
+        )
+
+    def _paint_facts(self) -> tuple[int, int, int, list[Row]]:
+        """(width, first row index, rows in the model, the rows on screen) for one paint."""
+        width = self.scrollable_content_region.width or self.size.width
+        top = int(self.scroll_offset.y)
+        total = len(self.model)
+        return width, top, total, self.model.rows(top, top + max(0, self.size.height - 1))
 
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width or self.size.width
-        index = int(self.scroll_offset.y) + y - 1
-        if y == 0 or not 0 <= index < len(self.model):
-            # The widget's own colours under every cell (a line-API strip carries its own).
-            return self._line(y).apply_style(self._base)
-        row = self.model.row_at(index)
+        width, top, total, rows = self._paint if self._paint is not None else self._paint_facts()
+        index = top + y - 1
+        if y == 0 or not 0 <= index < total:
+            return self._fixed_line(y, width, total)
+        row = rows[y - 1] if y - 1 < len(rows) else self.model.row_at(index)
         # A row's line changes with the row, the time columns' texts, the cursor and the
         # layout: drawn again only then (most rows on screen stay the same from frame to frame).
+        cells = self._static(row)
         times = self._times(row)
-        signature = (row.version, times, index == self.cursor, width, self.show_region, self._base)
+        cursor = index == self.cursor and self._cursor_known
+        signature = (cells, times, cursor, width, self.show_region, self._base)
         cached = self._strips.get(row.key)
         if cached is not None and cached[0] == signature:
             return cached[1]
-        strip = self._row_strip(row, width, times)
-        if index == self.cursor:
-            strip = strip.apply_style(self._style("cursor"))
-        strip = strip.apply_style(self._base)
+        strip = self._row_strip(row.key, cells, width, times, cursor)
         self._strips[row.key] = (signature, strip)
         return strip
+
+    def _fixed_line(self, y: int, width: int, total: int) -> Strip:
+        """The header line, and the lines without a row (the empty table's message among them)."""
+        key = (y == 0, y if not total else -1, width, self.show_region, self.model.sort, self.model.descending, self.empty_text if not total else "", self._base)
+        line = self._fixed_lines.get(key)
+        if line is None:
+            if len(self._fixed_lines) > 64:
+                self._fixed_lines.clear()
+            # The widget's own colours under every cell (a line-API strip carries its own).
+            line = self._fixed_lines[key] = self._line(y).apply_style(self._base)
+        return line
 
     def _times(self, row: Row) -> tuple[str, str, str, str]:
         """The texts of the time columns (time left, its tone, in status, age) at this paint's now."""
@@ -407,39 +542,77 @@ class ModerationTable(ScrollView, can_focus=True):
             segments.append(Segment(" ", header))
         return Strip(segments).adjust_cell_length(width, header)
 
-    def _row_strip(self, row: Row, width: int, times: tuple[str, str, str, str]) -> Strip:
-        cells = self._static(row)
-        left, tone, in_status, age = times
+    def _dress(self, style: Style | None, cursor: bool) -> Style | None:
+        """A cell's style under the cursor's (on the cursor's line) and the widget's own: what
+        applying each of them to the whole line gives that cell."""
+        key = (style, cursor, self._base)
+        if key in self._dressed:
+            return self._dressed[key]
+        dressed = style
+        cursor_style = self._style("cursor")
+        if cursor and cursor_style:
+            dressed = cursor_style + dressed
+        if self._base:
+            dressed = self._base + dressed
+        self._dressed[key] = dressed
+        return dressed
+
+    def _parts(self, key: Key, cells: _Cells, width: int, cursor: bool) -> _Parts:
+        """A row's line without its time columns: the segments that only change with what the
+        row shows, the layout and the cursor, with a slot for each time column."""
+        made_from = (cells, width, self.show_region, cursor, self._base)
+        cached = self._row_parts.get(key)
+        if cached is not None and cached.key == made_from:
+            return cached
+        dress = self._dress
         dim = self._style("dim")
         segments: list[Segment] = []
-        space = Segment(" ")
-        for column, w in self._columns():
+        slots: list[tuple[int, Column, int]] = []
+        space = Segment(" ", dress(None, cursor))
+        length = 0
+        for column, w in self._columns(width):
+            length += w + 1
             if column is None:
-                segments.append(Segment(cells.kind, dim))
+                segments.append(Segment(cells.kind, dress(dim, cursor)))
             elif column is Column.ID:
-                segments.append(Segment(fit(cells.id, w)))
+                segments.append(Segment(fit(cells.id, w), dress(None, cursor)))
             elif column is Column.GROUP:
-                segments.append(Segment(fit(cells.group, w), dim))
+                segments.append(Segment(fit(cells.group, w), dress(dim, cursor)))
             elif column is Column.REGION:
-                segments.append(Segment(fit(cells.region, w), dim))
+                segments.append(Segment(fit(cells.region, w), dress(dim, cursor)))
             elif column is Column.STATUS:
-                segments.append(Segment(fit(cells.status, w), self._style(cells.tone)))
+                segments.append(Segment(fit(cells.status, w), dress(self._style(cells.tone), cursor)))
             elif column is Column.PROGRESS:
-                segments.append(Segment(fit_right(cells.progress, w)))
-            elif column is Column.DEADLINE:
+                segments.append(Segment(fit_right(cells.progress, w), dress(None, cursor)))
+            elif column is Column.PLAYERS:
+                segments.append(Segment(fit(cells.players, w), dress(None, cursor)))
+            else:  # a time column: filled in at each paint
+                slots.append((len(segments), column, w))
+                segments.append(space)
+            segments.append(space)
+        parts = _Parts(made_from, segments, tuple(slots), length, dress(None, cursor))
+        if len(self._row_parts) > 4 * 256:
+            self._row_parts.clear()
+        self._row_parts[key] = parts
+        return parts
+
+    def _row_strip(self, key: Key, cells: _Cells, width: int, times: tuple[str, str, str, str], cursor: bool) -> Strip:
+        parts = self._parts(key, cells, width, cursor)
+        left, tone, in_status, age = times
+        segments = parts.segments.copy()
+        dress = self._dress
+        for at, column, w in parts.slots:
+            if column is Column.DEADLINE:
                 if tone == "none":
-                    segments.append(Segment(fit_right(left, w), dim))
+                    style: Style | None = self._style("dim")
                 else:
                     style = self._style(tone) if tone in ("urgent", "soon") else Style()
-                    segments.append(Segment(fit_right(left, w), style))
+                segments[at] = Segment(fit_right(left, w), dress(style, cursor))
             elif column is Column.IN_STATUS:
-                segments.append(Segment(fit_right(in_status, w)))
-            elif column is Column.AGE:
-                segments.append(Segment(fit_right(age, w), dim))
-            elif column is Column.PLAYERS:
-                segments.append(Segment(fit(cells.players, w)))
-            segments.append(space)
-        return Strip(segments).adjust_cell_length(width)
+                segments[at] = Segment(fit_right(in_status, w), dress(None, cursor))
+            else:
+                segments[at] = Segment(fit_right(age, w), dress(self._style("dim"), cursor))
+        return Strip(segments, parts.length).adjust_cell_length(width, parts.pad)
 
 
 def _urgency(seconds: float) -> str:
