@@ -21,7 +21,8 @@ turn a profile into endpoints live here too:
 Start-up (tests/bench/test_bench_startup.py measures it): the console imports this module before
 its first paint, so no adapter is imported at module level. The console's streams import each
 adapter (httpx, pydantic wire models, botocore: most of lobby's import time) in a worker thread,
-TeamBattles first (the lighter), and hand each backend over as soon as it is built. A backend
+TeamBattles first (the lighter), and hand each backend over as soon as it is built; FlexMatch is
+built while TeamBattles lists its first offers (mostly a wait for the service). A backend
 that cannot be built (no key, no running emulator) is handed over as a :class:`FailedBackend`
 that says why, so the other one stays usable.
 """
@@ -32,7 +33,8 @@ import asyncio
 import importlib
 import json
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import aclosing
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -354,6 +356,30 @@ async def _flexmatch(
     return with_service_time(backend)
 
 
+async def _one_then_next(
+    teambattles: Callable[[], Connected], flexmatch: Callable[[], Awaitable[Connected]]
+) -> AsyncGenerator[Connected, None]:
+    """TeamBattles, built in a worker thread, then FlexMatch. FlexMatch is built (its adapter
+    imported, in a thread) while TeamBattles lists its offers, mostly a wait for the service,
+    so it is ready when asked for; closed before that, it is closed too."""
+    first = await _built("teambattles", teambattles)
+    following = asyncio.ensure_future(flexmatch())
+    handed = False
+    try:
+        yield first
+        second = await following
+        handed = True
+        yield second
+    finally:
+        if not handed:
+            following.cancel()
+            await asyncio.wait([following])
+            if not following.cancelled() and following.exception() is None:
+                from lobby.tui.switching import served
+
+                await served(following.result()).backend.aclose()
+
+
 async def stream_profile(
     settings: Settings, name: str, *, emulator_url: str | None = None
 ) -> AsyncIterator[Connected]:
@@ -365,8 +391,12 @@ async def stream_profile(
         _import(TEAMBATTLES_MODULES)
         return with_service_time(_opened(teambattles_backend(profile_name, profile)))
 
-    yield await _built("teambattles", teambattles)
-    yield await _flexmatch(profile, emulator_url=emulator_url)
+    def flexmatch() -> Awaitable[Connected]:
+        return _flexmatch(profile, emulator_url=emulator_url)
+
+    async with aclosing(_one_then_next(teambattles, flexmatch)) as stream:
+        async for connected in stream:
+            yield connected
 
 
 async def stream_demo(url: str, *, players: Iterable[str], key: str, user: str) -> AsyncIterator[Connected]:
@@ -379,8 +409,12 @@ async def stream_demo(url: str, *, players: Iterable[str], key: str, user: str) 
         _import(TEAMBATTLES_MODULES)
         return with_service_time(_opened(demo_teambattles(url, key=key, user=user)))
 
-    yield await _built("teambattles", teambattles)
-    yield await _flexmatch(Profile(kind="emulator"), emulator_url=url, players=chosen_players)
+    def flexmatch() -> Awaitable[Connected]:
+        return _flexmatch(Profile(kind="emulator"), emulator_url=url, players=chosen_players)
+
+    async with aclosing(_one_then_next(teambattles, flexmatch)) as stream:
+        async for connected in stream:
+            yield connected
 
 
 # --- moderation feeds ----------------------------------------------------------------------------
