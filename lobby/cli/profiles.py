@@ -22,7 +22,8 @@ Start-up (tests/bench/test_bench_startup.py measures it): the console imports th
 its first paint, so no adapter is imported at module level. The console's streams import each
 adapter (httpx, pydantic wire models, botocore: most of lobby's import time) in a worker thread,
 TeamBattles first (the lighter), and hand each backend over as soon as it is built; FlexMatch is
-built while TeamBattles lists its first offers (mostly a wait for the service). A backend
+built, and its event stream read up to now, while TeamBattles lists its first offers (mostly a
+wait for the service). A backend
 that cannot be built (no key, no running emulator) is handed over as a :class:`FailedBackend`
 that says why, so the other one stays usable.
 """
@@ -340,7 +341,8 @@ def _opened(backend: TeamBattlesBackend) -> TeamBattlesBackend:
 async def _flexmatch(
     profile: Profile, *, emulator_url: str | None, players: Iterable[str] | None = None
 ) -> Connected:
-    """The FlexMatch backend, its adapter imported in a worker thread."""
+    """The FlexMatch backend, its adapter imported in a worker thread, ready for its first
+    listing (:meth:`~lobby.flexmatch.backend.FlexMatchBackend.prepare`)."""
     await _in_thread(lambda: _import(FLEXMATCH_MODULES))
     # httpx's own transport, which TeamBattles has loaded already (with its TLS context): these
     # few calls gain nothing from the faster aiohttp transport the adapter picks by default,
@@ -353,6 +355,7 @@ async def _flexmatch(
         )
     except BackendError as exc:
         return FailedBackend("flexmatch", exc)
+    await backend.prepare()
     return with_service_time(backend)
 
 
@@ -360,8 +363,9 @@ async def _one_then_next(
     teambattles: Callable[[], Connected], flexmatch: Callable[[], Awaitable[Connected]]
 ) -> AsyncGenerator[Connected, None]:
     """TeamBattles, built in a worker thread, then FlexMatch. FlexMatch is built (its adapter
-    imported, in a thread) while TeamBattles lists its offers, mostly a wait for the service,
-    so it is ready when asked for; closed before that, it is closed too."""
+    imported, in a thread) and its event stream read up to now while TeamBattles lists its
+    offers, mostly a wait for the service, so it is ready when asked for; closed before that,
+    it is closed too."""
     first = await _built("teambattles", teambattles)
     following = asyncio.ensure_future(flexmatch())
     handed = False
