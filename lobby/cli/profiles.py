@@ -327,17 +327,6 @@ async def _built(name: str, build: Callable[[], Connected]) -> Connected:
         return FailedBackend(name, exc)
 
 
-def _opened(backend: TeamBattlesBackend) -> TeamBattlesBackend:
-    """``backend`` with its local records ("my requests") opened already, in this worker
-    thread: the first opening creates the file and its tables, disk writes the event loop
-    would otherwise wait for before showing the first offers."""
-    try:
-        backend.requests.all()
-    except Exception:  # a broken local record: the backend says so when it reads them
-        pass
-    return backend
-
-
 async def _flexmatch(
     profile: Profile, *, emulator_url: str | None, players: Iterable[str] | None = None
 ) -> Connected:
@@ -393,7 +382,7 @@ async def stream_profile(
 
     def teambattles() -> Connected:
         _import(TEAMBATTLES_MODULES)
-        return with_service_time(_opened(teambattles_backend(profile_name, profile)))
+        return with_service_time(teambattles_backend(profile_name, profile))
 
     def flexmatch() -> Awaitable[Connected]:
         return _flexmatch(profile, emulator_url=emulator_url)
@@ -411,7 +400,7 @@ async def stream_demo(url: str, *, players: Iterable[str], key: str, user: str) 
 
     def teambattles() -> Connected:
         _import(TEAMBATTLES_MODULES)
-        return with_service_time(_opened(demo_teambattles(url, key=key, user=user)))
+        return with_service_time(demo_teambattles(url, key=key, user=user))
 
     def flexmatch() -> Awaitable[Connected]:
         return _flexmatch(Profile(kind="emulator"), emulator_url=url, players=chosen_players)
