@@ -298,6 +298,13 @@ def _import(modules: Iterable[str]) -> None:
         importlib.import_module(module)
 
 
+def _with_records(backend: TeamBattlesBackend) -> TeamBattlesBackend:
+    """``backend`` with its stored requests ("my requests") read, in this worker thread: the
+    first listing then starts no thread of its own to read them."""
+    backend.requests.read_stored()
+    return backend
+
+
 class ServiceTime:
     """The service's time as a backend last measured it, read afresh on each call (the skew
     is measured again on each reconnect and each answer)."""
@@ -382,7 +389,7 @@ async def stream_profile(
 
     def teambattles() -> Connected:
         _import(TEAMBATTLES_MODULES)
-        return with_service_time(teambattles_backend(profile_name, profile))
+        return with_service_time(_with_records(teambattles_backend(profile_name, profile)))
 
     def flexmatch() -> Awaitable[Connected]:
         return _flexmatch(profile, emulator_url=emulator_url)
@@ -400,7 +407,7 @@ async def stream_demo(url: str, *, players: Iterable[str], key: str, user: str) 
 
     def teambattles() -> Connected:
         _import(TEAMBATTLES_MODULES)
-        return with_service_time(demo_teambattles(url, key=key, user=user))
+        return with_service_time(_with_records(demo_teambattles(url, key=key, user=user)))
 
     def flexmatch() -> Awaitable[Connected]:
         return _flexmatch(Profile(kind="emulator"), emulator_url=url, players=chosen_players)
