@@ -66,6 +66,10 @@ EMULATOR_REGION = "us-east-1"
 #: What each adapter's builder imports: the console imports them in a worker thread first.
 TEAMBATTLES_MODULES = ("lobby.teambattles.backend", "lobby.teambattles.keys", "lobby.teambattles.requests")
 FLEXMATCH_MODULES = ("lobby.flexmatch.backend", "lobby.flexmatch.signing")
+#: What the first request of an adapter's client imports (httpx's transport is httpcore's, on
+#: anyio's asyncio backend): imported with the TeamBattles adapter, in its worker thread, rather
+#: than on the event loop while FlexMatch's adapter is imported beside it.
+FIRST_REQUEST_MODULES = ("httpcore", "anyio._backends._asyncio")
 
 NO_EMULATOR_FOR_TEAMBATTLES = (
     "No lobby emulator is running; start one with `lobby demo` or `lobby emulator`, or choose a live profile."
@@ -298,6 +302,16 @@ def _import(modules: Iterable[str]) -> None:
         importlib.import_module(module)
 
 
+def _import_ahead(modules: Iterable[str]) -> None:
+    """Import ``modules`` now, if they exist: a third party's internals, imported early only to
+    spare the event loop; one that moved is imported when used, as usual."""
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass
+
+
 def _with_records(backend: TeamBattlesBackend) -> TeamBattlesBackend:
     """``backend`` with its stored requests ("my requests") read, in this worker thread: the
     first listing then starts no thread of its own to read them."""
@@ -389,6 +403,7 @@ async def stream_profile(
 
     def teambattles() -> Connected:
         _import(TEAMBATTLES_MODULES)
+        _import_ahead(FIRST_REQUEST_MODULES)
         return with_service_time(_with_records(teambattles_backend(profile_name, profile)))
 
     def flexmatch() -> Awaitable[Connected]:
@@ -407,6 +422,7 @@ async def stream_demo(url: str, *, players: Iterable[str], key: str, user: str) 
 
     def teambattles() -> Connected:
         _import(TEAMBATTLES_MODULES)
+        _import_ahead(FIRST_REQUEST_MODULES)
         return with_service_time(_with_records(demo_teambattles(url, key=key, user=user)))
 
     def flexmatch() -> Awaitable[Connected]:
