@@ -21,7 +21,9 @@ turn a profile into endpoints live here too:
 Start-up (tests/bench/test_bench_startup.py measures it): the console imports this module before
 its first paint, so no adapter is imported at module level. The console's streams import each
 adapter (httpx, pydantic wire models, botocore: most of lobby's import time) in a worker thread,
-TeamBattles first (the lighter), and hand each backend over as soon as it is built. A backend
+TeamBattles first (the lighter), and hand each backend over as soon as it is built; FlexMatch is
+built, and its event stream read up to now, while TeamBattles lists its first offers (mostly a
+wait for the service). A backend
 that cannot be built (no key, no running emulator) is handed over as a :class:`FailedBackend`
 that says why, so the other one stays usable.
 """
@@ -32,7 +34,8 @@ import asyncio
 import importlib
 import json
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import aclosing
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -63,6 +66,10 @@ EMULATOR_REGION = "us-east-1"
 #: What each adapter's builder imports: the console imports them in a worker thread first.
 TEAMBATTLES_MODULES = ("lobby.teambattles.backend", "lobby.teambattles.keys", "lobby.teambattles.requests")
 FLEXMATCH_MODULES = ("lobby.flexmatch.backend", "lobby.flexmatch.signing")
+#: What the first request of an adapter's client imports (httpx's transport is httpcore's, on
+#: anyio's asyncio backend): imported with the TeamBattles adapter, in its worker thread, rather
+#: than on the event loop while FlexMatch's adapter is imported beside it.
+FIRST_REQUEST_MODULES = ("httpcore", "anyio._backends._asyncio")
 
 NO_EMULATOR_FOR_TEAMBATTLES = (
     "No lobby emulator is running; start one with `lobby demo` or `lobby emulator`, or choose a live profile."
@@ -295,6 +302,23 @@ def _import(modules: Iterable[str]) -> None:
         importlib.import_module(module)
 
 
+def _import_ahead(modules: Iterable[str]) -> None:
+    """Import ``modules`` now, if they exist: a third party's internals, imported early only to
+    spare the event loop; one that moved is imported when used, as usual."""
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass
+
+
+def _with_records(backend: TeamBattlesBackend) -> TeamBattlesBackend:
+    """``backend`` with its stored requests ("my requests") read, in this worker thread: the
+    first listing then starts no thread of its own to read them."""
+    backend.requests.read_stored()
+    return backend
+
+
 class ServiceTime:
     """The service's time as a backend last measured it, read afresh on each call (the skew
     is measured again on each reconnect and each answer)."""
@@ -324,21 +348,11 @@ async def _built(name: str, build: Callable[[], Connected]) -> Connected:
         return FailedBackend(name, exc)
 
 
-def _opened(backend: TeamBattlesBackend) -> TeamBattlesBackend:
-    """``backend`` with its local records ("my requests") opened already, in this worker
-    thread: the first opening creates the file and its tables, disk writes the event loop
-    would otherwise wait for before showing the first offers."""
-    try:
-        backend.requests.all()
-    except Exception:  # a broken local record: the backend says so when it reads them
-        pass
-    return backend
-
-
 async def _flexmatch(
     profile: Profile, *, emulator_url: str | None, players: Iterable[str] | None = None
 ) -> Connected:
-    """The FlexMatch backend, its adapter imported in a worker thread."""
+    """The FlexMatch backend, its adapter imported in a worker thread, ready for its first
+    listing (:meth:`~lobby.flexmatch.backend.FlexMatchBackend.prepare`)."""
     await _in_thread(lambda: _import(FLEXMATCH_MODULES))
     # httpx's own transport, which TeamBattles has loaded already (with its TLS context): these
     # few calls gain nothing from the faster aiohttp transport the adapter picks by default,
@@ -351,7 +365,33 @@ async def _flexmatch(
         )
     except BackendError as exc:
         return FailedBackend("flexmatch", exc)
+    await backend.prepare()
     return with_service_time(backend)
+
+
+async def _one_then_next(
+    teambattles: Callable[[], Connected], flexmatch: Callable[[], Awaitable[Connected]]
+) -> AsyncGenerator[Connected, None]:
+    """TeamBattles, built in a worker thread, then FlexMatch. FlexMatch is built (its adapter
+    imported, in a thread) and its event stream read up to now while TeamBattles lists its
+    offers, mostly a wait for the service, so it is ready when asked for; closed before that,
+    it is closed too."""
+    first = await _built("teambattles", teambattles)
+    following = asyncio.ensure_future(flexmatch())
+    handed = False
+    try:
+        yield first
+        second = await following
+        handed = True
+        yield second
+    finally:
+        if not handed:
+            following.cancel()
+            await asyncio.wait([following])
+            if not following.cancelled() and following.exception() is None:
+                from lobby.tui.switching import served
+
+                await served(following.result()).backend.aclose()
 
 
 async def stream_profile(
@@ -363,10 +403,15 @@ async def stream_profile(
 
     def teambattles() -> Connected:
         _import(TEAMBATTLES_MODULES)
-        return with_service_time(_opened(teambattles_backend(profile_name, profile)))
+        _import_ahead(FIRST_REQUEST_MODULES)
+        return with_service_time(_with_records(teambattles_backend(profile_name, profile)))
 
-    yield await _built("teambattles", teambattles)
-    yield await _flexmatch(profile, emulator_url=emulator_url)
+    def flexmatch() -> Awaitable[Connected]:
+        return _flexmatch(profile, emulator_url=emulator_url)
+
+    async with aclosing(_one_then_next(teambattles, flexmatch)) as stream:
+        async for connected in stream:
+            yield connected
 
 
 async def stream_demo(url: str, *, players: Iterable[str], key: str, user: str) -> AsyncIterator[Connected]:
@@ -377,10 +422,15 @@ async def stream_demo(url: str, *, players: Iterable[str], key: str, user: str) 
 
     def teambattles() -> Connected:
         _import(TEAMBATTLES_MODULES)
-        return with_service_time(_opened(demo_teambattles(url, key=key, user=user)))
+        _import_ahead(FIRST_REQUEST_MODULES)
+        return with_service_time(_with_records(demo_teambattles(url, key=key, user=user)))
 
-    yield await _built("teambattles", teambattles)
-    yield await _flexmatch(Profile(kind="emulator"), emulator_url=url, players=chosen_players)
+    def flexmatch() -> Awaitable[Connected]:
+        return _flexmatch(Profile(kind="emulator"), emulator_url=url, players=chosen_players)
+
+    async with aclosing(_one_then_next(teambattles, flexmatch)) as stream:
+        async for connected in stream:
+            yield connected
 
 
 # --- moderation feeds ----------------------------------------------------------------------------

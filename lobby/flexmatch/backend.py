@@ -137,6 +137,18 @@ class FlexMatchBackend:
 
     # --- beyond the Protocol ------------------------------------------------------------------
 
+    async def prepare(self) -> None:
+        """Read the event stream up to now ahead of the first listing, which then answers at
+        once (the stream is followed on from there, so nothing that happens meanwhile is
+        missed). Without a stream there is nothing to read ahead. A failure is left for the
+        listing to meet and report."""
+        if self.feed_url is None or self._synced:
+            return
+        try:
+            await self.sync()
+        except BackendError as error:
+            log.debug("the event stream was not read ahead of the first listing: %s", error)
+
     async def start(
         self, configuration_name: str, players: Sequence[str | Player], *, ticket_id: str | None = None
     ) -> MatchmakingTicket:

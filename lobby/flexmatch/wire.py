@@ -41,7 +41,7 @@ class Wire(BaseModel):
     """A structure of the GameLift API: PascalCase on the wire."""
 
     model_config = ConfigDict(
-        alias_generator=to_pascal, populate_by_name=True, extra="ignore", frozen=True
+        alias_generator=to_pascal, populate_by_name=True, extra="ignore", frozen=True, defer_build=True
     )
 
     def to_wire(self) -> dict[str, Any]:

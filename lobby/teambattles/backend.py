@@ -134,11 +134,10 @@ class TeamBattlesBackend:
     # --- offers ----------------------------------------------------------------------------------
 
     async def list_offers(self) -> list[Offer]:
-        return await self._listed(await self._identity.mine())
+        return await self._listed()
 
-    async def _listed(self, mine: Mine) -> list[Offer]:
-        await self.requests.load()
-        matches, offers = await self._offers.listed(mine)
+    async def _listed(self) -> list[Offer]:
+        _, (matches, offers) = await asyncio.gather(self.requests.load(), self._offers.listed())
         for match in matches:
             self.desk.observe(match)
         return offers

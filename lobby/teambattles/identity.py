@@ -7,6 +7,8 @@ id). Without it, nothing is known here, and offers are every open match (see
 
 from __future__ import annotations
 
+import asyncio
+
 from lobby.teambattles import wire as m
 from lobby.teambattles.directory import Directory, bounded
 from lobby.teambattles.matches import Mine, leads
@@ -65,5 +67,9 @@ class Identity:
             profile = await self._directory.team(team_id)
             return await self._directory.canonical_game(profile.game_id)
 
-        games = {game for game in await bounded(game_of(team.id) for team in led) if game is not None}
+        if not led:
+            return Mine(frozenset(t.id for t in teams), frozenset(), frozenset())
+        # The catalog (every led team's game is looked up in it) is read alongside the teams.
+        _, found = await asyncio.gather(self._directory.catalog(), bounded(game_of(team.id) for team in led))
+        games = {game for game in found if game is not None}
         return Mine(frozenset(t.id for t in teams), frozenset(t.id for t in led), frozenset(games))

@@ -71,29 +71,36 @@ class Offers:
                     out.append(match)
         return out
 
-    async def challenges(self, mine: Mine) -> list[m.MatchDetail]:
+    async def challenges(self) -> list[m.MatchDetail]:
         """PENDING matches that challenge one of my teams, from each team's own matches (the
-        challenged team's members may read a pending challenge)."""
+        challenged team's members may read a pending challenge). Each is read as soon as its
+        team's list names it; my teams are all this needs to know of me."""
+        teams = await self._identity.my_teams()
+        my_teams = frozenset(team.id for team in teams or ())
         filters = m.MatchesRequestBody(num_items=100, include_statuses=[MatchStatus.PENDING])
+        asked: set[str] = set()
 
-        async def pending(team_id: str) -> list[m.UserMatch]:
-            return [item async for item in self._client.team_matches(team_id, filters)]
-
-        teams = sorted(mine.teams or ())
-        wanted: list[str] = []
-        for items in await bounded(pending(team_id) for team_id in teams):
-            for item in items:
-                if item.status != MatchStatus.PENDING or item.id in wanted:
+        async def challenges_to(team_id: str) -> list[m.MatchDetail]:
+            wanted: list[str] = []
+            async for item in self._client.team_matches(team_id, filters):
+                if item.status != MatchStatus.PENDING or item.id in asked:
                     continue
-                if item.creator_team is not None and item.creator_team.id in (mine.teams or ()):
+                if item.creator_team is not None and item.creator_team.id in my_teams:
                     continue  # made by a team of mine: not an offer to me
+                asked.add(item.id)
                 wanted.append(item.id)
-        matches = await bounded(self._client.get_match(match_id) for match_id in wanted)
-        return [match for match in matches if match.challenged_team is not None]
+            return await bounded(self._client.get_match(match_id) for match_id in wanted)
 
-    async def listed(self, mine: Mine) -> tuple[list[m.MatchDetail], list[Offer]]:
-        """Every match looked at, and the offers among them, soonest first (remembered)."""
-        found, challenges = await asyncio.gather(self.open_matches(), self.challenges(mine))
+        found = await bounded(challenges_to(team_id) for team_id in sorted(my_teams))
+        return [match for matches in found for match in matches if match.challenged_team is not None]
+
+    async def listed(self) -> tuple[list[m.MatchDetail], list[Offer]]:
+        """Every match looked at, and the offers among them, soonest first (remembered). What I
+        am (my teams, their games), the open matches and the challenges are read side by side:
+        each waits only for the reads it needs (the directory asks for each thing once)."""
+        mine, found, challenges = await asyncio.gather(
+            self._identity.mine(), self.open_matches(), self.challenges()
+        )
         matches = [*found, *challenges]
         offers: dict[str, Offer] = {}
         for match in matches:

@@ -34,21 +34,21 @@ async def poll(
     offers: Offers,
     *,
     mine: Callable[[], Awaitable[Mine]],
-    listed: Callable[[Mine], Awaitable[list[Offer]]],
+    listed: Callable[[], Awaitable[list[Offer]]],
     refresh: Callable[[], Awaitable[object]],
     pacer: RateLimitPacer,
     interval: float,
     sleep: Callable[[float], Awaitable[object]],
 ) -> AsyncIterator[Change]:
-    """Poll offers (``listed`` for what ``mine`` says of my teams) and requests (``refresh``)
-    every ``interval`` seconds, paced by the rate-limit headers; yield what changed."""
+    """Poll offers (``listed``) and requests (``refresh``) every ``interval`` seconds, paced by
+    the rate-limit headers; yield what changed."""
     failures = 0
     while True:
         await pacer.before_poll()
         try:
             before = dict(offers.offered)
-            known = await mine()
-            current = await listed(known)
+            current = await listed()
+            known = await mine()  # what the listing learnt of my teams (cached)
             await refresh()
             failures = 0
         except (AuthenticationFailed, PermissionDenied, NotConfigured, ProtocolError):

@@ -90,12 +90,29 @@ class MyRequests:
             except Exception as error:  # noqa: BLE001 - see above
                 log.warning("could not read the stored requests: %s", error)
                 found = []
-            fresh = [r for r in found if r.acceptance_id not in self._records]
-            for record in fresh:
-                self._records[record.acceptance_id] = record
-            self._loaded = True
-            for record in fresh:
-                self._push(record)
+            self._loaded_from(found)
+
+    def read_stored(self) -> None:
+        """Read the stored records now, in the calling thread: a worker thread that builds the
+        backend, before the event loop uses the book (:meth:`load` then has nothing left to
+        do, and starts no thread). A file that cannot be read is left for :meth:`load`."""
+        if self._loaded:
+            return
+        try:
+            found = self.store.all()
+        except Exception as error:  # noqa: BLE001 - load() tries again, and says so
+            log.debug("the stored requests were not read ahead: %s", error)
+            return
+        self._loaded_from(found)
+
+    def _loaded_from(self, found: list[AcceptanceRecord]) -> None:
+        """The stored records read: each one not known yet is kept, and pushed."""
+        fresh = [r for r in found if r.acceptance_id not in self._records]
+        for record in fresh:
+            self._records[record.acceptance_id] = record
+        self._loaded = True
+        for record in fresh:
+            self._push(record)
 
     async def flush(self) -> None:
         """Wait until every change so far is in the store (the writer runs its jobs in order)."""

@@ -261,6 +261,26 @@ async def test_list_offers_catches_up_from_history_with_my_players_only(emulator
         assert {t.ticket_id for t in fresh.tickets()} >= {mine, theirs}
 
 
+async def test_a_backend_prepared_ahead_lists_then_and_misses_nothing_after(emulator, alice):
+    """The console reads the stream ahead of the first listing: the listing shows the offers of
+    then, and what happened since comes as changes."""
+    _, mine, theirs = await propose_duel(alice)
+    await wait_status(alice.client, theirs, TicketStatus.REQUIRES_ACCEPTANCE)
+    fresh = await open_backend(profile_for(emulator.url, ["bob"]))
+    async with fresh:
+        await fresh.prepare()
+        read_ahead = fresh.last_event_id
+        assert read_ahead > 0
+        await alice.accept(mine)
+        offers = await fresh.list_offers()
+        assert [(o.id, o.progress) for o in offers] == [(theirs, (0, 2))]
+        assert fresh.last_event_id == read_ahead  # listed from what was read ahead
+        changes = fresh.changes()
+        [change] = await next_changes(changes, 1)
+        await changes.aclose()
+    assert isinstance(change, OfferUpdated) and change.offer.id == theirs and change.offer.progress == (1, 2)
+
+
 async def test_feed_resumes_after_the_emulator_restarts_on_the_same_db(tmp_path):
     config = EmulatorConfig(db=str(tmp_path / "emu.db"), time_travel=True)
     emu = await asyncio.to_thread(EmulatorThread(config).start)

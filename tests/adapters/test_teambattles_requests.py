@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import stat
 from datetime import UTC, datetime
@@ -116,6 +117,22 @@ async def test_the_book_answers_from_memory_and_pushes_each_change(tmp_path: Pat
     await book.aclose()
     stored = RequestStore("p", tmp_path / "r.sqlite3").get("acc_1")
     assert stored is not None and stored.status is S.DECLINED and stored.note == "The creator declined it."
+
+
+async def test_a_book_read_ahead_in_a_worker_thread_loads_at_once(tmp_path: Path) -> None:
+    """The console reads the stored requests in the thread that builds the backend: the first
+    listing's load() then has nothing left to read."""
+    RequestStore("p", tmp_path / "r.sqlite3").add(record("acc_0"))
+    book = MyRequests(RequestStore("p", tmp_path / "r.sqlite3"))
+    await asyncio.to_thread(book.read_stored)
+    RequestStore("p", tmp_path / "r.sqlite3").add(record("acc_9", team="t9"))  # stored after
+    pushed: list[MyRequest] = []
+    book.subscribe(pushed.append)
+    await book.load()
+    assert [r.acceptance_id for r in book.current()] == ["acc_0"] and pushed == []
+    await book.add(record("acc_1", team="t2"))  # writing still goes through the store
+    await book.aclose()
+    assert {r.acceptance_id for r in RequestStore("p", tmp_path / "r.sqlite3").all()} == {"acc_0", "acc_1", "acc_9"}
 
 
 async def test_a_subscriber_that_left_hears_nothing(tmp_path: Path) -> None:

@@ -147,9 +147,22 @@ class HomeScreen(Screen[None]):
 
     def on_mount(self) -> None:
         app = self.lobby
-        app.offers_changed.subscribe(self, lambda _: self.refresh_sections())
-        app.status_changed.subscribe(self, lambda _: self.refresh_sections())
+        self._refresh_due = False
+        app.offers_changed.subscribe(self, lambda _: self._changed())
+        app.status_changed.subscribe(self, lambda _: self._changed())
         app.ticked.subscribe(self, lambda _: self._tick())
+        self.refresh_sections()
+
+    def _changed(self) -> None:
+        """Offers or a backend's health changed: the sections are refreshed once for all that
+        changes together (a backend's listing, the requests it knows and its health arrive in
+        one go), as soon as the screen handles its next message."""
+        if not self._refresh_due:
+            self._refresh_due = True
+            self.call_next(self._refresh_changed)
+
+    def _refresh_changed(self) -> None:
+        self._refresh_due = False
         self.refresh_sections()
 
     def on_screen_resume(self) -> None:
