@@ -107,7 +107,6 @@ class ModeratorScreen(Screen[None]):
         self.problem: str | None = None
         self.frames = 0
         self._state = ""
-        self._frozen_rows = 0
         #: The collector's thresholds before this screen raised them (None: not raised).
         self._thresholds: tuple[int, int, int] | None = None
         self._notes_said = 0
@@ -193,8 +192,7 @@ class ModeratorScreen(Screen[None]):
         table = self.table
         if self.frames % SECOND_EVERY == 0:
             self.board.prune(self.clock.timestamp())
-        if self.frames % SECOND_EVERY == 1:
-            self._settle_memory()  # from the first frame: a board may come in whole
+        self._settle_memory()
         several = self._several_regions()
         if several is not table.show_region:
             table.show_region = several
@@ -226,21 +224,25 @@ class ModeratorScreen(Screen[None]):
         return False
 
     def _settle_memory(self) -> None:
-        """Keep the garbage collector's full passes short and rare.
+        """Keep the garbage collector's passes short: once the board is big, each frame.
 
-        Once the board holds many rows, what exists now moves out of the collector's sight
-        (``gc.freeze``), again each time the board has grown by half: rows hold no reference
-        cycles, so reference counting still frees them. And while this screen is up, the
-        youngest generation is collected every :data:`YOUNG_THRESHOLD` allocations instead
-        of 700: under thousands of events a second the default makes a full pass over every
-        object not frozen (a tenth of a second) about once a second; the garbage that has
-        cycles (the drawing library's lines) is still collected, in fewer, larger passes.
+        Each event replaces some of a row's objects: the new ones are young, the old ones were
+        not, so the collector's count of young objects (allocations minus deallocations of any
+        age) hardly moves while the youngest generation itself grows by tens of thousands of
+        objects a second, and its passes (then the middle generation's, then the full ones)
+        take tens to hundreds of milliseconds, during which nothing is drawn. So, once the board
+        holds :data:`FREEZE_FROM` rows, every frame collects what the youngest generation holds
+        (one frame's worth: the cycles made since the last frame, such as the drawing library's,
+        are freed) and moves the survivors out of the collector's sight (``gc.freeze``): rows
+        hold no reference cycles, so reference counting still frees them when they go. Between
+        frames the youngest generation is collected only every :data:`YOUNG_THRESHOLD`
+        allocations instead of 700.
         """
-        rows = len(self.board)
-        if rows >= FREEZE_FROM and rows >= self._frozen_rows * 1.5:
-            gc.freeze()
-            self._frozen_rows = rows
-        if rows >= FREEZE_FROM and self._thresholds is None:
+        if len(self.board) < FREEZE_FROM:
+            return
+        gc.collect(0)
+        gc.freeze()
+        if self._thresholds is None:
             self._thresholds = gc.get_threshold()
             young, *older = self._thresholds
             gc.set_threshold(max(young, YOUNG_THRESHOLD), *older)
