@@ -73,6 +73,9 @@ class Entry:
     answered: bool = False
     #: What the service recorded for that answer, in words.
     answer_note: str | None = None
+    #: The offer's status when the answer was sent: until the listing says otherwise, the
+    #: answer's note is where the offer stands.
+    status_when_answered: str | None = None
     #: Set once the offer can no longer be answered; the offer is kept for context.
     closed: OfferClosed | None = None
     #: Remaining time when first seen: the scale of the countdown bar.
@@ -119,6 +122,10 @@ class Entry:
             if self.closed.outcome == NO_LONGER_OFFERED and self.answered and self.answer_note:
                 return self.answer_note  # answered here: the answer is the news, not the listing
             return self.closed.outcome or self.closed.status
+        if self.answer_note and self.offer.status == self.status_when_answered:
+            # Answered here (an accepted challenge, say) and the listing has not moved on since:
+            # what the service said to the answer is the newer fact.
+            return self.answer_note
         return self.offer.status
 
 
@@ -253,6 +260,7 @@ class OfferStore:
         if entry is not None:
             entry.answered = True
             entry.answer_note = note
+            entry.status_when_answered = entry.offer.status
 
     def mark_players(self, key: Key, players: Iterable[str], verdict: str, note: str | None) -> None:
         """The captain answered for ``players`` of a ticket (``verdict``: "accepted" or
@@ -263,6 +271,7 @@ class OfferStore:
         for player in players:
             entry.player_answers[player] = verdict
         entry.answer_note = note
+        entry.status_when_answered = entry.offer.status
         if not entry.unanswered_players:
             entry.answered = True
 

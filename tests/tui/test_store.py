@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from doubles import T0, challenge, demo_offers, open_match, ticket
@@ -100,3 +101,18 @@ def test_the_newest_request_of_a_match_is_the_one_shown_and_a_decision_is_news()
     assert approved is not None and approved.decided
     assert entry.status_words == "approved"
     assert store.note_request("teambattles", MyRequest("m-1", "acc-2", "APPROVED")) is None
+
+
+def test_an_accepted_challenge_reads_as_the_service_answered_until_the_listing_moves_on():
+    store, _ = make_store()
+    key = (OfferKind.TEAMBATTLES_CHALLENGE, "c-1")
+    listed = store.get(key).offer.status
+    store.mark_answered(key, "Challenge c-1 accepted; the match is on.")
+    # The listing still names the challenge as it was before the answer: the answer is newer.
+    store.apply(OfferUpdated(offer=challenge()), "teambattles")
+    assert store.get(key).status_words == "Challenge c-1 accepted; the match is on."
+    assert store.get(key).offer.status == listed
+    # Once the listing says something else, that is the newer fact.
+    moved = dataclasses.replace(challenge(), status="IN_PROGRESS")
+    store.apply(OfferUpdated(offer=moved), "teambattles")
+    assert store.get(key).status_words == "IN_PROGRESS"
