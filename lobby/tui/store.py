@@ -115,6 +115,12 @@ class Entry:
         return self.offer.kind is OfferKind.TEAMBATTLES_CHALLENGE
 
     @property
+    def answer_is_newest(self) -> bool:
+        """Answered here (an accepted challenge, say) and the listing has not moved on since:
+        what the service said to the answer is the newer fact than the listed status."""
+        return bool(self.answer_note) and self.offer.status == self.status_when_answered
+
+    @property
     def status_words(self) -> str:
         if self.request is not None:
             return request_words(self.request)
@@ -122,10 +128,8 @@ class Entry:
             if self.closed.outcome == NO_LONGER_OFFERED and self.answered and self.answer_note:
                 return self.answer_note  # answered here: the answer is the news, not the listing
             return self.closed.outcome or self.closed.status
-        if self.answer_note and self.offer.status == self.status_when_answered:
-            # Answered here (an accepted challenge, say) and the listing has not moved on since:
-            # what the service said to the answer is the newer fact.
-            return self.answer_note
+        if self.answer_is_newest:
+            return self.answer_note or ""
         return self.offer.status
 
 

@@ -162,6 +162,14 @@ async def test_accepting_a_challenge_arranges_the_match(emulator):
         async with TeamBattlesClient(emulator.url + "/api/v1", check_key(YOU, "test")) as client:
             match = await client.get_match("tbm_vipers_challenge_owls")
         assert match.accepted_team is not None and match.accepted_team.id == "t_owls"
+        # "My requests" says what the service answered, not the listing's "pending" of before.
+        from lobby.core.offers import OfferKind
+        from lobby.tui.screens.home import _status
+
+        entry = app.store.get((OfferKind.TEAMBATTLES_CHALLENGE, "tbm_vipers_challenge_owls"))
+        assert entry is not None and entry in app.store.my_requests()
+        shown = str(_status(entry))
+        assert "accepted" in shown or "Night Owls will play it" in shown, shown
 
 
 async def test_a_request_that_races_the_start_shows_what_the_service_said(emulator):

@@ -81,7 +81,7 @@ def _size(entry: Entry) -> Text:
 
 def _status(entry: Entry) -> Text:
     offer = entry.offer
-    if entry.request is not None or entry.closed is not None:
+    if entry.request is not None or entry.closed is not None or entry.answer_is_newest:
         text = plain(entry.status_words)
     elif offer.kind is OfferKind.FLEXMATCH_TICKET and offer.progress is not None:
         accepted, total = offer.progress
