@@ -5,17 +5,16 @@ with ``__``, e.g. ``LOBBY_PROFILE=aws``), then ``config.toml`` in the user confi
 Secrets are never settings: AWS credentials come from the AWS credential chain, the
 TeamBattles key from ``TEAMBATTLES_API_KEY``, the OS keyring or an owner-only key file.
 
-The schema (pydantic-settings: :class:`Settings`, :class:`Profile` and the rest of
-:data:`SCHEMA_NAMES`) lives in :mod:`lobby.config_schema` and is loaded on first use of one of
-those names here, so this module itself imports no pydantic. The console paints its first frame
-before that (tests/bench/test_bench_startup.py): :func:`first_look` reads the few settings that
-frame needs from the same sources, by the same names, with tomllib and ``os.environ`` alone, and
-the whole schema is validated right after (:mod:`lobby.cli.app`).
+The schema (pydantic-settings: ``Settings``, ``Profile`` and the rest) lives in
+:mod:`lobby.config_schema`, imported by what validates settings; this module imports no
+pydantic. The console paints its first frame before the schema is loaded
+(tests/bench/test_bench_startup.py): :func:`first_look` reads the few settings that frame needs
+from the same sources, by the same names, with tomllib and ``os.environ`` alone, and the whole
+schema is validated right after (:mod:`lobby.cli.app`).
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
@@ -30,12 +29,6 @@ from lobby import paths
 if TYPE_CHECKING:
     from importlib.abc import Traversable
 
-    from lobby.config_schema import BUILTIN_PROFILES as BUILTIN_PROFILES
-    from lobby.config_schema import GameLiftProfile as GameLiftProfile
-    from lobby.config_schema import Profile as Profile
-    from lobby.config_schema import Settings as Settings
-    from lobby.config_schema import TeamBattlesProfile as TeamBattlesProfile
-    from lobby.config_schema import unknown_keys as unknown_keys
 
 TEAMBATTLES_URL = "https://teambattles.gg/api/v1"
 
@@ -67,18 +60,6 @@ PROFILE_KINDS: tuple[ProfileKind, ...] = get_args(ProfileKind)
 DEFAULT_KIND: ProfileKind = "live"
 #: The profiles every configuration has, by name, and their kinds.
 BUILTIN_KINDS: dict[str, ProfileKind] = {"emulator": "emulator"}
-
-#: The names :mod:`lobby.config_schema` defines, loaded from there on first use.
-SCHEMA_NAMES = frozenset(
-    {"BUILTIN_PROFILES", "GameLiftProfile", "Profile", "Settings", "TeamBattlesProfile", "unknown_keys"}
-)
-
-
-def __getattr__(name: str) -> object:
-    if name in SCHEMA_NAMES:
-        return getattr(importlib.import_module("lobby.config_schema"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 def config_file() -> Path:
     return paths.config_dir() / "config.toml"

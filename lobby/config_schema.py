@@ -1,8 +1,7 @@
 """The settings' schema (pydantic-settings): the profiles and every setting, validated.
 
-Loaded on first use of :class:`lobby.config.Settings` or another schema name (see
-:mod:`lobby.config`), so a module that only needs the config file's place or its errors does
-not import pydantic.
+Imported only by what validates settings: :mod:`lobby.config` (the config file's place, its
+errors and the settings' first look) imports no pydantic.
 """
 
 from __future__ import annotations

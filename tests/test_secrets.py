@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from lobby.cli import build_parser, main
-from lobby.config import GameLiftProfile, Profile, Settings, config_file
+from lobby.config import config_file
+from lobby.config_schema import GameLiftProfile, Profile, Settings
 from lobby.core.errors import AuthenticationFailed, BackendError
 from lobby.emulator.runtime import EmulatorConfig
 from lobby.emulator.server import EmulatorThread

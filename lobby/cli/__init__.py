@@ -16,7 +16,7 @@ from lobby import __version__
 if TYPE_CHECKING:
     import argparse
 
-    from lobby.config import Settings
+    from lobby.config_schema import Settings
 
 
 class CliError(Exception):
@@ -28,7 +28,7 @@ def configured_settings() -> Settings:
     (one line: the file, the line and the column) or an unknown profile is a
     :class:`CliError`; a setting that is not valid is re-raised, for :func:`main` to say
     which setting in one line."""
-    from lobby.config import Settings
+    from lobby.config_schema import Settings
 
     try:
         settings = Settings()
@@ -203,7 +203,8 @@ def _report_unknown_settings() -> None:
     """One line on stderr naming the keys of the config file lobby does not know and ignores
     (those outside the profiles: a profile refuses a key it does not know, and the settings
     error names it)."""
-    from lobby.config import config_file, unknown_keys
+    from lobby.config import config_file
+    from lobby.config_schema import unknown_keys
 
     unknown = [key for key in unknown_keys() if not key.startswith("profiles.")]
     if unknown:

@@ -26,7 +26,8 @@ from lobby.cli.profiles import emulator_feed, emulator_location, moderation_sour
 if TYPE_CHECKING:
     import argparse
 
-    from lobby.config import FirstLook, Settings
+    from lobby.config import FirstLook
+    from lobby.config_schema import Settings
     from lobby.tui.switching import Connected
     from lobby.moderation.sources import ModerationSource
     from lobby.tui.app import LobbyApp
@@ -95,7 +96,7 @@ def build_app(
 
 def demo_app(emulator_url: str, *, players: Iterable[str], key: str, user: str) -> LobbyApp:
     """The app on the embedded emulator of `lobby demo`, as the demo scenario's captain."""
-    from lobby.config import Settings
+    from lobby.config_schema import Settings
     from lobby.tui.app import LobbyApp
 
     captain = list(players)

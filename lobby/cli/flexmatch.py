@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from lobby.cli import emit
 
 if TYPE_CHECKING:
-    from lobby.config import Profile
+    from lobby.config_schema import Profile
     from lobby.core.clock import Clock
     from lobby.flexmatch.backend import FlexMatchBackend
     from lobby.flexmatch.fold import Ticket as TicketView
@@ -73,7 +73,7 @@ def _profile() -> tuple[str, Profile]:
     from pydantic import ValidationError
 
     from lobby.cli import CliError
-    from lobby.config import Settings
+    from lobby.config_schema import Settings
 
     try:
         return Settings().active()

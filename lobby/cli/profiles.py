@@ -47,7 +47,7 @@ from lobby.core.errors import BackendError, NotConfigured
 if TYPE_CHECKING:
     import httpx
 
-    from lobby.config import Profile, Settings
+    from lobby.config_schema import Profile, Settings
     from lobby.core.clock import Clock
     from lobby.core.offers import Change, Offer
     from lobby.flexmatch.backend import FlexMatchBackend
@@ -196,7 +196,7 @@ def records_of(name: str, profile: Profile, feed: str | None = None) -> str:
 
 def stored_requests(settings: Settings | None = None) -> RequestStore:
     """The stored requests of the settings' profile, read without the service (no key)."""
-    from lobby.config import Settings
+    from lobby.config_schema import Settings
     from lobby.teambattles.requests import RequestStore
 
     settings = settings or Settings()
@@ -217,7 +217,7 @@ def emulator_records(root: str) -> str:
 def open_teambattles(settings: Settings | None = None) -> TeamBattlesBackend:
     """The TeamBattles backend of the settings' profile (the sub-commands'): an unknown profile,
     no key or no running emulator raise NotConfigured."""
-    from lobby.config import Settings
+    from lobby.config_schema import Settings
 
     settings = settings or Settings()  # invalid settings: `lobby` says where, in one line
     try:
@@ -416,7 +416,7 @@ async def stream_profile(
 
 async def stream_demo(url: str, *, players: Iterable[str], key: str, user: str) -> AsyncIterator[Connected]:
     """The backends of `lobby demo`, on the emulator at ``url``, as the scenario's captain."""
-    from lobby.config import Profile
+    from lobby.config_schema import Profile
 
     chosen_players = list(players)
 

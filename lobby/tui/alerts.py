@@ -32,7 +32,8 @@ from lobby.tui import timefmt
 from lobby.tui.safe import brief, clean
 
 if TYPE_CHECKING:
-    from lobby.config import DesktopNotifications, Settings
+    from lobby.config import DesktopNotifications
+    from lobby.config_schema import Settings
     from lobby.tui.store import Entry, Key
 
 #: Cells of a desktop notification's title and body, at most.

@@ -54,7 +54,8 @@ from lobby.tui.switching import Connect, Connected, ProfileSwitch, served
 from lobby.tui.theme import LOBBY_THEME
 
 if TYPE_CHECKING:
-    from lobby.config import FirstLook, Settings
+    from lobby.config import FirstLook
+    from lobby.config_schema import Settings
     from lobby.moderation.sources import ModerationSource
 
 #: How often countdowns repaint, in seconds. They always show deadline - clock.now().

@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from textual.binding import Binding, BindingType
 from textual.dom import DOMNode
 
-from lobby.config import Settings, config_file, unknown_keys
+from lobby.config import config_file
+from lobby.config_schema import Settings, unknown_keys
 
 #: Where the console's bindings are declared: "module:Class" (imported when checking, after
 #: start-up, so the check costs nothing before the first paint).

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from lobby.config import GameLiftProfile, Profile
+from lobby.config_schema import GameLiftProfile, Profile
 from lobby.core.backend import OfferBackend
 from lobby.core.errors import (
     AuthenticationFailed,

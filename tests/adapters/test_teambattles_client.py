@@ -258,7 +258,8 @@ async def test_polling_is_paced_by_the_rate_limit_headers(tmp_path) -> None:
 
 
 async def test_a_live_profile_talks_to_its_base_url_and_polls(monkeypatch, tmp_path) -> None:
-    from lobby.config import Settings, config_file
+    from lobby.config import config_file
+    from lobby.config_schema import Settings
     from lobby.core.backend import OfferBackend
     from lobby.cli.profiles import open_teambattles as open_backend
 

@@ -31,7 +31,7 @@ from typing import Any
 import boto3
 import httpx
 
-from lobby.config import GameLiftProfile, Profile
+from lobby.config_schema import GameLiftProfile, Profile
 from lobby.cli.profiles import flexmatch_backend as open_backend
 from lobby.flexmatch.signing import CredentialSource, SigV4
 

@@ -9,7 +9,7 @@ import asyncio
 from doubles import T0, FixedBackend, MemoryRequestBook, demo_offers, ticket
 from textual import events
 
-from lobby.config import Settings
+from lobby.config_schema import Settings
 from lobby.core.backend import MyRequest
 from lobby.core.clock import FrozenClock
 from lobby.core.offers import OfferKind, OfferUpdated

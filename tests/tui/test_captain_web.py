@@ -27,7 +27,7 @@ from webpage import screen_text, serve_web, wait_for
 from lobby import paths
 from lobby.cli import main
 from lobby.cli.moderate import captain_command
-from lobby.config import Settings
+from lobby.config_schema import Settings
 from lobby.tui.alerts import PAGE_META, Alert, Alerts, Notice, page_meta
 
 __all__ = ["browser"]  # a fixture of webpage's, used here

@@ -9,7 +9,7 @@ from doubles import until
 from lobby import paths
 from lobby.cli.app import build_app, demo_app, demo_identity
 from lobby.cli.profiles import FailedBackend
-from lobby.config import Settings
+from lobby.config_schema import Settings
 from lobby.tui.messages import Health
 
 

@@ -12,7 +12,7 @@ import pytest
 from doubles import HANG, focused_on, settle, until
 from textual.widgets import Static
 
-from lobby.config import GameLiftProfile, Profile
+from lobby.config_schema import GameLiftProfile, Profile
 from lobby.emulator.runtime import EmulatorConfig
 from lobby.emulator.scenario import load_scenario
 from lobby.core.offers import OfferKind

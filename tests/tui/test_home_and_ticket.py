@@ -101,7 +101,7 @@ async def test_arrival_alerts_with_a_toast_and_the_bell(monkeypatch):
 
 
 async def test_the_bell_setting_turns_the_bell_off(monkeypatch):
-    from lobby.config import Settings
+    from lobby.config_schema import Settings
 
     app, fm, *_ = make_app(flex=[], settings=Settings(bell=False))
     bells = []

@@ -19,7 +19,7 @@ from doubles import T0, FixedBackend, FixedTeamBattles, challenge, open_match, f
 from synthetic import flexmatch_event, match_doc, teambattles_event
 from textual.widgets import DataTable, Input, Select, SelectionList, Static
 
-from lobby.config import GameLiftProfile, Profile
+from lobby.config_schema import GameLiftProfile, Profile
 from lobby.core.clock import FrozenClock
 from lobby.core.offers import OfferKind, OfferUpdated
 from lobby.emulator.runtime import EmulatorConfig

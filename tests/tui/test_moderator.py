@@ -436,7 +436,7 @@ async def test_without_a_moderation_source_the_binding_is_not_offered():
 
 def test_the_cli_picks_the_feed_of_each_profile(tmp_path):
     from lobby.cli.app import moderation_source
-    from lobby.config import GameLiftProfile, Profile, Settings
+    from lobby.config_schema import GameLiftProfile, Profile, Settings
     from lobby.moderation.sources import EmulatorSource
     from lobby.moderation.sqs import SqsSource
 

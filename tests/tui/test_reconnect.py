@@ -10,7 +10,7 @@ import os
 from doubles import until
 from lobby import paths
 from lobby.cli.app import build_app
-from lobby.config import Settings
+from lobby.config_schema import Settings
 from lobby.emulator.runtime import EmulatorConfig
 from lobby.emulator.server import EmulatorThread
 from lobby.tui.messages import Health

@@ -15,7 +15,7 @@ from test_flows_teambattles import backend_for
 from textual.widgets import DataTable
 
 from lobby.cli.profiles import flexmatch_backend, with_service_time
-from lobby.config import GameLiftProfile, Profile
+from lobby.config_schema import GameLiftProfile, Profile
 from lobby.core.offers import OfferKind
 from lobby.emulator.runtime import EmulatorConfig
 from lobby.emulator.server import EmulatorThread

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from doubles import T0, FixedBackend, demo_offers, until
 
-from lobby.config import FirstLook, Settings, config_file, first_look
+from lobby.config import FirstLook, config_file, first_look
+from lobby.config_schema import Settings
 from lobby.core.clock import FrozenClock
 from lobby.tui.app import LobbyApp
 from lobby.tui.store import LastKnown

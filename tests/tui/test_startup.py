@@ -128,7 +128,7 @@ async def test_an_unknown_profile_keeps_the_current_backends():
 
 
 def _settings():
-    from lobby.config import Settings
+    from lobby.config_schema import Settings
 
     return Settings()
 

@@ -8,7 +8,7 @@ import os
 
 from lobby import paths
 from lobby.cli.profiles import demo_teambattles, teambattles_backend
-from lobby.config import Profile
+from lobby.config_schema import Profile
 
 KEY = "tb_test_you_pro_personal_0001"
 

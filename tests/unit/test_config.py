@@ -1,6 +1,7 @@
 import pytest
 
-from lobby.config import BUILTIN_PROFILES, ENV_PREFIX, Settings, config_file, first_look
+from lobby.config import ENV_PREFIX, config_file, first_look
+from lobby.config_schema import BUILTIN_PROFILES, Settings
 
 
 def test_defaults_to_the_builtin_emulator_profile():
@@ -33,7 +34,7 @@ def test_unknown_profile_is_a_plain_error(monkeypatch):
 def test_poll_interval_respects_aws_guidance():
     from pydantic import ValidationError
 
-    from lobby.config import GameLiftProfile
+    from lobby.config_schema import GameLiftProfile
 
     with pytest.raises(ValidationError):
         GameLiftProfile(poll_interval=2)
@@ -90,7 +91,7 @@ def test_the_first_look_reads_what_the_schema_reads(monkeypatch, text, environ):
 
 def test_the_first_look_reads_the_schemas_own_names_and_defaults():
     from lobby.config import DEFAULT_KIND, DEFAULT_PROFILE, DEFAULT_THEME, KEYMAP, KIND, PROFILE, PROFILES, THEME
-    from lobby.config import Profile
+    from lobby.config_schema import Profile
 
     fields = Settings.model_fields
     assert {PROFILE, THEME, KEYMAP, PROFILES} <= set(fields) and KIND in Profile.model_fields

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from lobby import paths
-from lobby.config import ConfigError, Settings, config_file, unknown_keys
+from lobby.config import ConfigError, config_file
+from lobby.config_schema import Settings, unknown_keys
 from lobby.tui.settings_check import problems
 
 
