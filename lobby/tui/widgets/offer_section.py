@@ -103,7 +103,9 @@ class OfferSection(Vertical, can_focus=False):
     def _add_columns(self, table: DataTable[object], widths: list[int]) -> None:
         self._current_widths = widths
         for column, width in zip(self.columns, widths, strict=True):
-            table.add_column(column.label, key=column.key, width=width)
+            # A Text, not a str: a str label is parsed as markup, emoji codes and all (which
+            # costs the first frame an import of rich's emoji table).
+            table.add_column(Text(column.label), key=column.key, width=width)
 
     def on_resize(self) -> None:
         widths = self._widths(self.content_size.width)
