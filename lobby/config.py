@@ -5,12 +5,12 @@ with ``__``, e.g. ``LOBBY_PROFILE=aws``), then ``config.toml`` in the user confi
 Secrets are never settings: AWS credentials come from the AWS credential chain, the
 TeamBattles key from ``TEAMBATTLES_API_KEY``, the OS keyring or an owner-only key file.
 
-The schema (pydantic-settings: ``Settings``, ``Profile`` and the rest) lives in
+The sources are read here, once (:func:`settings_sources`), with tomllib and ``os.environ``
+alone; the schema (pydantic: ``Settings``, ``Profile`` and the rest) lives in
 :mod:`lobby.config_schema`, imported by what validates settings; this module imports no
 pydantic. The console paints its first frame before the schema is loaded
 (tests/bench/test_bench_startup.py): :func:`first_look` reads the few settings that frame needs
-from the same sources, by the same names, with tomllib and ``os.environ`` alone, and the whole
-schema is validated right after (:mod:`lobby.cli.app`).
+from the same sources, and the whole schema is validated right after (:mod:`lobby.cli.app`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
@@ -114,12 +114,55 @@ class FirstLook:
         return BUILTIN_KINDS.get(profile)
 
 
+#: What a ``LOBBY_*`` variable's text becomes, given the variable's name and the setting's path
+#: (names lower-cased): the value to merge, or :data:`IGNORED`.
+Decode = Callable[[str, tuple[str, ...], str], object]
+#: A variable that names no setting the reader takes (pydantic-settings' ``extra="ignore"``).
+IGNORED = object()
+
+
+def settings_sources(decode: Decode, path: Path | None = None, environ: Mapping[str, str] | None = None) -> dict[str, object]:
+    """The settings as the sources give them, the strongest last merged in: the config file,
+    then the ``LOBBY_*`` environment (:func:`from_environment`); a table's keys are merged
+    one by one. A config file that cannot be read is a :class:`ConfigError`."""
+    environment = from_environment(os.environ if environ is None else environ, decode)
+    return _merged(read_config_file(path or config_file()), environment)
+
+
+def from_environment(environ: Mapping[str, str], decode: Decode) -> dict[str, object]:
+    """The settings the environment gives: ``LOBBY_`` and a setting's name, any case; a
+    nested one with ``__`` between the names (``LOBBY_PROFILES__AWS__KIND=live``), merged
+    over a whole table given as one variable. Each value is what ``decode`` makes of its text."""
+    whole: dict[str, object] = {}
+    nested: dict[str, object] = {}
+    prefix = ENV_PREFIX.lower()
+    for variable, text in environ.items():
+        name = variable.lower()
+        if not name.startswith(prefix):
+            continue
+        path = tuple(name[len(prefix) :].split(ENV_NESTED_DELIMITER.lower()))
+        if not all(path):
+            continue
+        value = decode(variable, path, text)
+        if value is IGNORED:
+            continue
+        if len(path) == 1:
+            whole[path[0]] = value
+            continue
+        into = nested
+        for part in path[:-1]:
+            below = into.get(part)
+            if not isinstance(below, dict):
+                below = into[part] = {}
+            into = below
+        into[path[-1]] = value
+    return _merged(whole, nested)
+
+
 def first_look(path: Path | None = None, environ: Mapping[str, str] | None = None) -> FirstLook:
-    """:class:`FirstLook` from the config file and the ``LOBBY_*`` environment, as the schema
-    reads them (the environment first, a table's keys merged); a config file that cannot be
-    read is a :class:`ConfigError`."""
-    environment = _from_environment(os.environ if environ is None else environ)
-    found = _merged(read_config_file(path or config_file()), environment)
+    """:class:`FirstLook` from the same sources as the schema (:func:`settings_sources`); a
+    config file that cannot be read is a :class:`ConfigError`."""
+    found = settings_sources(_looked_at, path, environ)
     profile, theme = found.get(PROFILE), found.get(THEME)
     keymap, profiles = _table(found.get(KEYMAP)), _table(found.get(PROFILES))
     kinds: dict[str, ProfileKind | None] = {}
@@ -139,30 +182,12 @@ _LOOKED_AT = (PROFILE, THEME, KEYMAP, PROFILES)
 _TABLES = (KEYMAP, PROFILES)
 
 
-def _from_environment(environ: Mapping[str, str]) -> dict[str, object]:
-    """The looked-at settings the environment gives: a table's as JSON in its own variable,
-    its keys in nested ones (names lower-cased, as the schema reads them)."""
-    whole: dict[str, object] = {}
-    nested: dict[str, object] = {}
-    prefix = ENV_PREFIX.lower()
-    for name, value in environ.items():
-        name = name.lower()
-        if not name.startswith(prefix):
-            continue
-        path = name[len(prefix) :].split(ENV_NESTED_DELIMITER.lower())
-        if path[0] not in _LOOKED_AT:
-            continue
-        if len(path) == 1:
-            whole[path[0]] = _json(value) if path[0] in _TABLES else value
-        elif path[0] in _TABLES and all(path):
-            into = nested
-            for part in path[:-1]:
-                below = into.get(part)
-                if not isinstance(below, dict):
-                    below = into[part] = {}
-                into = below
-            into[path[-1]] = value
-    return _merged(whole, nested)
+def _looked_at(variable: str, path: tuple[str, ...], text: str) -> object:
+    """The first look's decoding: a looked-at table as JSON in its own variable (None when it
+    is not: the schema says so once it validates), anything below a table as it is."""
+    if path[0] not in _LOOKED_AT or (len(path) > 1 and path[0] not in _TABLES):
+        return IGNORED
+    return _json(text) if len(path) == 1 and path[0] in _TABLES else text
 
 
 def _json(value: str) -> object:

@@ -1,42 +1,37 @@
-"""The settings' schema (pydantic-settings): the profiles and every setting, validated.
+"""The settings' schema (pydantic): the profiles and every setting, validated.
 
 Imported only by what validates settings: :mod:`lobby.config` (the config file's place, its
-errors and the settings' first look) imports no pydantic.
+errors, the sources and the settings' first look) imports no pydantic. The sources are read
+there, once for both (:func:`lobby.config.settings_sources`); the schema decides which
+variables' texts are JSON: those of a table or a list, as pydantic-settings did.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import tomllib
+import types
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
 
 from lobby.config import (
     BUILTIN_KINDS,
     DEFAULT_KIND,
     DEFAULT_PROFILE,
     DEFAULT_THEME,
-    ENV_NESTED_DELIMITER,
-    ENV_PREFIX,
+    IGNORED,
     REMINDER_MAX,
     TEAMBATTLES_URL,
+    ConfigError,
     DesktopNotifications,
     ProfileKind,
     config_file,
-    read_config_file,
+    settings_sources,
 )
 from lobby.core.offers import DEFAULT_REMINDERS
-
-if TYPE_CHECKING:
-    from importlib.abc import Traversable
 
 
 class GameLiftProfile(BaseModel):
@@ -87,10 +82,11 @@ class Profile(BaseModel):
 BUILTIN_PROFILES: dict[str, Profile] = {name: Profile(kind=kind) for name, kind in BUILTIN_KINDS.items()}
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        env_nested_delimiter=ENV_NESTED_DELIMITER,
+class Settings(BaseModel):
+    """The settings: :meth:`load` reads them from their sources; ``Settings(**values)`` is
+    ``values`` alone, the rest defaults."""
+
+    model_config = ConfigDict(
         extra="ignore",
         validate_default=True,
         # A value put where it does not belong (an API key in config.toml) is never echoed.
@@ -120,6 +116,13 @@ class Settings(BaseSettings):
         description="Binding id -> keys, e.g. {'lobby.home.filter': 'f'}; the help screen lists ids.",
     )
 
+    @classmethod
+    def load(cls, **values: Any) -> Settings:
+        """The settings of the sources (:func:`lobby.config.settings_sources`: the config
+        file, then the ``LOBBY_*`` environment), ``values`` strongest; a config file that
+        cannot be read, or a variable's JSON that is not, is a :class:`ConfigError`."""
+        return cls.model_validate(_over(settings_sources(_environment_value), values))
+
     @field_validator("reminders")
     @classmethod
     def _reminders(cls, value: list[float]) -> list[float]:
@@ -131,18 +134,6 @@ class Settings(BaseSettings):
                     "e.g. [30, 10]"
                 )
         return sorted(set(value), reverse=True)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = _CheckedToml(settings_cls, toml_file=config_file())
-        return (init_settings, env_settings, toml)
 
     def profile_names(self) -> list[str]:
         """The name of every profile: the built-in ones and the configured ones, sorted."""
@@ -157,12 +148,64 @@ class Settings(BaseSettings):
         return self.profile, merged[self.profile]
 
 
-class _CheckedToml(TomlConfigSettingsSource):
-    """The config file, or a :class:`ConfigError` saying where it is broken."""
+def _over(base: dict[str, object], values: dict[str, Any]) -> dict[str, object]:
+    """``values`` over the sources' ``base``, a table's keys merged one by one."""
+    merged = dict(base)
+    for key, value in values.items():
+        below = merged.get(key)
+        merged[key] = _over(below, value) if isinstance(below, dict) and isinstance(value, dict) else value
+    return merged
 
-    # pydantic-settings reads each file here (its one hook for a file's parse errors).
-    def _read_file(self, file_path: Path | Traversable) -> dict[str, Any]:
-        return read_config_file(file_path)
+
+def _environment_value(variable: str, path: tuple[str, ...], text: str) -> object:
+    """A ``LOBBY_*`` variable's value for the setting at ``path``: JSON for a table or a list
+    (a :class:`ConfigError` naming the variable when it is not JSON), else the text, which the
+    schema converts. A name the schema does not know in a table is given as it is, for the
+    schema to judge (a profile's unknown key is an error); one nested under a plain setting
+    is :data:`~lobby.config.IGNORED`."""
+    annotation = _annotation_at(path)
+    if annotation is None:
+        parent = _annotation_at(path[:-1])
+        return text if parent is not None and _is_table_or_list(parent) else IGNORED
+    if not _is_table_or_list(annotation):
+        return text
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{variable}: not valid JSON ({exc.msg}); a table or a list is given as JSON") from None
+
+
+def _annotation_at(path: tuple[str, ...]) -> object | None:
+    """The type of the setting at ``path`` (a dictionary's keys are any names), or None."""
+    annotation: object = Settings
+    for part in path:
+        annotation = _optional_inner(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(part)
+            if field is None:
+                return None
+            annotation = field.annotation
+        elif get_origin(annotation) is dict:
+            annotation = get_args(annotation)[1]
+        else:
+            return None
+    return annotation
+
+
+def _optional_inner(annotation: object) -> object:
+    """``X`` of ``X | None``; else ``annotation``."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        inner = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if len(inner) == 1:
+            return inner[0]
+    return annotation
+
+
+def _is_table_or_list(annotation: object) -> bool:
+    inner = _optional_inner(annotation)
+    if isinstance(inner, type) and issubclass(inner, BaseModel):
+        return True
+    return get_origin(inner) in (dict, list, set, tuple)
 
 
 def unknown_keys(path: Path | None = None) -> list[str]:

@@ -62,7 +62,7 @@ def test_the_environment_holds_the_canaries(aws_session_canary, tb_canary_key):
 
 
 def test_settings_never_hold_or_show_a_secret(tb_canary_key):
-    settings = Settings()
+    settings = Settings.load()
     _, profile = settings.active()
     texts = [repr(settings), str(settings), settings.model_dump_json(), repr(profile), str(Profile())]
     assert leaks(*texts) == []
@@ -73,7 +73,7 @@ def test_a_key_put_in_the_config_file_is_refused_without_being_echoed(capsys):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f'[profiles.live.teambattles]\napi_key = "{CANARY_TB_KEY}"\n', "utf-8")
     with pytest.raises(ValueError) as info:
-        Settings()
+        Settings.load()
     assert "api_key" in str(info.value) and leaks(str(info.value), repr(info.value)) == []
     for argv in (["matches"], ["tickets"], ["my-requests", "--offline"]):
         code = main(argv)
@@ -86,7 +86,7 @@ def test_a_key_put_in_the_config_file_is_refused_without_being_echoed(capsys):
 def test_an_aws_secret_in_the_environment_settings_never_reads_it(monkeypatch):
     monkeypatch.setenv("LOBBY_PROFILES__LIVE__GAMELIFT__SECRET", CANARY_SECRET_ACCESS_KEY)
     with pytest.raises(ValueError) as info:
-        Settings()
+        Settings.load()
     assert leaks(str(info.value), repr(info.value)) == []
 
 
@@ -156,7 +156,7 @@ async def test_the_console_with_an_unknown_key_says_so_and_shows_no_key(emulator
     announce = paths.emulator_announcement()
     announce.parent.mkdir(parents=True, exist_ok=True)
     announce.write_text(json.dumps({"url": emulator.url, "pid": os.getpid()}))
-    app = build_app(Settings())
+    app = build_app(Settings.load())
     app.still = True
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         async with asyncio.timeout(HANG):
@@ -361,7 +361,7 @@ async def test_the_console_works_with_the_key_and_never_shows_it(canary_emulator
     from lobby.core.offers import OfferKind
     from lobby.tui.messages import Health
 
-    app = build_app(Settings())
+    app = build_app(Settings.load())
     app.still = True
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         async with asyncio.timeout(HANG):

@@ -31,7 +31,7 @@ def configured_settings() -> Settings:
     from lobby.config_schema import Settings
 
     try:
-        settings = Settings()
+        settings = Settings.load()
         settings.active()
     except ValueError as exc:  # ConfigError, an unknown profile, or a setting not valid
         from pydantic import ValidationError

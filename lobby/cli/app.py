@@ -108,7 +108,7 @@ def demo_app(emulator_url: str, *, players: Iterable[str], key: str, user: str) 
     def moderation(profile: str | None) -> ModerationSource:
         return emulator_feed(emulator_url)
 
-    return LobbyApp(settings=Settings(), profile="demo", connect=connect, moderation=moderation)
+    return LobbyApp(settings=Settings.load(), profile="demo", connect=connect, moderation=moderation)
 
 
 def demo_identity(scenario_path: Path | None = None) -> tuple[list[str], str, str]:

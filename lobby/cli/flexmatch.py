@@ -76,7 +76,7 @@ def _profile() -> tuple[str, Profile]:
     from lobby.config_schema import Settings
 
     try:
-        return Settings().active()
+        return Settings.load().active()
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

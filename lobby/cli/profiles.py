@@ -199,7 +199,7 @@ def stored_requests(settings: Settings | None = None) -> RequestStore:
     from lobby.config_schema import Settings
     from lobby.teambattles.requests import RequestStore
 
-    settings = settings or Settings()
+    settings = settings or Settings.load()
     try:
         name, profile = chosen(settings)
     except ValueError as exc:
@@ -219,7 +219,7 @@ def open_teambattles(settings: Settings | None = None) -> TeamBattlesBackend:
     no key or no running emulator raise NotConfigured."""
     from lobby.config_schema import Settings
 
-    settings = settings or Settings()  # invalid settings: `lobby` says where, in one line
+    settings = settings or Settings.load()  # invalid settings: `lobby` says where, in one line
     try:
         name, profile = chosen(settings)
     except ValueError as exc:

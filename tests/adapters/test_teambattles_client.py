@@ -267,7 +267,7 @@ async def test_a_live_profile_talks_to_its_base_url_and_polls(monkeypatch, tmp_p
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text('profile = "real"\n[profiles.real]\nkind = "live"\n')
     monkeypatch.setenv("TEAMBATTLES_API_KEY", CANARY)
-    backend = open_backend(Settings())
+    backend = open_backend(Settings.load())
     try:
         assert isinstance(backend, OfferBackend)
         assert backend.client.base_url == "https://teambattles.gg/api/v1"

@@ -72,7 +72,7 @@ def test_in_a_browser_the_notification_goes_to_the_page_as_inert_data_not_as_an_
 
 def test_in_a_browser_nothing_goes_to_the_page_while_it_is_focused_or_when_told_not_to():
     for settings, focused in (
-        (Settings(), True),
+        (Settings.load(), True),
         (Settings(desktop_notifications="off"), False),
         (Settings(visual_only=True), False),
     ):

@@ -35,7 +35,7 @@ async def test_lobby_opens_the_configured_emulator_profile(emulator, monkeypatch
     announce.parent.mkdir(parents=True, exist_ok=True)
     announce.write_text(json.dumps({"url": emulator.url, "pid": os.getpid()}))
     monkeypatch.setenv("TEAMBATTLES_API_KEY", "tb_test_you_pro_personal_0001")
-    app = build_app(Settings())
+    app = build_app(Settings.load())
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: live(app))
         assert app.profile == "emulator"
@@ -45,7 +45,7 @@ async def test_a_backend_that_cannot_be_built_says_why_and_the_other_still_works
     announce = paths.emulator_announcement()
     announce.parent.mkdir(parents=True, exist_ok=True)
     announce.write_text(json.dumps({"url": emulator.url, "pid": os.getpid()}))
-    app = build_app(Settings())  # no TeamBattles key anywhere
+    app = build_app(Settings.load())  # no TeamBattles key anywhere
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: len(app.status) == 2 and app.status["teambattles"].health is Health.ERROR)
         assert isinstance(app.backend("teambattles"), FailedBackend)

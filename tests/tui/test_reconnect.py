@@ -32,7 +32,7 @@ def teambattles_url(app) -> str:
 
 async def test_a_late_then_restarted_emulator_is_followed(monkeypatch):
     monkeypatch.setenv("TEAMBATTLES_API_KEY", "tb_test_you_pro_personal_0001")
-    app = build_app(Settings())
+    app = build_app(Settings.load())
     async with app.run_test(size=(80, 24)) as pilot:
         # No emulator yet: both backends say why.
         await until(pilot, lambda: len(app.status) == 2 and all(s.health is Health.ERROR for s in app.status.values()))

@@ -43,7 +43,7 @@ async def test_the_validated_settings_are_applied_and_connecting_waits_for_them(
 
     def load() -> Settings:
         release.wait(HANG)
-        return Settings()
+        return Settings.load()
 
     async def connect(profile: str):
         seen_when_connecting.append(app.settings)
@@ -87,7 +87,7 @@ async def test_a_profile_the_first_look_got_wrong_is_put_right_before_connecting
 
     def load() -> Settings:
         release.wait(HANG)
-        return Settings()
+        return Settings.load()
 
     app = LobbyApp(
         clock=FrozenClock(T0),
@@ -111,7 +111,7 @@ async def test_a_profile_the_first_look_got_wrong_is_put_right_before_connecting
 
 async def test_settings_that_are_not_valid_end_the_console_with_the_reason():
     write_config("reminders = [30, -5]\n")
-    app = LobbyApp(first_look=first_look(), load_settings=Settings, connect=lambda profile: [], still=True)
+    app = LobbyApp(first_look=first_look(), load_settings=Settings.load, connect=lambda profile: [], still=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.settings_error is not None)
     assert app.return_code == 1 and app.settings is None

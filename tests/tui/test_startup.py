@@ -130,7 +130,7 @@ async def test_an_unknown_profile_keeps_the_current_backends():
 def _settings():
     from lobby.config_schema import Settings
 
-    return Settings()
+    return Settings.load()
 
 
 async def test_the_first_paint_probe_marks_rows_then_loaded_and_exits(tmp_path, monkeypatch):

@@ -20,7 +20,7 @@ def write_config(text: str) -> None:
 def test_invalid_toml_is_one_line_with_file_line_and_column():
     write_config('profile = "emulator"\nbell = \n')
     with pytest.raises(ConfigError) as caught:
-        Settings()
+        Settings.load()
     message = str(caught.value)
     assert message == f"{config_file()}:2:8: Invalid value"
     assert "\n" not in message
@@ -41,7 +41,7 @@ def test_unknown_keys_themes_and_keymap_ids_are_reported():
         'colour = "red"\nbel = false\ntheme = "nope"\n[keymap]\n"lobby.nothing" = "x"\n"lobby.home.filter" = "f"\n'
     )
     assert unknown_keys() == ["colour", "bel"]
-    said = problems(Settings(), ["lobby", "textual-dark"], known_ids={"lobby.home.filter"})
+    said = problems(Settings.load(), ["lobby", "textual-dark"], known_ids={"lobby.home.filter"})
     assert said[0].endswith("unknown settings ignored: colour, bel.")
     assert said[1] == "No theme named 'nope'; using 'lobby' (themes: lobby, textual-dark)."
     assert said[2].startswith("keymap: no binding with id lobby.nothing ")
@@ -57,22 +57,22 @@ def test_every_declared_binding_id_is_known():
 async def test_a_theme_chosen_in_the_console_is_kept():
     from lobby.tui.app import LobbyApp
 
-    app = LobbyApp(settings=Settings(), still=True)
+    app = LobbyApp(settings=Settings.load(), still=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         app.theme = "textual-light"
         await pilot.pause()
     assert (paths.state_dir() / "theme").read_text() == "textual-light"
-    again = LobbyApp(settings=Settings(), still=True)
+    again = LobbyApp(settings=Settings.load(), still=True)
     assert again.theme == "textual-light"
 
 
 def test_alert_settings_are_checked_and_a_bad_one_is_one_line(capsys):
     from lobby.cli import main
 
-    assert Settings().reminders == [30.0, 10.0] and not Settings().visual_only
+    assert Settings.load().reminders == [30.0, 10.0] and not Settings.load().visual_only
     write_config("visual_only = true\nreminders = [10, 60, 10]\ndesktop_notifications = \"osc777\"\n")
-    settings = Settings()
+    settings = Settings.load()
     assert settings.visual_only and settings.reminders == [60.0, 10.0] and settings.desktop_notifications == "osc777"
     assert unknown_keys() == []
     write_config("reminders = [30, -5]\n")
