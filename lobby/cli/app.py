@@ -9,7 +9,8 @@ the console never needs are skipped (:data:`UNUSED_IMPORTS`), and the cyclic gar
 waits until start-up is over (:func:`start_up_over`). On a terminal, the first frame does not
 wait for pydantic either: it is painted with the settings' first look
 (:func:`lobby.config.first_look`), and the whole settings are validated right after it, before
-connecting (:func:`run_app`).
+connecting (:func:`run_app`); meanwhile a helper process lists the offers on the second core
+(:mod:`lobby.cli.early`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ from lobby.cli.profiles import emulator_feed, emulator_location, moderation_sour
 if TYPE_CHECKING:
     import argparse
 
+    import httpx
+
+    from lobby.cli.early import EarlyListing
+
     from lobby.config import FirstLook
     from lobby.config_schema import Settings
     from lobby.tui.switching import Connected
@@ -41,10 +46,13 @@ def build_app(
     load_settings: Callable[[], Settings] | None = None,
     emulator_url: str | None = None,
     on_started: Callable[[], object] | None = None,
+    early: EarlyListing | None = None,
 ) -> LobbyApp:
     """The app on the settings' profile; other profiles can be switched to from the palette.
     The settings are given, or validated by ``load_settings`` after a first frame painted
-    with their ``first_look`` (see :class:`~lobby.tui.app.LobbyApp`)."""
+    with their ``first_look`` (see :class:`~lobby.tui.app.LobbyApp`). ``early``: the early
+    listing of the profile (:mod:`lobby.cli.early`), shown as it arrives; its TeamBattles
+    reads answer the first connection's own."""
     from lobby import paths
     from lobby.tui.app import LobbyApp
     from lobby.tui.store import LAST_KNOWN_FILE
@@ -69,8 +77,19 @@ def build_app(
             raise ValueError("the settings are not validated yet")
         return found
 
+    primed = [early] if early is not None else []
+
     def connect(profile: str) -> AsyncIterator[Connected]:
-        return stream_profile(validated(), profile, emulator_url=emulator_url)
+        replay = primed.pop() if primed and primed[0].profile == profile else None
+        if replay is None:
+            return stream_profile(validated(), profile, emulator_url=emulator_url)
+
+        def replaying(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+            from lobby.net.transports import PrimedTransport
+
+            return PrimedTransport(inner, replay.take_responses)
+
+        return stream_profile(validated(), profile, emulator_url=emulator_url, teambattles_transport=replaying)
 
     def where(profile: str | None) -> str | None:
         if known() is not None or first_look is None:
@@ -90,6 +109,7 @@ def build_app(
         on_started=on_started,
         where=None if emulator_url else where,
         last_known=paths.state_dir() / LAST_KNOWN_FILE,
+        early=early,
     )
     made.append(app)
     return app
@@ -178,8 +198,15 @@ def run_app(args: argparse.Namespace | SimpleNamespace | None = None) -> int:
         look = first_look()
     except ConfigError as exc:
         raise CliError(str(exc)) from None
-    app = build_app(first_look=look, load_settings=configured_settings, on_started=start_up_over)
-    app.run()
+    from lobby.cli.early import start_early_listing
+
+    early = start_early_listing(look.profile)
+    app = build_app(first_look=look, load_settings=configured_settings, on_started=start_up_over, early=early)
+    try:
+        app.run()
+    finally:
+        if early is not None:
+            early.close()
     if app.settings_error is not None:
         raise app.settings_error
     return 0

@@ -395,16 +395,29 @@ async def _one_then_next(
 
 
 async def stream_profile(
-    settings: Settings, name: str, *, emulator_url: str | None = None
+    settings: Settings,
+    name: str,
+    *,
+    emulator_url: str | None = None,
+    teambattles_transport: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
 ) -> AsyncIterator[Connected]:
     """The backends of profile ``name``, each built or failed, each as soon as it is ready:
-    TeamBattles, then FlexMatch. An unknown profile raises ValueError before any is built."""
+    TeamBattles, then FlexMatch. An unknown profile raises ValueError before any is built.
+    ``teambattles_transport`` wraps TeamBattles' transport (the early listing records its
+    reads, and the console replays them: :mod:`lobby.cli.early`); never with a proxy, which
+    only httpx's own transports honour."""
     profile_name, profile = chosen(settings, name)
 
     def teambattles() -> Connected:
         _import(TEAMBATTLES_MODULES)
         _import_ahead(FIRST_REQUEST_MODULES)
-        return with_service_time(_with_records(teambattles_backend(profile_name, profile)))
+        from lobby.net.transports import shared_transport
+
+        transport = shared_transport()
+        if transport is not None and teambattles_transport is not None:
+            transport = teambattles_transport(transport)
+        built = teambattles_backend(profile_name, profile, transport=transport)
+        return with_service_time(_with_records(built))
 
     def flexmatch() -> Awaitable[Connected]:
         return _flexmatch(profile, emulator_url=emulator_url)

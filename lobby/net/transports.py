@@ -6,14 +6,23 @@ same authorities, and on the emulator (plain HTTP on loopback) none of them ever
 :func:`shared_transport` gives each client its own transport that sends plain HTTP at once and
 makes the one verified context (:func:`tls_context`, off the event loop) at its first HTTPS
 request.
+
+The early listing of start-up (:mod:`lobby.cli.early`) records the TeamBattles reads of its
+helper process (:class:`RecordingTransport`); the console's own first listing, moments later,
+is answered from them (:class:`PrimedTransport`) rather than sending each read twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import functools
 import ssl
+import time
 import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import httpx
 
@@ -69,3 +78,118 @@ def shared_transport() -> httpx.AsyncBaseTransport | None:
     if proxy_configured():
         return None
     return SchemeTransport()
+
+
+# --- the early listing's responses, recorded by the helper and replayed once here -------------
+
+#: A response's extension: when it arrived here (time.time()); a replayed response keeps the
+#: time it first arrived, so the service's time it carries is read against that moment.
+RECEIVED_AT = "lobby.received_at"
+#: How long a recorded response may stand in for asking again.
+PRIMED_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """A GET's answer (200, the whole body), as it arrived."""
+
+    url: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    received_at: float
+
+    def json(self) -> dict[str, object]:
+        return {
+            "url": self.url,
+            "headers": [list(pair) for pair in self.headers],
+            "body": base64.b64encode(self.body).decode("ascii"),
+            "at": self.received_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> Recorded:
+        """The inverse of :meth:`json`; ValueError when ``data`` is not one."""
+        if not isinstance(data, dict):
+            raise ValueError("not a recorded response")
+        url, headers, body, at = data.get("url"), data.get("headers"), data.get("body"), data.get("at")
+        if not (isinstance(url, str) and isinstance(body, str) and isinstance(at, (int, float))):
+            raise ValueError("not a recorded response")
+        if not isinstance(headers, list) or not all(
+            isinstance(pair, list) and len(pair) == 2 and all(isinstance(part, str) for part in pair)
+            for pair in headers
+        ):
+            raise ValueError("not a recorded response's headers")
+        try:
+            decoded = base64.b64decode(body, validate=True)
+        except binascii.Error:
+            raise ValueError("not a recorded response's body") from None
+        return cls(url, [(name, value) for name, value in headers], decoded, float(at))
+
+
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """``inner``, keeping every GET answered 200 (not a stream of events), for
+    :class:`PrimedTransport` to replay in another process."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+        self.recorded: list[Recorded] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        streamed = response.headers.get("content-type", "").startswith("text/event-stream")
+        if request.method != "GET" or response.status_code != 200 or streamed:
+            return response
+        try:
+            body = await response.aread()
+        finally:
+            await response.aclose()
+        received_at = time.time()
+        self.recorded.append(Recorded(str(request.url), list(response.headers.multi_items()), body, received_at))
+        return httpx.Response(200, headers=response.headers, content=body, extensions={RECEIVED_AT: received_at})
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class PrimedTransport(httpx.AsyncBaseTransport):
+    """``inner``, but a GET for a URL of the recorded answers is answered once from them, while
+    the answer is at most :data:`PRIMED_SECONDS` old: the same reads, asked again moments
+    later, are not sent twice. ``recorded`` gives them, asked once, at the first GET (they
+    may still be on their way when the transport is made)."""
+
+    def __init__(
+        self,
+        inner: httpx.AsyncBaseTransport,
+        recorded: Callable[[], Iterable[Recorded]],
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._inner = inner
+        self._clock = clock
+        self._source: Callable[[], Iterable[Recorded]] | None = recorded
+        self._recorded: dict[str, list[Recorded]] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            found = self._take(str(request.url))
+            if found is not None:
+                return httpx.Response(
+                    200, headers=found.headers, content=found.body, extensions={RECEIVED_AT: found.received_at}
+                )
+        return await self._inner.handle_async_request(request)
+
+    def _take(self, url: str) -> Recorded | None:
+        source, self._source = self._source, None
+        if source is not None:
+            for item in source():
+                self._recorded.setdefault(item.url, []).append(item)
+        waiting = self._recorded.get(url)
+        while waiting:
+            item = waiting.pop(0)
+            if self._clock() - item.received_at <= PRIMED_SECONDS:
+                return item
+        return None
+
+    async def aclose(self) -> None:
+        self._recorded.clear()
+        await self._inner.aclose()

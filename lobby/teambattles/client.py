@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from lobby import __version__
 from lobby.core.errors import BackendError, Throttled, Unavailable
 from lobby.net.retry import RetryPolicy, with_retries
+from lobby.net.transports import RECEIVED_AT
 from lobby.teambattles import wire as m
 from lobby.teambattles.errors import error_from_response, protocol_error
 from lobby.teambattles.keys import ApiKey
@@ -162,7 +163,11 @@ class TeamBattlesClient:
             raise protocol_error(route, response.status_code) from None
         received = _server_time(response, payload)
         if received is not None:
-            skew = (received - datetime.now(UTC)).total_seconds()
+            # Against the moment the answer arrived: a replayed one (the early listing's)
+            # arrived earlier than it is read.
+            arrived = response.extensions.get(RECEIVED_AT)
+            at = datetime.fromtimestamp(arrived, UTC) if isinstance(arrived, float) else datetime.now(UTC)
+            skew = (received - at).total_seconds()
             # A Date header has whole seconds (and may lag a little): once a body's precise
             # ``timestamp`` has set the skew, a Date header moves it only when far off.
             precise = isinstance(payload, dict) and isinstance(payload.get("timestamp"), str)

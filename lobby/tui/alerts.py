@@ -201,8 +201,8 @@ class Alerts:
         seen: dict[Key, float] = {}
         for entry in awaiting:
             deadline = entry.offer.deadline
-            if deadline is None or entry.refreshing:
-                continue  # no deadline, or an offer of an earlier session no backend confirmed yet
+            if deadline is None or entry.unconfirmed:
+                continue  # no deadline, or an offer of an earlier session no listing confirmed yet
             left = remaining(deadline, entry.clock).total_seconds()
             seen[entry.key] = left
             before = self._left.get(entry.key)

@@ -23,6 +23,7 @@ being built. Screens other than home are imported when first opened.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from pathlib import Path
 from collections.abc import Callable, Iterable, Mapping
@@ -36,7 +37,7 @@ from textual.screen import Screen
 from textual.signal import Signal
 
 from lobby.core.backend import OfferBackend
-from lobby.core.clock import Clock
+from lobby.core.clock import Clock, SystemClock
 from lobby.core.errors import BackendError
 from lobby.core.offers import OfferKind
 from lobby import paths
@@ -44,8 +45,9 @@ from lobby.paths import styles_dir
 from lobby.tui.alerts import Alert, Alerts
 from lobby.tui.drafts import DRAFTS_FILE, DraftBook
 from lobby.tui import timefmt
+from lobby.tui.early import EarlyListing
 from lobby.tui.following import Following
-from lobby.tui.messages import BackendStatus, backend_label
+from lobby.tui.messages import BackendStatus, Health, backend_label
 from lobby.tui.probe import FirstPaintProbe
 from lobby.tui.safe import brief, clean
 from lobby.tui.services import ConsoleApp
@@ -67,6 +69,9 @@ WHERE_SECONDS = 2.0
 STARTED_AT_MOST = 10.0
 #: How often the last-known offers are written when they changed, in seconds (and on leaving).
 KEEP_LAST_KNOWN_SECONDS = 5.0
+#: How long validating the settings (and so connecting) waits for the early listing, at most,
+#: in seconds: a slow service's listing is not waited for by both processes at once.
+EARLY_WAIT = 1.5
 
 
 #: The theme last chosen in the console, under the state directory.
@@ -133,6 +138,7 @@ class LobbyApp(ConsoleApp):
         last_known: Path | None = None,
         first_look: FirstLook | None = None,
         load_settings: Callable[[], Settings] | None = None,
+        early: EarlyListing | None = None,
     ) -> None:
         """``profiles`` and ``connect`` enable switching backend profiles from the palette;
         ``watch=False`` loads the listings but does not follow changes; ``still`` turns off
@@ -146,7 +152,9 @@ class LobbyApp(ConsoleApp):
         thread, right after the home's first frame (its footer included), that frame using
         ``first_look``'s profile, theme and keymap; connecting waits for them, and what they
         change is applied when they arrive (:meth:`settings_arrived`); when it raises, the app
-        exits, the exception in :attr:`settings_error`."""
+        exits, the exception in :attr:`settings_error`; ``early``, the early listing of the
+        profile being connected (:mod:`lobby.tui.early`): its offers are shown live as they
+        arrive, until each backend lists them itself."""
         super().__init__(clock=clock, still=still)
         #: Given the profile, where its service runs now (an emulator's announced URL); when
         #: that changes (a restarted or late emulator), the profile is connected again.
@@ -217,6 +225,11 @@ class LobbyApp(ConsoleApp):
         if self.profile:
             self.sub_title = f"profile {clean(self.profile)}"
         self._probe = FirstPaintProbe(self)
+        self._early = early
+        #: Whether the early listing, once closed, had listed every backend.
+        self._early_complete = False
+        #: Set once the early listing is over and what it brought is on screen.
+        self._early_shown = asyncio.Event()
 
     def _wanted_theme(self, setting: str | None) -> str:
         """The theme last chosen in the console, else the settings' (``setting``: None when
@@ -263,6 +276,11 @@ class LobbyApp(ConsoleApp):
         return HomeScreen()
 
     def on_mount(self) -> None:
+        if self._early is not None:
+            if self.connecting is not None and self.connecting == self._early.profile:
+                asyncio.get_running_loop().add_reader(self._early.fileno(), self._early_arrived)
+            else:
+                self._close_early()
         if self._initial_keymap:
             self.set_keymap(self._initial_keymap)
         self.set_interval(TICK_SECONDS, self._tick, name="countdowns")
@@ -288,6 +306,11 @@ class LobbyApp(ConsoleApp):
         """Validate the settings (in a thread: the loop keeps answering) and hand them over;
         when that fails, exit, the reason in :attr:`settings_error`."""
         assert self._load_settings is not None
+        if self._early is not None:
+            # The early listing first: the helper lists on the other core, and its offers are
+            # on screen sooner when this process does not import the schema meanwhile.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._early_shown.wait(), EARLY_WAIT)
         try:
             settings = await asyncio.to_thread(self._load_settings)
         except Exception as exc:  # any reason: the caller of run() says it (lobby.cli.app)
@@ -326,11 +349,55 @@ class LobbyApp(ConsoleApp):
         if self._start_up_over:  # it was over before they came (STARTED_AT_MOST)
             self._check_settings_once()
 
+    def _early_arrived(self) -> None:
+        """Show what the early listing brought: each backend's offers, live, unless the
+        backend, connected meanwhile, has listed them itself."""
+        early = self._early
+        if early is None:
+            return
+        applied: list[Applied] = []
+        for listed in early.take():
+            name = listed.backend
+            if self.following.backend(name) is not None and not self._listing(name):
+                continue  # the backend itself has listed its offers: they are newer
+            applied += self.store.confirm(name, listed.offers, SystemClock(listed.skew))
+        if early.finished:
+            self._close_early()
+        if applied:
+            self.publish(applied, alert=False)
+
+    def _listing(self, name: str) -> bool:
+        return self.following.health(name, Health.LOADING) is Health.LOADING
+
+    def _close_early(self) -> None:
+        early, self._early = self._early, None
+        if early is None:
+            return
+        try:
+            asyncio.get_running_loop().remove_reader(early.fileno())
+        except (RuntimeError, ValueError, OSError):  # no loop, or the reader was never added
+            pass
+        early.close()
+        self._early_complete = early.complete
+        self.call_after_refresh(self._early_shown.set)
+
+    def live_data_shown(self) -> bool:
+        """Every backend's offers on screen are live: each backend has listed them, or the
+        early listing has, for every backend, and confirmed or dropped each last-known one."""
+        return (self.connecting is None and not self.following.loading()) or self._early_live()
+
+    def _early_live(self) -> bool:
+        """The early listing has listed every backend, and no offer on screen is unconfirmed."""
+        early = self._early
+        complete = early.complete if early is not None else self._early_complete
+        return complete and not self.store.unconfirmed
+
     def started(self) -> None:
         """Start-up is over: ``on_started`` is called, once; then what the settings name but
         the console does not know is reported, and a theme chosen from now on is kept."""
         callback, self._on_started = self._on_started, None
         self._start_up_over = True
+        self._close_early()  # every backend has listed by now (or given up): it adds nothing
         if callback is not None:
             callback()
         self._check_settings_once()
@@ -351,6 +418,7 @@ class LobbyApp(ConsoleApp):
         self.theme_changed_signal.subscribe(self, lambda theme: keep_theme(theme.name))
 
     async def on_unmount(self) -> None:
+        self._close_early()
         self._keep_last_known()
         await self.following.close_all()
 
@@ -361,11 +429,13 @@ class LobbyApp(ConsoleApp):
         return LastKnown.identity(self.profile, where)
 
     def _keep_last_known(self) -> None:
-        """Write the offers known now, when they changed and no profile is being connected."""
-        if self._last_known is None or not self._last_known_changed or self.connecting is not None:
+        """Write the offers known now, when they changed and are live: listed by every backend
+        of a profile connected, or by the early listing of the one being connected."""
+        if self._last_known is None or not self._last_known_changed:
             return
-        if not self.backends or self.following.loading():
-            return  # nothing is known yet: what was kept stays
+        settled = self.connecting is None and self.backends and not self.following.loading()
+        if not settled and not self._early_live():
+            return  # nothing live is known yet: what was kept stays
         self._last_known_changed = False
         self._last_known.save(self._identity(), self.store.last_known())
 
@@ -547,12 +617,14 @@ class LobbyApp(ConsoleApp):
         if entry is None:
             return
         if entry.refreshing:
-            self.notify(
-                f"{brief(entry.offer.title)} is last known from an earlier session: it opens once "
-                f"{backend_label(entry.backend)} confirms it is still offered.",
-                title="Refreshing",
-                markup=False,
+            label = backend_label(entry.backend)
+            said = (
+                f"{brief(entry.offer.title)} is offered: it opens once {label} is connected."
+                if entry.confirmed
+                else f"{brief(entry.offer.title)} is last known from an earlier session: it opens "
+                f"once {label} confirms it is still offered."
             )
+            self.notify(said, title="Connecting" if entry.confirmed else "Refreshing", markup=False)
             return
         if entry.offer.kind is OfferKind.FLEXMATCH_TICKET:
             from lobby.tui.screens.ticket import TicketScreen

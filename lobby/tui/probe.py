@@ -2,7 +2,9 @@
 
 With :data:`FIRST_PAINT_ENV` set to a file path, the app appends ``rows <time> <cpu>`` after the
 first paint of the home screen showing offers, and ``loaded <time> <cpu>`` after the first such
-paint once every backend is connected and none is still loading, then exits (``time``:
+paint once the offers on screen are live, every backend's listed by the service
+(:meth:`~lobby.tui.app.LobbyApp.live_data_shown`: by the backend itself, connected, or by the
+early listing of start-up), then exits (``time``:
 time.time(); ``cpu``: time.process_time(), this process's CPU seconds so far).
 """
 
@@ -33,7 +35,7 @@ class FirstPaintProbe:
         if not self._rows:
             self._rows = True
             app.call_after_refresh(self._mark, "rows")
-        if app.connecting is None and not app.following.loading() and not self._loaded:
+        if app.live_data_shown() and not self._loaded:
             self._loaded = True
             app.call_after_refresh(self._mark, "loaded")
 

@@ -90,8 +90,17 @@ class Entry:
     #: FlexMatch: the players of the ticket answered for so far, and how ("accepted" or
     #: "rejected"); the others stay answerable until the deadline.
     player_answers: dict[str, str] = field(default_factory=dict)
-    #: Shown from the last-known offers of an earlier session: no backend confirmed it yet.
+    #: Not listed yet by its connected backend: shown from the last-known offers of an
+    #: earlier session, or from the early listing (see :attr:`confirmed`).
     refreshing: bool = False
+    #: Listed by the service in the early listing of start-up (:meth:`OfferStore.confirm`),
+    #: its backend not connected yet: live, counted down by the service's time, not marked.
+    confirmed: bool = False
+
+    @property
+    def unconfirmed(self) -> bool:
+        """Shown from the last-known offers, and no listing has confirmed it yet."""
+        return self.refreshing and not self.confirmed
 
     @property
     def unanswered_players(self) -> tuple[str, ...]:
@@ -208,9 +217,10 @@ class OfferStore:
             return Applied(key, new=True, arrived=entry.awaiting)
         was_awaiting = entry.awaiting
         if entry.refreshing:
-            # Confirmed by its backend: from now on it is live, and counts down by that
-            # backend's clock (the last-known copy was shown by this machine's).
-            entry.refreshing = False
+            # Listed by its backend: from now on it is live, and counts down by that backend's
+            # clock (the last-known copy was shown by this machine's, an early one by the
+            # service's time as measured then).
+            entry.refreshing = entry.confirmed = False
             entry.clock = clock
         fresh_question = offer.status == REQUIRES_ACCEPTANCE and (
             entry.closed is not None
@@ -329,6 +339,39 @@ class OfferStore:
             applied.append(Applied(key, new=True, arrived=False))
         return applied
 
+    def confirm(self, backend: str, offers: Iterable[Offer], clock: Clock) -> list[Applied]:
+        """The early listing of ``backend`` (read from the service at start-up, before the
+        backend itself is connected): each offer is shown as live, counted down by ``clock``
+        (the service's time as measured then), until the backend lists it itself; a last-known
+        offer of that backend it does not list goes away. An offer the backend has listed
+        itself already is left as it is."""
+        applied = []
+        listed: set[Key] = set()
+        for offer in offers:
+            key = key_of(offer)
+            listed.add(key)
+            entry = self._entries.get(key)
+            if entry is not None and not entry.refreshing:
+                continue
+            left = offer.time_left(clock)
+            window = None if left is None else left.total_seconds()
+            if entry is None:
+                self._entries[key] = Entry(
+                    offer=offer,
+                    backend=backend,
+                    first_seen=self._clock.now(),
+                    window=window,
+                    clock=clock,
+                    refreshing=True,
+                    confirmed=True,
+                )
+                applied.append(Applied(key, new=True, arrived=False))
+                continue
+            entry.offer, entry.clock, entry.window, entry.confirmed = offer, clock, window, True
+            applied.append(Applied(key, new=False, arrived=False))
+        applied += self.drop_refreshing(lambda entry: entry.backend == backend and entry.key not in listed)
+        return applied
+
     def drop_refreshing(self, which: Callable[[Entry], bool] = lambda entry: True) -> list[Applied]:
         """Forget the last-known offers no backend confirmed (those ``which`` picks)."""
         gone = [key for key, entry in self._entries.items() if entry.refreshing and which(entry)]
@@ -338,8 +381,13 @@ class OfferStore:
 
     @property
     def refreshing(self) -> bool:
-        """Some last-known offer is still waiting for its backend's word."""
+        """Some offer shown at start-up is still waiting for its backend's word."""
         return any(entry.refreshing for entry in self._entries.values())
+
+    @property
+    def unconfirmed(self) -> bool:
+        """Some last-known offer is still waiting for a listing's word (:attr:`Entry.unconfirmed`)."""
+        return any(entry.unconfirmed for entry in self._entries.values())
 
     def last_known(self) -> list[tuple[str, Offer]]:
         """What is worth showing at the next start-up: each offer still open and unanswered,

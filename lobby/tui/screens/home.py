@@ -40,7 +40,7 @@ REFRESHING_MARK = "↻ "
 
 
 def _title(entry: Entry) -> Text:
-    if entry.refreshing:  # last known, not confirmed yet: marked in words' place, not by colour
+    if entry.unconfirmed:  # last known, not confirmed yet: marked in words' place, not by colour
         return plain(REFRESHING_MARK + entry.offer.title, "italic")
     return plain(entry.offer.title)
 
