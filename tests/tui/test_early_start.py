@@ -119,8 +119,10 @@ def test_lobby_on_a_terminal_shows_live_data_from_the_early_listing_and_leaves_n
         [sys.executable, "-m", "lobby"], {**env, FIRST_PAINT_ENV: str(probe), name: value}, probe, tmp_path
     )
     # The probe's "loaded": the first paint with live data, which the early listing brings
-    # before the console's own backends are connected (lobby.tui.app.live_data_shown).
-    assert set(run.marks) == {"rows", "loaded"}
+    # before the console's own backends are connected (lobby.tui.app.live_data_shown); then
+    # "connected", once they have listed themselves.
+    assert list(run.marks) == ["rows", "loaded", "connected"]
+    assert run.marks["rows"] <= run.marks["loaded"] <= run.marks["connected"]
     assert run.seen(LOBBY_MARKER) is not None
     assert b"Traceback" not in run.output
     assert _processes_with(marker) == []  # the console stopped and reaped its helper

@@ -133,7 +133,7 @@ def _settings():
     return Settings.load()
 
 
-async def test_the_first_paint_probe_marks_rows_then_loaded_and_exits(tmp_path, monkeypatch):
+async def test_the_first_paint_probe_marks_rows_loaded_then_connected_and_exits(tmp_path, monkeypatch):
     probe = tmp_path / "first-paint"
     monkeypatch.setenv(FIRST_PAINT_ENV, str(probe))
     flex, tb = demo_offers()
@@ -144,9 +144,9 @@ async def test_the_first_paint_probe_marks_rows_then_loaded_and_exits(tmp_path, 
 
     app = streaming_app(connect)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: probe.exists() and "loaded" in probe.read_text())
+        await until(pilot, lambda: probe.exists() and "connected" in probe.read_text())
     marks = [line.split() for line in probe.read_text().splitlines()]
-    assert [m[0] for m in marks] == ["rows", "loaded"]
+    assert [m[0] for m in marks] == ["rows", "loaded", "connected"]
     assert all(len(m) == 3 and float(m[1]) > 0 and float(m[2]) > 0 for m in marks)
     assert app.return_code == 0
 
