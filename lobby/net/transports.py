@@ -87,16 +87,31 @@ def shared_transport() -> httpx.AsyncBaseTransport | None:
 RECEIVED_AT = "lobby.received_at"
 #: How long a recorded response may stand in for asking again.
 PRIMED_SECONDS = 5.0
+#: A request's extension: True on a read sent as a POST (a query with a body, as TeamBattles'
+#: match searches are); a GET is a read by its method.
+READ = "lobby.read"
+
+
+def is_read(request: httpx.Request) -> bool:
+    """Whether ``request`` only reads: a GET, or a request its client marked :data:`READ`."""
+    return request.method == "GET" or request.extensions.get(READ) is True
 
 
 @dataclass(frozen=True, slots=True)
 class Recorded:
-    """A GET's answer (200, the whole body), as it arrived."""
+    """A read's answer (200, the whole body), as it arrived."""
 
     url: str
     headers: list[tuple[str, str]]
     body: bytes
     received_at: float
+    method: str = "GET"
+    #: The request's own body (a query's filters), which a replay must match too.
+    request_body: bytes = b""
+
+    @property
+    def key(self) -> tuple[str, str, bytes]:
+        return self.method, self.url, self.request_body
 
     def json(self) -> dict[str, object]:
         return {
@@ -104,6 +119,8 @@ class Recorded:
             "headers": [list(pair) for pair in self.headers],
             "body": base64.b64encode(self.body).decode("ascii"),
             "at": self.received_at,
+            "method": self.method,
+            "request_body": base64.b64encode(self.request_body).decode("ascii"),
         }
 
     @classmethod
@@ -119,16 +136,19 @@ class Recorded:
             for pair in headers
         ):
             raise ValueError("not a recorded response's headers")
+        method, sent = data.get("method", "GET"), data.get("request_body", "")
+        if not isinstance(method, str) or not isinstance(sent, str):
+            raise ValueError("not a recorded request")
         try:
-            decoded = base64.b64decode(body, validate=True)
+            decoded, sent_bytes = base64.b64decode(body, validate=True), base64.b64decode(sent, validate=True)
         except binascii.Error:
             raise ValueError("not a recorded response's body") from None
-        return cls(url, [(name, value) for name, value in headers], decoded, float(at))
+        return cls(url, [(name, value) for name, value in headers], decoded, float(at), method, sent_bytes)
 
 
 class RecordingTransport(httpx.AsyncBaseTransport):
-    """``inner``, keeping every GET answered 200 (not a stream of events), for
-    :class:`PrimedTransport` to replay in another process."""
+    """``inner``, keeping every read (:func:`is_read`) answered 200 (not a stream of events),
+    for :class:`PrimedTransport` to replay in another process."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self._inner = inner
@@ -137,14 +157,16 @@ class RecordingTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self._inner.handle_async_request(request)
         streamed = response.headers.get("content-type", "").startswith("text/event-stream")
-        if request.method != "GET" or response.status_code != 200 or streamed:
+        if not is_read(request) or response.status_code != 200 or streamed:
             return response
         try:
             body = await response.aread()
         finally:
             await response.aclose()
         received_at = time.time()
-        self.recorded.append(Recorded(str(request.url), list(response.headers.multi_items()), body, received_at))
+        headers = list(response.headers.multi_items())
+        sent = request.content  # a request built with its whole body (httpx's content=)
+        self.recorded.append(Recorded(str(request.url), headers, body, received_at, request.method, sent))
         return httpx.Response(200, headers=response.headers, content=body, extensions={RECEIVED_AT: received_at})
 
     async def aclose(self) -> None:
@@ -152,10 +174,10 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 
 
 class PrimedTransport(httpx.AsyncBaseTransport):
-    """``inner``, but a GET for a URL of the recorded answers is answered once from them, while
-    the answer is at most :data:`PRIMED_SECONDS` old: the same reads, asked again moments
-    later, are not sent twice. ``recorded`` gives them, asked once, at the first GET (they
-    may still be on their way when the transport is made)."""
+    """``inner``, but a read (:func:`is_read`) recorded with the same method, URL and body is
+    answered once from the recording, while it is at most :data:`PRIMED_SECONDS` old: the same
+    reads, asked again moments later, are not sent twice. ``recorded`` gives them, asked once,
+    at the first read (they may still be on their way when the transport is made)."""
 
     def __init__(
         self,
@@ -167,23 +189,23 @@ class PrimedTransport(httpx.AsyncBaseTransport):
         self._inner = inner
         self._clock = clock
         self._source: Callable[[], Iterable[Recorded]] | None = recorded
-        self._recorded: dict[str, list[Recorded]] = {}
+        self._recorded: dict[tuple[str, str, bytes], list[Recorded]] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "GET":
-            found = self._take(str(request.url))
+        if is_read(request):
+            found = self._take((request.method, str(request.url), request.content))
             if found is not None:
                 return httpx.Response(
                     200, headers=found.headers, content=found.body, extensions={RECEIVED_AT: found.received_at}
                 )
         return await self._inner.handle_async_request(request)
 
-    def _take(self, url: str) -> Recorded | None:
+    def _take(self, key: tuple[str, str, bytes]) -> Recorded | None:
         source, self._source = self._source, None
         if source is not None:
             for item in source():
-                self._recorded.setdefault(item.url, []).append(item)
-        waiting = self._recorded.get(url)
+                self._recorded.setdefault(item.key, []).append(item)
+        waiting = self._recorded.get(key)
         while waiting:
             item = waiting.pop(0)
             if self._clock() - item.received_at <= PRIMED_SECONDS:

@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from lobby import __version__
 from lobby.core.errors import BackendError, Throttled, Unavailable
 from lobby.net.retry import RetryPolicy, with_retries
-from lobby.net.transports import RECEIVED_AT
+from lobby.net.transports import READ, RECEIVED_AT
 from lobby.teambattles import wire as m
 from lobby.teambattles.errors import error_from_response, protocol_error
 from lobby.teambattles.keys import ApiKey
@@ -136,11 +136,17 @@ class TeamBattlesClient:
     # --- the one way out -------------------------------------------------------------------------
 
     async def _once(
-        self, method: str, path: str, model: type[T], body: bytes | None, headers: dict[str, str]
+        self,
+        method: str,
+        path: str,
+        model: type[T],
+        body: bytes | None,
+        headers: dict[str, str],
+        extensions: dict[str, object],
     ) -> T:
         route = f"{method} /{path}"
         try:
-            response = await self._http.request(method, path, content=body, headers=headers)
+            response = await self._http.request(method, path, content=body, headers=headers, extensions=extensions)
         except httpx.TimeoutException:
             raise Unavailable(f"TeamBattles did not answer {route} in time.") from None
         except httpx.TransportError as exc:
@@ -188,8 +194,12 @@ class TeamBattlesClient:
         body: m.Wire | None = None,
         *,
         idempotency_key: str | None = None,
+        read: bool = False,
     ) -> T:
+        """One route; ``read``: a POST that only reads (a search with a body), marked so for
+        the transports (:data:`~lobby.net.transports.READ`)."""
         headers: dict[str, str] = {}
+        extensions: dict[str, object] = {READ: True} if read else {}
         content: bytes | None = None
         if body is not None:
             # Serialised once: every retry sends the very same bytes with the same key.
@@ -199,7 +209,9 @@ class TeamBattlesClient:
             headers["Idempotency-Key"] = idempotency_key
         try:
             return await with_retries(
-                lambda: self._once(method, path, model, content, headers), self.retry, sleep=self._sleep
+                lambda: self._once(method, path, model, content, headers, extensions),
+                self.retry,
+                sleep=self._sleep,
             )
         except BackendError as error:
             raise self._scrub(error) from None
@@ -227,7 +239,7 @@ class TeamBattlesClient:
 
     async def discover(self, filters: m.MatchDiscoverBody | None = None) -> m.MatchDiscoverPage:
         body = filters or m.MatchDiscoverBody()
-        return await self._call("POST", "matches/discover", m.MatchDiscoverPage, body)
+        return await self._call("POST", "matches/discover", m.MatchDiscoverPage, body, read=True)
 
     async def discover_all(
         self, filters: m.MatchDiscoverBody | None = None, *, max_pages: int = MAX_PAGES
@@ -268,7 +280,7 @@ class TeamBattlesClient:
 
     async def user_matches_page(self, filters: m.MatchesRequestBody | None = None) -> m.UserMatchesPage:
         body = filters or m.MatchesRequestBody()
-        return await self._call("POST", "user/matches", m.UserMatchesPage, body)
+        return await self._call("POST", "user/matches", m.UserMatchesPage, body, read=True)
 
     async def user_matches(
         self, filters: m.MatchesRequestBody | None = None, *, max_pages: int = MAX_PAGES
@@ -282,7 +294,7 @@ class TeamBattlesClient:
     ) -> m.UserMatchesPage:
         body = filters or m.MatchesRequestBody()
         path = _path("teams/{id}/matches", id=identifier)
-        return await self._call("POST", path, m.UserMatchesPage, body)
+        return await self._call("POST", path, m.UserMatchesPage, body, read=True)
 
     async def team_matches(
         self,

@@ -355,6 +355,9 @@ class LobbyApp(ConsoleApp):
         early = self._early
         if early is None:
             return
+        if early.profile != self.connecting:  # the validated settings chose another profile
+            self._close_early()
+            return
         applied: list[Applied] = []
         for listed in early.take():
             name = listed.backend
