@@ -129,7 +129,7 @@ class Recorded:
         if not isinstance(data, dict):
             raise ValueError("not a recorded response")
         url, headers, body, at = data.get("url"), data.get("headers"), data.get("body"), data.get("at")
-        if not (isinstance(url, str) and isinstance(body, str) and isinstance(at, (int, float))):
+        if not (isinstance(url, str) and isinstance(body, str) and isinstance(at, (int, float))) or isinstance(at, bool):
             raise ValueError("not a recorded response")
         if not isinstance(headers, list) or not all(
             isinstance(pair, list) and len(pair) == 2 and all(isinstance(part, str) for part in pair)
@@ -205,12 +205,13 @@ class PrimedTransport(httpx.AsyncBaseTransport):
         if source is not None:
             for item in source():
                 self._recorded.setdefault(item.key, []).append(item)
-        waiting = self._recorded.get(key)
-        while waiting:
-            item = waiting.pop(0)
-            if self._clock() - item.received_at <= PRIMED_SECONDS:
-                return item
-        return None
+        now = self._clock()
+        waiting = [item for item in self._recorded.pop(key, []) if now - item.received_at <= PRIMED_SECONDS]
+        if not waiting:
+            return None
+        if len(waiting) > 1:
+            self._recorded[key] = waiting[1:]
+        return waiting[0]
 
     async def aclose(self) -> None:
         self._recorded.clear()

@@ -54,8 +54,8 @@ class Counting(httpx.AsyncBaseTransport):
         self.responses.append(response)
         return response
 
-    def gets(self) -> list[str]:
-        return sorted(url for method, url in self.sent if method == "GET")
+    def reads(self) -> list[tuple[str, str]]:
+        return sorted(self.sent)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -70,8 +70,11 @@ def backend_for(emulator: EmulatorThread, transport: httpx.AsyncBaseTransport) -
     return TeamBattlesBackend(client, requests=RequestStore("emulator"), user="you", feed_url=emulator.url)
 
 
-async def recorded_listing(emulator: EmulatorThread) -> tuple[list[object], list[Recorded], list[str]]:
-    """The offers, the recorded answers and the GETs sent, of one listing through a recorder."""
+async def recorded_listing(
+    emulator: EmulatorThread,
+) -> tuple[list[object], list[Recorded], list[tuple[str, str]]]:
+    """The offers, the recorded answers and the reads sent (all of a listing's requests: its
+    GETs and its searches, POSTs the client marks as reads), of one listing through a recorder."""
     network = Counting()
     recorder = RecordingTransport(network)
     early = backend_for(emulator, recorder)
@@ -79,37 +82,37 @@ async def recorded_listing(emulator: EmulatorThread) -> tuple[list[object], list
         offers = await early.list_offers()
     finally:
         await early.aclose()
-    return list(offers), recorder.recorded, network.gets()
+    return list(offers), recorder.recorded, network.reads()
 
 
 async def test_a_primed_listing_sends_none_of_the_recorded_reads_and_uses_each_once(emulator: EmulatorThread) -> None:
     before = time.time()
-    offers, recorded, gets = await recorded_listing(emulator)
+    offers, recorded, reads = await recorded_listing(emulator)
     after = time.time()
-    assert offers and gets
-    assert sorted(r.url for r in recorded) == gets  # every GET (all answered 200), once
+    assert offers and reads
+    assert sorted((r.method, r.url) for r in recorded) == reads  # every read (all answered 200), once
+    assert {"GET", "POST"} <= {r.method for r in recorded}  # the searches too, with their bodies
+    assert all(r.request_body for r in recorded if r.method == "POST")
     for record in recorded:
         assert before <= record.received_at <= after
-        assert "timestamp" in json.loads(record.body)  # the whole body, as the service sent it
+        assert isinstance(json.loads(record.body), dict)  # the whole body, as the service sent it
         assert ("content-type", "application/json") in record.headers
 
     network = Counting()
     console = backend_for(emulator, PrimedTransport(network, lambda: recorded))
     try:
         assert await console.list_offers() == offers
-        assert network.gets() == []  # none of the recorded reads reached the network
-        assert network.sent  # the listing's searches (POSTs) did
-        network.sent.clear()
+        assert network.sent == []  # none of the recorded reads reached the network
         assert await console.list_offers() == offers
-        assert network.gets()  # each record answered once: the same reads go out again
-        assert set(network.gets()) <= set(gets)
+        assert network.reads()  # each record answered once: the same reads go out again
+        assert set(network.reads()) <= set(reads)
     finally:
         await console.aclose()
 
 
 @pytest.mark.parametrize("age_beyond", [0.0, 0.5], ids=["just-in-time", "too-old"])
 async def test_records_older_than_the_primed_time_are_not_used(emulator: EmulatorThread, age_beyond: float) -> None:
-    offers, recorded, gets = await recorded_listing(emulator)
+    offers, recorded, reads = await recorded_listing(emulator)
     oldest, newest = min(r.received_at for r in recorded), max(r.received_at for r in recorded)
     now = oldest + PRIMED_SECONDS if not age_beyond else newest + PRIMED_SECONDS + age_beyond
     network = Counting()
@@ -118,7 +121,7 @@ async def test_records_older_than_the_primed_time_are_not_used(emulator: Emulato
         assert await console.list_offers() == offers
     finally:
         await console.aclose()
-    assert network.gets() == ([] if not age_beyond else gets)
+    assert network.reads() == ([] if not age_beyond else reads)
 
 
 async def test_the_records_are_asked_for_once_at_the_first_read(emulator: EmulatorThread) -> None:
@@ -129,14 +132,16 @@ async def test_the_records_are_asked_for_once_at_the_first_read(emulator: Emulat
         return []
 
     network = Counting()
-    async with client_for(emulator, PrimedTransport(network, source)) as client:
-        assert asked == []  # not when made: they may still be on their way
-        await client.discover()
-        assert asked == []  # a POST is never answered from them
+    primed = PrimedTransport(network, source)
+    async with httpx.AsyncClient(base_url=emulator.url + "/api/v1", transport=primed) as http:
+        await http.post("matches/discover", json={}, headers={"Authorization": f"Bearer {YOU}"})
+    assert asked == []  # not when made (they may still be on their way), nor for a request not marked a read
+    async with client_for(emulator, primed) as client:
+        await client.discover()  # a search: a POST the client marks as a read
         await client.games()
         await client.team("t_owls")
         assert len(asked) == 1
-    assert [method for method, _ in network.sent] == ["POST", "GET", "GET"]
+    assert [method for method, _ in network.sent] == ["POST", "POST", "GET", "GET"]
 
 
 def arrived_earlier(record: Recorded, seconds: float) -> Recorded:
@@ -190,6 +195,9 @@ def test_a_record_survives_its_json_and_nothing_else_passes_for_one() -> None:
         {k: v for k, v in good.items() if k != "body"},
         {**good, "url": 7},
         {**good, "at": "now"},
+        {**good, "at": True},
+        {**good, "method": 1},
+        {**good, "request_body": "not base64!"},
         {**good, "headers": [["content-type"]]},
         {**good, "headers": [["content-type", 1]]},
         {**good, "headers": "content-type: application/json"},
@@ -201,11 +209,15 @@ def test_a_record_survives_its_json_and_nothing_else_passes_for_one() -> None:
             Recorded.from_json(bad)
 
 
-async def test_only_whole_get_answers_are_recorded_and_a_stream_is_handed_on_unread(emulator: EmulatorThread) -> None:
+async def test_only_whole_answers_to_reads_are_recorded_and_a_stream_is_handed_on_unread(
+    emulator: EmulatorThread,
+) -> None:
     network = Counting()
     recorder = RecordingTransport(network)
+    async with httpx.AsyncClient(base_url=emulator.url + "/api/v1", transport=recorder) as http:
+        answer = await http.post("matches/discover", json={}, headers={"Authorization": f"Bearer {YOU}"})
+    assert answer.status_code == 200 and recorder.recorded == []  # a POST not marked a read
     async with client_for(emulator, recorder) as client:
-        await client.discover()  # a POST, answered 200
         with pytest.raises(NotFound):
             await client.get_match("tbm_no_such_match")  # a GET, answered 404
     assert [method for method, _ in network.sent] == ["POST", "GET"]
