@@ -16,6 +16,7 @@ import pytest
 from lobby.cli.early import DONE, EarlyListing
 from lobby.core.offers import Offer, OfferKind, offer_json
 from lobby.net.transports import Recorded
+from lobby.tui.early import EarlyListed
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -107,7 +108,7 @@ def pipe(sleeper: subprocess.Popen[bytes]) -> Iterator[Pipe]:
     made.early.close()
 
 
-def test_two_backends_then_done_is_complete(pipe):
+def test_two_backends_then_done_is_complete(pipe: Pipe) -> None:
     early = pipe.early
     assert early.take() == [] and not early.finished and not early.complete  # nothing yet: no wait
     pipe.write(flexmatch_line())
@@ -122,14 +123,14 @@ def test_two_backends_then_done_is_complete(pipe):
     assert early.take() == [] and early.finished and early.complete
 
 
-def test_done_and_the_end_in_one_read(pipe):
+def test_done_and_the_end_in_one_read(pipe: Pipe) -> None:
     pipe.write(flexmatch_line() + teambattles_line() + DONE_LINE)
     pipe.end()
     assert [listed.backend for listed in pipe.early.take()] == ["flexmatch", "teambattles"]
     assert pipe.early.finished and pipe.early.complete
 
 
-def test_a_failed_backend_finishes_without_being_complete(pipe):
+def test_a_failed_backend_finishes_without_being_complete(pipe: Pipe) -> None:
     pipe.write(flexmatch_line() + line({"backend": "teambattles", "failed": True}) + DONE_LINE)
     pipe.end()
     assert [listed.backend for listed in pipe.early.take()] == ["flexmatch"]
@@ -156,7 +157,7 @@ def test_a_failed_backend_finishes_without_being_complete(pipe):
     ],
     ids=lambda bad: repr(bad[:40]),
 )
-def test_a_line_that_is_not_one_is_left_out_and_the_listing_is_not_complete(pipe, bad, caplog):
+def test_a_line_that_is_not_one_is_left_out_and_the_listing_is_not_complete(pipe: Pipe, bad: bytes, caplog: pytest.LogCaptureFixture) -> None:
     pipe.write(flexmatch_line() + bad + DONE_LINE)
     pipe.end()
     assert [listed.backend for listed in pipe.early.take()] == ["flexmatch"]
@@ -172,7 +173,7 @@ def test_a_line_that_is_not_one_is_left_out_and_the_listing_is_not_complete(pipe
     "console's reader, after the done line has made the listing complete",
 )
 @pytest.mark.parametrize("skew", ["NaN", "Infinity", "1e300"])
-def test_a_skew_that_is_no_time_is_left_out(pipe, skew):
+def test_a_skew_that_is_no_time_is_left_out(pipe: Pipe, skew: str) -> None:
     good = flexmatch_line()
     bad = good.replace(b'"skew":1.5', b'"skew":' + skew.encode()).replace(b"flexmatch", b"teambattles", 1)
     pipe.write(good + bad + DONE_LINE)
@@ -181,23 +182,23 @@ def test_a_skew_that_is_no_time_is_left_out(pipe, skew):
     assert not pipe.early.complete
 
 
-def test_the_end_without_done_finishes_without_being_complete(pipe):
+def test_the_end_without_done_finishes_without_being_complete(pipe: Pipe) -> None:
     pipe.write(flexmatch_line() + teambattles_line())
     pipe.end()
     assert len(pipe.early.take()) == 2
     assert pipe.early.finished and not pipe.early.complete
 
 
-def test_a_line_cut_short_by_the_end_is_left_out(pipe):
+def test_a_line_cut_short_by_the_end_is_left_out(pipe: Pipe) -> None:
     pipe.write(flexmatch_line() + teambattles_line()[:20])
     pipe.end()
     assert [listed.backend for listed in pipe.early.take()] == ["flexmatch"]
     assert pipe.early.finished and not pipe.early.complete
 
 
-def test_lines_split_across_writes_are_put_back_together(pipe):
+def test_lines_split_across_writes_are_put_back_together(pipe: Pipe) -> None:
     data = flexmatch_line() + teambattles_line() + DONE_LINE
-    listed = []
+    listed: list[EarlyListed] = []
     for start in range(0, len(data), 7):  # 7 bytes at a time: every line split, some mid-character
         pipe.write(data[start : start + 7])
         listed += pipe.early.take()
@@ -208,11 +209,11 @@ def test_lines_split_across_writes_are_put_back_together(pipe):
     assert pipe.early.complete
 
 
-def test_a_listing_bigger_than_the_pipe_arrives_whole(pipe):
+def test_a_listing_bigger_than_the_pipe_arrives_whole(pipe: Pipe) -> None:
     many = [Offer(kind=OfferKind.TEAMBATTLES_MATCH, id=f"m-{i}", title="x" * 200, status="PENDING") for i in range(2000)]
     data = line({"backend": "teambattles", "offers": [offer_json(o) for o in many], "skew": 0}) + DONE_LINE
     assert len(data) > 65536 * 4
-    listed = []
+    listed: list[EarlyListed] = []
     for start in range(0, len(data), 65536):  # what the pipe holds, written as it is read
         pipe.write(data[start : start + 65536])
         listed += pipe.early.take()
@@ -222,14 +223,14 @@ def test_a_listing_bigger_than_the_pipe_arrives_whole(pipe):
     assert list(tb.offers) == many and pipe.early.complete
 
 
-def test_take_responses_gives_the_recorded_reads_once(pipe):
+def test_take_responses_gives_the_recorded_reads_once(pipe: Pipe) -> None:
     pipe.write(flexmatch_line() + teambattles_line() + DONE_LINE)
     pipe.early.take()
     assert pipe.early.take_responses() == [READ]
     assert pipe.early.take_responses() == []
 
 
-def test_closing_stops_and_reaps_a_helper_still_at_work(sleeper):
+def test_closing_stops_and_reaps_a_helper_still_at_work(sleeper: subprocess.Popen[bytes]) -> None:
     made = Pipe(sleeper.pid)
     made.write(flexmatch_line())
     assert sleeper.poll() is None  # still at work
@@ -244,7 +245,7 @@ def test_closing_stops_and_reaps_a_helper_still_at_work(sleeper):
     made.end()
 
 
-def test_closing_reaps_a_helper_that_has_ended():
+def test_closing_reaps_a_helper_that_has_ended() -> None:
     process = child(sys.executable, "-c", "pass")
     made = Pipe(process.pid)
     made.write(flexmatch_line() + teambattles_line() + DONE_LINE)
@@ -258,7 +259,7 @@ def test_closing_reaps_a_helper_that_has_ended():
     process.wait()
 
 
-def test_closing_is_quiet_when_the_helper_was_reaped_already():
+def test_closing_is_quiet_when_the_helper_was_reaped_already() -> None:
     process = child(sys.executable, "-c", "pass")
     process.wait()  # reaped by someone else
     made = Pipe(process.pid)
