@@ -13,6 +13,7 @@ import dataclasses
 import json
 import os
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from doubles import T0, FixedBackend, challenge, demo_offers, ticket, until
+from doubles import HANG, T0, FixedBackend, challenge, demo_offers, ticket, until
 from test_last_known import MARK, kept, rows
 
 from lobby.cli.early import DONE, EarlyListing
@@ -45,7 +46,7 @@ class Helper:
         os.set_blocking(read, False)
         self.early = EarlyListing(profile, self.process.pid, read)
 
-    def _line(self, item: dict[str, object]) -> None:
+    def line(self, item: dict[str, object]) -> None:
         data = (json.dumps(item, separators=(",", ":")) + "\n").encode()
         while data:
             data = data[os.write(self._write, data) :]
@@ -53,14 +54,14 @@ class Helper:
     def listed(self, backend: str, offers: list[Offer]) -> None:
         """``backend``'s offers, with the skew that makes the service's time T0 now."""
         skew = T0.timestamp() - time.time()
-        self._line({"backend": backend, "offers": [offer_json(o) for o in offers], "skew": skew})
+        self.line({"backend": backend, "offers": [offer_json(o) for o in offers], "skew": skew})
 
     def failed(self, backend: str) -> None:
-        self._line({"backend": backend, "failed": True})
+        self.line({"backend": backend, "failed": True})
 
     def done(self) -> None:
         """The last line; the helper ends."""
-        self._line({DONE: True})
+        self.line({DONE: True})
         self.end()
 
     def end(self) -> None:
@@ -332,3 +333,91 @@ async def test_the_offers_of_the_early_listing_are_kept_on_leaving(helper, tmp_p
         ("teambattles", "m-103"),
     ]
     assert dict((o.id, o) for _, o in again)["c-1"] == challenge()
+
+
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="lobby.cli.early.EarlyListing takes a skew that is no time (Infinity, read by json.loads): "
+    "OfferStore.confirm raises OverflowError in the app's reader, the backends after it in that read "
+    "are not shown, and the listing, closed at the end, counts as complete: live_data_shown() is True",
+)
+async def test_a_skew_that_is_no_time_leaves_that_backend_out_and_the_listing_not_live(helper):
+    release = asyncio.Event()
+    flex, tb = demo_offers()
+    app = held_app(helper, release, flex, tb)
+    async with app.run_test(size=(120, 40)) as pilot:
+        helper.line({"backend": "flexmatch", "offers": [offer_json(o) for o in flex], "skew": float("inf")})
+        helper.listed("teambattles", tb)
+        helper.done()
+        await until(pilot, lambda: helper.early.finished, "the early listing")
+        await pilot.pause()
+        try:
+            assert len(rows(app, "open")) == 3  # TeamBattles' are shown
+            assert app.store.get(TICKET) is None and not app.live_data_shown()
+        finally:
+            release.set()
+            await until(pilot, lambda: app.connecting is None, "the backends")
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="LobbyApp.settings_arrived switches the profile being connected (the first look's was "
+    "wrong) but keeps the early listing of the first look's profile: its offers stay (or, arriving "
+    "later, are shown) unmarked as the new profile's, and live_data_shown() is True before any of "
+    "the new profile's backends has listed (_early_complete, no profile check in _early_arrived)",
+)
+@pytest.mark.parametrize("late", [False, True], ids=["listed before the settings", "listed after them"])
+@pytest.mark.parametrize("last_known", [False, True], ids=["nothing kept", "last-known offers kept"])
+async def test_the_early_listing_of_a_profile_the_first_look_got_wrong_is_dropped(helper, tmp_path, last_known, late):
+    """The first look said "bench" (the helper lists bench), the validated settings say
+    "other": bench's offers are not shown as other's, nor counted as live data."""
+    from test_settings_later import write_config
+
+    from lobby.config import FirstLook
+    from lobby.config_schema import Settings
+
+    write_config('profile = "other"\n[profiles.bench]\nkind = "emulator"\n[profiles.other]\nkind = "emulator"\n')
+    release, go_on = threading.Event(), asyncio.Event()
+    flex, tb = demo_offers()
+
+    def load() -> Settings:
+        release.wait(HANG)
+        return Settings.load()
+
+    async def connect(name: str):
+        await go_on.wait()
+        yield FixedBackend("teambattles", [])
+
+    app = LobbyApp(
+        clock=FrozenClock(T0),
+        first_look=FirstLook(profile="bench"),
+        load_settings=load,
+        connect=connect,
+        last_known=tmp_path / "offers.json" if last_known else None,
+        still=True,
+        early=helper.early,
+    )
+
+    def listing() -> None:
+        helper.listed("flexmatch", flex)
+        helper.listed("teambattles", tb)
+        helper.done()
+
+    if not late:
+        listing()
+    async with app.run_test(size=(80, 24)) as pilot:
+        if not late:
+            await until(pilot, lambda: helper.early.finished and len(app.store) == 5, "bench's early listing")
+        release.set()
+        await until(pilot, lambda: app.settings is not None and app.connecting == "other", "the settings")
+        if late:
+            listing()
+            await until(pilot, lambda: helper.early.finished, "bench's early listing")
+        await pilot.pause()
+        try:
+            assert [e.offer.id for e in app.store] == []
+            assert not app.live_data_shown()  # nothing of other's is listed yet
+        finally:
+            go_on.set()
+            await until(pilot, lambda: app.connecting is None, "other's backends")
