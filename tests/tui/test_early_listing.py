@@ -34,6 +34,7 @@ from lobby.tui.store import LastKnown
 from lobby.tui.switching import Served
 
 TICKET = (OfferKind.FLEXMATCH_TICKET, "t-ana")
+FLEX, TB = demo_offers()
 
 
 class Helper:
@@ -93,16 +94,15 @@ def helper() -> Iterator[Helper]:
 
 def held_app(
     helper: Helper,
-    release: asyncio.Event,
-    flex: list[Offer],
-    tb: list[Offer],
+    flex: list[Offer] = FLEX,
+    tb: list[Offer] = TB,
     *,
     clocks: dict[str, FrozenClock] | None = None,
     last_known: Path | None = None,
     profile: str = "bench",
-) -> LobbyApp:
-    """The console connecting ``profile`` with the early listing; its backends are built once
-    ``release`` is set (with the service clocks of ``clocks``, by name)."""
+) -> tuple[LobbyApp, asyncio.Event]:
+    """The console connecting ``profile`` with the early listing, and the event that lets it build
+    its backends once set (with the service clocks of ``clocks``, by name)."""
     clocks = clocks or {}
 
     async def connect(name: str):
@@ -111,7 +111,9 @@ def held_app(
             clock = clocks.get(backend.name)
             yield backend if clock is None else Served(backend, clock)
 
-    return LobbyApp(clock=FrozenClock(T0), profile=profile, connect=connect, still=True, last_known=last_known, early=helper.early)
+    release = asyncio.Event()
+    app = LobbyApp(clock=FrozenClock(T0), profile=profile, connect=connect, still=True, last_known=last_known, early=helper.early)
+    return app, release
 
 
 def shown(app: LobbyApp) -> str:
@@ -119,16 +121,14 @@ def shown(app: LobbyApp) -> str:
 
 
 async def test_the_early_offers_show_live_and_unmarked_before_any_backend_connects(helper):
-    release = asyncio.Event()
-    flex, tb = demo_offers()
-    app = held_app(helper, release, flex, tb)
+    app, release = held_app(helper)
     async with app.run_test(size=(120, 40)) as pilot:
-        helper.listed("flexmatch", flex)
+        helper.listed("flexmatch", FLEX)
         await until(pilot, lambda: "Ranked 5v5 · eu-west" in rows(app, "awaiting"), "FlexMatch's early offers")
         assert app.backends == [] and app.connecting == "bench"
         assert not app.live_data_shown()  # TeamBattles not listed yet
 
-        helper.listed("teambattles", tb)
+        helper.listed("teambattles", TB)
         helper.done()
         await until(pilot, lambda: app.live_data_shown(), "the early listing to be live")
         await until(pilot, lambda: len(rows(app, "open")) == 3, "TeamBattles' early offers")
@@ -147,14 +147,12 @@ async def test_the_early_offers_show_live_and_unmarked_before_any_backend_connec
 async def test_early_offers_confirm_the_last_known_ones_and_drop_the_rest(helper, tmp_path):
     path = tmp_path / "offers.json"
     kept(path)  # the demo lobby's offers, and "Cancelled since", which the service no longer offers
-    release = asyncio.Event()
-    flex, tb = demo_offers()
-    app = held_app(helper, release, flex, tb, last_known=path)
+    app, release = held_app(helper, last_known=path)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: f"{MARK} Cancelled since" in rows(app, "open"), "the last-known offers")
         assert not app.live_data_shown()
-        helper.listed("flexmatch", flex)
-        helper.listed("teambattles", tb)
+        helper.listed("flexmatch", FLEX)
+        helper.listed("teambattles", TB)
         helper.done()
         await until(pilot, lambda: MARK not in shown(app), "the marks to go")
         assert "Cancelled since" not in shown(app)
@@ -166,11 +164,9 @@ async def test_early_offers_confirm_the_last_known_ones_and_drop_the_rest(helper
 async def test_with_a_failed_backend_the_data_is_not_live_until_the_backends_connect(helper, tmp_path):
     path = tmp_path / "offers.json"
     kept(path)
-    release = asyncio.Event()
-    flex, tb = demo_offers()
-    app = held_app(helper, release, flex, tb, last_known=path)
+    app, release = held_app(helper, last_known=path)
     async with app.run_test(size=(120, 40)) as pilot:
-        helper.listed("flexmatch", flex)
+        helper.listed("flexmatch", FLEX)
         helper.failed("teambattles")
         helper.done()
         await until(pilot, lambda: helper.early.finished and rows(app, "awaiting")[0] == "Ranked 5v5 · eu-west", "the listing")
@@ -184,12 +180,10 @@ async def test_with_a_failed_backend_the_data_is_not_live_until_the_backends_con
 
 
 async def test_without_any_last_known_offer_a_failed_backend_still_is_not_live(helper):
-    release = asyncio.Event()
-    flex, tb = demo_offers()
-    app = held_app(helper, release, flex, tb)
+    app, release = held_app(helper)
     async with app.run_test(size=(120, 40)) as pilot:
         helper.failed("teambattles")
-        helper.listed("flexmatch", flex)
+        helper.listed("flexmatch", FLEX)
         helper.done()
         await until(pilot, lambda: helper.early.finished and app.store.awaiting(), "the listing")
         assert not app.live_data_shown()
@@ -198,14 +192,12 @@ async def test_without_any_last_known_offer_a_failed_backend_still_is_not_live(h
 
 
 async def test_each_backends_own_listing_takes_over_with_its_clock(helper):
-    release = asyncio.Event()
-    flex, tb = demo_offers()
     services = {"flexmatch": FrozenClock(T0 + timedelta(seconds=2)), "teambattles": FrozenClock(T0 + timedelta(seconds=3))}
-    newer = dataclasses.replace(flex[0], progress=(9, 10))
-    app = held_app(helper, release, [newer], tb[:2], clocks=services)
+    newer = dataclasses.replace(FLEX[0], progress=(9, 10))
+    app, release = held_app(helper, [newer], TB[:2], clocks=services)
     async with app.run_test(size=(120, 40)) as pilot:
-        helper.listed("flexmatch", flex)
-        helper.listed("teambattles", tb)
+        helper.listed("flexmatch", FLEX)
+        helper.listed("teambattles", TB)
         helper.done()
         await until(pilot, lambda: len(app.store) == 5 and app.live_data_shown(), "the early listing")
         early = app.store.get(TICKET)
@@ -228,8 +220,7 @@ async def test_an_early_listing_of_another_profile_is_closed_and_ignored():
     try:
         helper.listed("flexmatch", [ticket()])
         helper.done()
-        release = asyncio.Event()
-        app = held_app(helper, release, [], [])
+        app, release = held_app(helper, [], [])
         async with app.run_test(size=(120, 40)) as pilot:
             await until(pilot, lambda: helper.early.finished, "the early listing to be closed")
             assert helper.reaped()
@@ -247,20 +238,19 @@ async def test_an_early_listing_of_another_profile_is_closed_and_ignored():
 async def test_a_backend_that_has_listed_wins_over_an_early_listing_arriving_later(helper):
     release, next_one = asyncio.Event(), asyncio.Event()
     release.set()
-    flex, tb = demo_offers()
-    listed = dataclasses.replace(flex[0], progress=(8, 10))
+    listed = dataclasses.replace(FLEX[0], progress=(8, 10))
 
     async def connect(name: str):
         yield FixedBackend("flexmatch", [listed])
         await next_one.wait()
-        yield FixedBackend("teambattles", tb)
+        yield FixedBackend("teambattles", TB)
 
     app = LobbyApp(clock=FrozenClock(T0), profile="bench", connect=connect, still=True, early=helper.early)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.following.health("flexmatch", Health.LOADING) is Health.LIVE, "FlexMatch's listing")
         assert app.connecting == "bench"  # TeamBattles is still being connected
-        helper.listed("flexmatch", [flex[0], ticket("t-early")])
-        helper.listed("teambattles", tb)
+        helper.listed("flexmatch", [FLEX[0], ticket("t-early")])
+        helper.listed("teambattles", TB)
         helper.done()
         await until(pilot, lambda: helper.early.finished and len(rows(app, "open")) == 3, "the early listing")
         entry = app.store.get(TICKET)
@@ -274,13 +264,11 @@ async def test_a_backend_that_has_listed_wins_over_an_early_listing_arriving_lat
 async def test_the_probe_marks_loaded_on_the_early_listing_before_the_backends_connect(helper, tmp_path, monkeypatch):
     probe = tmp_path / "first-paint"
     monkeypatch.setenv(FIRST_PAINT_ENV, str(probe))
-    release = asyncio.Event()  # never set: no backend connects
-    flex, tb = demo_offers()
-    app = held_app(helper, release, flex, tb)
+    app, release = held_app(helper)  # release never set: no backend connects
     async with app.run_test(size=(80, 24)) as pilot:
-        helper.listed("flexmatch", flex)
+        helper.listed("flexmatch", FLEX)
         await until(pilot, lambda: probe.exists(), "the rows mark")
-        helper.listed("teambattles", tb)
+        helper.listed("teambattles", TB)
         helper.done()
         await until(pilot, lambda: "loaded" in probe.read_text(), "the loaded mark")
         assert app.backends == []
@@ -289,11 +277,9 @@ async def test_the_probe_marks_loaded_on_the_early_listing_before_the_backends_c
 
 
 async def test_an_early_offer_opens_once_its_backend_is_connected(helper):
-    release = asyncio.Event()
-    flex, tb = demo_offers()
-    app = held_app(helper, release, flex, tb)
+    app, release = held_app(helper)
     async with app.run_test(size=(120, 40)) as pilot:
-        helper.listed("flexmatch", flex)
+        helper.listed("flexmatch", FLEX)
         helper.done()
         await until(pilot, lambda: rows(app, "awaiting") == ["Ranked 5v5 · eu-west"], "the early offer")
         await pilot.press("enter")
@@ -309,13 +295,11 @@ async def test_an_early_offer_opens_once_its_backend_is_connected(helper):
 @pytest.mark.parametrize("complete", [True, False], ids=["listed", "a backend failed"])
 async def test_the_offers_of_the_early_listing_are_kept_on_leaving(helper, tmp_path, complete):
     path = tmp_path / "offers.json"
-    release = asyncio.Event()  # never set: the console leaves before any backend connects
-    flex, tb = demo_offers()
-    app = held_app(helper, release, flex, tb, last_known=path)
+    app, release = held_app(helper, last_known=path)  # release never set: the console leaves before any backend connects
     async with app.run_test(size=(120, 40)) as pilot:
-        helper.listed("flexmatch", flex)
+        helper.listed("flexmatch", FLEX)
         if complete:
-            helper.listed("teambattles", tb)
+            helper.listed("teambattles", TB)
         else:
             helper.failed("teambattles")
         helper.done()
@@ -344,12 +328,10 @@ async def test_the_offers_of_the_early_listing_are_kept_on_leaving(helper, tmp_p
     "are not shown, and the listing, closed at the end, counts as complete: live_data_shown() is True",
 )
 async def test_a_skew_that_is_no_time_leaves_that_backend_out_and_the_listing_not_live(helper):
-    release = asyncio.Event()
-    flex, tb = demo_offers()
-    app = held_app(helper, release, flex, tb)
+    app, release = held_app(helper)
     async with app.run_test(size=(120, 40)) as pilot:
-        helper.line({"backend": "flexmatch", "offers": [offer_json(o) for o in flex], "skew": float("inf")})
-        helper.listed("teambattles", tb)
+        helper.line({"backend": "flexmatch", "offers": [offer_json(o) for o in FLEX], "skew": float("inf")})
+        helper.listed("teambattles", TB)
         helper.done()
         await until(pilot, lambda: helper.early.finished, "the early listing")
         await pilot.pause()
@@ -379,7 +361,6 @@ async def test_the_early_listing_of_a_profile_the_first_look_got_wrong_is_droppe
 
     write_config('profile = "other"\n[profiles.bench]\nkind = "emulator"\n[profiles.other]\nkind = "emulator"\n')
     release, go_on = threading.Event(), asyncio.Event()
-    flex, tb = demo_offers()
 
     def load() -> Settings:
         release.wait(HANG)
@@ -400,8 +381,8 @@ async def test_the_early_listing_of_a_profile_the_first_look_got_wrong_is_droppe
     )
 
     def listing() -> None:
-        helper.listed("flexmatch", flex)
-        helper.listed("teambattles", tb)
+        helper.listed("flexmatch", FLEX)
+        helper.listed("teambattles", TB)
         helper.done()
 
     if not late:
