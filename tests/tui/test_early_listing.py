@@ -402,3 +402,45 @@ async def test_the_early_listing_of_a_profile_the_first_look_got_wrong_is_droppe
         finally:
             go_on.set()
             await until(pilot, lambda: app.connecting is None, "other's backends")
+
+
+async def test_validating_the_settings_waits_for_the_early_listing_to_be_shown(helper, monkeypatch):
+    from test_settings_later import write_config
+
+    import lobby.tui.app
+    from lobby.config import FirstLook
+    from lobby.config_schema import Settings
+
+    monkeypatch.setattr(lobby.tui.app, "EARLY_WAIT", 10 * HANG)  # no time limit within the test
+    write_config('profile = "bench"\n[profiles.bench]\nkind = "emulator"\n')
+    shown_when_loaded: list[int] = []
+    go_on = asyncio.Event()
+
+    def load() -> Settings:
+        shown_when_loaded.append(len(app.store))
+        return Settings.load()
+
+    async def connect(name: str):
+        await go_on.wait()
+        yield FixedBackend("teambattles", TB)
+
+    app = LobbyApp(
+        clock=FrozenClock(T0),
+        first_look=FirstLook(profile="bench"),
+        load_settings=load,
+        connect=connect,
+        still=True,
+        early=helper.early,
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        helper.listed("flexmatch", FLEX)
+        await until(pilot, lambda: app.store.awaiting(), "FlexMatch's early offers")
+        for _ in range(10):  # the first frames are long painted: the settings still wait
+            await pilot.pause()
+        assert shown_when_loaded == [] and app.settings is None
+        helper.listed("teambattles", TB)
+        helper.done()
+        await until(pilot, lambda: app.settings is not None, "the settings")
+        assert shown_when_loaded == [5]  # every early offer was in the store first
+        go_on.set()
+        await until(pilot, lambda: app.connecting is None, "the backends")
