@@ -116,3 +116,99 @@ def test_an_accepted_challenge_reads_as_the_service_answered_until_the_listing_m
     moved = dataclasses.replace(challenge(), status="IN_PROGRESS")
     store.apply(OfferUpdated(offer=moved), "teambattles")
     assert store.get(key).status_words == "IN_PROGRESS"
+
+
+# --- the early listing of start-up (OfferStore.confirm) --------------------------------------------
+
+
+def test_an_early_listing_shows_new_offers_live_counted_down_by_the_services_clock():
+    store = OfferStore(FrozenClock(T0))
+    service = FrozenClock(T0 + timedelta(seconds=10))  # the service's time, as measured then
+    applied = store.confirm("flexmatch", [ticket()], service)
+    assert [(a.key, a.new, a.arrived) for a in applied] == [((OfferKind.FLEXMATCH_TICKET, "t-ana"), True, False)]
+    entry = store.get((OfferKind.FLEXMATCH_TICKET, "t-ana"))
+    assert entry.refreshing and entry.confirmed and not entry.unconfirmed
+    assert entry.clock is service and entry.window == 32.0  # 42 s by the machine's, 32 by the service's
+    assert store.refreshing and not store.unconfirmed
+    service.advance(2)
+    assert entry.offer.time_left(entry.clock) == timedelta(seconds=30)
+
+
+def test_an_early_listing_confirms_the_last_known_offers_it_names_and_drops_the_rest_of_that_backend():
+    clock = FrozenClock(T0)
+    store = OfferStore(clock)
+    gone = open_match("m-gone", "Cancelled since", minutes=50, game="Skyline Strike", region="EU")
+    store.remember([("flexmatch", ticket()), ("teambattles", challenge()), ("teambattles", gone)])
+    assert store.unconfirmed
+    service = FrozenClock(T0 + timedelta(seconds=2))
+    newer = ticket(seconds=60, progress=(9, 10))
+    applied = store.confirm("flexmatch", [newer], service)
+    assert [(a.key[1], a.new) for a in applied] == [("t-ana", False)]
+    entry = store.get((OfferKind.FLEXMATCH_TICKET, "t-ana"))
+    assert entry.offer == newer and entry.clock is service and entry.window == 58.0
+    assert entry.refreshing and entry.confirmed and not entry.unconfirmed  # no "↻" on the home
+    # TeamBattles' last-known offers wait for their own listing, still marked.
+    assert all(store.get(k).unconfirmed for k in [(OfferKind.TEAMBATTLES_CHALLENGE, "c-1"), (OfferKind.TEAMBATTLES_MATCH, "m-gone")])
+    assert store.unconfirmed
+
+    applied = store.confirm("teambattles", [challenge()], service)
+    assert {(a.key[1], a.new) for a in applied} == {("c-1", False), ("m-gone", False)}
+    assert store.get((OfferKind.TEAMBATTLES_MATCH, "m-gone")) is None  # not listed: gone
+    assert store.get((OfferKind.TEAMBATTLES_CHALLENGE, "c-1")).confirmed
+    assert store.refreshing and not store.unconfirmed
+
+
+def test_an_early_listing_of_one_backend_keeps_the_last_known_offers_of_another():
+    store = OfferStore(FrozenClock(T0))
+    store.remember([("flexmatch", ticket()), ("teambattles", challenge())])
+    applied = store.confirm("teambattles", [], FrozenClock(T0))
+    assert [(a.key, a.new) for a in applied] == [((OfferKind.TEAMBATTLES_CHALLENGE, "c-1"), False)]
+    assert store.get((OfferKind.TEAMBATTLES_CHALLENGE, "c-1")) is None
+    entry = store.get((OfferKind.FLEXMATCH_TICKET, "t-ana"))
+    assert entry is not None and entry.unconfirmed and store.unconfirmed
+
+
+def test_an_early_listing_leaves_an_offer_its_backend_has_listed_as_it_is():
+    store = OfferStore(FrozenClock(T0))
+    backends = FrozenClock(T0 + timedelta(seconds=1))
+    store.clocks["flexmatch"] = backends
+    store.replace("flexmatch", [ticket(progress=(8, 10))])
+    assert store.confirm("flexmatch", [ticket(seconds=90, progress=(1, 10)), ticket("t-early")], FrozenClock(T0)) != []
+    entry = store.get((OfferKind.FLEXMATCH_TICKET, "t-ana"))
+    assert entry.offer == ticket(progress=(8, 10)) and entry.clock is backends and entry.window == 41.0
+    assert not entry.refreshing and not entry.confirmed
+    # An offer the backend did not list is shown from the early one until the backend says more.
+    assert store.get((OfferKind.FLEXMATCH_TICKET, "t-early")).confirmed
+
+
+def test_the_backends_own_listing_makes_early_offers_plain_live_entries_by_its_clock():
+    store = OfferStore(FrozenClock(T0))
+    early = FrozenClock(T0 + timedelta(seconds=5))
+    store.remember([("teambattles", challenge())])
+    store.confirm("teambattles", [challenge(), open_match("m-1", "Scrim", minutes=10, game="g", region="EU")], early)
+    store.confirm("flexmatch", [ticket()], early)
+    backends = FrozenClock(T0 + timedelta(seconds=3))
+    store.clocks["teambattles"] = backends
+    applied = store.replace("teambattles", [challenge(), open_match("m-1", "Scrim", minutes=10, game="g", region="EU")])
+    assert {(a.key[1], a.new) for a in applied} == {("c-1", False), ("m-1", False)}
+    for key in [(OfferKind.TEAMBATTLES_CHALLENGE, "c-1"), (OfferKind.TEAMBATTLES_MATCH, "m-1")]:
+        entry = store.get(key)
+        assert not entry.refreshing and not entry.confirmed and not entry.unconfirmed
+        assert entry.clock is backends and entry.closed is None
+    assert store.get((OfferKind.TEAMBATTLES_MATCH, "m-1")).offer.time_left(backends) == timedelta(minutes=10, seconds=-3)
+    # FlexMatch's offer waits for its own backend, still shown by the early listing's clock.
+    flex = store.get((OfferKind.FLEXMATCH_TICKET, "t-ana"))
+    assert flex.refreshing and flex.confirmed and flex.clock is early
+    assert store.refreshing and not store.unconfirmed
+    store.replace("flexmatch", [])  # the backend no longer offers it: gone, not closed
+    assert store.get((OfferKind.FLEXMATCH_TICKET, "t-ana")) is None
+    assert not store.refreshing and not store.unconfirmed
+
+
+def test_connecting_at_start_up_keeps_what_the_early_listing_confirmed():
+    store = OfferStore(FrozenClock(T0))
+    store.replace("teambattles", [open_match("m-1", "Scrim", minutes=10, game="g", region="EU")])  # listed before
+    store.remember([("teambattles", challenge())])
+    store.confirm("flexmatch", [ticket()], FrozenClock(T0))
+    store.clear()  # what the start-up connect does before adopting the backends
+    assert sorted((e.offer.id, e.confirmed, e.unconfirmed) for e in store) == [("c-1", False, True), ("t-ana", True, False)]
