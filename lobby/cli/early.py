@@ -28,7 +28,7 @@ import signal
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 if TYPE_CHECKING:
     import httpx
@@ -116,6 +116,15 @@ def _write(out: int, line: dict[str, object]) -> None:
         data = data[os.write(out, data) :]
 
 
+#: The largest skew believed, in seconds: a service's clock a year away is no clock.
+MAX_SKEW = 366 * 24 * 3600.0
+
+
+def _is_skew(value: object) -> TypeGuard[float]:
+    """A number of seconds that can be a clock's skew (not NaN, not infinite, not absurd)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= MAX_SKEW
+
+
 class EarlyListing:
     """The console's end of the pipe (:class:`lobby.tui.early.EarlyListing`), and the TeamBattles
     reads the helper made (:meth:`take_responses`)."""
@@ -180,8 +189,8 @@ class EarlyListing:
             if item.get("failed") is True:
                 self._failed = True
                 return None
-            if not isinstance(offers, list) or not isinstance(skew, (int, float)):
-                raise ValueError("no offers or no skew")
+            if not isinstance(offers, list) or not _is_skew(skew):
+                raise ValueError("no offers, or no skew that is a time")
             listed = EarlyListed(name, [offer_from_json(o) for o in offers], float(skew))
             self._keep_responses(item.get("responses", []))
             return listed

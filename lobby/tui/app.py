@@ -337,6 +337,10 @@ class LobbyApp(ConsoleApp):
             # Not connected yet (that waits for these settings): the start-up connects this one.
             self.profile = self.connecting = settings.profile
             self.sub_title = f"profile {clean(self.profile)}"
+            if self._early is not None or self._early_complete:  # another profile's listing
+                self._close_early()
+                self._early_complete = False
+                self.publish(self.store.drop_refreshing(lambda entry: entry.confirmed), alert=False)
         if self._last_known is not None and self._shown_identity is not None:
             identity = self._identity()
             if identity != self._shown_identity:  # another profile's, or another emulator's
@@ -381,8 +385,13 @@ class LobbyApp(ConsoleApp):
         except (RuntimeError, ValueError, OSError):  # no loop, or the reader was never added
             pass
         early.close()
-        self._early_complete = early.complete
+        self._early_complete = early.complete and early.profile == self.connecting
         self.call_after_refresh(self._early_shown.set)
+
+    def backend_failed(self, name: str) -> None:
+        """``name`` could not list its offers: those the early listing showed for it are
+        last known again (marked), no longer live."""
+        self.publish(self.store.unconfirm(name), alert=False)
 
     def live_data_shown(self) -> bool:
         """Every backend's offers on screen are live: each backend has listed them, or the

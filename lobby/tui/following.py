@@ -130,6 +130,7 @@ class Following:
     def _failed(self, name: str, message: str) -> None:
         sentence = clean(message)
         self.set_status(name, Health.ERROR, sentence)
+        self._app.backend_failed(name)
         self._app.notify(brief(sentence), title=f"{backend_label(name)} failed", severity="error", markup=False)
 
     async def settled(self, backend: OfferBackend, timeout: float) -> None:

@@ -372,6 +372,16 @@ class OfferStore:
         applied += self.drop_refreshing(lambda entry: entry.backend == backend and entry.key not in listed)
         return applied
 
+    def unconfirm(self, backend: str) -> list[Applied]:
+        """The offers the early listing confirmed for ``backend`` are last known again (its
+        own listing failed): marked, no longer counted as live."""
+        applied = []
+        for key, entry in self._entries.items():
+            if entry.backend == backend and entry.refreshing and entry.confirmed:
+                entry.confirmed = False
+                applied.append(Applied(key, new=False, arrived=False))
+        return applied
+
     def drop_refreshing(self, which: Callable[[Entry], bool] = lambda entry: True) -> list[Applied]:
         """Forget the last-known offers no backend confirmed (those ``which`` picks)."""
         gone = [key for key, entry in self._entries.items() if entry.refreshing and which(entry)]
