@@ -280,3 +280,23 @@ async def test_the_reject_question_shows_the_time_left_and_closes_itself_at_the_
         await pilot.press("y")
         await pilot.pause()
         assert fm.calls == []
+
+
+async def test_the_cursor_stays_on_the_first_row_until_the_person_moves_it():
+    """Offers that arrive sorted above the others (a backend listing after another, a new
+    ticket) leave the cursor on the first row, the most urgent, so Enter answers that one; once
+    the person has moved the cursor, it stays on the offer they chose."""
+    fm = FixedBackend("flexmatch", [ticket("t-late", seconds=50)])
+    app = LobbyApp([fm], clock=FrozenClock(T0), still=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.query_one("#awaiting OfferTable", DataTable)
+        await until(pilot, lambda: table.row_count == 1)
+        fm.queue.put_nowait(OfferUpdated(offer=ticket("t-soon", seconds=20)))
+        await until(pilot, lambda: table.row_count == 2)
+        assert table.cursor_row == 0 and app.screen.query_one("#awaiting").highlighted()[1] == "t-soon"
+        table.focus()
+        await pilot.press("j")  # the person moves to the second row: t-late
+        await until(pilot, lambda: table.cursor_row == 1)
+        fm.queue.put_nowait(OfferUpdated(offer=ticket("t-sooner", seconds=10)))
+        await until(pilot, lambda: table.row_count == 3)
+        assert app.screen.query_one("#awaiting").highlighted()[1] == "t-late" and table.cursor_row == 2

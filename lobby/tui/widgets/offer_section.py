@@ -147,7 +147,7 @@ class OfferSection(Vertical, can_focus=False):
                 table.add_row(*cells, key=rk)
                 self._cells[rk] = [same_text_key(cell) for cell in cells]
             self._order = wanted
-            if cursor_key in wanted:
+            if cursor_key in wanted and table.moved:  # else it stays on the first row
                 table.move_cursor(row=wanted.index(cursor_key), animate=False)
         else:
             self._update_cells(self.columns)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, SelectionList
 
@@ -38,6 +39,37 @@ class OfferTable(DataTable[object]):
     def __init__(self, *, verb: str = "Answer") -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, cell_padding=1)
         self.verb = verb
+        #: The person has moved the cursor (keys or mouse): from then on it stays on its offer
+        #: when rows come and go; until then it stays on the first row, the most urgent.
+        self.moved = False
+
+    def action_cursor_up(self) -> None:
+        self.moved = True
+        super().action_cursor_up()
+
+    def action_cursor_down(self) -> None:
+        self.moved = True
+        super().action_cursor_down()
+
+    def action_page_up(self) -> None:
+        self.moved = True
+        super().action_page_up()
+
+    def action_page_down(self) -> None:
+        self.moved = True
+        super().action_page_down()
+
+    def action_scroll_top(self) -> None:
+        self.moved = True
+        super().action_scroll_top()
+
+    def action_scroll_bottom(self) -> None:
+        self.moved = True
+        super().action_scroll_bottom()
+
+    async def _on_click(self, event: events.Click) -> None:
+        self.moved = True
+        await super()._on_click(event)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "choose":
