@@ -121,12 +121,18 @@ Decode = Callable[[str, tuple[str, ...], str], object]
 IGNORED = object()
 
 
-def settings_sources(decode: Decode, path: Path | None = None, environ: Mapping[str, str] | None = None) -> dict[str, object]:
+def settings_sources(
+    decode: Decode,
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    given: Mapping[str, object] | None = None,
+) -> dict[str, object]:
     """The settings as the sources give them, the strongest last merged in: the config file,
-    then the ``LOBBY_*`` environment (:func:`from_environment`); a table's keys are merged
-    one by one. A config file that cannot be read is a :class:`ConfigError`."""
+    then the ``LOBBY_*`` environment (:func:`from_environment`), then what code ``given``; a
+    table's keys are merged one by one. A config file that cannot be read is a
+    :class:`ConfigError`."""
     environment = from_environment(os.environ if environ is None else environ, decode)
-    return _merged(read_config_file(path or config_file()), environment)
+    return _merged(_merged(read_config_file(path or config_file()), environment), dict(given or {}))
 
 
 def from_environment(environ: Mapping[str, str], decode: Decode) -> dict[str, object]:

@@ -121,7 +121,7 @@ class Settings(BaseModel):
         """The settings of the sources (:func:`lobby.config.settings_sources`: the config
         file, then the ``LOBBY_*`` environment), ``values`` strongest; a config file that
         cannot be read, or a variable's JSON that is not, is a :class:`ConfigError`."""
-        return cls.model_validate(_over(settings_sources(_environment_value), values))
+        return cls.model_validate(settings_sources(_environment_value, given=values))
 
     @field_validator("reminders")
     @classmethod
@@ -146,15 +146,6 @@ class Settings(BaseModel):
             known = ", ".join(sorted(merged))
             raise ValueError(f"no profile named {self.profile!r} (known: {known})")
         return self.profile, merged[self.profile]
-
-
-def _over(base: dict[str, object], values: dict[str, Any]) -> dict[str, object]:
-    """``values`` over the sources' ``base``, a table's keys merged one by one."""
-    merged = dict(base)
-    for key, value in values.items():
-        below = merged.get(key)
-        merged[key] = _over(below, value) if isinstance(below, dict) and isinstance(value, dict) else value
-    return merged
 
 
 def _environment_value(variable: str, path: tuple[str, ...], text: str) -> object:
