@@ -46,8 +46,11 @@ HELPER_NICENESS = 10
 DONE = "done"
 
 
-def start_early_listing(profile: str) -> EarlyListing | None:
-    """Fork the helper that lists ``profile``'s offers; None where that is not safe."""
+def start_early_listing(
+    profile: str, *, niceness: int = HELPER_NICENESS, deadline: int = EARLY_SECONDS
+) -> EarlyListing | None:
+    """Fork the helper that lists ``profile``'s offers, ``niceness`` below the console's
+    priority and ending by itself after ``deadline`` seconds; None where that is not safe."""
     if not hasattr(os, "fork") or sys.platform == "darwin" or threading.active_count() != 1:
         return None
     read, write = os.pipe()
@@ -55,7 +58,7 @@ def start_early_listing(profile: str) -> EarlyListing | None:
     if pid == 0:  # the helper
         os.close(read)
         try:
-            _helper(write, profile)
+            _helper(write, profile, niceness, deadline)
         finally:
             os._exit(0)
     os.close(write)
@@ -63,15 +66,16 @@ def start_early_listing(profile: str) -> EarlyListing | None:
     return EarlyListing(profile, pid, read)
 
 
-def _helper(out: int, profile: str) -> None:
+def _helper(out: int, profile: str, niceness: int, deadline: int) -> None:
     import asyncio
 
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):  # the terminal is the console's
         os.dup2(devnull, fd)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.alarm(EARLY_SECONDS)
-    os.nice(HELPER_NICENESS)  # the console's first frame comes first
+    signal.alarm(deadline)
+    if niceness:
+        os.nice(niceness)  # the console's first frame comes first
     try:
         asyncio.run(_list(out, profile))
     except BaseException:  # anything: the console says it, finding it itself
