@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
 import types
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
@@ -29,6 +28,7 @@ from lobby.config import (
     DesktopNotifications,
     ProfileKind,
     config_file,
+    read_config_file,
     settings_sources,
 )
 from lobby.core.offers import DEFAULT_REMINDERS
@@ -200,30 +200,23 @@ def _is_table_or_list(annotation: object) -> bool:
 
 
 def unknown_keys(path: Path | None = None) -> list[str]:
-    """The keys of the config file lobby does not know (dotted), to report them."""
-    path = path or config_file()
+    """The keys of the config file lobby does not know (dotted, in the file's order), to report
+    them; none when the file cannot be read (that is said elsewhere, in one line)."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        raw = read_config_file(path or config_file())
+    except ConfigError:
         return []
-    known = set(Settings.model_fields)
-    found = [key for key in raw if key not in known]
-    profiles = raw.get("profiles")
-    if isinstance(profiles, dict):
-        found += _unknown_in_profiles(profiles)
-    return found
+    return _unknown_below((), raw)
 
 
-def _unknown_in_profiles(profiles: dict[str, Any]) -> list[str]:
-    sections: dict[str, type[BaseModel]] = {"gamelift": GameLiftProfile, "teambattles": TeamBattlesProfile}
+def _unknown_below(path: tuple[str, ...], table: dict[str, object]) -> list[str]:
+    """The keys of ``table`` (at ``path``) the schema does not know, and those below them."""
     found = []
-    for name, profile in profiles.items():
-        if not isinstance(profile, dict):
-            continue
-        for key, value in profile.items():
-            if key not in Profile.model_fields:
-                found.append(f"profiles.{name}.{key}")
-            elif key in sections and isinstance(value, dict):
-                fields = sections[key].model_fields
-                found += [f"profiles.{name}.{key}.{k}" for k in value if k not in fields]
+    for key, value in table.items():
+        here = (*path, key)
+        annotation = _annotation_at(here)
+        if annotation is None:
+            found.append(".".join(here))
+        elif isinstance(value, dict) and _is_table_or_list(annotation):
+            found += _unknown_below(here, value)
     return found
