@@ -172,6 +172,12 @@ class Filters:
         return ", ".join(parts)
 
 
+def _window(offer: Offer, clock: Clock) -> float | None:
+    """The seconds ``offer`` has left by ``clock`` (None: no deadline): a countdown bar's scale."""
+    left = offer.time_left(clock)
+    return None if left is None else left.total_seconds()
+
+
 class OfferStore:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
@@ -205,15 +211,7 @@ class OfferStore:
         entry = self._entries.get(key)
         clock = self.clock_for(backend)
         if entry is None:
-            left = offer.time_left(clock)
-            entry = Entry(
-                offer=offer,
-                backend=backend,
-                first_seen=self._clock.now(),
-                window=None if left is None else left.total_seconds(),
-                clock=clock,
-            )
-            self._entries[key] = entry
+            entry = self._entries[key] = self._new(offer, backend, clock)
             return Applied(key, new=True, arrived=entry.awaiting)
         was_awaiting = entry.awaiting
         if entry.refreshing:
@@ -232,14 +230,26 @@ class OfferStore:
             entry.answered = False
             entry.answer_note = None
             entry.player_answers.clear()
-            left = offer.time_left(clock)
-            entry.window = None if left is None else left.total_seconds()
+            entry.window = _window(offer, clock)
         if offer.deadline != entry.offer.deadline and entry.window is None:
-            left = offer.time_left(clock)
-            entry.window = None if left is None else left.total_seconds()
+            entry.window = _window(offer, clock)
         entry.offer = offer
         entry.closed = None
         return Applied(key, new=False, arrived=entry.awaiting and not was_awaiting)
+
+    def _new(
+        self, offer: Offer, backend: str, clock: Clock, *, refreshing: bool = False, confirmed: bool = False
+    ) -> Entry:
+        """A new entry for ``offer``, first seen now, its countdown's scale what is left by ``clock``."""
+        return Entry(
+            offer=offer,
+            backend=backend,
+            first_seen=self._clock.now(),
+            window=_window(offer, clock),
+            clock=clock,
+            refreshing=refreshing,
+            confirmed=confirmed,
+        )
 
     def replace(self, backend: str, offers: Iterable[Offer]) -> list[Applied]:
         """A full listing from ``backend``: add and update these; an open offer of that backend
@@ -327,15 +337,7 @@ class OfferStore:
             key = key_of(offer)
             if key in self._entries or offer.expired(self._clock):
                 continue
-            left = offer.time_left(self._clock)
-            self._entries[key] = Entry(
-                offer=offer,
-                backend=backend,
-                first_seen=self._clock.now(),
-                window=None if left is None else left.total_seconds(),
-                clock=self._clock,
-                refreshing=True,
-            )
+            self._entries[key] = self._new(offer, backend, self._clock, refreshing=True)
             applied.append(Applied(key, new=True, arrived=False))
         return applied
 
@@ -353,21 +355,11 @@ class OfferStore:
             entry = self._entries.get(key)
             if entry is not None and not entry.refreshing:
                 continue
-            left = offer.time_left(clock)
-            window = None if left is None else left.total_seconds()
             if entry is None:
-                self._entries[key] = Entry(
-                    offer=offer,
-                    backend=backend,
-                    first_seen=self._clock.now(),
-                    window=window,
-                    clock=clock,
-                    refreshing=True,
-                    confirmed=True,
-                )
+                self._entries[key] = self._new(offer, backend, clock, refreshing=True, confirmed=True)
                 applied.append(Applied(key, new=True, arrived=False))
                 continue
-            entry.offer, entry.clock, entry.window, entry.confirmed = offer, clock, window, True
+            entry.offer, entry.clock, entry.window, entry.confirmed = offer, clock, _window(offer, clock), True
             applied.append(Applied(key, new=False, arrived=False))
         applied += self.drop_refreshing(lambda entry: entry.backend == backend and entry.key not in listed)
         return applied
