@@ -77,12 +77,14 @@ def build_app(
             raise ValueError("the settings are not validated yet")
         return found
 
-    primed = [early] if early is not None else []
+    unused = early  # its recorded reads answer the first connection of its profile, once
 
     def connect(profile: str) -> AsyncIterator[Connected]:
-        replay = primed.pop() if primed and primed[0].profile == profile else None
+        nonlocal unused
+        replay = unused if unused is not None and unused.profile == profile else None
         if replay is None:
             return stream_profile(validated(), profile, emulator_url=emulator_url)
+        unused = None
 
         def replaying(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
             from lobby.net.transports import PrimedTransport
