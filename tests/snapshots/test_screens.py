@@ -29,10 +29,18 @@ def lobby(flex=None, tb=None, *, fail=None, hang=False, notice=None):
 
 async def still_form(pilot, screen) -> None:
     """The form scrolled to its top once layout settles, so the picture does not depend on
-    when the focused roster was scrolled into view."""
-    await pilot.pause()
-    screen.query_one("#tb-form").scroll_home(animate=False, immediate=True)
-    await pilot.pause()
+    when the focused roster was scrolled into view: on a busy machine a layout can land after
+    one pause, so the form is scrolled home again until two looks in a row agree."""
+    form = screen.query_one("#tb-form")
+    seen = None
+    for _ in range(50):  # a guard against a form that never settles, not a timing
+        await pilot.pause()
+        form.scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+        now = (form.scroll_y, form.max_scroll_y, form.virtual_size)
+        if now == seen and form.scroll_y == 0:
+            return
+        seen = now
 
 
 def lobby_tb():
